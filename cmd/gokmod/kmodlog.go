@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/gokmod/modprobe"
+)
+
+// syslog priorities, as kmod uses them.
+const (
+	logEmerg   = 0
+	logCrit    = 2
+	logErr     = 3
+	logWarning = 4
+	logNotice  = 5
+	logInfo    = 6
+	logDebug   = 7
+)
+
+// exitNow is panicked to end the tool at once, as kmod's LOG_CRIT messages
+// call exit(); the tool's entry point recovers it.
+type exitNow int
+
+// toolLog reproduces kmod's tools/log.c and the libkmod logging it sets up,
+// byte for byte with Debian's kmod 30 (built with debugging information in
+// its messages).
+type toolLog struct {
+	prog     string
+	w        io.Writer
+	flush    func() // flushes stdout before the process would exit
+	priority int    // log.c's log_priority: what the tool itself prints
+	// libkmod's context priority; before setup is true it is LOG_ERR and
+	// messages use libkmod's own format.
+	ctxPriority int
+	setup       bool
+}
+
+func newToolLog(prog string, w io.Writer, flush func()) *toolLog {
+	return &toolLog{prog: prog, w: w, flush: flush, priority: logWarning, ctxPriority: logErr}
+}
+
+// setupKmodLog is log_setup_kmod_log: from now on both the tool and
+// libkmod print messages up to priority, in the tool's format.
+func (t *toolLog) setupKmodLog(priority int) {
+	t.priority = priority
+	t.ctxPriority = priority
+	t.setup = true
+}
+
+func prioName(p int) string {
+	switch p {
+	case logCrit:
+		return "FATAL"
+	case logErr:
+		return "ERROR"
+	case logWarning:
+		return "WARNING"
+	case logNotice:
+		return "NOTICE"
+	case logInfo:
+		return "INFO"
+	case logDebug:
+		return "DEBUG"
+	}
+	return fmt.Sprintf("LOG-%03d", p)
+}
+
+// printf is log_printf: print "PROG: PRIO: msg" if prio passes, and exit
+// for LOG_CRIT and worse.
+func (t *toolLog) printf(prio int, format string, args ...any) {
+	if prio > t.priority {
+		return
+	}
+	fmt.Fprintf(t.w, "%s: %s: %s", t.prog, prioName(prio), fmt.Sprintf(format, args...))
+	if prio <= logCrit {
+		panic(exitNow(1))
+	}
+}
+
+// slogHandler adapts a Loader's log records to kmod's format.
+type slogHandler struct{ t *toolLog }
+
+func slogPrio(l slog.Level) int {
+	switch {
+	case l >= slog.LevelError:
+		return logErr
+	case l >= slog.LevelWarn:
+		return logWarning
+	case l >= slog.LevelInfo:
+		return logInfo
+	}
+	return logDebug
+}
+
+func (h slogHandler) Enabled(_ context.Context, l slog.Level) bool {
+	return slogPrio(l) <= h.t.ctxPriority
+}
+
+func (h slogHandler) Handle(_ context.Context, r slog.Record) error {
+	t := h.t
+	prio := slogPrio(r.Level)
+	if prio > t.ctxPriority {
+		return nil
+	}
+	var origin string
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == modprobe.AttrOrigin {
+			origin = a.Value.String()
+		}
+		return true
+	})
+	file, fn, _ := strings.Cut(origin, " ")
+	switch {
+	case origin == "":
+		fmt.Fprintf(t.w, "%s: %s: %s\n", t.prog, prioName(prio), r.Message)
+	case !t.setup:
+		name := prioName(prio)
+		if prio == logCrit {
+			name = "CRITICAL"
+		}
+		fmt.Fprintf(t.w, "libkmod: %s ../libkmod/%s %s: %s\n", name, file, fn, r.Message)
+	default:
+		fmt.Fprintf(t.w, "%s: %s: ../libkmod/%s %s() %s\n", t.prog, prioName(prio), file, fn, r.Message)
+	}
+	return nil
+}
+
+func (h slogHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h slogHandler) WithGroup(string) slog.Handler      { return h }

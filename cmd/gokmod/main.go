@@ -1,0 +1,59 @@
+// Command gokmod is a drop-in for kmod's tools. Invoked through a link named
+// after a tool (modprobe), it behaves as that tool; otherwise the first
+// argument names the tool: gokmod modprobe -D ip_vs_wrr.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// tools maps a tool name to its entry point: it gets the program name,
+// the arguments after it, and the process environment, and returns the
+// exit status.
+var tools = map[string]func(env *env, args []string) int{
+	"modprobe": runModprobe,
+}
+
+// env is what a tool may touch of the process: its streams and
+// environment. Tests run tools with their own.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) (string, bool)
+	setenv         func(string, string)
+}
+
+func main() {
+	e := &env{
+		stdin:  os.Stdin,
+		stdout: os.Stdout,
+		stderr: os.Stderr,
+		getenv: os.LookupEnv,
+		setenv: func(k, v string) { _ = os.Setenv(k, v) },
+	}
+	os.Exit(run(e, os.Args))
+}
+
+func run(e *env, argv []string) int {
+	name := filepath.Base(argv[0])
+	if tool, ok := tools[name]; ok {
+		return tool(e, argv[1:])
+	}
+	if len(argv) > 1 {
+		if tool, ok := tools[argv[1]]; ok {
+			return tool(e, argv[2:])
+		}
+	}
+	names := make([]string, 0, len(tools))
+	for n := range tools {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	fmt.Fprintf(e.stderr, "usage: %s TOOL [ARGS...]\n\ntools: %s\n\nA link to gokmod named after a tool runs that tool.\n", name, strings.Join(names, ", "))
+	return 1
+}

@@ -1,0 +1,427 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/gokmod/modprobe"
+	"github.com/gokmod/modprobe/internal/getopt"
+)
+
+// modprobe's options, as kmod 30 defines them.
+const (
+	optForceVermagic   = 1
+	optForceModversion = 2
+	optFirstTime       = 3
+	optShowModversions = 4
+	optRemoveHolders   = 5
+	optShowExports     = 6
+)
+
+const modprobeShort = "arw:RibfDcnC:d:S:sqvVh"
+
+var modprobeLong = []getopt.Option{
+	{Name: "all", Val: 'a'},
+	{Name: "remove", Val: 'r'},
+	{Name: "remove-dependencies", Val: optRemoveHolders},
+	{Name: "remove-holders", Val: optRemoveHolders},
+	{Name: "wait", HasArg: getopt.RequiredArgument, Val: 'w'},
+	{Name: "resolve-alias", Val: 'R'},
+	{Name: "first-time", Val: optFirstTime},
+	{Name: "ignore-install", Val: 'i'},
+	{Name: "ignore-remove", Val: 'i'},
+	{Name: "use-blacklist", Val: 'b'},
+	{Name: "force", Val: 'f'},
+	{Name: "force-modversion", Val: optForceModversion},
+	{Name: "force-vermagic", Val: optForceVermagic},
+	{Name: "show-depends", Val: 'D'},
+	{Name: "showconfig", Val: 'c'},
+	{Name: "show-config", Val: 'c'},
+	{Name: "show-modversions", Val: optShowModversions},
+	{Name: "dump-modversions", Val: optShowModversions},
+	{Name: "show-exports", Val: optShowExports},
+	{Name: "dry-run", Val: 'n'},
+	{Name: "show", Val: 'n'},
+	{Name: "config", HasArg: getopt.RequiredArgument, Val: 'C'},
+	{Name: "dirname", HasArg: getopt.RequiredArgument, Val: 'd'},
+	{Name: "set-version", HasArg: getopt.RequiredArgument, Val: 'S'},
+	{Name: "syslog", Val: 's'},
+	{Name: "quiet", Val: 'q'},
+	{Name: "verbose", Val: 'v'},
+	{Name: "version", Val: 'V'},
+	{Name: "help", Val: 'h'},
+}
+
+// modprobeCmd holds one run of modprobe: its flags and output.
+type modprobeCmd struct {
+	env *env
+	out *bufio.Writer
+	log *toolLog
+
+	verbose        int
+	logPriority    int // the priority of the tool's LOG(): FATAL, or WARNING with -a
+	doShow         bool
+	dryRun         bool
+	ignoreLoaded   bool
+	lookupOnly     bool
+	firstTime      bool
+	ignoreCommands bool
+	useBlacklist   bool
+	force          bool
+	stripModvers   bool
+	stripVermagic  bool
+	removeHolders  bool
+	waitMsec       uint64
+}
+
+func runModprobe(e *env, args []string) (status int) {
+	m := &modprobeCmd{env: e, verbose: logWarning, logPriority: logCrit}
+	m.out = bufio.NewWriterSize(e.stdout, 4096)
+	m.log = newToolLog("modprobe", e.stderr, func() { m.out.Flush() })
+	defer func() {
+		m.out.Flush()
+		if r := recover(); r != nil {
+			code, ok := r.(exitNow)
+			if !ok {
+				panic(r)
+			}
+			status = int(code)
+		}
+	}()
+	if m.main(args) < 0 {
+		return 1
+	}
+	return 0
+}
+
+// LOG is modprobe's LOG(): fatal, or a warning with -a.
+func (m *modprobeCmd) LOG(format string, args ...any) {
+	m.log.printf(m.logPriority, format, args...)
+}
+
+// show is modprobe's SHOW(): print with -v or when showing.
+func (m *modprobeCmd) show(format string, args ...any) {
+	if !m.doShow && m.verbose <= logWarning {
+		return
+	}
+	fmt.Fprintf(m.out, format, args...)
+	m.out.Flush()
+}
+
+// appendOptionsEnv appends to MODPROBE_OPTIONS, for install commands.
+func (m *modprobeCmd) appendOptionsEnv(value string) {
+	if old, ok := m.env.getenv("MODPROBE_OPTIONS"); ok {
+		value = old + " " + value
+	}
+	m.env.setenv("MODPROBE_OPTIONS", value)
+}
+
+func (m *modprobeCmd) main(args []string) int {
+	if v, ok := m.env.getenv("MODPROBE_OPTIONS"); ok {
+		args = append(splitModprobeOptions(v), args...)
+	}
+	var configPaths []string
+	var root, kversion string
+	var rootSet, kversionSet bool
+	var useAll, doRemove, showConfig, showModversions, showExports bool
+
+	p := getopt.New("modprobe", args, modprobeShort, modprobeLong, m.env.stderr).WithEnv(m.env.getenv)
+	for {
+		c, arg, done := p.Next()
+		if done {
+			break
+		}
+		switch c {
+		case 'a':
+			m.logPriority = logWarning
+			useAll = true
+		case 'r':
+			doRemove = true
+		case optRemoveHolders:
+			m.removeHolders = true
+		case 'w':
+			v, err := parseULong(arg)
+			if err != nil {
+				m.log.printf(logErr, "unexpected wait value '%s'.\n", arg)
+				return -1
+			}
+			m.waitMsec = v
+		case optFirstTime:
+			m.firstTime = true
+		case 'i':
+			m.ignoreCommands = true
+		case 'b':
+			m.useBlacklist = true
+		case 'f':
+			m.force = true
+		case optForceModversion:
+			m.stripModvers = true
+		case optForceVermagic:
+			m.stripVermagic = true
+		case 'D':
+			m.ignoreLoaded, m.dryRun, m.doShow = true, true, true
+		case 'R':
+			m.lookupOnly = true
+		case 'c':
+			showConfig = true
+		case optShowModversions:
+			showModversions = true
+		case optShowExports:
+			showExports = true
+		case 'n':
+			m.dryRun = true
+		case 'C':
+			configPaths = append(configPaths, arg)
+			m.appendOptionsEnv("-C")
+			m.appendOptionsEnv(arg)
+		case 'd':
+			root, rootSet = arg, true
+		case 'S':
+			kversion, kversionSet = arg, true
+		case 's':
+			m.appendOptionsEnv("-s")
+		case 'q':
+			m.appendOptionsEnv("-q")
+			m.verbose = logEmerg
+		case 'v':
+			m.appendOptionsEnv("-v")
+			m.verbose++
+		case 'V':
+			fmt.Fprintf(m.out, "kmod version 30 (gokmod)\n+ZSTD +XZ +ZLIB -LIBCRYPTO\n")
+			return 0
+		case 'h':
+			m.help()
+			return 0
+		case '?':
+			return -1
+		default:
+			m.log.printf(logErr, "unexpected getopt_long() value '%c'.\n", rune(c))
+			return -1
+		}
+	}
+	operands := p.Operands()
+
+	if !showConfig && len(operands) == 0 {
+		m.log.printf(logErr, "missing parameters. See -h.\n")
+		return -1
+	}
+
+	opts := modprobe.Options{
+		ConfigPaths: configPaths,
+		Logger:      slog.New(slogHandler{m.log}),
+	}
+	switch {
+	case kversionSet:
+		opts.ModuleDir = root + "/lib/modules/" + kversion
+	case rootSet:
+		opts.RootDir = root
+	}
+	l, err := modprobe.Open(opts)
+	if err != nil {
+		m.log.printf(logErr, "kmod_new() failed!\n")
+		return -1
+	}
+	defer l.Close()
+	m.log.setupKmodLog(m.verbose)
+
+	switch {
+	case showConfig:
+		if err := l.WriteConfig(m.out); err != nil {
+			m.log.printf(logErr, "%v\n", err)
+			return -1
+		}
+		return 0
+	case showModversions, showExports:
+		m.LOG("Module %s not found.\n", operands[0])
+		return -1
+	case doRemove:
+		return m.removeAll(l, operands)
+	case useAll:
+		err := 0
+		for _, name := range operands {
+			if r := m.insmod(l, name, nil); r < 0 {
+				err = r
+			}
+		}
+		return err
+	default:
+		return m.insmod(l, operands[0], operands[1:])
+	}
+}
+
+// parseULong is strtoul(s, &end, 0) with kmod's check that all of s was
+// used.
+func parseULong(s string) (uint64, error) {
+	if s == "" {
+		return 0, strconv.ErrSyntax
+	}
+	t := strings.TrimLeft(s, " \t\n\v\f\r")
+	neg := false
+	if strings.HasPrefix(t, "-") || strings.HasPrefix(t, "+") {
+		neg = t[0] == '-'
+		t = t[1:]
+	}
+	v, err := strconv.ParseUint(t, 0, 64)
+	if err != nil {
+		if errors.Is(err, strconv.ErrRange) {
+			return ^uint64(0), nil
+		}
+		return 0, err
+	}
+	if neg {
+		v = -v
+	}
+	return v, nil
+}
+
+// insmod is modprobe's insmod(): resolve name and probe every module it
+// stands for. It returns a negative errno on failure.
+func (m *modprobeCmd) insmod(l *modprobe.Loader, name string, params []string) int {
+	if m.lookupOnly {
+		mods, err := l.Lookup(name)
+		if err != nil {
+			m.LOG("Module %s not found in directory %s\n", name, l.ModuleDir())
+			return -int(syscall.ENOENT)
+		}
+		for _, mod := range mods {
+			fmt.Fprintf(m.out, "%s\n", mod.Name)
+		}
+		return 0
+	}
+	plan, err := l.Plan(name, params, modprobe.PlanOptions{
+		IgnoreLoaded:   m.ignoreLoaded,
+		IgnoreCommands: m.ignoreCommands,
+		UseBlacklist:   m.useBlacklist,
+	})
+	if err != nil {
+		m.LOG("Module %s not found in directory %s\n", name, l.ModuleDir())
+		return -int(syscall.ENOENT)
+	}
+	rc := 0
+	for i := range plan.Probes {
+		pr := &plan.Probes[i]
+		rc = m.probe(pr)
+		switch {
+		case rc >= 0:
+			rc = 0
+		case rc == -int(syscall.EEXIST):
+			m.log.printf(logErr, "could not insert '%s': Module already in kernel\n", pr.Module.Name)
+		case rc == -int(syscall.ENOENT):
+			m.log.printf(logErr, "could not insert '%s': Unknown symbol in module, or unknown parameter (see dmesg)\n", pr.Module.Name)
+		default:
+			m.log.printf(logErr, "could not insert '%s': %s\n", pr.Module.Name, strerror(syscall.Errno(-rc)))
+		}
+	}
+	return rc
+}
+
+// probe runs one probe of a plan. Without --dry-run it would insert the
+// modules, which this version of gokmod cannot do yet.
+func (m *modprobeCmd) probe(pr *modprobe.Probe) int {
+	showAction := func(a modprobe.Action) {
+		if !m.doShow && m.verbose <= logWarning {
+			return
+		}
+		if s := a.String(); s != "" {
+			fmt.Fprintf(m.out, "%s\n", s)
+		}
+	}
+	if m.dryRun {
+		if err := pr.DryRun(m.firstTime, showAction); err != nil {
+			if errors.Is(err, modprobe.ErrAlreadyLoaded) {
+				return -int(syscall.EEXIST)
+			}
+			return -int(syscall.EINVAL)
+		}
+		return 0
+	}
+	if pr.Skip == modprobe.SkipLoaded {
+		if m.firstTime {
+			return -int(syscall.EEXIST)
+		}
+		return 0
+	}
+	if pr.Skip == modprobe.SkipBlacklisted {
+		return 0
+	}
+	return -int(syscall.ENOSYS)
+}
+
+// removeAll is modprobe -r, which this version of gokmod cannot do yet.
+func (m *modprobeCmd) removeAll(l *modprobe.Loader, names []string) int {
+	err := 0
+	for _, name := range names {
+		if _, lerr := l.Lookup(name); lerr != nil {
+			m.LOG("Module %s not found.\n", name)
+			err = -int(syscall.ENOENT)
+			continue
+		}
+		m.log.printf(logErr, "could not remove '%s': %s\n", name, strerror(syscall.ENOSYS))
+		err = -int(syscall.ENOSYS)
+	}
+	return err
+}
+
+// strerror returns the C library's text for errno e.
+func strerror(e syscall.Errno) string {
+	s := e.Error()
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+func (m *modprobeCmd) help() {
+	p := "modprobe"
+	fmt.Fprintf(m.out, `Usage:
+	%[1]s [options] [-i] [-b] modulename
+	%[1]s [options] -a [-i] [-b] modulename [modulename...]
+	%[1]s [options] -r [-i] modulename
+	%[1]s [options] -r -a [-i] modulename [modulename...]
+	%[1]s [options] -c
+	%[1]s [options] --dump-modversions filename
+Management Options:
+	-a, --all                   Treat every argument as a module to insert
+	                            (or to remove with -r)
+	-r, --remove                Remove modules rather than insert them
+	    --remove-dependencies   Deprecated name of --remove-holders
+	    --remove-holders        Remove the modules holding it too (with -r)
+	-w, --wait <MSEC>           With -r, wait up to MSEC for the module's
+	                            use count to drop to 0
+	    --first-time            Fail if the module is already inserted or
+	                            already removed
+	-i, --ignore-install        Ignore install commands
+	-i, --ignore-remove         Ignore remove commands
+	-b, --use-blacklist         Apply the blacklist to the requested name too
+	-f, --force                 Force insertion or removal; implies
+	                            --force-modversion and --force-vermagic
+	    --force-modversion      Ignore the module's symbol versions
+	    --force-vermagic        Ignore the module's version magic
+
+Query Options:
+	-R, --resolve-alias         Print the modules a name resolves to and exit
+	-D, --show-depends          Print what loading would do and exit
+	-c, --showconfig            Print the configuration and exit
+	-c, --show-config           Same as --showconfig
+	    --show-modversions      Print the module's symbol versions and exit
+	    --dump-modversions      Same as --show-modversions
+	    --show-exports          Print the module's exported symbols and exit
+
+General Options:
+	-n, --dry-run               Do nothing, only print what would be done
+	-n, --show                  Same as --dry-run
+	-C, --config=FILE           Read FILE instead of the default directories
+	-d, --dirname=DIR           Use DIR as the root for /lib/modules
+	-S, --set-version=VERSION   Use VERSION instead of uname -r
+	-s, --syslog                Log to syslog instead of stderr
+	-q, --quiet                 Print no messages
+	-v, --verbose               Print more messages
+	-V, --version               Print the version
+	-h, --help                  Print this help
+`, p)
+}

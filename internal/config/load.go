@@ -1,0 +1,160 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// MaxFileSize bounds how much of one configuration file is read. kmod has
+// no limit; a configuration file bigger than this is truncated and
+// reported, so that a hostile file cannot exhaust memory.
+const MaxFileSize = 64 << 20
+
+// pathMax is Linux's PATH_MAX, which bounds the file names libkmod builds.
+const pathMax = 4096
+
+// Source says where configuration is read from.
+type Source struct {
+	// ModuleDir is the module directory; its modules.softdep and
+	// modules.weakdep are read as configuration files named after
+	// themselves.
+	ModuleDir string
+	// Paths are the directories or files to read, in precedence order.
+	// nil means DefaultPaths; an empty slice means none.
+	Paths []string
+	// Cmdline is the kernel command line file, normally /proc/cmdline.
+	// Empty means none.
+	Cmdline string
+}
+
+type confFile struct {
+	name   string // sort key: the base name
+	path   string // full path to open
+	single bool   // given directly rather than found in a directory
+}
+
+// Load reads the configuration from src. diag, if not nil, receives every
+// message libkmod would log.
+func Load(src Source, diag func(Diag)) *Config {
+	if diag == nil {
+		diag = func(Diag) {}
+	}
+	paths := src.Paths
+	if paths == nil {
+		paths = DefaultPaths
+	}
+	var list []confFile
+	insert := func(cf confFile, dir string) {
+		i := sort.Search(len(list), func(i int) bool { return list[i].name >= cf.name })
+		if i < len(list) && list[i].name == cf.name {
+			diag(Diag{Code: DuplicateFile, Debug: true, Msg: fmt.Sprintf("Ignoring duplicate config file: %s/%s", dir, cf.name)})
+			return
+		}
+		list = append(list, confFile{})
+		copy(list[i+1:], list[i:])
+		list[i] = cf
+	}
+	if src.ModuleDir != "" {
+		for _, name := range []string{"modules.softdep", "modules.weakdep"} {
+			insert(confFile{name: name, path: src.ModuleDir + "/" + name}, src.ModuleDir)
+		}
+	}
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			continue
+		}
+		if !st.IsDir() {
+			insert(confFile{name: filepath.Base(p), path: p, single: true}, p)
+			continue
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			diag(Diag{Code: OpenDir, Msg: fmt.Sprintf("opendir(%s): %s", p, errnoText(err))})
+			continue
+		}
+		names, err := f.Readdirnames(-1)
+		f.Close()
+		if err != nil {
+			diag(Diag{Code: OpenDir, Msg: fmt.Sprintf("opendir(%s): %s", p, errnoText(err))})
+			continue
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			if !wantConf(name) {
+				continue
+			}
+			if st, err := os.Stat(p + "/" + name); err == nil && st.IsDir() {
+				diag(Diag{Code: DirInDir, Msg: fmt.Sprintf("Directories inside directories are not supported: %s/%s", p, name)})
+				continue
+			}
+			insert(confFile{name: name, path: p + "/" + name}, p)
+		}
+	}
+
+	c := &Config{}
+	for _, cf := range list {
+		if !cf.single && len(cf.path) >= pathMax {
+			dir := strings.TrimSuffix(cf.path, "/"+cf.name)
+			diag(Diag{Code: PathTooLong, Msg: fmt.Sprintf("Error parsing %s/%s: path too long", dir, cf.name)})
+			continue
+		}
+		data, err := readFile(cf.path)
+		if err != nil && data == nil {
+			continue // libkmod skips files it cannot open, silently
+		}
+		if err != nil {
+			diag(Diag{Code: BadLine, Pos: Pos{File: cf.path}, Msg: fmt.Sprintf("%s: %v", cf.path, err)})
+		}
+		c.Files = append(c.Files, cf.path)
+		c.parseFile(data, cf.path, diag)
+	}
+	if src.Cmdline != "" {
+		c.readCmdline(src.Cmdline, diag)
+	}
+	return c
+}
+
+// wantConf is libkmod's filter for names in a configuration directory.
+func wantConf(name string) bool {
+	return !strings.HasPrefix(name, ".") && len(name) >= 6 && strings.HasSuffix(name, ".conf")
+}
+
+// errTooBig is reported for a configuration file over MaxFileSize.
+var errTooBig = fmt.Errorf("file larger than %d bytes, the rest is ignored", MaxFileSize)
+
+// readFile reads at most MaxFileSize bytes of the file at path. It returns
+// data and errTooBig when the file is longer.
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxFileSize {
+		return data[:MaxFileSize], errTooBig
+	}
+	return data, nil
+}
+
+// errnoText returns the strerror text of err's errno when it has one.
+func errnoText(err error) string {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	s := err.Error()
+	if s != "" {
+		return strings.ToUpper(s[:1]) + s[1:]
+	}
+	return s
+}

@@ -1,0 +1,592 @@
+// Package fnmatch matches shell wildcard patterns exactly like glibc's
+// fnmatch(3) called with flags 0 in the C locale, which is how kmod matches
+// module aliases (kmod never calls setlocale, so it always runs in the C
+// locale).
+//
+// # Semantics
+//
+// Patterns and names are byte strings: every byte, including bytes >= 0x80,
+// is one character. With flags 0 there is no special treatment of '/' or of a
+// leading '.', and backslash escaping is enabled.
+//
+//   - '*' matches any sequence of bytes, including the empty one; '?' matches
+//     any single byte.
+//   - '\x' matches the byte x literally, inside and outside brackets. A
+//     backslash at the very end of the pattern makes the pattern match
+//     nothing (so `\` does not even match "\").
+//   - '[' starts a bracket expression that matches one byte. '!' or '^' right
+//     after '[' negates it; a ']' that comes first (after the optional
+//     negation) is an ordinary member, so "[]a]" matches "]" or "a".
+//   - "a-z" is a range in byte order (the C locale's collation order). A
+//     reversed range such as "[z-a]" matches nothing but is not an error. A
+//     '-' that is first, or directly before the closing ']', is an ordinary
+//     member; a '-' directly after a range ("[a-c-e]") is an ordinary member
+//     too. A range end may be escaped ("[a-\]]") or a collating symbol
+//     ("[a-[.z.]]").
+//   - "[:name:]" is a character class with the C locale's ASCII-only
+//     definitions: alnum alpha blank cntrl digit graph lower print punct
+//     space upper xdigit. An unknown name ("[[:foo:]]"), or a name of 2048
+//     letters or more, makes the whole pattern fail at that position. Text
+//     after "[:" that cannot be a class name (anything but the letters
+//     'a'..'y' before ":]" — note that 'z' is excluded) is not a class: '['
+//     is then an ordinary member and parsing resumes at ':'.
+//   - "[=c=]" (one byte c) matches c; "[.c.]" (one byte c) is the collating
+//     symbol c, usable as a member or a range end point. A collating symbol
+//     that is unterminated or has a length other than one byte makes the
+//     pattern fail at that position; an ill-formed "[=" is an ordinary '['.
+//   - A '[' whose bracket expression is not terminated is an ordinary
+//     character, and matching continues with the byte after it: "[ab"
+//     matches "[ab" and "[*" matches "[" followed by anything. glibc decides
+//     this lazily while scanning, and some ill-formed brackets fail instead
+//     of falling back: "[a-" and "[a\" never match anything.
+//   - glibc does not validate the part of a bracket expression that follows
+//     the member that matched: "[a[:foo:]]" matches "a" although "[:foo:]"
+//     is an unknown class, while "[[:foo:]a]" matches nothing. Match
+//     reproduces this.
+//
+// Match also reproduces glibc's handling of '*': once the pattern text
+// between one '*' and the next has matched at the leftmost possible place,
+// that choice is final. That is the same as trying every split for patterns
+// whose bracket expressions are all well-formed, and it is what glibc does
+// for the rare ill-formed ones.
+//
+// Match implements glibc's default treatment of '^'. glibc reads the
+// environment variable POSIXLY_CORRECT on its first fnmatch call and, when
+// it is set, treats '^' after '[' as an ordinary member instead of a
+// negation; Match ignores the environment and always negates.
+//
+// # NUL bytes
+//
+// A C string cannot contain a NUL byte, so fnmatch never sees one. Match
+// behaves like a C caller that converts its Go strings to C strings: both the
+// pattern and the name are considered only up to their first NUL byte.
+package fnmatch
+
+import "strings"
+
+// Match reports whether name matches the shell pattern exactly as glibc 2.36
+// fnmatch(pattern, name, 0) does in the C locale (returns 0). See the package
+// documentation for the rules, including glibc's quirks for ill-formed
+// patterns. Only the bytes before the first NUL byte of pattern and of name
+// are used, as a C caller would see them. Match does not allocate, and its
+// running time is at most proportional to len(pattern)*len(name).
+func Match(pattern, name string) bool {
+	if i := strings.IndexByte(pattern, 0); i >= 0 {
+		pattern = pattern[:i]
+	}
+	if i := strings.IndexByte(name, 0); i >= 0 {
+		name = name[:i]
+	}
+	return match(pattern, name)
+}
+
+// HasMeta reports whether pattern contains any of * ? [ (useful for callers
+// that want a fast exact-compare path).
+//
+// A backslash is not reported: that mirrors kmod, whose alias index calls
+// fnmatch only below a '*', '?' or '[' and otherwise compares literally. Note
+// that a pattern with a backslash but no * ? [ is still not literal for
+// Match: Match(`a\b`, "ab") is true. For a pattern p without NUL or
+// backslash, !HasMeta(p) implies that Match(p, s) == (p == s) for every
+// NUL-free s.
+func HasMeta(pattern string) bool {
+	for i := 0; i < len(pattern); i++ {
+		switch pattern[i] {
+		case '*', '?', '[':
+			return true
+		}
+	}
+	return false
+}
+
+// match is Match without the NUL truncation.
+//
+// It walks the pattern once, remembering only the most recent '*'. The text
+// between two stars (a "segment") is matched deterministically, one name
+// byte per pattern element; when a segment fails, it is retried one byte
+// further to the right, and when it reaches the next '*' the choice is kept
+// for good. That is exactly glibc's strategy, and it keeps the cost at
+// O(len(p)*len(s)) instead of exponential.
+func match(p, s string) bool {
+	pi, si := 0, 0
+	segP := -1 // start of the segment after the last '*', or -1 before any '*'
+	segS := 0  // name position at which that segment is being tried
+	for {
+		if pi == len(p) {
+			if si == len(s) {
+				return true
+			}
+			goto fail
+		}
+		switch c := p[pi]; c {
+		case '*':
+			// Collapse the run of '*' and '?'; each '?' consumes a byte
+			// before the star's position loop starts.
+			for ; pi < len(p); pi++ {
+				if p[pi] == '?' {
+					if si == len(s) {
+						return false
+					}
+					si++
+				} else if p[pi] != '*' {
+					break
+				}
+			}
+			if pi == len(p) {
+				return true
+			}
+			segP = pi
+			segS = si
+			if !nextStart(p, s, &segP, &segS) {
+				return false
+			}
+			si = segS
+			continue
+		case '?':
+			if si == len(s) {
+				goto fail
+			}
+		case '\\':
+			pi++
+			if pi == len(p) || si == len(s) || s[si] != p[pi] {
+				goto fail // a trailing backslash matches nothing
+			}
+		case '[':
+			if si == len(s) {
+				goto fail
+			}
+			end, r := matchBracket(p, pi, s[si])
+			switch r {
+			case bracketMatch:
+				pi = end
+				si++
+				continue
+			case bracketLiteral:
+				if s[si] != '[' {
+					goto fail
+				}
+			default:
+				goto fail
+			}
+		default:
+			if si == len(s) || s[si] != c {
+				goto fail
+			}
+		}
+		pi++
+		si++
+		continue
+
+	fail:
+		if segP < 0 {
+			return false
+		}
+		segS++
+		if !nextStart(p, s, &segP, &segS) {
+			return false
+		}
+		pi, si = segP, segS
+	}
+}
+
+// nextStart advances *segS to the first name position >= *segS at which the
+// segment starting at p[*segP] can possibly begin, using the segment's first
+// element when it is a literal byte. It reports false when no position is
+// left.
+func nextStart(p, s string, segP, segS *int) bool {
+	if *segS >= len(s) {
+		return false
+	}
+	c := p[*segP]
+	switch c {
+	case '[', '?':
+		return true
+	case '\\':
+		if *segP+1 == len(p) {
+			return false // trailing backslash: nothing matches
+		}
+		c = p[*segP+1]
+	}
+	i := strings.IndexByte(s[*segS:], c)
+	if i < 0 {
+		return false
+	}
+	*segS += i
+	return true
+}
+
+// bracketResult is the outcome of matching one byte against a bracket
+// expression.
+type bracketResult uint8
+
+const (
+	// bracketNoMatch: the byte is not matched, or glibc gave up on an
+	// ill-formed bracket expression; either way this position fails.
+	bracketNoMatch bracketResult = iota
+	// bracketMatch: the byte is matched; the returned index is just past the
+	// closing ']'.
+	bracketMatch
+	// bracketLiteral: the bracket expression is unterminated, so '[' is an
+	// ordinary character and matching continues just after it.
+	bracketLiteral
+)
+
+// classNameMax is the length at which glibc gives up scanning a character
+// class name (measured by behaviour testing glibc 2.36).
+const classNameMax = 2048
+
+// at returns p[i], or 0 (C's terminating NUL) when i is past the end.
+func at(p string, i int) byte {
+	if i < len(p) {
+		return p[i]
+	}
+	return 0
+}
+
+// matchBracket matches byte ch against the bracket expression that starts
+// with the '[' at p[start]. It returns the index just past the expression
+// and the outcome. The index is meaningful only for bracketMatch.
+//
+// The scan mirrors glibc's observable behaviour: members are examined left to
+// right until one matches; the rest of the expression is then only skipped
+// over, with lighter checks (see skipBracket).
+func matchBracket(p string, start int, ch byte) (int, bracketResult) {
+	i := start + 1
+	neg := false
+	if b := at(p, i); b == '!' || b == '^' {
+		neg = true
+		i++
+	}
+	// Invariant at the top of the loop: c is the first byte of the next
+	// member and i indexes the byte after it. The first member is never
+	// taken as the closing ']'.
+	c := at(p, i)
+	i++
+	for {
+		var lo byte // low end of a potential range
+		switch {
+		case c == 0:
+			return start + 1, bracketLiteral
+
+		case c == '\\':
+			if at(p, i) == 0 {
+				return i, bracketNoMatch
+			}
+			c = p[i]
+			i++
+			// An escaped byte is an ordinary member.
+			if c == ch && !rangeFollows(p, i) {
+				return skipBracket(p, start, i, neg)
+			}
+			lo = c
+			c = at(p, i)
+			i++
+
+		case c == '[' && at(p, i) == ':':
+			// Scan a class name of letters 'a'..'y' up to ":]".
+			j := i // index of the ':' after '['
+			n := 0
+			isClass := false
+			for {
+				if n == classNameMax {
+					return i, bracketNoMatch
+				}
+				j++
+				d := at(p, j)
+				if d == ':' && at(p, j+1) == ']' {
+					isClass = true
+					break
+				}
+				if d < 'a' || d >= 'z' {
+					break
+				}
+				n++
+			}
+			if !isClass {
+				// Not a class: '[' is an ordinary member; resume at ':'.
+				if ch == '[' {
+					return skipBracket(p, start, i, neg)
+				}
+				lo = '['
+				c = at(p, i)
+				i++
+				break
+			}
+			cls, ok := lookupClass(p[i+1 : j])
+			if !ok {
+				return i, bracketNoMatch // unknown class name
+			}
+			i = j + 2
+			if inClass(cls, ch) {
+				return skipBracket(p, start, i, neg)
+			}
+			c = at(p, i)
+			i++
+			if c == ']' {
+				return notMatched(i, neg)
+			}
+			continue // a class cannot start a range
+
+		case c == '[' && at(p, i) == '=':
+			if q := at(p, i+1); q != 0 && at(p, i+2) == '=' && at(p, i+3) == ']' {
+				i += 4
+				if ch == q {
+					return skipBracket(p, start, i, neg)
+				}
+				c = at(p, i)
+				i++
+				if c == ']' {
+					return notMatched(i, neg)
+				}
+				continue // an equivalence class cannot start a range
+			}
+			// Ill-formed: '[' is an ordinary member; resume at '='.
+			if ch == '[' {
+				return skipBracket(p, start, i, neg)
+			}
+			lo = '['
+			c = at(p, i)
+			i++
+
+		case c == '[' && at(p, i) == '.':
+			sym, end, ok := collatingSymbol(p, i)
+			if !ok {
+				return i, bracketNoMatch
+			}
+			i = end
+			// Unlike an ordinary byte, a collating symbol followed by "-]"
+			// is taken as the start of a range (which then does not happen,
+			// so the symbol is not matched at all and '-' is a member).
+			isRange := at(p, i) == '-' && at(p, i+1) != 0
+			if !isRange && ch == sym {
+				return skipBracket(p, start, i, neg)
+			}
+			lo = sym
+			c = at(p, i)
+			i++
+
+		default:
+			if c == ch && !rangeFollows(p, i) {
+				return skipBracket(p, start, i, neg)
+			}
+			lo = c
+			c = at(p, i)
+			i++
+		}
+
+		// lo was a single member; c and i follow it. A '-' not directly
+		// before ']' makes lo the start of a range.
+		if c == '-' && at(p, i) != ']' {
+			hi := at(p, i)
+			i++
+			if hi == '[' && at(p, i) == '.' {
+				sym, end, ok := collatingSymbol(p, i)
+				if !ok {
+					return i, bracketNoMatch
+				}
+				hi = sym
+				i = end
+			} else {
+				if hi == '\\' {
+					hi = at(p, i)
+					i++
+				}
+				if hi == 0 {
+					return i, bracketNoMatch
+				}
+			}
+			if lo <= ch && ch <= hi {
+				return skipBracket(p, start, i, neg)
+			}
+			c = at(p, i)
+			i++
+		}
+		if c == ']' {
+			return notMatched(i, neg)
+		}
+	}
+}
+
+// rangeFollows reports whether the ordinary member just before p[i] starts a
+// range ("-" followed by something other than ']' or the end). When the
+// '-' is last before the end of the pattern, glibc does not treat the member
+// as a range start for comparison, but still parses "-" as a range below,
+// whose missing end then fails the match.
+func rangeFollows(p string, i int) bool {
+	return at(p, i) == '-' && at(p, i+1) != 0 && at(p, i+1) != ']'
+}
+
+// notMatched is the outcome of a complete bracket expression none of whose
+// members matched; end is just past its ']'.
+func notMatched(end int, neg bool) (int, bracketResult) {
+	if neg {
+		return end, bracketMatch
+	}
+	return end, bracketNoMatch
+}
+
+// collatingSymbol parses the collating symbol whose "[." has its '.' at p[i].
+// In the C locale only single-byte symbols exist. It returns the symbol's
+// byte and the index just past ".]"; ok is false when the symbol is
+// unterminated or not exactly one byte long.
+func collatingSymbol(p string, i int) (sym byte, end int, ok bool) {
+	j := i + 1
+	for {
+		d := at(p, j)
+		if d == '.' && at(p, j+1) == ']' {
+			break
+		}
+		if d == 0 {
+			return 0, 0, false
+		}
+		j++
+	}
+	if j-(i+1) != 1 {
+		return 0, 0, false
+	}
+	return p[i+1], j + 2, true
+}
+
+// skipBracket finishes a bracket expression after the member ending just
+// before p[i] has matched. Like glibc it only looks for the closing ']',
+// stepping over escapes, "[:...:]", "[=.=]" and "[...]" with checks that
+// differ from those made while members are still being compared.
+func skipBracket(p string, start, i int, neg bool) (int, bracketResult) {
+	for {
+		c := at(p, i)
+		i++
+		switch {
+		case c == ']':
+			if neg {
+				return i, bracketNoMatch
+			}
+			return i, bracketMatch
+		case c == 0:
+			return start + 1, bracketLiteral
+		case c == '\\':
+			if at(p, i) == 0 {
+				return i, bracketNoMatch
+			}
+			i++
+		case c == '[' && at(p, i) == ':':
+			j := i
+			for n := 1; ; n++ {
+				j++
+				if n == classNameMax {
+					return i, bracketNoMatch
+				}
+				d := at(p, j)
+				if d == ':' && at(p, j+1) == ']' {
+					i = j + 2
+					break
+				}
+				if d < 'a' || d >= 'z' {
+					break // '[' was ordinary; resume at ':'
+				}
+			}
+		case c == '[' && at(p, i) == '=':
+			if at(p, i+1) == 0 || at(p, i+2) != '=' || at(p, i+3) != ']' {
+				return i, bracketNoMatch
+			}
+			i += 4
+		case c == '[' && at(p, i) == '.':
+			j := i + 1
+			for {
+				d := at(p, j)
+				if d == 0 {
+					return i, bracketNoMatch
+				}
+				if d == '.' && at(p, j+1) == ']' {
+					break
+				}
+				j++
+			}
+			i = j + 2
+		}
+	}
+}
+
+// charClass is one of the C locale's character classes.
+type charClass uint8
+
+const (
+	classAlnum charClass = iota
+	classAlpha
+	classBlank
+	classCntrl
+	classDigit
+	classGraph
+	classLower
+	classPrint
+	classPunct
+	classSpace
+	classUpper
+	classXdigit
+)
+
+// lookupClass returns the class called name, if the C locale defines it.
+func lookupClass(name string) (charClass, bool) {
+	switch name {
+	case "alnum":
+		return classAlnum, true
+	case "alpha":
+		return classAlpha, true
+	case "blank":
+		return classBlank, true
+	case "cntrl":
+		return classCntrl, true
+	case "digit":
+		return classDigit, true
+	case "graph":
+		return classGraph, true
+	case "lower":
+		return classLower, true
+	case "print":
+		return classPrint, true
+	case "punct":
+		return classPunct, true
+	case "space":
+		return classSpace, true
+	case "upper":
+		return classUpper, true
+	case "xdigit":
+		return classXdigit, true
+	}
+	return 0, false
+}
+
+// inClass reports whether b belongs to class cls in the C locale, where
+// every class is a subset of ASCII.
+func inClass(cls charClass, b byte) bool {
+	isUpper := 'A' <= b && b <= 'Z'
+	isLower := 'a' <= b && b <= 'z'
+	isDigit := '0' <= b && b <= '9'
+	isGraph := '!' <= b && b <= '~'
+	switch cls {
+	case classAlnum:
+		return isUpper || isLower || isDigit
+	case classAlpha:
+		return isUpper || isLower
+	case classBlank:
+		return b == ' ' || b == '\t'
+	case classCntrl:
+		return b < ' ' || b == 0x7f
+	case classDigit:
+		return isDigit
+	case classGraph:
+		return isGraph
+	case classLower:
+		return isLower
+	case classPrint:
+		return isGraph || b == ' '
+	case classPunct:
+		return isGraph && !isUpper && !isLower && !isDigit
+	case classSpace:
+		return b == ' ' || '\t' <= b && b <= '\r'
+	case classUpper:
+		return isUpper
+	case classXdigit:
+		return isDigit || 'a' <= b && b <= 'f' || 'A' <= b && b <= 'F'
+	}
+	return false
+}

@@ -1,0 +1,209 @@
+package index
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+)
+
+// Kind names one of the five indexes of a module directory.
+type Kind int
+
+// The indexes, in the order libkmod's kmod_load_resources opens them.
+const (
+	Dep Kind = iota
+	Alias
+	Symbols
+	BuiltinAlias
+	Builtin
+	numKinds
+)
+
+var kindFiles = [numKinds]struct{ bin, text string }{
+	Dep:          {"modules.dep.bin", "modules.dep"},
+	Alias:        {"modules.alias.bin", "modules.alias"},
+	Symbols:      {"modules.symbols.bin", "modules.symbols"},
+	BuiltinAlias: {"modules.builtin.alias.bin", "modules.builtin.modinfo"},
+	Builtin:      {"modules.builtin.bin", "modules.builtin"},
+}
+
+// File returns the base name of the binary index of kind k.
+func (k Kind) File() string { return kindFiles[k].bin }
+
+// TextFile returns the base name of the text file the index of kind k is
+// built from when its binary form is absent.
+func (k Kind) TextFile() string { return kindFiles[k].text }
+
+// Source tells where an index of a Set came from.
+type Source int
+
+// Sources of an index.
+const (
+	FromNone Source = iota // absent or unusable: no entries
+	FromBin                // the .bin file
+	FromText               // built from the text file
+)
+
+// Set holds the five indexes of one module directory. Binary indexes are
+// mapped when the Set is loaded; text fallbacks are built on first use.
+// A Set is safe for concurrent use.
+type Set struct {
+	dir   string
+	order Order
+	log   func(error)
+	slots [numKinds]slot
+
+	prioOnce sync.Once
+	prio     Priorities
+}
+
+type slot struct {
+	src  Source
+	once sync.Once
+	idx  *Index
+}
+
+// Load opens the indexes of the module directory dir the way libkmod's
+// kmod_load_resources does, and falls back to the text files depmod writes
+// beside them when a binary index is missing. log, if not nil, receives the
+// problems found: the same header errors libkmod logs, and lines skipped in
+// text files.
+//
+// As in libkmod, if any index other than modules.builtin.alias.bin cannot
+// be used, every index is read in ReinsertOrder; libkmod then reads each
+// index per lookup with a reader that reorders values of equal priority.
+func Load(dir string, log func(error)) *Set {
+	if log == nil {
+		log = func(error) {}
+	}
+	s := &Set{dir: dir, log: log}
+	failed := false
+	for k := Kind(0); k < numKinds; k++ {
+		sl := &s.slots[k]
+		x, err := Open(filepath.Join(dir, k.File()))
+		switch {
+		case err == nil:
+			sl.src, sl.idx = FromBin, x
+			sl.once.Do(func() {})
+			continue
+		case errors.Is(err, fs.ErrNotExist):
+			if st, terr := os.Stat(filepath.Join(dir, k.TextFile())); terr == nil && st.Mode().IsRegular() {
+				sl.src = FromText
+				continue
+			}
+		default:
+			var pe *PathError
+			if !failed && errors.As(err, &pe) {
+				log(err)
+			}
+		}
+		sl.once.Do(func() {})
+		if k != BuiltinAlias {
+			failed = true
+		}
+	}
+	if failed {
+		s.order = ReinsertOrder
+		for k := range s.slots {
+			if x := s.slots[k].idx; x != nil {
+				x.SetOrder(ReinsertOrder)
+			}
+		}
+	}
+	return s
+}
+
+// Dir returns the module directory of the set.
+func (s *Set) Dir() string { return s.dir }
+
+// Order returns the value order every index of the set uses.
+func (s *Set) Order() Order { return s.order }
+
+// Source tells where the index of kind k comes from.
+func (s *Set) Source(k Kind) Source { return s.slots[k].src }
+
+// Get returns the index of kind k, building it from text on first use. It
+// returns nil when the index is absent; a nil *Index has no entries.
+func (s *Set) Get(k Kind) *Index {
+	sl := &s.slots[k]
+	sl.once.Do(func() { sl.idx = s.build(k) })
+	return sl.idx
+}
+
+// build makes the index of kind k from its text file.
+func (s *Set) build(k Kind) *Index {
+	path := filepath.Join(s.dir, k.TextFile())
+	f, err := os.Open(path)
+	if err != nil {
+		s.log(err)
+		return nil
+	}
+	defer f.Close()
+	var (
+		b   *Builder
+		bad []error
+	)
+	switch k {
+	case Dep:
+		b, _, bad, err = BuildDep(f, path)
+	case Alias, Symbols:
+		b, bad, err = BuildAlias(f, path, s.priorities(), k == Alias)
+	case Builtin:
+		b, bad, err = BuildBuiltin(f, path)
+	case BuiltinAlias:
+		b, bad, err = BuildBuiltinAlias(f, path)
+	}
+	for _, e := range bad {
+		s.log(e)
+	}
+	if err != nil {
+		s.log(&PathError{Path: path, Err: err})
+		return nil
+	}
+	x, err := b.Index()
+	if err != nil {
+		s.log(&PathError{Path: path, Err: err})
+		return nil
+	}
+	x.SetOrder(s.order)
+	return x
+}
+
+// priorities returns each module's depmod priority, from modules.dep.bin
+// when it exists and from modules.dep otherwise.
+func (s *Set) priorities() Priorities {
+	s.prioOnce.Do(func() {
+		s.prio = Priorities{}
+		if s.slots[Dep].src == FromBin {
+			s.slots[Dep].idx.Walk(func(key string, v Value) {
+				if _, ok := s.prio[key]; !ok {
+					s.prio[key] = v.Priority
+				}
+			})
+			return
+		}
+		f, err := os.Open(filepath.Join(s.dir, Dep.TextFile()))
+		if err != nil {
+			return
+		}
+		defer f.Close()
+		_, prio, _, err := BuildDep(f, f.Name())
+		if err == nil {
+			s.prio = prio
+		}
+	})
+	return s.prio
+}
+
+// Close unmaps the binary indexes.
+func (s *Set) Close() error {
+	var errs []error
+	for k := range s.slots {
+		if x := s.slots[k].idx; x != nil {
+			errs = append(errs, x.Close())
+		}
+	}
+	return errors.Join(errs...)
+}

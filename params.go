@@ -1,0 +1,71 @@
+package modprobe
+
+import (
+	"strings"
+
+	"github.com/gokmod/modprobe/internal/fnmatch"
+)
+
+// JoinParams joins module parameters given as separate arguments into one
+// option string, as modprobe does with the words after the module name: a
+// value (the text after the first '=') that contains a space and does not
+// start with a quote is wrapped in double quotes, so "b=x y" becomes
+// b="x y".
+func JoinParams(params []string) string {
+	var b strings.Builder
+	for i, p := range params {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		key, value, ok := strings.Cut(p, "=")
+		if ok && !strings.HasPrefix(value, `"`) && !strings.HasPrefix(value, "'") && strings.IndexByte(value, ' ') >= 0 {
+			b.WriteString(key)
+			b.WriteString(`="`)
+			b.WriteString(value)
+			b.WriteByte('"')
+			continue
+		}
+		b.WriteString(p)
+	}
+	return b.String()
+}
+
+// configOptions returns the options modprobe.d and the kernel command
+// line give m: every options line for its name or for the alias it was
+// reached through, in configuration order, joined by spaces.
+func (p *pool) configOptions(m *module) string {
+	if !m.optionsInit {
+		m.optionsInit = true
+		var b strings.Builder
+		for _, o := range p.l.cfg.Options {
+			if o.Module != m.name && (!m.hasAlias || o.Module != m.alias) {
+				continue
+			}
+			if o.Options == "" {
+				continue
+			}
+			if b.Len() > 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString(o.Options)
+		}
+		m.options = b.String()
+	}
+	return m.options
+}
+
+// optionString is libkmod's module_options_concat: configuration options,
+// a space, then the caller's options. The space is there whenever the
+// configuration gave options, even with no caller options, so
+// configuration-only strings end in a space.
+func optionString(cfg, extra string) string {
+	if cfg == "" {
+		return extra
+	}
+	return cfg + " " + extra
+}
+
+// matchPattern matches a module name against a modprobe.d pattern.
+func matchPattern(pattern, name string) bool {
+	return fnmatch.Match(pattern, name)
+}

@@ -1,0 +1,222 @@
+package modprobe
+
+import (
+	"github.com/gokmod/modprobe/internal/kernel"
+)
+
+// ActionKind says what one step of a plan does.
+type ActionKind int
+
+// Kinds of actions.
+const (
+	// Insert inserts the module file at Path with Params.
+	Insert ActionKind = iota
+	// RunInstall runs the modprobe.d install command instead of
+	// inserting the module; $CMDLINE_OPTS in it stands for Params.
+	RunInstall
+	// Builtin marks a module built into the kernel: nothing to insert.
+	Builtin
+	// NoFile marks a module with neither a file nor a place in the
+	// kernel, such as the target of an alias to a module that does not
+	// exist. modprobe prints nothing for it and a load fails.
+	NoFile
+)
+
+func (k ActionKind) String() string {
+	switch k {
+	case Insert:
+		return "insmod"
+	case RunInstall:
+		return "install"
+	case Builtin:
+		return "builtin"
+	}
+	return "nofile"
+}
+
+// Action is one step of a plan.
+type Action struct {
+	Kind   ActionKind
+	Module string // normalized module name
+	Path   string // module file, for Insert
+	// Params is the option string for the kernel (or for $CMDLINE_OPTS):
+	// modprobe.d and kernel command line options, then the caller's
+	// parameters for the requested module. When the configuration gives
+	// options it ends with a space even without caller parameters, as in
+	// kmod.
+	Params string
+	// Command is the install command as configured, for RunInstall.
+	Command string
+	// Requested marks the module the probe is for; only it gets the
+	// caller's parameters, and only it fails a first-time load.
+	Requested bool
+	// Required marks the requested module and its modules.dep
+	// dependencies: their failure stops the probe. Failures of modules
+	// pulled in only as softdeps are ignored.
+	Required bool
+	// Loaded reports that the module was live or builtin when the plan
+	// was made (never set with PlanOptions.IgnoreLoaded); a load skips it.
+	Loaded bool
+}
+
+// String returns the line modprobe --show-depends prints for the action,
+// without a newline: "insmod PATH PARAMS", "install COMMAND PARAMS" or
+// "builtin NAME"; it is empty for NoFile.
+func (a Action) String() string {
+	switch a.Kind {
+	case Insert:
+		return "insmod " + a.Path + " " + a.Params
+	case RunInstall:
+		return "install " + a.Command + " " + a.Params
+	case Builtin:
+		return "builtin " + a.Module
+	}
+	return ""
+}
+
+// Skip says why a probe does nothing.
+type Skip int
+
+// Reasons to skip a probe.
+const (
+	// NotSkipped: the probe runs its actions.
+	NotSkipped Skip = iota
+	// SkipLoaded: the module is already live or builtin. A load succeeds
+	// without doing anything, unless it is a first-time load.
+	SkipLoaded
+	// SkipBlacklisted: the module was reached through an alias (or
+	// PlanOptions.UseBlacklist is set) and is blacklisted. A load
+	// succeeds without doing anything.
+	SkipBlacklisted
+)
+
+// Probe is the plan for one module a name resolved to.
+type Probe struct {
+	Module  Module
+	Skip    Skip
+	Actions []Action
+}
+
+// Plan is what loading a name would do: one probe per module the name
+// resolves to, in kmod's order. modprobe runs every probe, even after one
+// fails.
+type Plan struct {
+	Name   string // the name as requested
+	Params string // the caller's parameters joined as modprobe joins them
+	Probes []Probe
+}
+
+// PlanOptions adjust a plan like the matching modprobe flags.
+type PlanOptions struct {
+	// IgnoreLoaded plans as if no module were loaded and does not read
+	// sysfs (--show-depends).
+	IgnoreLoaded bool
+	// IgnoreCommands ignores the install command and the softdeps of the
+	// requested module (-i, --ignore-install).
+	IgnoreCommands bool
+	// UseBlacklist applies the blacklist to the requested module even
+	// when it was asked for by name (-b, --use-blacklist).
+	UseBlacklist bool
+}
+
+// Plan computes what modprobe would do to load name with the given module
+// parameters (each "key=value"; see JoinParams), without side effects.
+// It returns a *ModuleError wrapping ErrNotFound when nothing matches.
+func (l *Loader) Plan(name string, params []string, opts PlanOptions) (*Plan, error) {
+	p := l.newPool()
+	mods, err := p.lookup(name)
+	if err != nil {
+		return nil, errf("plan", name, "", err)
+	}
+	if len(mods) == 0 {
+		return nil, l.notFound(name)
+	}
+	plan := &Plan{Name: name, Params: JoinParams(params)}
+	for _, mod := range mods {
+		plan.Probes = append(plan.Probes, p.planProbe(mod, plan.Params, opts))
+	}
+	return plan, nil
+}
+
+func (p *pool) planProbe(mod *module, extra string, opts PlanOptions) Probe {
+	pr := Probe{Module: p.public(mod)}
+	if !opts.IgnoreLoaded && p.inKernel(mod) {
+		pr.Skip = SkipLoaded
+		return pr
+	}
+	if (mod.hasAlias || opts.UseBlacklist) && p.l.cfg.BlacklistedName(mod.name) {
+		pr.Skip = SkipBlacklisted
+		return pr
+	}
+	list := p.probeList(mod, opts.IgnoreCommands)
+	pr.Actions = make([]Action, 0, len(list))
+	for _, m := range list {
+		a := Action{Module: m.name, Requested: m == mod, Required: m.required}
+		x := ""
+		if a.Requested {
+			x = extra
+		}
+		a.Params = optionString(p.configOptions(m), x)
+		if !opts.IgnoreLoaded {
+			a.Loaded = p.inKernel(m)
+		}
+		if cmd, ok := p.installCommand(m); ok && !m.ignorecmd {
+			a.Kind, a.Command = RunInstall, cmd
+		} else if a.Path = p.pathOf(m); a.Path != "" {
+			a.Kind = Insert
+		} else if p.isBuiltin(m) {
+			a.Kind = Builtin
+		} else {
+			a.Kind = NoFile
+		}
+		pr.Actions = append(pr.Actions, a)
+	}
+	return pr
+}
+
+// inKernel reports whether m is builtin or live, as libkmod's
+// module_is_inkernel does.
+func (p *pool) inKernel(m *module) bool {
+	if p.isBuiltin(m) {
+		return true
+	}
+	st, err := kernel.ReadInitState(p.l.sysfs, m.name)
+	if err != nil {
+		origin := originInitRead
+		if kernel.IsBadState(err) {
+			origin = originInitstate
+		}
+		p.l.log.errorf(origin, "%s", err.Error())
+		return false
+	}
+	return st == kernel.Live
+}
+
+// DryRun walks the probe as a load would without touching the kernel: it
+// calls show for each action a load would take, skipping modules that
+// were loaded when the plan was made. With firstTime it returns an error
+// wrapping ErrAlreadyLoaded when the requested module is already loaded,
+// as modprobe --first-time does.
+func (pr *Probe) DryRun(firstTime bool, show func(Action)) error {
+	switch pr.Skip {
+	case SkipLoaded:
+		if firstTime {
+			return errf("insert", pr.Module.Name, "", ErrAlreadyLoaded)
+		}
+		return nil
+	case SkipBlacklisted:
+		return nil
+	}
+	for _, a := range pr.Actions {
+		if a.Loaded {
+			if a.Requested && firstTime {
+				return errf("insert", a.Module, "", ErrAlreadyLoaded)
+			}
+			continue
+		}
+		if show != nil {
+			show(a)
+		}
+	}
+	return nil
+}
