@@ -12,10 +12,10 @@ import (
 	"strings"
 )
 
-// tools maps a tool name to its entry point: it gets the program name,
-// the arguments after it, and the process environment, and returns the
-// exit status.
-var tools = map[string]func(env *env, args []string) int{
+// tools maps a tool name to its entry point: it gets the process
+// environment, argv[0] (which glibc's getopt prints in its messages) and
+// the arguments after the tool name, and returns the exit status.
+var tools = map[string]func(env *env, argv0 string, args []string) int{
 	"modprobe": runModprobe,
 }
 
@@ -42,11 +42,11 @@ func main() {
 func run(e *env, argv []string) int {
 	name := filepath.Base(argv[0])
 	if tool, ok := tools[name]; ok {
-		return tool(e, argv[1:])
+		return tool(e, argv[0], argv[1:])
 	}
 	if len(argv) > 1 {
 		if tool, ok := tools[argv[1]]; ok {
-			return tool(e, argv[2:])
+			return tool(e, argv[0], argv[2:])
 		}
 	}
 	names := make([]string, 0, len(tools))

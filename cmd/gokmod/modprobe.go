@@ -59,8 +59,9 @@ var modprobeLong = []getopt.Option{
 
 // modprobeCmd holds one run of modprobe: its flags and output.
 type modprobeCmd struct {
-	env *env
-	out *bufio.Writer
+	env   *env
+	argv0 string
+	out   *bufio.Writer
 	log *toolLog
 
 	verbose        int
@@ -79,8 +80,8 @@ type modprobeCmd struct {
 	waitMsec       uint64
 }
 
-func runModprobe(e *env, args []string) (status int) {
-	m := &modprobeCmd{env: e, verbose: logWarning, logPriority: logCrit}
+func runModprobe(e *env, argv0 string, args []string) (status int) {
+	m := &modprobeCmd{env: e, argv0: argv0, verbose: logWarning, logPriority: logCrit}
 	m.out = bufio.NewWriterSize(e.stdout, 4096)
 	m.log = newToolLog("modprobe", e.stderr, func() { m.out.Flush() })
 	defer func() {
@@ -130,7 +131,7 @@ func (m *modprobeCmd) main(args []string) int {
 	var rootSet, kversionSet bool
 	var useAll, doRemove, showConfig, showModversions, showExports bool
 
-	p := getopt.New("modprobe", args, modprobeShort, modprobeLong, m.env.stderr).WithEnv(m.env.getenv)
+	p := getopt.New(m.argv0, args, modprobeShort, modprobeLong, m.env.stderr).WithEnv(m.env.getenv)
 	for {
 		c, arg, done := p.Next()
 		if done {

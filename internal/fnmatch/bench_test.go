@@ -59,12 +59,23 @@ func benchAlias(b *testing.B, name string) {
 	b.Fatalf("no benchmark %q", name)
 }
 
-func BenchmarkMatchPCI(b *testing.B)  { benchAlias(b, "PCI") }
-func BenchmarkMatchUSB(b *testing.B)  { benchAlias(b, "USB") }
-func BenchmarkMatchDMI(b *testing.B)  { benchAlias(b, "DMI") }
+// BenchmarkMatchPCI times a PCI alias (literal prefix, then stars).
+func BenchmarkMatchPCI(b *testing.B) { benchAlias(b, "PCI") }
+
+// BenchmarkMatchUSB times a USB alias with many short segments.
+func BenchmarkMatchUSB(b *testing.B) { benchAlias(b, "USB") }
+
+// BenchmarkMatchDMI times a DMI alias against a long modalias.
+func BenchmarkMatchDMI(b *testing.B) { benchAlias(b, "DMI") }
+
+// BenchmarkMatchACPI times a short ACPI alias.
 func BenchmarkMatchACPI(b *testing.B) { benchAlias(b, "ACPI") }
-func BenchmarkMatchOF(b *testing.B)   { benchAlias(b, "OF") }
-func BenchmarkMatchCPU(b *testing.B)  { benchAlias(b, "CPU") }
+
+// BenchmarkMatchOF times a device-tree alias.
+func BenchmarkMatchOF(b *testing.B) { benchAlias(b, "OF") }
+
+// BenchmarkMatchCPU times a CPU feature alias against a long feature list.
+func BenchmarkMatchCPU(b *testing.B) { benchAlias(b, "CPU") }
 
 // BenchmarkMatchAllAliases matches one PCI modalias against all the
 // patterns above, as modprobe does while scanning aliases.

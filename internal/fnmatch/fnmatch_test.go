@@ -346,6 +346,7 @@ var matchTests = []matchTest{
 	{"[\x00]", "[", true}, // the bracket is unterminated at the NUL
 }
 
+// TestMatch checks Match against the glibc-verified table.
 func TestMatch(t *testing.T) {
 	for _, tc := range matchTests {
 		if got := Match(tc.pattern, tc.name); got != tc.want {
@@ -388,6 +389,7 @@ func TestClassNameLimit(t *testing.T) {
 	}
 }
 
+// TestHasMeta checks the metacharacter test.
 func TestHasMeta(t *testing.T) {
 	for _, tc := range []struct {
 		pattern string

@@ -1,0 +1,299 @@
+package main
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gokmod/modprobe/internal/modname"
+	"github.com/gokmod/modprobe/internal/testmod"
+)
+
+// These tests compare gokmod modprobe with Debian's kmod modprobe on the
+// module tree of Debian's current linux-image-amd64 package, indexed by
+// kmod's depmod (scripts/setup.sh prepares it): --show-depends for every
+// module, --resolve-alias for every alias pattern made concrete, and
+// --showconfig; then the same with the .bin indexes removed, so that
+// gokmod reads the text files, against kmod with the indexes present.
+
+// A separator name is looked up between the names of a batch; the
+// configuration in sepConfig makes both programs print a line for it that
+// splits the output into one segment per name: an install command for -D,
+// an alias for -R.
+const (
+	sepD = "gokmod-sep-d"
+	sepR = "gokmod-sep-r"
+)
+
+const sepConfig = "install gokmod_sep_d /bin/true\nalias gokmod_sep_r gokmod_separator_target\n"
+
+// separator returns the separator name for a mode.
+func separator(mode []string) string {
+	if mode[0] == "-R" {
+		return sepR
+	}
+	return sepD
+}
+
+// debianConfig returns -C options for a separator file and the system's
+// configuration directories (kmod 30's defaults).
+func debianConfig(t *testing.T) []string {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "00-gokmod-separator.conf"), []byte(sepConfig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"-C", dir}
+	for _, d := range []string{"/etc/modprobe.d", "/run/modprobe.d", "/usr/local/lib/modprobe.d", "/lib/modprobe.d"} {
+		args = append(args, "-C", d)
+	}
+	return args
+}
+
+// debianModules returns the module names of the tree, in modules.dep order.
+func debianModules(t *testing.T, moddir string) []string {
+	f, err := os.Open(filepath.Join(moddir, "modules.dep"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var names []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		path, _, _ := strings.Cut(sc.Text(), ":")
+		names = append(names, modname.FromPath(path))
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return names
+}
+
+// debianAliases returns every alias pattern of modules.alias made
+// concrete: a string the pattern matches.
+func debianAliases(t *testing.T, moddir string) []string {
+	data, err := os.ReadFile(filepath.Join(moddir, "modules.alias"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, line := range strings.Split(string(data), "\n") {
+		rest, ok := strings.CutPrefix(line, "alias ")
+		if !ok {
+			continue
+		}
+		i := strings.LastIndexByte(rest, ' ')
+		if i < 0 {
+			continue
+		}
+		out = append(out, concrete(rest[:i]))
+	}
+	return out
+}
+
+// concrete turns an fnmatch pattern into a string it matches: '*' becomes
+// "0", '?' becomes "x", a bracket expression its first member (or '~' when
+// negated), and a backslash escape the escaped byte.
+func concrete(p string) string {
+	var b strings.Builder
+	for i := 0; i < len(p); i++ {
+		switch c := p[i]; c {
+		case '*':
+			b.WriteByte('0')
+		case '?':
+			b.WriteByte('x')
+		case '\\':
+			if i+1 < len(p) {
+				i++
+				b.WriteByte(p[i])
+			}
+		case '[':
+			end := strings.IndexByte(p[i+1:], ']')
+			if end < 0 {
+				b.WriteByte(c)
+				continue
+			}
+			set := p[i+1 : i+1+end]
+			if end == 0 && i+2 < len(p) { // "[]...]": ']' is a member
+				if e2 := strings.IndexByte(p[i+2:], ']'); e2 >= 0 {
+					set, end = p[i+1:i+2+e2], e2+1
+				}
+			}
+			switch {
+			case strings.HasPrefix(set, "!") || strings.HasPrefix(set, "^"):
+				b.WriteByte('~')
+			case set != "":
+				b.WriteByte(set[0])
+			}
+			i += end + 1
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// segments splits output into the parts before, between and after the
+// separator's lines.
+func segments(out, sep string) []string {
+	return strings.Split(out, sep)
+}
+
+// compareBatches runs modprobe with base and mode over names in batches,
+// a separator between names, and counts the names whose output segments
+// are identical. fix rewrites gokmod's stdout before the comparison.
+func compareBatches(t *testing.T, base, mode, names []string, sepLine string, fix func(string) string) (same, total int) {
+	const batch = 400
+	for start := 0; start < len(names); start += batch {
+		chunk := names[start:min(start+batch, len(names))]
+		args := append(append([]string{}, base...), mode...)
+		sep := separator(mode)
+		args = append(args, "-a", sep)
+		for _, n := range chunk {
+			args = append(args, n, sep)
+		}
+		want := runKmod(t, "modprobe", args, nil)
+		got := runOurs("modprobe", args, nil)
+		if fix != nil {
+			got.Stdout = fix(got.Stdout)
+		}
+		ws, gs := segments(want.Stdout, sepLine), segments(got.Stdout, sepLine)
+		if len(ws) != len(chunk)+2 || len(gs) != len(ws) {
+			t.Errorf("batch at %d: %d kmod segments, %d gokmod segments, want %d", start, len(ws), len(gs), len(chunk)+2)
+			total += len(chunk)
+			continue
+		}
+		bad := 0
+		for i, n := range chunk {
+			total++
+			if ws[i+1] == gs[i+1] {
+				same++
+				continue
+			}
+			if bad++; bad <= 5 {
+				t.Errorf("%s %s differs:\nkmod:\n%s\ngokmod:\n%s", strings.Join(mode, " "), n, ws[i+1], gs[i+1])
+			}
+		}
+		if want.Stderr != got.Stderr || want.Code != got.Code {
+			t.Errorf("batch at %d: stderr or exit status differ:\nkmod: %d %q\ngokmod: %d %q", start, want.Code, trim(want.Stderr), got.Code, trim(got.Stderr))
+		}
+	}
+	return same, total
+}
+
+func trim(s string) string {
+	if len(s) > 2000 {
+		return s[:2000] + "..."
+	}
+	return s
+}
+
+func debianSetup(t *testing.T) (root, release, moddir string, base []string) {
+	testmod.RequireTool(t, "modprobe")
+	root, release = testmod.DebianTree(t)
+	moddir = testmod.ModuleDir(root, release)
+	base = append([]string{"-d", root, "-S", release}, debianConfig(t)...)
+	return root, release, moddir, base
+}
+
+func TestDifferentialDebianShowDepends(t *testing.T) {
+	_, _, moddir, base := debianSetup(t)
+	names := debianModules(t, moddir)
+	same, total := compareBatches(t, base, []string{"-D"}, names, "install /bin/true \n", nil)
+	t.Logf("modprobe -D: %d/%d modules identical", same, total)
+}
+
+func TestDifferentialDebianResolveAlias(t *testing.T) {
+	_, _, moddir, base := debianSetup(t)
+	aliases := debianAliases(t, moddir)
+	same, total := compareBatches(t, base, []string{"-R"}, aliases, "gokmod_separator_target\n", nil)
+	t.Logf("modprobe -R: %d/%d concrete aliases identical", same, total)
+}
+
+func TestDifferentialDebianShowConfig(t *testing.T) {
+	_, _, _, base := debianSetup(t)
+	for _, args := range [][]string{append(append([]string{}, base...), "-c"), {"-d", base[1], "-S", base[3], "-c"}} {
+		if !compareTool(t, "modprobe", args, nil) {
+			continue
+		}
+		t.Logf("modprobe %s: identical", shellQuote(args))
+	}
+}
+
+// textTree makes a copy of the module tree that shares the module files
+// (hard links) but has no .bin indexes.
+func textTree(t *testing.T, root, release string) string {
+	copyRoot := t.TempDir()
+	src := filepath.Join(root, "lib")
+	if out, err := exec.Command("cp", "-al", src, copyRoot).CombinedOutput(); err != nil {
+		t.Fatalf("cp -al: %v\n%s", err, out)
+	}
+	bins, err := filepath.Glob(filepath.Join(testmod.ModuleDir(copyRoot, release), "*.bin"))
+	if err != nil || len(bins) == 0 {
+		t.Fatalf("no .bin files in the copy (%v)", err)
+	}
+	for _, b := range bins {
+		if err := os.Remove(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return copyRoot
+}
+
+func TestDifferentialDebianTextFallback(t *testing.T) {
+	root, release, moddir, base := debianSetup(t)
+	copyRoot := textTree(t, root, release)
+	textBase := append([]string{"-d", copyRoot}, base[2:]...)
+	fix := func(s string) string { return strings.ReplaceAll(s, copyRoot, root) }
+
+	kmodOnly := func(mode []string, names []string, sep string) (int, int) {
+		const batch = 400
+		same, total := 0, 0
+		for start := 0; start < len(names); start += batch {
+			chunk := names[start:min(start+batch, len(names))]
+			args := func(b []string) []string {
+				a := append(append(append([]string{}, b...), mode...), "-a", separator(mode))
+				for _, n := range chunk {
+					a = append(a, n, separator(mode))
+				}
+				return a
+			}
+			want := runKmod(t, "modprobe", args(base), nil)
+			got := runOurs("modprobe", args(textBase), nil)
+			ws, gs := segments(want.Stdout, sep), segments(fix(got.Stdout), sep)
+			if len(ws) != len(gs) || len(ws) != len(chunk)+2 {
+				t.Errorf("%v batch at %d: segment counts %d and %d", mode, start, len(ws), len(gs))
+				total += len(chunk)
+				continue
+			}
+			bad := 0
+			for i, n := range chunk {
+				total++
+				if ws[i+1] == gs[i+1] {
+					same++
+				} else if bad++; bad <= 5 {
+					t.Errorf("%v %s differs (text indexes):\nkmod:\n%s\ngokmod:\n%s", mode, n, ws[i+1], gs[i+1])
+				}
+			}
+			if fix(got.Stderr) != want.Stderr || got.Code != want.Code {
+				t.Errorf("%v batch at %d: stderr or exit status differ:\nkmod: %d %q\ngokmod: %d %q", mode, start, want.Code, trim(want.Stderr), got.Code, trim(fix(got.Stderr)))
+			}
+		}
+		return same, total
+	}
+	s, n := kmodOnly([]string{"-D"}, debianModules(t, moddir), "install /bin/true \n")
+	t.Logf("text indexes, modprobe -D: %d/%d modules identical", s, n)
+	s, n = kmodOnly([]string{"-R"}, debianAliases(t, moddir), "gokmod_separator_target\n")
+	t.Logf("text indexes, modprobe -R: %d/%d concrete aliases identical", s, n)
+
+	want := runKmod(t, "modprobe", append(append([]string{}, base...), "-c"), nil)
+	got := runOurs("modprobe", append(append([]string{}, textBase...), "-c"), nil)
+	if want != got {
+		t.Errorf("modprobe -c with text indexes differs (%d vs %d bytes of stdout)", len(want.Stdout), len(got.Stdout))
+	} else {
+		t.Logf("text indexes, modprobe -c: identical (%d lines)", strings.Count(want.Stdout, "\n"))
+	}
+}

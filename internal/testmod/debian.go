@@ -1,0 +1,69 @@
+package testmod
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// DebianTree returns the root and release of the Debian kernel tree that
+// scripts/setup.sh fetched and indexed (the file .cache/debian/current at
+// the top of the repository names them). The environment variable
+// GOKMOD_DEBIAN_TREE ("ROOT RELEASE") overrides it. When there is no tree
+// the test fails if CI is "true" and is skipped otherwise.
+func DebianTree(tb testing.TB) (root, release string) {
+	tb.Helper()
+	root, release, err := findDebianTree()
+	if err == nil {
+		return root, release
+	}
+	if os.Getenv("CI") == "true" {
+		tb.Fatalf("CI=true but the Debian kernel tree is missing (run scripts/setup.sh): %v", err)
+	}
+	tb.Skipf("skipping: %v (run scripts/setup.sh)", err)
+	return "", ""
+}
+
+func findDebianTree() (root, release string, err error) {
+	spec := os.Getenv("GOKMOD_DEBIAN_TREE")
+	if spec == "" {
+		top, err := repoRoot()
+		if err != nil {
+			return "", "", err
+		}
+		b, err := os.ReadFile(filepath.Join(top, ".cache", "debian", "current"))
+		if err != nil {
+			return "", "", err
+		}
+		spec = string(b)
+	}
+	f := strings.Fields(spec)
+	if len(f) != 2 {
+		return "", "", fmt.Errorf("malformed Debian tree spec %q, want \"ROOT RELEASE\"", spec)
+	}
+	if _, err := os.Stat(ModuleDir(f[0], f[1])); err != nil {
+		return "", "", err
+	}
+	return f[0], f[1], nil
+}
+
+// repoRoot returns the directory holding go.mod above the working
+// directory.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
