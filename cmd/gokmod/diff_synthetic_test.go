@@ -92,9 +92,9 @@ alias cont\
 inued mod_a
 options mod_sym   lead=1
 `,
-	"c1/20-late.conf": "softdep mod_x pre: mod_a\n",
-	"c2/05-first.conf": "alias early mod_sym\n	options mod_sym from_c2=1\n",
-	"c2/10-main.conf":  "alias shadowed mod_a\n",
+	"c1/20-late.conf":   "softdep mod_x pre: mod_a\n",
+	"c2/05-first.conf":  "alias early mod_sym\n	options mod_sym from_c2=1\n",
+	"c2/10-main.conf":   "alias shadowed mod_a\n",
 	"c2/not-a-conf.txt": "alias ignored mod_a\n",
 	"c2/.hidden.conf":   "alias hidden mod_a\n",
 }

@@ -62,7 +62,7 @@ type modprobeCmd struct {
 	env   *env
 	argv0 string
 	out   *bufio.Writer
-	log *toolLog
+	log   *toolLog
 
 	verbose        int
 	logPriority    int // the priority of the tool's LOG(): FATAL, or WARNING with -a

@@ -107,14 +107,14 @@ type Code int
 
 // The configuration messages.
 const (
-	BadLine         Code = iota + 1 // "FILE line N: ignoring bad line starting with 'CMD'"
-	Deprecated                      // "FILE: command CMD is deprecated and not parsed anymore"
-	DirInDir                        // "Directories inside directories are not supported: DIR/NAME"
-	OpenDir                         // "opendir(DIR): ERROR"
-	PathTooLong                     // "Error parsing DIR/NAME: path too long"
-	BadCmdlineName                  // "Ignoring bad option on kernel command line while parsing module name: 'NAME'"
-	CmdlineRead                     // "could not read from '/proc/cmdline': ERROR"
-	DuplicateFile                   // "Ignoring duplicate config file: DIR/NAME" (debug)
+	BadLine        Code = iota + 1 // "FILE line N: ignoring bad line starting with 'CMD'"
+	Deprecated                     // "FILE: command CMD is deprecated and not parsed anymore"
+	DirInDir                       // "Directories inside directories are not supported: DIR/NAME"
+	OpenDir                        // "opendir(DIR): ERROR"
+	PathTooLong                    // "Error parsing DIR/NAME: path too long"
+	BadCmdlineName                 // "Ignoring bad option on kernel command line while parsing module name: 'NAME'"
+	CmdlineRead                    // "could not read from '/proc/cmdline': ERROR"
+	DuplicateFile                  // "Ignoring duplicate config file: DIR/NAME" (debug)
 )
 
 // Diag is one message. Msg is libkmod's text, without a trailing newline.
