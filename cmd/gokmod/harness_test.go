@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -92,6 +91,3 @@ func shellQuote(args []string) string {
 	}
 	return strings.Join(q, " ")
 }
-
-// inCI reports whether the suite runs in CI, where nothing may be skipped.
-func inCI() bool { return os.Getenv("CI") == "true" }

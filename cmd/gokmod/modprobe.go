@@ -105,15 +105,6 @@ func (m *modprobeCmd) LOG(format string, args ...any) {
 	m.log.printf(m.logPriority, format, args...)
 }
 
-// show is modprobe's SHOW(): print with -v or when showing.
-func (m *modprobeCmd) show(format string, args ...any) {
-	if !m.doShow && m.verbose <= logWarning {
-		return
-	}
-	fmt.Fprintf(m.out, format, args...)
-	m.out.Flush()
-}
-
 // appendOptionsEnv appends to MODPROBE_OPTIONS, for install commands.
 func (m *modprobeCmd) appendOptionsEnv(value string) {
 	if old, ok := m.env.getenv("MODPROBE_OPTIONS"); ok {

@@ -70,7 +70,7 @@ func Underscores(s string) (string, error) {
 }
 
 func underscores(s string) (string, error) {
-	if strings.IndexAny(s, "-[]") < 0 {
+	if !strings.ContainsAny(s, "-[]") {
 		return s, nil
 	}
 	b := []byte(s)
