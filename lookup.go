@@ -240,6 +240,9 @@ func (p *pool) removeCommand(m *module) (string, bool) {
 // lookup resolves name through kmod's lookup chain. It returns nil when
 // nothing matches and ErrBadName when name cannot be normalized.
 func (p *pool) lookup(name string) ([]*module, error) {
+	if strings.IndexByte(name, 0) >= 0 {
+		return nil, ErrBadName
+	}
 	alias, err := modname.Alias(name)
 	if err != nil {
 		return nil, ErrBadName

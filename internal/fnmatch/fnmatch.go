@@ -107,10 +107,23 @@ func HasMeta(pattern string) bool {
 // further to the right, and when it reaches the next '*' the choice is kept
 // for good. That is exactly glibc's strategy, and it keeps the cost at
 // O(len(p)*len(s)) instead of exponential.
+//
+// Runs of ordinary bytes are compared as whole strings, and the leading run
+// of a segment is searched for with strings.Index, which only skips name
+// positions where the segment cannot match.
 func match(p, s string) bool {
-	pi, si := 0, 0
+	// The literal prefix before the first metacharacter.
+	k := literalEnd(p, 0)
+	if len(s) < k || s[:k] != p[:k] {
+		return false
+	}
+	if k == len(p) {
+		return len(s) == k
+	}
+	pi, si := k, k
 	segP := -1 // start of the segment after the last '*', or -1 before any '*'
 	segS := 0  // name position at which that segment is being tried
+	lit := ""  // the segment's leading run of ordinary bytes
 	for {
 		if pi == len(p) {
 			if si == len(s) {
@@ -135,12 +148,30 @@ func match(p, s string) bool {
 			if pi == len(p) {
 				return true
 			}
+			end := literalEnd(p, pi)
+			lit = p[pi:end]
+			if end == len(p) {
+				// A final literal segment can only match as a suffix.
+				return len(s)-len(lit) >= si && s[len(s)-len(lit):] == lit
+			}
+			if p[end] == '*' && len(lit) > 0 {
+				// A literal segment up to the next star: its leftmost
+				// occurrence is the one glibc commits to.
+				i := strings.Index(s[si:], lit)
+				if i < 0 {
+					return false
+				}
+				pi = end
+				si += i + len(lit)
+				continue
+			}
 			segP = pi
 			segS = si
-			if !nextStart(p, s, &segP, &segS) {
+			if !nextStart(p, s, segP, lit, &segS) {
 				return false
 			}
-			si = segS
+			pi = segP + len(lit)
+			si = segS + len(lit)
 			continue
 		case '?':
 			if si == len(s) {
@@ -169,9 +200,14 @@ func match(p, s string) bool {
 				goto fail
 			}
 		default:
-			if si == len(s) || s[si] != c {
+			end := literalEnd(p, pi)
+			n := end - pi
+			if len(s)-si < n || s[si:si+n] != p[pi:end] {
 				goto fail
 			}
+			pi = end
+			si += n
+			continue
 		}
 		pi++
 		si++
@@ -182,32 +218,56 @@ func match(p, s string) bool {
 			return false
 		}
 		segS++
-		if !nextStart(p, s, &segP, &segS) {
+		if !nextStart(p, s, segP, lit, &segS) {
 			return false
 		}
-		pi, si = segP, segS
+		pi = segP + len(lit)
+		si = segS + len(lit)
 	}
 }
 
+// literalEnd returns the index of the first '*', '?', '[' or backslash in p at or
+// after i, or len(p).
+func literalEnd(p string, i int) int {
+	// Bitmaps of the four metacharacters among bytes 0-63 and 64-127.
+	const lo = 1<<'*' | 1<<'?'
+	const hi = 1<<('['-64) | 1<<('\\'-64)
+	for ; i < len(p); i++ {
+		c := p[i]
+		m := uint64(lo)
+		if c >= 64 {
+			m = hi
+		}
+		if c < 128 && m>>(c&63)&1 != 0 {
+			return i
+		}
+	}
+	return i
+}
+
 // nextStart advances *segS to the first name position >= *segS at which the
-// segment starting at p[*segP] can possibly begin, using the segment's first
-// element when it is a literal byte. It reports false when no position is
-// left.
-func nextStart(p, s string, segP, segS *int) bool {
+// segment starting at p[segP] can possibly begin: the leading literal run
+// lit must occur there, or, without one, an escaped first byte. It reports
+// false when no position is left. On success lit is known to match.
+func nextStart(p, s string, segP int, lit string, segS *int) bool {
 	if *segS >= len(s) {
 		return false
 	}
-	c := p[*segP]
-	switch c {
-	case '[', '?':
-		return true
-	case '\\':
-		if *segP+1 == len(p) {
-			return false // trailing backslash: nothing matches
+	if len(lit) > 0 {
+		i := strings.Index(s[*segS:], lit)
+		if i < 0 {
+			return false
 		}
-		c = p[*segP+1]
+		*segS += i
+		return true
 	}
-	i := strings.IndexByte(s[*segS:], c)
+	if p[segP] != '\\' {
+		return true // a bracket expression: no cheap filter
+	}
+	if segP+1 == len(p) {
+		return false // trailing backslash: nothing matches
+	}
+	i := strings.IndexByte(s[*segS:], p[segP+1])
 	if i < 0 {
 		return false
 	}

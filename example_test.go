@@ -1,0 +1,139 @@
+package modprobe_test
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/gokmod/modprobe"
+)
+
+// exampleTree writes a small module tree with depmod's text indexes and a
+// modprobe.d file, and returns a Loader on it.
+func exampleTree() (*modprobe.Loader, string) {
+	root, _ := os.MkdirTemp("", "gokmod-example")
+	dir := filepath.Join(root, "lib/modules/6.1.0")
+	files := map[string]string{
+		"modules.dep": "kernel/net/ip_vs.ko: kernel/net/nf_conntrack.ko\n" +
+			"kernel/net/ip_vs_wrr.ko: kernel/net/ip_vs.ko kernel/net/nf_conntrack.ko\n" +
+			"kernel/net/nf_conntrack.ko:\n" +
+			"kernel/net/dummy.ko:\n",
+		"modules.alias":  "alias rtnl-link-dummy dummy\nalias ip_vs_scheduler_wrr ip_vs_wrr\n",
+		"modules.softdep": "softdep ip_vs_wrr pre: dummy\n",
+	}
+	for name, content := range files {
+		_ = os.MkdirAll(dir, 0o755)
+		_ = os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644)
+	}
+	for _, ko := range []string{"ip_vs", "ip_vs_wrr", "nf_conntrack", "dummy"} {
+		_ = os.MkdirAll(filepath.Join(dir, "kernel/net"), 0o755)
+		_ = os.WriteFile(filepath.Join(dir, "kernel/net", ko+".ko"), nil, 0o644)
+	}
+	conf := filepath.Join(root, "modprobe.d")
+	_ = os.MkdirAll(conf, 0o755)
+	_ = os.WriteFile(filepath.Join(conf, "dummy.conf"), []byte("options dummy numdummies=2\n"), 0o644)
+
+	l, err := modprobe.Open(modprobe.Options{
+		RootDir:       root,
+		KernelRelease: "6.1.0",
+		ConfigPaths:   []string{conf},
+		ProcDir:       filepath.Join(root, "proc"), // no kernel command line
+		SysfsDir:      filepath.Join(root, "sys"),  // nothing loaded
+	})
+	if err != nil {
+		panic(err)
+	}
+	return l, root
+}
+
+// Plan shows what modprobe would do, here for a module with dependencies,
+// a softdep from depmod's modules.softdep and configured options.
+func ExampleLoader_Plan() {
+	l, root := exampleTree()
+	defer os.RemoveAll(root)
+	defer l.Close()
+
+	plan, err := l.Plan("ip-vs-wrr", nil, modprobe.PlanOptions{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, pr := range plan.Probes {
+		for _, a := range pr.Actions {
+			fmt.Printf("%s %s %q\n", a.Kind, a.Module, a.Params)
+		}
+	}
+	// Output:
+	// insmod nf_conntrack ""
+	// insmod ip_vs ""
+	// insmod dummy "numdummies=2 "
+	// insmod ip_vs_wrr ""
+}
+
+// Lookup resolves aliases through the lookup chain.
+func ExampleLoader_Lookup() {
+	l, root := exampleTree()
+	defer os.RemoveAll(root)
+	defer l.Close()
+
+	mods, err := l.Lookup("rtnl-link-dummy")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, m := range mods {
+		fmt.Println(m.Name, "via", m.Alias, "at", strings.TrimPrefix(m.Path, root))
+	}
+
+	_, err = l.Lookup("no-such-module")
+	fmt.Println(errors.Is(err, modprobe.ErrNotFound))
+	// Output:
+	// dummy via rtnl_link_dummy at /lib/modules/6.1.0/kernel/net/dummy.ko
+	// true
+}
+
+// DryRun prints the plan the way modprobe --show-depends does; module
+// parameters go to the requested module only.
+func ExampleProbe_DryRun() {
+	l, root := exampleTree()
+	defer os.RemoveAll(root)
+	defer l.Close()
+
+	plan, _ := l.Plan("dummy", []string{"numdummies=3"}, modprobe.PlanOptions{IgnoreLoaded: true})
+	for _, pr := range plan.Probes {
+		_ = pr.DryRun(false, func(a modprobe.Action) {
+			fmt.Println(strings.ReplaceAll(a.String(), root, "ROOT"))
+		})
+	}
+	// Output:
+	// insmod ROOT/lib/modules/6.1.0/kernel/net/dummy.ko numdummies=2 numdummies=3
+}
+
+// JoinParams quotes values with spaces, as modprobe does with its
+// command-line parameters.
+func ExampleJoinParams() {
+	fmt.Println(modprobe.JoinParams([]string{"debug=1", "name=two words", `pre="quoted already"`}))
+	// Output:
+	// debug=1 name="two words" pre="quoted already"
+}
+
+// WriteConfig prints the configuration as modprobe --showconfig does.
+func ExampleLoader_WriteConfig() {
+	l, root := exampleTree()
+	defer os.RemoveAll(root)
+	defer l.Close()
+
+	var b strings.Builder
+	_ = l.WriteConfig(&b)
+	fmt.Print(b.String())
+	// Output:
+	// options dummy numdummies=2
+	// softdep ip_vs_wrr pre: dummy
+	//
+	// # End of configuration files. Dumping indexes now:
+	//
+	// alias ip_vs_scheduler_wrr ip_vs_wrr
+	// alias rtnl_link_dummy dummy
+}

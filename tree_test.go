@@ -1,0 +1,108 @@
+package modprobe_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gokmod/modprobe"
+)
+
+// treeRelease is the kernel release of the trees built by these tests.
+const treeRelease = "6.0.0-test"
+
+// testTree is a module tree written for a test: text indexes only (so no
+// kmod tool is needed; the Loader builds the binary indexes from them),
+// empty module files, a modprobe.d directory, and empty sysfs and procfs
+// directories.
+type testTree struct {
+	Root   string
+	Conf   string
+	Sysfs  string
+	Proc   string
+	ModDir string
+}
+
+// newTree writes files below a new root. Keys are paths relative to the
+// module directory, except those starting with "conf/", "sys/" or
+// "proc/". Every path on the left of a modules.dep line gets an empty file.
+func newTree(t testing.TB, files map[string]string) *testTree {
+	t.Helper()
+	root := t.TempDir()
+	tt := &testTree{
+		Root:   root,
+		Conf:   filepath.Join(root, "conf"),
+		Sysfs:  filepath.Join(root, "sys"),
+		Proc:   filepath.Join(root, "proc"),
+		ModDir: filepath.Join(root, "lib/modules", treeRelease),
+	}
+	for _, d := range []string{tt.Conf, filepath.Join(tt.Sysfs, "module"), tt.Proc, tt.ModDir} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write := func(p, content string) {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, content := range files {
+		switch {
+		case strings.HasPrefix(name, "conf/"), strings.HasPrefix(name, "sys/"), strings.HasPrefix(name, "proc/"):
+			write(filepath.Join(root, name), content)
+		default:
+			write(filepath.Join(tt.ModDir, name), content)
+		}
+		if name == "modules.dep" {
+			for _, line := range strings.Split(content, "\n") {
+				if p, _, ok := strings.Cut(line, ":"); ok && p != "" {
+					write(filepath.Join(tt.ModDir, p), "")
+				}
+			}
+		}
+	}
+	return tt
+}
+
+// open returns a Loader on the tree with its own configuration only.
+func (tt *testTree) open(t testing.TB) *modprobe.Loader {
+	t.Helper()
+	l, err := modprobe.Open(modprobe.Options{
+		RootDir:       tt.Root,
+		KernelRelease: treeRelease,
+		ConfigPaths:   []string{tt.Conf},
+		SysfsDir:      tt.Sysfs,
+		ProcDir:       tt.Proc,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l
+}
+
+// path returns the absolute path of a module file of the tree.
+func (tt *testTree) path(rel string) string { return tt.ModDir + "/" + rel }
+
+// showDepends returns the lines modprobe --show-depends would print for
+// name with params.
+func showDepends(t testing.TB, l *modprobe.Loader, name string, params ...string) []string {
+	t.Helper()
+	plan, err := l.Plan(name, params, modprobe.PlanOptions{IgnoreLoaded: true})
+	if err != nil {
+		t.Fatalf("Plan(%q): %v", name, err)
+	}
+	var lines []string
+	for _, pr := range plan.Probes {
+		_ = pr.DryRun(false, func(a modprobe.Action) {
+			if s := a.String(); s != "" {
+				lines = append(lines, s)
+			}
+		})
+	}
+	return lines
+}
