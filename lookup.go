@@ -268,10 +268,6 @@ func (p *pool) lookup(name string) ([]*module, error) {
 	return nil, nil
 }
 
-// errTooLong is returned when an alias and module name do not fit in
-// kmod's PATH_MAX key.
-var errTooLong = ErrBadName
-
 func (p *pool) fromConfig(name string) ([]*module, error) {
 	var mods []*module
 	for i := range p.l.cfg.Aliases {
@@ -282,7 +278,7 @@ func (p *pool) fromConfig(name string) ([]*module, error) {
 		m, ok := p.newFromAlias(a.Pattern, a.Module)
 		if !ok {
 			p.l.log.errorf(originAliasTooLong, "Could not create module for alias=%s modname=%s: File name too long", name, a.Module)
-			return nil, errTooLong
+			return nil, ErrBadName
 		}
 		mods = append(mods, m)
 	}
@@ -309,7 +305,7 @@ func (p *pool) fromIndex(k index.Kind, name string, builtin bool) ([]*module, er
 		m, ok := p.newFromAlias(name, v.Value)
 		if !ok {
 			p.l.log.errorf(originIndexTooLong, "Could not create module for alias=%s realname=%s: File name too long", name, v.Value)
-			return nil, errTooLong
+			return nil, ErrBadName
 		}
 		if builtin {
 			m.builtin = yes

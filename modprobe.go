@@ -49,7 +49,6 @@
 package modprobe
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -94,7 +93,7 @@ type Options struct {
 // DefaultConfigPaths returns the modprobe.d directories kmod reads when no
 // configuration path is given, in precedence order.
 func DefaultConfigPaths() []string {
-	return append([]string(nil), config.DefaultPaths...)
+	return config.DefaultPaths()
 }
 
 // Loader resolves module names and plans loads for one module directory and
@@ -200,5 +199,3 @@ func (l *Loader) Close() error {
 func errf(op, name, path string, err error) error {
 	return &ModuleError{Op: op, Module: name, Path: path, Err: err}
 }
-
-var _ = errors.Is

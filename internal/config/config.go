@@ -11,15 +11,18 @@ import (
 	"strings"
 )
 
-// DefaultPaths are the directories kmod searches when no -C is given, in
-// precedence order: for two files with the same name the first directory
-// wins.
-var DefaultPaths = []string{
-	"/etc/modprobe.d",
-	"/run/modprobe.d",
-	"/usr/local/lib/modprobe.d",
-	"/usr/lib/modprobe.d",
-	"/lib/modprobe.d",
+// DefaultPaths returns the directories kmod searches when no -C is given,
+// in precedence order: for two files with the same name the first
+// directory wins. kmod 32 added /usr/lib/modprobe.d; on a merged-/usr
+// system it is the same directory as /lib/modprobe.d.
+func DefaultPaths() []string {
+	return []string{
+		"/etc/modprobe.d",
+		"/run/modprobe.d",
+		"/usr/local/lib/modprobe.d",
+		"/usr/lib/modprobe.d",
+		"/lib/modprobe.d",
+	}
 }
 
 // Pos is where a directive was read: a file and the number of the last

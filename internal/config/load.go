@@ -25,7 +25,7 @@ type Source struct {
 	// themselves.
 	ModuleDir string
 	// Paths are the directories or files to read, in precedence order.
-	// nil means DefaultPaths; an empty slice means none.
+	// nil means DefaultPaths(); an empty slice means none.
 	Paths []string
 	// Cmdline is the kernel command line file, normally /proc/cmdline.
 	// Empty means none.
@@ -46,7 +46,7 @@ func Load(src Source, diag func(Diag)) *Config {
 	}
 	paths := src.Paths
 	if paths == nil {
-		paths = DefaultPaths
+		paths = DefaultPaths()
 	}
 	var list []confFile
 	insert := func(cf confFile, dir string) {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 )
@@ -65,9 +64,6 @@ func ReadInitState(sysfs, name string) (InitState, error) {
 	if err != nil {
 		if st, serr := os.Stat(dir); serr == nil && st.IsDir() {
 			return Coming, nil
-		}
-		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
-			return NotLoaded, nil
 		}
 		return NotLoaded, nil
 	}
