@@ -300,3 +300,18 @@ func mergeFiles(ms ...map[string]string) map[string]string {
 	}
 	return out
 }
+
+func TestConcurrentPlans(t *testing.T) {
+	tt := newTree(t, mergeFiles(chainTree, map[string]string{"conf/a.conf": "softdep b pre: x\n"}))
+	want := showDepends(t, tt.open(t), "mod-dash")
+	l := tt.open(t) // a fresh Loader: its indexes load under contention
+	done := make(chan []string)
+	for range 16 {
+		go func() { done <- showDepends(t, l, "mod-dash") }()
+	}
+	for range 16 {
+		if got := <-done; !slices.Equal(got, want) {
+			t.Errorf("concurrent plan = %q, want %q", got, want)
+		}
+	}
+}

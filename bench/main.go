@@ -119,7 +119,12 @@ func run(c *config) error {
 	}
 	fmt.Println("## c. Go heap after opening the full tree")
 	fmt.Println()
-	return partC(c)
+	if err := partC(c); err != nil {
+		return err
+	}
+	fmt.Printf("Load average at the end: %s. On %d CPUs, a load well above 0 means other work shared the machine and the times above are inflated.\n",
+		loadAvg(), runtime.NumCPU())
+	return nil
 }
 
 // moduleNames returns the module name of every line of modules.dep, in
@@ -156,6 +161,7 @@ func printHeader(c *config, b *binaries, n int) {
 	fmt.Printf("cpu:         %s\n", cpuModel())
 	fmt.Printf("nproc:       %d (GOMAXPROCS %d)\n", runtime.NumCPU(), runtime.GOMAXPROCS(0))
 	fmt.Printf("host kernel: %s\n", firstLine("uname", "-r"))
+	fmt.Printf("load avg:    %s (at start; 1, 5, 15 min)\n", loadAvg())
 	fmt.Printf("tree:        %s (release %s, %d modules in modules.dep)\n", c.tree, c.release, n)
 	fmt.Printf("kmod:        %s; libkmod %s\n", firstLine("/usr/sbin/modprobe", "--version"), firstLine("pkg-config", "--modversion", "libkmod"))
 	fmt.Printf("gcc:         %s\n", firstLine("gcc", "--version"))

@@ -33,22 +33,31 @@
 //   - "[=c=]" (one byte c) matches c; "[.c.]" (one byte c) is the collating
 //     symbol c, usable as a member or a range end point. A collating symbol
 //     that is unterminated or has a length other than one byte makes the
-//     pattern fail at that position; an ill-formed "[=" is an ordinary '['.
+//     pattern fail at that position; an ill-formed "[=" is an ordinary '['
+//     (but see below). A collating symbol directly before "-]" is taken as
+//     the start of a range that never comes, so "[[.a.]-]" matches "-" but
+//     not "a".
 //   - A '[' whose bracket expression is not terminated is an ordinary
 //     character, and matching continues with the byte after it: "[ab"
 //     matches "[ab" and "[*" matches "[" followed by anything. glibc decides
 //     this lazily while scanning, and some ill-formed brackets fail instead
 //     of falling back: "[a-" and "[a\" never match anything.
-//   - glibc does not validate the part of a bracket expression that follows
-//     the member that matched: "[a[:foo:]]" matches "a" although "[:foo:]"
-//     is an unknown class, while "[[:foo:]a]" matches nothing. Match
-//     reproduces this.
+//   - Once a member has matched, glibc only skips to the closing ']', with
+//     different checks: class names are not validated there ("[a[:foo:]]"
+//     matches "a" although "[[:foo:]a]" matches nothing), an ill-formed
+//     "[=" fails there ("[a[=b]" matches "[", "=" and "b" but not "a"), the
+//     class-name limit is 2047 letters, and a well-formed "[:name:]" is
+//     skipped as a unit even where the comparing scan would not have seen a
+//     class, so the expression can end at a different ']' depending on the
+//     byte: "[xa-[:alpha:]]" is a complete bracket for "x", but for "l" it
+//     is "[xa-[:alpha:]" followed by a literal ']'.
 //
 // Match also reproduces glibc's handling of '*': once the pattern text
 // between one '*' and the next has matched at the leftmost possible place,
-// that choice is final. That is the same as trying every split for patterns
-// whose bracket expressions are all well-formed, and it is what glibc does
-// for the rare ill-formed ones.
+// that choice is final. For ordinary patterns that is the same as trying
+// every split; with brackets like the one above it is observable:
+// "*[xa-[:alpha:]*]y" does not match "axy" (the bracket takes "a" and
+// reaches the second '*', which commits), although it matches "xy".
 //
 // Match implements glibc's default treatment of '^'. glibc reads the
 // environment variable POSIXLY_CORRECT on its first fnmatch call and, when
@@ -68,8 +77,10 @@ import "strings"
 // fnmatch(pattern, name, 0) does in the C locale (returns 0). See the package
 // documentation for the rules, including glibc's quirks for ill-formed
 // patterns. Only the bytes before the first NUL byte of pattern and of name
-// are used, as a C caller would see them. Match does not allocate, and its
-// running time is at most proportional to len(pattern)*len(name).
+// are used, as a C caller would see them. Match does not allocate and never
+// backtracks exponentially: it takes O(len(pattern)*len(name)) steps, or up
+// to a further factor of len(pattern) for a pattern full of unterminated
+// '[' (each is rescanned to the end of the pattern, as glibc does).
 func Match(pattern, name string) bool {
 	if i := strings.IndexByte(pattern, 0); i >= 0 {
 		pattern = pattern[:i]
@@ -83,10 +94,11 @@ func Match(pattern, name string) bool {
 // HasMeta reports whether pattern contains any of * ? [ (useful for callers
 // that want a fast exact-compare path).
 //
-// A backslash is not reported: that mirrors kmod, whose alias index calls
-// fnmatch only below a '*', '?' or '[' and otherwise compares literally. Note
-// that a pattern with a backslash but no * ? [ is still not literal for
-// Match: Match(`a\b`, "ab") is true. For a pattern p without NUL or
+// A backslash is not reported. That mirrors kmod's alias index, which
+// compares the text before the first '*', '?' or '[' of a key byte for byte
+// (a backslash included) and calls fnmatch only on the rest, from that
+// wildcard on. For Match, though, a pattern with a backslash but no * ? [ is
+// not literal: Match(`a\b`, "ab") is true. For a pattern p without NUL or
 // backslash, !HasMeta(p) implies that Match(p, s) == (p == s) for every
 // NUL-free s.
 func HasMeta(pattern string) bool {

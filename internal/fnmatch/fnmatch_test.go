@@ -334,6 +334,10 @@ var matchTests = []matchTest{
 	// matched byte, and then that commitment is observable: at "a" the
 	// bracket ends at the first ']' and reaches the second '*', while only
 	// "x" (which ends it at the second ']') would let "y" follow.
+	{"[xa-[:alpha:]]", "x", true}, // skipping sees "[:alpha:]" as a class
+	{"[xa-[:alpha:]]", "x]", false},
+	{"[xa-[:alpha:]]", "l]", true}, // comparing ends at the first ']'
+	{"[xa-[:alpha:]]", "l", false},
 	{"*[xa-[:alpha:]*]y", "axy", false},
 	{"*[xa-[:alpha:]*]y", "xy", true},
 	{"*[xa-[:alpha:]*]y", "a]y", true},

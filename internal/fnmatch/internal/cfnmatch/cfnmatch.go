@@ -15,7 +15,8 @@ static const char *ref_libc_version(void) { return gnu_get_libc_version(); }
 static const char *ref_libc_version(void) { return ""; }
 #endif
 
-static void ref_init(void) {
+// ref_init runs once, when the program is loaded, before any fnmatch call.
+__attribute__((constructor)) static void ref_init(void) {
 	setlocale(LC_ALL, "C");
 	unsetenv("POSIXLY_CORRECT");
 }
@@ -27,14 +28,7 @@ static int ref_fnmatch(const char *pattern, const char *name) {
 */
 import "C"
 
-import (
-	"sync"
-	"unsafe"
-)
-
-var initOnce sync.Once
-
-func setup() { initOnce.Do(func() { C.ref_init() }) }
+import "unsafe"
 
 // Available reports whether the reference was compiled in and is backed by
 // glibc. When it returns false, Reason says why.
@@ -60,7 +54,6 @@ func Match(pattern, name string) bool {
 	if !Available() {
 		panic(Reason())
 	}
-	setup()
 	buf := make([]byte, len(pattern)+len(name)+2)
 	copy(buf, pattern)
 	copy(buf[len(pattern)+1:], name)

@@ -7,7 +7,7 @@
 // whether that is fatal.
 //
 // Two pieces of process state influence glibc's fnmatch and are pinned down
-// before the first call: the locale is set to "C" (kmod never calls
+// by a C constructor when the program is loaded, before any fnmatch call: the locale is set to "C" (kmod never calls
 // setlocale, so modprobe always runs fnmatch in the C locale), and the
 // POSIXLY_CORRECT environment variable is removed from the C environment,
 // because glibc reads it once, on the first fnmatch call, and when it is set
