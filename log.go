@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
+	"syscall"
 
 	"github.com/gokmod/modprobe/internal/config"
 	"github.com/gokmod/modprobe/internal/index"
@@ -39,7 +41,8 @@ const (
 	originMajor        = "libkmod-index.c:797 index_mm_open"
 	originSoftdep      = "libkmod-module.c:1567 lookup_softdep"
 	originDifferent    = "libkmod-module.c:428 kmod_module_new_from_path"
-	originDepline      = "libkmod-module.c:182 kmod_module_parse_depline"
+	originDeplineJoin  = "libkmod-module.c:184 kmod_module_parse_depline"
+	originDepline      = "libkmod-module.c:191 kmod_module_parse_depline"
 	originAliasTooLong = "libkmod.c:671 kmod_lookup_alias_from_config"
 	originIndexTooLong = "libkmod.c:461 kmod_lookup_alias_from_alias_bin"
 	originInitstate    = "libkmod-module.c:1847 kmod_module_get_initstate"
@@ -98,4 +101,18 @@ func (g logger) indexDiag(err error) {
 		return
 	}
 	g.log(slog.LevelWarn, "", err.Error())
+}
+
+// strerror returns the C library's text for the errno in err, as kmod
+// prints it ("No such file or directory").
+func strerror(err error) string {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		err = errno
+	}
+	s := err.Error()
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }

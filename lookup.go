@@ -2,8 +2,11 @@ package modprobe
 
 import (
 	"os"
+	"slices"
 	"strings"
+	"syscall"
 
+	"github.com/gokmod/modprobe/internal/config"
 	"github.com/gokmod/modprobe/internal/fnmatch"
 	"github.com/gokmod/modprobe/internal/index"
 	"github.com/gokmod/modprobe/internal/modname"
@@ -80,6 +83,31 @@ func (l *Loader) newPool() *pool {
 	return &pool{l: l, idx: l.indexes(), mods: map[string]*module{}}
 }
 
+// release drops every module that libkmod would have freed after a probe:
+// all but the lookup results and the dependencies their lists hold. The
+// next probe creates them afresh, with fresh state.
+func (p *pool) release(keep []*module) {
+	alive := map[*module]bool{}
+	var mark func(m *module)
+	mark = func(m *module) {
+		if alive[m] {
+			return
+		}
+		alive[m] = true
+		for _, d := range m.deps {
+			mark(d)
+		}
+	}
+	for _, m := range keep {
+		mark(m)
+	}
+	for k, m := range p.mods {
+		if !alive[m] {
+			delete(p.mods, k)
+		}
+	}
+}
+
 // newFromName returns the module named name, normalized.
 func (p *pool) newFromName(name string) *module {
 	name = modname.Normalize(name)
@@ -113,6 +141,9 @@ func (p *pool) newFromPath(path string) (*module, error) {
 		return nil, err
 	}
 	name := modname.FromPath(path)
+	if name == "" {
+		return nil, os.ErrNotExist
+	}
 	m := p.mods[name]
 	switch {
 	case m == nil:
@@ -122,15 +153,18 @@ func (p *pool) newFromPath(path string) (*module, error) {
 		m.path = path
 	case m.path != path:
 		p.l.log.errorf(originDifferent, "kmod_module '%s' already exists with different path: new-path='%s' old-path='%s'", name, path, m.path)
-		return nil, os.ErrExist
+		return nil, syscall.EEXIST
 	}
 	m.builtin = no
 	return m, nil
 }
 
-// parseDepline sets m's path and dependencies from its modules.dep line.
-// The line lists the whole dependency closure, dependents first; the
-// dependencies are kept in load order (the reverse).
+// parseDepline sets m's path and dependencies from its modules.dep line,
+// as libkmod's kmod_module_parse_depline does. The line lists the whole
+// dependency closure, dependents first; the dependencies are kept in load
+// order (the reverse). Paths that do not fit in PATH_MAX are dropped the
+// way libkmod drops them; a dependency whose file is missing makes the
+// parse fail, and it is tried again the next time it is needed.
 func (p *pool) parseDepline(m *module, line string) {
 	if m.depInit {
 		return
@@ -140,29 +174,44 @@ func (p *pool) parseDepline(m *module, line string) {
 	if !ok {
 		return
 	}
-	dir := p.l.moduleDir + "/"
-	join := func(s string) string {
+	dir := p.l.moduleDir
+	if len(dir)+2 >= pathMax {
+		return
+	}
+	dir += "/"
+	join := func(s string) (string, bool) {
 		if strings.HasPrefix(s, "/") {
-			return s
+			return s, true
 		}
-		return dir + s
+		if len(dir)+len(s)+1 >= pathMax {
+			return "", false
+		}
+		return dir + s, true
 	}
 	if m.path == "" {
-		m.path = join(file)
+		path, ok := join(file)
+		if !ok {
+			return
+		}
+		m.path = path
 	}
 	var deps []*module
 	for _, f := range strings.FieldsFunc(rest, func(r rune) bool { return r == ' ' || r == '\t' }) {
-		d, err := p.newFromPath(join(f))
+		path, ok := join(f)
+		if !ok {
+			p.l.log.errorf(originDeplineJoin, "could not join path '%s' and '%s'.", p.l.moduleDir, f)
+			m.depInit = false
+			return
+		}
+		d, err := p.newFromPath(path)
 		if err != nil {
-			p.l.log.errorf(originDepline, "could not use dependency %s of %s: %v", join(f), m.name, err)
+			p.l.log.errorf(originDepline, "ctx=%p path=%s error=%s", p.l, path, strerror(err))
 			m.depInit = false
 			return
 		}
 		deps = append(deps, d)
 	}
-	for i, j := 0, len(deps)-1; i < j; i, j = i+1, j-1 {
-		deps[i], deps[j] = deps[j], deps[i]
-	}
+	slices.Reverse(deps)
 	m.deps = deps
 }
 
@@ -204,12 +253,8 @@ func (p *pool) isBuiltin(m *module) bool {
 func (p *pool) installCommand(m *module) (string, bool) {
 	if !m.installInit {
 		m.installInit = true
-		for i := range p.l.cfg.Install {
-			c := &p.l.cfg.Install[i]
-			if fnmatch.Match(c.Module, m.name) {
-				m.install = &c.Command
-				break
-			}
+		if c := firstCommand(p.l.cfg.Install, m.name); c != nil {
+			m.install = &c.Command
 		}
 	}
 	if m.install == nil {
@@ -223,18 +268,24 @@ func (p *pool) installCommand(m *module) (string, bool) {
 func (p *pool) removeCommand(m *module) (string, bool) {
 	if !m.removeInit {
 		m.removeInit = true
-		for i := range p.l.cfg.Remove {
-			c := &p.l.cfg.Remove[i]
-			if fnmatch.Match(c.Module, m.name) {
-				m.remove = &c.Command
-				break
-			}
+		if c := firstCommand(p.l.cfg.Remove, m.name); c != nil {
+			m.remove = &c.Command
 		}
 	}
 	if m.remove == nil {
 		return "", false
 	}
 	return *m.remove, true
+}
+
+// firstCommand returns the first command whose pattern matches name.
+func firstCommand(cmds []config.Command, name string) *config.Command {
+	for i := range cmds {
+		if fnmatch.Match(cmds[i].Module, name) {
+			return &cmds[i]
+		}
+	}
+	return nil
 }
 
 // lookup resolves name through kmod's lookup chain. It returns nil when
@@ -359,12 +410,54 @@ func (p *pool) fromBuiltinAlias(name string) ([]*module, error) {
 	return p.fromIndex(index.BuiltinAlias, name, true)
 }
 
-// public returns the exported view of m.
+// public returns the exported view of m. It changes nothing in the pool:
+// libkmod reads a module's dependency line, builtin state and commands
+// only when a probe needs them, and so must the pool, for its messages
+// and module state to match libkmod's.
 func (p *pool) public(m *module) Module {
-	mod := Module{Name: m.name, Alias: m.alias, Path: p.pathOf(m), Builtin: p.isBuiltin(m)}
-	mod.InstallCommand, _ = p.installCommand(m)
-	mod.RemoveCommand, _ = p.removeCommand(m)
+	mod := Module{Name: m.name, Alias: m.alias, Path: m.path}
+	if mod.Path == "" && !m.depInit {
+		if line, ok := p.idx.Get(index.Dep).Lookup(m.name); ok {
+			mod.Path = p.peekPath(line)
+		}
+	}
+	switch m.builtin {
+	case yes:
+		mod.Builtin = true
+	case unknown:
+		_, mod.Builtin = p.idx.Get(index.Builtin).Lookup(m.name)
+	}
+	if m.installInit {
+		if m.install != nil {
+			mod.InstallCommand = *m.install
+		}
+	} else if c := firstCommand(p.l.cfg.Install, m.name); c != nil {
+		mod.InstallCommand = c.Command
+	}
+	if m.removeInit {
+		if m.remove != nil {
+			mod.RemoveCommand = *m.remove
+		}
+	} else if c := firstCommand(p.l.cfg.Remove, m.name); c != nil {
+		mod.RemoveCommand = c.Command
+	}
 	return mod
+}
+
+// peekPath returns the module file a modules.dep line names, as
+// parseDepline would set it.
+func (p *pool) peekPath(line string) string {
+	file, _, ok := strings.Cut(line, ":")
+	dir := p.l.moduleDir + "/"
+	switch {
+	case !ok || len(dir)+1 >= pathMax:
+		return ""
+	case strings.HasPrefix(file, "/"):
+		return file
+	case len(dir)+len(file)+1 >= pathMax:
+		return ""
+	}
+	return dir + file
 }
 
 // Lookup resolves name the way modprobe does and returns every module it

@@ -88,12 +88,41 @@ type Options struct {
 	// Logger receives the messages kmod would print while reading the
 	// configuration and indexes, with kmod's wording. nil discards them.
 	Logger *slog.Logger
+	// Compat selects the kmod release to match where releases differ.
+	// The zero value follows current kmod.
+	Compat Compat
+}
+
+// Compat selects which kmod release a Loader matches where kmod releases
+// behave differently.
+type Compat int
+
+const (
+	// CompatLatest follows current kmod (34): modprobe.d has the weakdep
+	// directive and the module directory's modules.weakdep is read,
+	// *.alias files in modprobe.d directories are ignored, a backslash
+	// at the very end of a file is dropped, and /usr/lib/modprobe.d is a
+	// default directory.
+	CompatLatest Compat = iota
+	// CompatKmod30 follows kmod 30, the release of Debian 12: no weakdep
+	// (a weakdep line is a bad line), *.alias files are read, a final
+	// backslash leaves a 0xff byte in the line, and /usr/lib/modprobe.d
+	// is not searched.
+	CompatKmod30
+)
+
+func (c Compat) dialect() config.Dialect {
+	if c == CompatKmod30 {
+		return config.Kmod30
+	}
+	return config.Latest
 }
 
 // DefaultConfigPaths returns the modprobe.d directories kmod reads when no
-// configuration path is given, in precedence order.
-func DefaultConfigPaths() []string {
-	return config.DefaultPaths()
+// configuration path is given, in precedence order, for the given
+// release.
+func DefaultConfigPaths(c Compat) []string {
+	return config.DefaultPaths(c.dialect())
 }
 
 // Loader resolves module names and plans loads for one module directory and
@@ -124,6 +153,7 @@ func Open(opts Options) (*Loader, error) {
 		ModuleDir: dir,
 		Paths:     opts.ConfigPaths,
 		Cmdline:   filepath.Join(or(opts.ProcDir, "/proc"), "cmdline"),
+		Dialect:   opts.Compat.dialect(),
 	}, l.log.configDiag)
 	return l, nil
 }
@@ -150,6 +180,10 @@ func moduleDir(opts Options) (string, error) {
 			}
 		}
 		dir = opts.RootDir + "/lib/modules/" + rel
+		// modprobe builds this path in a PATH_MAX buffer, which cuts it.
+		if (opts.RootDir != "" || opts.KernelRelease != "") && len(dir) > pathMax-1 {
+			dir = dir[:pathMax-1]
+		}
 	}
 	if !strings.HasPrefix(dir, "/") {
 		wd, err := os.Getwd()

@@ -10,11 +10,12 @@ import (
 // option string, as modprobe does with the words after the module name: a
 // value (the text after the first '=') that contains a space and does not
 // start with a quote is wrapped in double quotes, so "b=x y" becomes
-// b="x y".
+// b="x y". Like modprobe, it puts a space only after a non-empty string,
+// so leading empty parameters vanish and later ones leave a space.
 func JoinParams(params []string) string {
 	var b strings.Builder
-	for i, p := range params {
-		if i > 0 {
+	for _, p := range params {
+		if b.Len() > 0 {
 			b.WriteByte(' ')
 		}
 		key, value, ok := strings.Cut(p, "=")

@@ -134,6 +134,7 @@ func (l *Loader) Plan(name string, params []string, opts PlanOptions) (*Plan, er
 	plan := &Plan{Name: name, Params: JoinParams(params)}
 	for _, mod := range mods {
 		plan.Probes = append(plan.Probes, p.planProbe(mod, plan.Params, opts))
+		p.release(mods)
 	}
 	return plan, nil
 }

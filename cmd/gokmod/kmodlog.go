@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"log/syslog"
 	"strings"
 
 	"github.com/gokmod/modprobe"
@@ -37,6 +38,52 @@ type toolLog struct {
 	// messages use libkmod's own format.
 	ctxPriority int
 	setup       bool
+	// sys, when set (modprobe -s), receives what the tool and libkmod
+	// print once logging is set up, instead of stderr; nil syslog means
+	// -s was given but no syslog daemon listens: messages are dropped.
+	useSyslog bool
+	sys       *syslog.Writer
+}
+
+// openSyslog is log_open(true): from now on the tool's messages go to
+// syslog with the tool's name as tag.
+func (t *toolLog) openSyslog() {
+	t.useSyslog = true
+	if w, err := syslog.New(syslog.LOG_DAEMON|syslog.LOG_NOTICE, t.prog); err == nil {
+		t.sys = w
+	}
+}
+
+// close releases the syslog connection.
+func (t *toolLog) close() {
+	if t.sys != nil {
+		t.sys.Close()
+	}
+}
+
+// emit writes one message at priority prio to syslog or stderr.
+func (t *toolLog) emit(prio int, stderrText, syslogText string) {
+	if !t.useSyslog {
+		io.WriteString(t.w, stderrText)
+		return
+	}
+	if t.sys == nil {
+		return
+	}
+	switch prio {
+	case logCrit:
+		t.sys.Crit(syslogText)
+	case logErr:
+		t.sys.Err(syslogText)
+	case logWarning:
+		t.sys.Warning(syslogText)
+	case logNotice:
+		t.sys.Notice(syslogText)
+	case logInfo:
+		t.sys.Info(syslogText)
+	default:
+		t.sys.Debug(syslogText)
+	}
 }
 
 func newToolLog(prog string, w io.Writer, flush func()) *toolLog {
@@ -75,7 +122,8 @@ func (t *toolLog) printf(prio int, format string, args ...any) {
 	if prio > t.priority {
 		return
 	}
-	fmt.Fprintf(t.w, "%s: %s: %s", t.prog, prioName(prio), fmt.Sprintf(format, args...))
+	msg := fmt.Sprintf(format, args...)
+	t.emit(prio, fmt.Sprintf("%s: %s: %s", t.prog, prioName(prio), msg), prioName(prio)+": "+msg)
 	if prio <= logCrit {
 		panic(exitNow(1))
 	}
@@ -115,16 +163,18 @@ func (h slogHandler) Handle(_ context.Context, r slog.Record) error {
 	})
 	file, fn, _ := strings.Cut(origin, " ")
 	switch {
-	case origin == "":
-		fmt.Fprintf(t.w, "%s: %s: %s\n", t.prog, prioName(prio), r.Message)
-	case !t.setup:
+	case !t.setup && origin != "":
+		// libkmod's own logger, before the tool installs its own: stderr.
 		name := prioName(prio)
 		if prio == logCrit {
 			name = "CRITICAL"
 		}
 		fmt.Fprintf(t.w, "libkmod: %s ../libkmod/%s %s: %s\n", name, file, fn, r.Message)
+	case origin == "":
+		t.emit(prio, fmt.Sprintf("%s: %s: %s\n", t.prog, prioName(prio), r.Message), prioName(prio)+": "+r.Message)
 	default:
-		fmt.Fprintf(t.w, "%s: %s: ../libkmod/%s %s() %s\n", t.prog, prioName(prio), file, fn, r.Message)
+		text := fmt.Sprintf("../libkmod/%s %s() %s", file, fn, r.Message)
+		t.emit(prio, fmt.Sprintf("%s: %s: %s\n", t.prog, prioName(prio), text), prioName(prio)+": "+text)
 	}
 	return nil
 }

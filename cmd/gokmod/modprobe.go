@@ -78,14 +78,36 @@ type modprobeCmd struct {
 	stripVermagic  bool
 	removeHolders  bool
 	waitMsec       uint64
+	useSyslog      bool
+	compat         modprobe.Compat
+}
+
+// compatFromEnv reads GOKMOD_COMPAT: "latest" follows current kmod, and
+// anything else (the default) kmod 30, the release of Debian 12 that
+// gokmod's output is compared with.
+func compatFromEnv(e *env) modprobe.Compat {
+	if v, _ := e.getenv("GOKMOD_COMPAT"); v == "latest" {
+		return modprobe.CompatLatest
+	}
+	return modprobe.CompatKmod30
+}
+
+// kmodVersion is the kmod release gokmod presents itself as.
+func (m *modprobeCmd) kmodVersion() int {
+	if m.compat == modprobe.CompatLatest {
+		return 34
+	}
+	return 30
 }
 
 func runModprobe(e *env, argv0 string, args []string) (status int) {
 	m := &modprobeCmd{env: e, argv0: argv0, verbose: logWarning, logPriority: logCrit}
 	m.out = bufio.NewWriterSize(e.stdout, 4096)
 	m.log = newToolLog("modprobe", e.stderr, func() { m.out.Flush() })
+	m.compat = compatFromEnv(e)
 	defer func() {
 		m.out.Flush()
+		m.log.close()
 		if r := recover(); r != nil {
 			code, ok := r.(exitNow)
 			if !ok {
@@ -177,6 +199,7 @@ func (m *modprobeCmd) main(args []string) int {
 			kversion, kversionSet = arg, true
 		case 's':
 			m.appendOptionsEnv("-s")
+			m.useSyslog = true
 		case 'q':
 			m.appendOptionsEnv("-q")
 			m.verbose = logEmerg
@@ -184,7 +207,9 @@ func (m *modprobeCmd) main(args []string) int {
 			m.appendOptionsEnv("-v")
 			m.verbose++
 		case 'V':
-			fmt.Fprintf(m.out, "kmod version 30 (gokmod)\n+ZSTD +XZ +ZLIB -LIBCRYPTO\n")
+			// kmod's first line, which scripts parse, then the features
+			// gokmod has: every decompressor, no OpenSSL.
+			fmt.Fprintf(m.out, "kmod version %d\n+ZSTD +XZ +ZLIB -LIBCRYPTO -EXPERIMENTAL\n", m.kmodVersion())
 			return 0
 		case 'h':
 			m.help()
@@ -197,6 +222,9 @@ func (m *modprobeCmd) main(args []string) int {
 		}
 	}
 	operands := p.Operands()
+	if m.useSyslog {
+		m.log.openSyslog()
+	}
 
 	if !showConfig && len(operands) == 0 {
 		m.log.printf(logErr, "missing parameters. See -h.\n")
@@ -206,10 +234,15 @@ func (m *modprobeCmd) main(args []string) int {
 	opts := modprobe.Options{
 		ConfigPaths: configPaths,
 		Logger:      slog.New(slogHandler{m.log}),
+		Compat:      m.compat,
 	}
 	switch {
 	case kversionSet:
+		// modprobe builds the path in a PATH_MAX buffer.
 		opts.ModuleDir = root + "/lib/modules/" + kversion
+		if len(opts.ModuleDir) > 4095 {
+			opts.ModuleDir = opts.ModuleDir[:4095]
+		}
 	case rootSet:
 		opts.RootDir = root
 	}
@@ -229,7 +262,7 @@ func (m *modprobeCmd) main(args []string) int {
 		}
 		return 0
 	case showModversions, showExports:
-		m.LOG("Module %s not found.\n", operands[0])
+		m.log.printf(logErr, "--show-modversions and --show-exports are not supported by gokmod yet.\n")
 		return -1
 	case doRemove:
 		return m.removeAll(l, operands)
@@ -316,7 +349,9 @@ func (m *modprobeCmd) insmod(l *modprobe.Loader, name string, params []string) i
 // modules, which this version of gokmod cannot do yet.
 func (m *modprobeCmd) probe(pr *modprobe.Probe) int {
 	showAction := func(a modprobe.Action) {
-		if !m.doShow && m.verbose <= logWarning {
+		// kmod 30 prints the actions of a dry run only with -v or -D;
+		// later releases print them for -n too.
+		if !m.doShow && m.verbose <= logWarning && !(m.dryRun && m.compat == modprobe.CompatLatest) {
 			return
 		}
 		if s := a.String(); s != "" {

@@ -11,18 +11,32 @@ import (
 	"strings"
 )
 
+// Dialect selects the kmod release whose configuration rules apply where
+// releases differ.
+type Dialect int
+
+const (
+	// Latest follows current kmod (34): the weakdep directive and
+	// modules.weakdep exist, *.alias files are not configuration, a
+	// backslash at the end of a file is dropped, and /usr/lib/modprobe.d
+	// is searched.
+	Latest Dialect = iota
+	// Kmod30 follows kmod 30 (Debian 12): no weakdep, *.alias files are
+	// read, a backslash at the end of a file leaves a 0xff byte (the EOF
+	// libkmod stored), and no /usr/lib/modprobe.d.
+	Kmod30
+)
+
 // DefaultPaths returns the directories kmod searches when no -C is given,
 // in precedence order: for two files with the same name the first
 // directory wins. kmod 32 added /usr/lib/modprobe.d; on a merged-/usr
 // system it is the same directory as /lib/modprobe.d.
-func DefaultPaths() []string {
-	return []string{
-		"/etc/modprobe.d",
-		"/run/modprobe.d",
-		"/usr/local/lib/modprobe.d",
-		"/usr/lib/modprobe.d",
-		"/lib/modprobe.d",
+func DefaultPaths(d Dialect) []string {
+	paths := []string{"/etc/modprobe.d", "/run/modprobe.d", "/usr/local/lib/modprobe.d"}
+	if d != Kmod30 {
+		paths = append(paths, "/usr/lib/modprobe.d")
 	}
+	return append(paths, "/lib/modprobe.d")
 }
 
 // Pos is where a directive was read: a file and the number of the last
@@ -103,6 +117,8 @@ type Config struct {
 	Weakdeps  []Weakdep
 	// Files lists the files read, in the order they were parsed.
 	Files []string
+
+	dialect Dialect
 }
 
 // Code identifies a message libkmod logs while reading configuration.

@@ -31,7 +31,7 @@ func load(t *testing.T, files map[string]string, paths ...string) (*Config, []Di
 
 func TestLogicalLines(t *testing.T) {
 	var got []string
-	logicalLines([]byte("a \\\nb\nc\\d\n\\\n\\\ne\nf\x00g\nlast\\"), func(line []byte, n int) {
+	logicalLines([]byte("a \\\nb\nc\\d\n\\\n\\\ne\nf\x00g\nlast\\"), false, func(line []byte, n int) {
 		got = append(got, string(line)+"@"+string(rune('0'+n)))
 	})
 	want := []string{"a b@2", "cd@3", "e@6", "f@7", "last@8"}

@@ -30,6 +30,8 @@ type Source struct {
 	// Cmdline is the kernel command line file, normally /proc/cmdline.
 	// Empty means none.
 	Cmdline string
+	// Dialect selects the kmod release to follow.
+	Dialect Dialect
 }
 
 type confFile struct {
@@ -46,7 +48,7 @@ func Load(src Source, diag func(Diag)) *Config {
 	}
 	paths := src.Paths
 	if paths == nil {
-		paths = DefaultPaths()
+		paths = DefaultPaths(src.Dialect)
 	}
 	var list []confFile
 	insert := func(cf confFile, dir string) {
@@ -60,7 +62,11 @@ func Load(src Source, diag func(Diag)) *Config {
 		list[i] = cf
 	}
 	if src.ModuleDir != "" {
-		for _, name := range []string{"modules.softdep", "modules.weakdep"} {
+		pseudo := []string{"modules.softdep", "modules.weakdep"}
+		if src.Dialect == Kmod30 {
+			pseudo = pseudo[:1]
+		}
+		for _, name := range pseudo {
 			insert(confFile{name: name, path: src.ModuleDir + "/" + name}, src.ModuleDir)
 		}
 	}
@@ -86,7 +92,7 @@ func Load(src Source, diag func(Diag)) *Config {
 		}
 		sort.Strings(names)
 		for _, name := range names {
-			if !wantConf(name) {
+			if !wantConf(name, src.Dialect) {
 				continue
 			}
 			if st, err := os.Stat(p + "/" + name); err == nil && st.IsDir() {
@@ -97,7 +103,7 @@ func Load(src Source, diag func(Diag)) *Config {
 		}
 	}
 
-	c := &Config{}
+	c := &Config{dialect: src.Dialect}
 	for _, cf := range list {
 		if !cf.single && len(cf.path) >= pathMax {
 			dir := strings.TrimSuffix(cf.path, "/"+cf.name)
@@ -120,9 +126,13 @@ func Load(src Source, diag func(Diag)) *Config {
 	return c
 }
 
-// wantConf is libkmod's filter for names in a configuration directory.
-func wantConf(name string) bool {
-	return !strings.HasPrefix(name, ".") && len(name) >= 6 && strings.HasSuffix(name, ".conf")
+// wantConf is libkmod's filter for names in a configuration directory;
+// kmod 30 also took *.alias files.
+func wantConf(name string, d Dialect) bool {
+	if strings.HasPrefix(name, ".") || len(name) < 6 {
+		return false
+	}
+	return strings.HasSuffix(name, ".conf") || d == Kmod30 && strings.HasSuffix(name, ".alias")
 }
 
 // errTooBig is reported for a configuration file over MaxFileSize.

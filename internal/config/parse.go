@@ -11,9 +11,10 @@ import (
 // logicalLines splits data into logical lines the way libkmod's
 // freadline_wrapped does: a backslash before a newline joins the lines, a
 // backslash before any other byte keeps only that byte, and a backslash at
-// the end of the file is dropped. fn gets each line, cut at its first NUL
+// the end of the file is dropped (kmod 30 stores the EOF it reads as a
+// 0xff byte instead: eofByte). fn gets each line, cut at its first NUL
 // byte as C would see it, and the number of its last physical line.
-func logicalLines(data []byte, fn func(line []byte, num int)) {
+func logicalLines(data []byte, eofByte bool, fn func(line []byte, num int)) {
 	num := 0
 	buf := make([]byte, 0, 256)
 	for i := 0; ; {
@@ -33,6 +34,9 @@ func logicalLines(data []byte, fn func(line []byte, num int)) {
 			buf = buf[:0]
 		case '\\':
 			if i >= len(data) {
+				if eofByte {
+					buf = append(buf, 0xff)
+				}
 				continue
 			}
 			c = data[i]
@@ -95,7 +99,7 @@ func (t *tokenizer) rest() (string, bool) {
 
 // parseFile adds the directives of one file to c.
 func (c *Config) parseFile(data []byte, file string, diag func(Diag)) {
-	logicalLines(data, func(b []byte, num int) {
+	logicalLines(data, c.dialect == Kmod30, func(b []byte, num int) {
 		if len(b) == 0 || b[0] == '#' {
 			return
 		}
@@ -172,6 +176,9 @@ func (c *Config) directive(cmd string, t *tokenizer, pos Pos) bool {
 		}
 		c.Softdeps = append(c.Softdeps, parseSoftdep(mod, deps, pos))
 	case "weakdep":
+		if c.dialect == Kmod30 {
+			return false
+		}
 		mod, ok1 := field(t)
 		deps, ok2 := t.rest()
 		if !ok1 || !ok2 {
