@@ -20,7 +20,7 @@ func exampleTree() (*modprobe.Loader, string) {
 			"kernel/net/ip_vs_wrr.ko: kernel/net/ip_vs.ko kernel/net/nf_conntrack.ko\n" +
 			"kernel/net/nf_conntrack.ko:\n" +
 			"kernel/net/dummy.ko:\n",
-		"modules.alias":  "alias rtnl-link-dummy dummy\nalias ip_vs_scheduler_wrr ip_vs_wrr\n",
+		"modules.alias":   "alias rtnl-link-dummy dummy\nalias ip_vs_scheduler_wrr ip_vs_wrr\n",
 		"modules.softdep": "softdep ip_vs_wrr pre: dummy\n",
 	}
 	for name, content := range files {

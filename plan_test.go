@@ -46,21 +46,21 @@ func TestLookupChain(t *testing.T) {
 		name string
 		want []string // module names; "+" suffix marks builtin
 	}{
-		{"a", []string{"c"}},                  // a config alias beats a module of the same name
-		{"b", []string{"b"}},                  // modules.dep by name
-		{"mod-dash", []string{"mod_dash"}},    // '-' and '_' are equivalent
-		{"mod_dash", []string{"mod_dash"}},    //
-		{"fs-foo", []string{"x", "a", "a", "b"}}, // every match, priority order, no de-duplication
-		{"fs_foo", []string{"x", "a", "a", "b"}}, //
-		{"fs-fat", []string{"a"}},             // wildcard
+		{"a", []string{"c"}},                               // a config alias beats a module of the same name
+		{"b", []string{"b"}},                               // modules.dep by name
+		{"mod-dash", []string{"mod_dash"}},                 // '-' and '_' are equivalent
+		{"mod_dash", []string{"mod_dash"}},                 //
+		{"fs-foo", []string{"x", "a", "a", "b"}},           // every match, priority order, no de-duplication
+		{"fs_foo", []string{"x", "a", "a", "b"}},           //
+		{"fs-fat", []string{"a"}},                          // wildcard
 		{"dmi:bvn:svnACME Inc/Sub:pvrX/Y:", []string{"a"}}, // '*' crosses '/'
-		{"net-pf-2", []string{"a"}},           // brackets keep their '-'
+		{"net-pf-2", []string{"a"}},                        // brackets keep their '-'
 		{"net-pf-4", nil},
 		{"symbol:b_fn", []string{"b"}},
 		{"nomod", []string{"nomod"}}, // install command without a module
 		{"rmonly", []string{"rmonly"}},
 		{"cfg-anything", []string{"x"}},
-		{"ext4", []string{"ext4+"}},  // a builtin module
+		{"ext4", []string{"ext4+"}},    // a builtin module
 		{"fs-ext4", []string{"ext4+"}}, // a builtin alias
 		{"bi-one", []string{"bi_one+"}},
 		{"bi-other", []string{"bi_one+"}},
@@ -195,7 +195,7 @@ func TestPlanOptions(t *testing.T) {
 	}
 	want := map[string]string{
 		"a": "",
-		"b": "dep=1 ",                                     // configuration only: a trailing space
+		"b": "dep=1 ",                                       // configuration only: a trailing space
 		"c": `via_alias=1  lead=1 option_tab=2 x=1 y="a b"`, // alias options, kept spaces, tabs, quoted caller params
 	}
 	for k, v := range want {
