@@ -30,10 +30,9 @@ func failf(format string, args ...any) {
 }
 
 // withDeadline runs fn on another goroutine and fails the test with what
-// fn passed to failf, or with the stacks of all goroutines when fn does not
-// return within fuzzDeadline. A hung fn is left running: the test has
-// failed anyway. Any other panic of fn is raised again here, with fn's
-// stack.
+// fn passed to failf, with any other panic of fn and its stack, or with
+// the stacks of all goroutines when fn does not return within
+// fuzzDeadline. A hung fn is left running: the test has failed anyway.
 func withDeadline(t *testing.T, fn func()) {
 	t.Helper()
 	done := make(chan any, 1)
@@ -63,7 +62,7 @@ func withDeadline(t *testing.T, fn func()) {
 		case fuzzFailure:
 			t.Fatal(p.msg)
 		default:
-			panic(p)
+			t.Fatalf("panic: %v", p)
 		}
 	case <-timer.C:
 		buf := make([]byte, 1<<20)

@@ -22,10 +22,12 @@ package index
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"unsafe"
 
 	"github.com/gokmod/modprobe/internal/fnmatch"
@@ -137,32 +139,37 @@ type node struct {
 	values  []byte // the encoded values
 }
 
-// budget bounds the number of nodes one walk may read, so that a corrupt
-// file whose child words form cycles or a dense DAG cannot make a walk
-// run forever.
+// budget bounds how many bytes of nodes one walk may read. A walk over a
+// valid index reads each node once, so the size of the file is enough; a
+// corrupt file whose child words form cycles or point many times at one
+// node runs out of budget instead of running forever.
 type budget int
 
 func (x *Index) newBudget() *budget {
-	b := budget(len(x.data) + 1)
+	b := budget(len(x.data))
 	return &b
 }
 
-func (b *budget) spend() bool {
-	if *b <= 0 {
+// spend charges n bytes; it reports false when the budget is exhausted.
+func (b *budget) spend(n int) bool {
+	if *b < budget(n) {
+		*b = 0
 		return false
 	}
-	*b--
+	*b -= budget(n)
 	return true
 }
 
-// read decodes the node at word w; it returns false for "no node", which
-// includes every node that does not fit inside the file.
-func (x *Index) read(w uint32, n *node) bool {
+// read decodes the node at word w and charges its size to b; it returns
+// false for "no node", which includes every node that does not fit inside
+// the file, and when the budget is spent.
+func (x *Index) read(w uint32, n *node, b *budget) bool {
 	off := int(w & offsetMask)
 	if off == 0 || off >= len(x.data) {
 		return false
 	}
 	d := x.data[off:]
+	start := len(d)
 	*n = node{first: childMax, last: -1}
 	if w&flagPrefix != 0 {
 		i := indexByte(d, 0)
@@ -198,6 +205,9 @@ func (x *Index) read(w uint32, n *node) bool {
 		// Check that every value is terminated, once, here.
 		p := d
 		for range cnt {
+			if len(p) < 5 {
+				return false
+			}
 			i := indexByte(p[4:], 0)
 			if i < 0 {
 				return false
@@ -205,8 +215,10 @@ func (x *Index) read(w uint32, n *node) bool {
 			p = p[4+i+1:]
 		}
 		n.nvalues, n.values = int(cnt), d[:len(d)-len(p)]
+		d = p
 	}
-	return true
+	// Every node costs at least one byte, even an empty one.
+	return b.spend(max(start-len(d), 1))
 }
 
 func indexByte(b []byte, c byte) int {
@@ -234,7 +246,7 @@ func (x *Index) eachValue(n *node, fn func(v Value)) {
 	}
 	vals := decodeValues(n)
 	if x.order == ReinsertOrder {
-		vals = reinsert(nil, vals)
+		vals = reinsert(vals)
 	}
 	for _, v := range vals {
 		fn(v)
@@ -253,19 +265,14 @@ func decodeValues(n *node) []Value {
 	return vals
 }
 
-// reinsert adds each of vals to out the way libkmod's add_value does: in
-// front of the first value whose priority is not lower.
-func reinsert(out, vals []Value) []Value {
-	for _, v := range vals {
-		i := 0
-		for i < len(out) && out[i].Priority < v.Priority {
-			i++
-		}
-		out = append(out, Value{})
-		copy(out[i+1:], out[i:])
-		out[i] = v
-	}
-	return out
+// reinsert orders vals, given in the order they were found, the way
+// libkmod's add_value leaves a list built by inserting each in front of
+// the first value whose priority is not lower: by priority, and among
+// equal priorities the value found last first. It reorders vals in place.
+func reinsert(vals []Value) []Value {
+	slices.Reverse(vals)
+	slices.SortStableFunc(vals, func(a, b Value) int { return cmp.Compare(a.Priority, b.Priority) })
+	return vals
 }
 
 // Lookup returns the first value stored under key, as libkmod's exact
@@ -278,7 +285,7 @@ func (x *Index) Lookup(key string) (string, bool) {
 	b := x.newBudget()
 	w := x.root
 	i := 0
-	for b.spend() && x.read(w, &n) {
+	for x.read(w, &n, b) {
 		for _, c := range n.prefix {
 			if i >= len(key) || key[i] != c {
 				return "", false
@@ -290,7 +297,7 @@ func (x *Index) Lookup(key string) (string, bool) {
 				return "", false
 			}
 			if x.order == ReinsertOrder {
-				vals := reinsert(nil, decodeValues(&n))
+				vals := reinsert(decodeValues(&n))
 				return vals[0].Value, true
 			}
 			p := n.values[4:]
@@ -311,26 +318,26 @@ func (x *Index) Search(query string) []Value {
 	}
 	s := searcher{x: x, b: x.newBudget(), query: query}
 	s.node(x.root, 0)
-	return s.out
+	return reinsert(s.out)
 }
 
 type searcher struct {
 	x     *Index
 	b     *budget
 	query string
-	buf   []byte // the pattern accumulated below a wildcard
-	out   []Value
+	buf   []byte  // the pattern accumulated below a wildcard
+	out   []Value // in the order found; Search orders them at the end
 }
 
 func (s *searcher) add(n *node) {
-	s.x.eachValue(n, func(v Value) { s.out = reinsert(s.out, []Value{v}) })
+	s.x.eachValue(n, func(v Value) { s.out = append(s.out, v) })
 }
 
 // node walks the literal path of the query from word w, where i bytes of
 // the query are consumed.
 func (s *searcher) node(w uint32, i int) {
 	var n node
-	for s.b.spend() && s.x.read(w, &n) {
+	for s.x.read(w, &n, s.b) {
 		for j, c := range n.prefix {
 			if c == '*' || c == '?' || c == '[' {
 				s.buf = s.buf[:0]
@@ -360,7 +367,7 @@ func (s *searcher) node(w uint32, i int) {
 // sub reads the node at w and explores it exhaustively.
 func (s *searcher) sub(w uint32, rest string) {
 	var n node
-	if !s.b.spend() || !s.x.read(w, &n) {
+	if !s.x.read(w, &n, s.b) {
 		return
 	}
 	s.all(&n, 0, rest)
@@ -377,7 +384,7 @@ func (s *searcher) all(n *node, j int, rest string) {
 			continue
 		}
 		var ch node
-		if !s.b.spend() || !s.x.read(cw, &ch) {
+		if !s.x.read(cw, &ch, s.b) {
 			continue
 		}
 		s.buf = append(s.buf, byte(c))
@@ -435,7 +442,7 @@ type walker struct {
 
 func (w *walker) node(word uint32) {
 	var n node
-	if !w.b.spend() || !w.x.read(word, &n) {
+	if !w.x.read(word, &n, w.b) {
 		return
 	}
 	mark := len(w.buf)
