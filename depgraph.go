@@ -27,11 +27,8 @@ func (p *pool) softdepsOf(m *module) (pre, post []*module) {
 // firstSoftdep returns the first softdep line whose pattern matches name:
 // only one line applies, as in kmod.
 func (p *pool) firstSoftdep(name string) *config.Softdep {
-	for i := range p.l.cfg.Softdeps {
-		sd := &p.l.cfg.Softdeps[i]
-		if matchPattern(sd.Module, name) {
-			return sd
-		}
+	if i := p.l.conf.softdeps.first(name); i >= 0 {
+		return &p.l.cfg.Softdeps[i]
 	}
 	return nil
 }

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/gokmod/modprobe/internal/config"
-	"github.com/gokmod/modprobe/internal/fnmatch"
 	"github.com/gokmod/modprobe/internal/index"
 	"github.com/gokmod/modprobe/internal/modname"
 )
@@ -137,7 +135,7 @@ func (p *pool) newFromAlias(alias, name string) (*module, bool) {
 // newFromPath returns the module whose file is path (absolute). It fails
 // when the file does not exist or the module already has another path.
 func (p *pool) newFromPath(path string) (*module, error) {
-	if _, err := os.Stat(path); err != nil {
+	if err := p.l.statFile(path); err != nil {
 		return nil, err
 	}
 	name := modname.FromPath(path)
@@ -195,8 +193,17 @@ func (p *pool) parseDepline(m *module, line string) {
 		}
 		m.path = path
 	}
-	var deps []*module
-	for _, f := range strings.FieldsFunc(rest, func(r rune) bool { return r == ' ' || r == '\t' }) {
+	deps := make([]*module, 0, strings.Count(rest, " ")+1)
+	for rest != "" {
+		var f string
+		if i := strings.IndexAny(rest, " \t"); i >= 0 {
+			f, rest = rest[:i], rest[i+1:]
+		} else {
+			f, rest = rest, ""
+		}
+		if f == "" {
+			continue
+		}
 		path, ok := join(f)
 		if !ok {
 			p.l.log.errorf(originDeplineJoin, "could not join path '%s' and '%s'.", p.l.moduleDir, f)
@@ -253,8 +260,8 @@ func (p *pool) isBuiltin(m *module) bool {
 func (p *pool) installCommand(m *module) (string, bool) {
 	if !m.installInit {
 		m.installInit = true
-		if c := firstCommand(p.l.cfg.Install, m.name); c != nil {
-			m.install = &c.Command
+		if i := p.l.conf.install.first(m.name); i >= 0 {
+			m.install = &p.l.cfg.Install[i].Command
 		}
 	}
 	if m.install == nil {
@@ -268,24 +275,14 @@ func (p *pool) installCommand(m *module) (string, bool) {
 func (p *pool) removeCommand(m *module) (string, bool) {
 	if !m.removeInit {
 		m.removeInit = true
-		if c := firstCommand(p.l.cfg.Remove, m.name); c != nil {
-			m.remove = &c.Command
+		if i := p.l.conf.remove.first(m.name); i >= 0 {
+			m.remove = &p.l.cfg.Remove[i].Command
 		}
 	}
 	if m.remove == nil {
 		return "", false
 	}
 	return *m.remove, true
-}
-
-// firstCommand returns the first command whose pattern matches name.
-func firstCommand(cmds []config.Command, name string) *config.Command {
-	for i := range cmds {
-		if fnmatch.Match(cmds[i].Module, name) {
-			return &cmds[i]
-		}
-	}
-	return nil
 }
 
 // lookup resolves name through kmod's lookup chain. It returns nil when
@@ -321,17 +318,22 @@ func (p *pool) lookup(name string) ([]*module, error) {
 
 func (p *pool) fromConfig(name string) ([]*module, error) {
 	var mods []*module
-	for i := range p.l.cfg.Aliases {
-		a := &p.l.cfg.Aliases[i]
-		if !fnmatch.Match(a.Pattern, name) {
-			continue
+	failed := false
+	p.l.conf.aliases.all(name, func(i int) {
+		if failed {
+			return
 		}
+		a := &p.l.cfg.Aliases[i]
 		m, ok := p.newFromAlias(a.Pattern, a.Module)
 		if !ok {
 			p.l.log.errorf(originAliasTooLong, "Could not create module for alias=%s modname=%s: File name too long", name, a.Module)
-			return nil, ErrBadName
+			failed = true
+			return
 		}
 		mods = append(mods, m)
+	})
+	if failed {
+		return nil, ErrBadName
 	}
 	return mods, nil
 }
@@ -431,15 +433,15 @@ func (p *pool) public(m *module) Module {
 		if m.install != nil {
 			mod.InstallCommand = *m.install
 		}
-	} else if c := firstCommand(p.l.cfg.Install, m.name); c != nil {
-		mod.InstallCommand = c.Command
+	} else if i := p.l.conf.install.first(m.name); i >= 0 {
+		mod.InstallCommand = p.l.cfg.Install[i].Command
 	}
 	if m.removeInit {
 		if m.remove != nil {
 			mod.RemoveCommand = *m.remove
 		}
-	} else if c := firstCommand(p.l.cfg.Remove, m.name); c != nil {
-		mod.RemoveCommand = c.Command
+	} else if i := p.l.conf.remove.first(m.name); i >= 0 {
+		mod.RemoveCommand = p.l.cfg.Remove[i].Command
 	}
 	return mod
 }

@@ -57,6 +57,7 @@ import (
 	"sync"
 
 	"github.com/gokmod/modprobe/internal/config"
+	"github.com/gokmod/modprobe/internal/fileio"
 	"github.com/gokmod/modprobe/internal/index"
 	"github.com/gokmod/modprobe/internal/kernel"
 )
@@ -126,15 +127,35 @@ func DefaultConfigPaths(c Compat) []string {
 }
 
 // Loader resolves module names and plans loads for one module directory and
-// configuration. It is safe for concurrent use.
+// configuration. It reads the configuration when it is opened and the
+// indexes on first use, and takes the module tree as it then was: after
+// depmod rewrites the indexes or modprobe.d changes, open a new Loader.
+// It is safe for concurrent use.
 type Loader struct {
 	moduleDir string
 	sysfs     string
 	cfg       *config.Config
+	conf      confIndex
 	log       logger
 
 	idxOnce sync.Once
 	idx     *index.Set
+
+	// stats remembers, per module file, whether it exists: like the
+	// indexes, the tree is taken as it was when first read.
+	stats sync.Map // string -> error
+}
+
+// statFile reports whether the module file at path exists, as libkmod's
+// stat() of each dependency does, once per path for the Loader's life.
+func (l *Loader) statFile(path string) error {
+	if v, ok := l.stats.Load(path); ok {
+		err, _ := v.(error)
+		return err
+	}
+	err := fileio.Exists(path)
+	l.stats.Store(path, err)
+	return err
 }
 
 // Open reads the configuration and returns a Loader. Indexes are opened on
@@ -155,7 +176,29 @@ func Open(opts Options) (*Loader, error) {
 		Cmdline:   filepath.Join(or(opts.ProcDir, "/proc"), "cmdline"),
 		Dialect:   opts.Compat.dialect(),
 	}, l.log.configDiag)
+	l.indexConfig()
 	return l, nil
+}
+
+// indexConfig builds the lookup structures over the configuration.
+func (l *Loader) indexConfig() {
+	c := l.cfg
+	l.conf = confIndex{
+		aliases:  newPatternIndex(len(c.Aliases), func(i int) string { return c.Aliases[i].Pattern }),
+		install:  newPatternIndex(len(c.Install), func(i int) string { return c.Install[i].Module }),
+		remove:   newPatternIndex(len(c.Remove), func(i int) string { return c.Remove[i].Module }),
+		softdeps: newPatternIndex(len(c.Softdeps), func(i int) string { return c.Softdeps[i].Module }),
+		options:  map[string][]int{},
+		black:    map[string]bool{},
+	}
+	for i, o := range c.Options {
+		if o.Options != "" {
+			l.conf.options[o.Module] = append(l.conf.options[o.Module], i)
+		}
+	}
+	for _, b := range c.Blacklist {
+		l.conf.black[b.Module] = true
+	}
 }
 
 func or(s, def string) string {
@@ -198,7 +241,7 @@ func moduleDir(opts Options) (string, error) {
 // runningRelease returns the running kernel's release from procfs, or from
 // uname(2) when procfs does not have it.
 func runningRelease(proc string) (string, error) {
-	if b, err := os.ReadFile(filepath.Join(proc, "sys/kernel/osrelease")); err == nil {
+	if b, err := fileio.ReadFile(filepath.Join(proc, "sys/kernel/osrelease"), 256); err == nil {
 		if rel := strings.TrimSpace(string(b)); rel != "" {
 			return rel, nil
 		}

@@ -1,10 +1,6 @@
 package modprobe
 
-import (
-	"strings"
-
-	"github.com/gokmod/modprobe/internal/fnmatch"
-)
+import "strings"
 
 // JoinParams joins module parameters given as separate arguments into one
 // option string, as modprobe does with the words after the module name: a
@@ -37,18 +33,30 @@ func JoinParams(params []string) string {
 func (p *pool) configOptions(m *module) string {
 	if !m.optionsInit {
 		m.optionsInit = true
+		byName := p.l.conf.options[m.name]
+		var byAlias []int
+		if m.hasAlias && m.alias != m.name {
+			byAlias = p.l.conf.options[m.alias]
+		}
+		if len(byName)+len(byAlias) == 0 {
+			return ""
+		}
 		var b strings.Builder
-		for _, o := range p.l.cfg.Options {
-			if o.Module != m.name && (!m.hasAlias || o.Module != m.alias) {
-				continue
-			}
-			if o.Options == "" {
-				continue
-			}
+		add := func(i int) {
 			if b.Len() > 0 {
 				b.WriteByte(' ')
 			}
-			b.WriteString(o.Options)
+			b.WriteString(p.l.cfg.Options[i].Options)
+		}
+		// Both lists are in configuration order; merge them.
+		for len(byName) > 0 || len(byAlias) > 0 {
+			if len(byAlias) == 0 || len(byName) > 0 && byName[0] < byAlias[0] {
+				add(byName[0])
+				byName = byName[1:]
+			} else {
+				add(byAlias[0])
+				byAlias = byAlias[1:]
+			}
 		}
 		m.options = b.String()
 	}
@@ -64,9 +72,4 @@ func optionString(cfg, extra string) string {
 		return extra
 	}
 	return cfg + " " + extra
-}
-
-// matchPattern matches a module name against a modprobe.d pattern.
-func matchPattern(pattern, name string) bool {
-	return fnmatch.Match(pattern, name)
 }

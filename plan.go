@@ -145,7 +145,7 @@ func (p *pool) planProbe(mod *module, extra string, opts PlanOptions) Probe {
 		pr.Skip = SkipLoaded
 		return pr
 	}
-	if (mod.hasAlias || opts.UseBlacklist) && p.l.cfg.BlacklistedName(mod.name) {
+	if (mod.hasAlias || opts.UseBlacklist) && p.l.conf.black[mod.name] {
 		pr.Skip = SkipBlacklisted
 		return pr
 	}

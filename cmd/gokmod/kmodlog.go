@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"log/syslog"
 	"strings"
 
 	"github.com/gokmod/modprobe"
@@ -42,22 +41,20 @@ type toolLog struct {
 	// print once logging is set up, instead of stderr; nil syslog means
 	// -s was given but no syslog daemon listens: messages are dropped.
 	useSyslog bool
-	sys       *syslog.Writer
+	sys       *syslogConn
 }
 
 // openSyslog is log_open(true): from now on the tool's messages go to
 // syslog with the tool's name as tag.
 func (t *toolLog) openSyslog() {
 	t.useSyslog = true
-	if w, err := syslog.New(syslog.LOG_DAEMON|syslog.LOG_NOTICE, t.prog); err == nil {
-		t.sys = w
-	}
+	t.sys = dialSyslog(t.prog)
 }
 
 // close releases the syslog connection.
 func (t *toolLog) close() {
 	if t.sys != nil {
-		t.sys.Close()
+		t.sys.close()
 	}
 }
 
@@ -67,22 +64,8 @@ func (t *toolLog) emit(prio int, stderrText, syslogText string) {
 		io.WriteString(t.w, stderrText)
 		return
 	}
-	if t.sys == nil {
-		return
-	}
-	switch prio {
-	case logCrit:
-		t.sys.Crit(syslogText)
-	case logErr:
-		t.sys.Err(syslogText)
-	case logWarning:
-		t.sys.Warning(syslogText)
-	case logNotice:
-		t.sys.Notice(syslogText)
-	case logInfo:
-		t.sys.Info(syslogText)
-	default:
-		t.sys.Debug(syslogText)
+	if t.sys != nil {
+		t.sys.log(prio, strings.TrimSuffix(syslogText, "\n"))
 	}
 }
 

@@ -251,7 +251,8 @@ func (m *modprobeCmd) main(args []string) int {
 		m.log.printf(logErr, "kmod_new() failed!\n")
 		return -1
 	}
-	defer l.Close()
+	// The Loader is not closed: the process ends right after, and leaving
+	// the unmapping of the indexes to the kernel saves a few syscalls.
 	m.log.setupKmodLog(m.verbose)
 
 	switch {

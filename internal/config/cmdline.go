@@ -3,10 +3,10 @@ package config
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"os"
 	"strings"
+
+	"github.com/gokmod/modprobe/internal/fileio"
 )
 
 // cmdlineSize is the most libkmod reads of /proc/cmdline (KCMD_LINE_SIZE
@@ -14,18 +14,13 @@ import (
 const cmdlineSize = 4095
 
 func (c *Config) readCmdline(path string, diag func(Diag)) {
-	f, err := os.Open(path)
+	data, err := fileio.ReadFile(path, cmdlineSize)
 	if err != nil {
-		return // libkmod ignores a missing command line
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, cmdlineSize))
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return
+		var pe *fs.PathError
+		if errors.As(err, &pe) && pe.Op == "read" {
+			diag(Diag{Code: CmdlineRead, Msg: fmt.Sprintf("could not read from '/proc/cmdline': %s", errnoText(err))})
 		}
-		diag(Diag{Code: CmdlineRead, Msg: fmt.Sprintf("could not read from '/proc/cmdline': %s", errnoText(err))})
-		return
+		return // libkmod ignores a command line it cannot open
 	}
 	c.ParseCmdline(data, path, diag)
 }

@@ -3,11 +3,12 @@ package config
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/gokmod/modprobe/internal/fileio"
 )
 
 // MaxFileSize bounds how much of one configuration file is read. kmod has
@@ -71,21 +72,15 @@ func Load(src Source, diag func(Diag)) *Config {
 		}
 	}
 	for _, p := range paths {
-		st, err := os.Stat(p)
+		isDir, err := fileio.Kind(p)
 		if err != nil {
 			continue
 		}
-		if !st.IsDir() {
+		if !isDir {
 			insert(confFile{name: filepath.Base(p), path: p, single: true}, p)
 			continue
 		}
-		f, err := os.Open(p)
-		if err != nil {
-			diag(Diag{Code: OpenDir, Msg: fmt.Sprintf("opendir(%s): %s", p, errnoText(err))})
-			continue
-		}
-		names, err := f.Readdirnames(-1)
-		f.Close()
+		names, err := fileio.ReadDirNames(p)
 		if err != nil {
 			diag(Diag{Code: OpenDir, Msg: fmt.Sprintf("opendir(%s): %s", p, errnoText(err))})
 			continue
@@ -95,7 +90,7 @@ func Load(src Source, diag func(Diag)) *Config {
 			if !wantConf(name, src.Dialect) {
 				continue
 			}
-			if st, err := os.Stat(p + "/" + name); err == nil && st.IsDir() {
+			if fileio.IsDir(p + "/" + name) {
 				diag(Diag{Code: DirInDir, Msg: fmt.Sprintf("Directories inside directories are not supported: %s/%s", p, name)})
 				continue
 			}
@@ -141,12 +136,7 @@ var errTooBig = fmt.Errorf("file larger than %d bytes, the rest is ignored", Max
 // readFile reads at most MaxFileSize bytes of the file at path. It returns
 // data and errTooBig when the file is longer.
 func readFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	data, err := fileio.ReadFile(path, MaxFileSize+1)
 	if err != nil {
 		return nil, err
 	}

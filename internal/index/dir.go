@@ -1,11 +1,13 @@
 package index
 
 import (
+	"bytes"
 	"errors"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sync"
+
+	"github.com/gokmod/modprobe/internal/fileio"
 )
 
 // Kind names one of the five indexes of a module directory.
@@ -89,7 +91,7 @@ func Load(dir string, log func(error)) *Set {
 			sl.once.Do(func() {})
 			continue
 		case errors.Is(err, fs.ErrNotExist):
-			if st, terr := os.Stat(filepath.Join(dir, k.TextFile())); terr == nil && st.Mode().IsRegular() {
+			if fileio.Exists(filepath.Join(dir, k.TextFile())) == nil {
 				sl.src = FromText
 				continue
 			}
@@ -135,12 +137,12 @@ func (s *Set) Get(k Kind) *Index {
 // build makes the index of kind k from its text file.
 func (s *Set) build(k Kind) *Index {
 	path := filepath.Join(s.dir, k.TextFile())
-	f, err := os.Open(path)
+	data, err := fileio.ReadFile(path, -1)
 	if err != nil {
 		s.log(err)
 		return nil
 	}
-	defer f.Close()
+	f := bytes.NewReader(data)
 	var (
 		b   *Builder
 		bad []error
@@ -184,12 +186,12 @@ func (s *Set) priorities() Priorities {
 			})
 			return
 		}
-		f, err := os.Open(filepath.Join(s.dir, Dep.TextFile()))
+		path := filepath.Join(s.dir, Dep.TextFile())
+		data, err := fileio.ReadFile(path, -1)
 		if err != nil {
 			return
 		}
-		defer f.Close()
-		_, prio, _, err := BuildDep(f, f.Name())
+		_, prio, _, err := BuildDep(bytes.NewReader(data), path)
 		if err == nil {
 			s.prio = prio
 		}

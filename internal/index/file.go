@@ -1,42 +1,31 @@
 package index
 
 import (
-	"errors"
 	"fmt"
-	"os"
+
+	"github.com/gokmod/modprobe/internal/fileio"
 )
 
 // Open maps the index file at path into memory and checks its header. The
-// returned error wraps io/fs.ErrNotExist for a missing file and ErrFormat for a
-// file that is not an index (including an empty one).
+// returned error wraps io/fs.ErrNotExist for a missing file and ErrFormat
+// for a file that is not an index (including an empty one). Mapping keeps
+// large indexes out of the Go heap and costs nothing until a lookup
+// touches a page.
 func Open(path string) (*Index, error) {
-	f, err := os.Open(path)
+	data, size, unmap, err := fileio.Map(path, offsetMask)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: %w: not a regular file", path, ErrFormat)
-	}
-	if st.Size() > offsetMask {
-		return nil, fmt.Errorf("%s: %w: %d bytes is larger than an index can address", path, ErrFormat, st.Size())
-	}
-	if st.Size() < headerSize {
-		return nil, fmt.Errorf("%s: %w: %d bytes, shorter than the %d-byte header", path, ErrFormat, st.Size(), headerSize)
-	}
-	data, unmap, err := mapFile(f, int(st.Size()))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	if data == nil {
+		if size > offsetMask {
+			return nil, fmt.Errorf("%s: %w: %d bytes is larger than an index can address", path, ErrFormat, size)
+		}
+		return nil, fmt.Errorf("%s: %w: %d bytes, shorter than the %d-byte header", path, ErrFormat, size, headerSize)
 	}
 	x, err := New(data)
 	if err != nil {
 		_ = unmap()
-		var he *HeaderError
-		if errors.As(err, &he) {
+		if _, ok := err.(*HeaderError); ok {
 			return nil, &PathError{Path: path, Err: err}
 		}
 		return nil, fmt.Errorf("%s: %w", path, err)

@@ -3,9 +3,10 @@ package kernel
 import (
 	"errors"
 	"fmt"
-	"io"
-	"os"
+	"io/fs"
 	"path/filepath"
+
+	"github.com/gokmod/modprobe/internal/fileio"
 )
 
 // InitState is a module's state as /sys/module/NAME/initstate reports it.
@@ -60,20 +61,18 @@ func (e *StateError) Unwrap() error { return e.Err }
 func ReadInitState(sysfs, name string) (InitState, error) {
 	dir := filepath.Join(sysfs, "module", name)
 	path := filepath.Join(dir, "initstate")
-	f, err := os.Open(path)
+	buf, err := fileio.ReadFile(path, 31)
 	if err != nil {
-		if st, serr := os.Stat(dir); serr == nil && st.IsDir() {
+		var pe *fs.PathError
+		if errors.As(err, &pe) && pe.Op == "read" {
+			return NotLoaded, &StateError{Path: path, Err: pe.Err}
+		}
+		if fileio.IsDir(dir) {
 			return Coming, nil
 		}
 		return NotLoaded, nil
 	}
-	defer f.Close()
-	buf := make([]byte, 31)
-	n, err := io.ReadFull(f, buf)
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-		return NotLoaded, &StateError{Path: path, Err: err}
-	}
-	switch s := string(buf[:n]); s {
+	switch s := string(buf); s {
 	case "live\n":
 		return Live, nil
 	case "coming\n":

@@ -1,0 +1,12 @@
+// Package fileio reads files with as few system calls as possible. A
+// modprobe run opens a dozen small files (modprobe.d, the kernel command
+// line, sysfs, the indexes) and its whole run takes a few milliseconds, so
+// the descriptor setup os.Open does for the network poller (fstat, fcntl,
+// epoll_ctl on every file) is a real share of it. On Unix these functions
+// use plain open/read/close; elsewhere they use package os.
+package fileio
+
+import "io/fs"
+
+// ErrNotRegular is wrapped by Map for a file that is not a regular file.
+var ErrNotRegular = fs.ErrInvalid

@@ -1,0 +1,71 @@
+//go:build !unix
+
+package fileio
+
+import (
+	"io"
+	"os"
+)
+
+// ReadFile reads at most limit bytes of the file at path (limit < 0 means
+// no limit).
+func ReadFile(path string, limit int) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var r io.Reader = f
+	if limit >= 0 {
+		r = io.LimitReader(f, int64(limit))
+	}
+	return io.ReadAll(r)
+}
+
+// Map reads the regular file at path into memory (no mapping here).
+func Map(path string, maxSize int64) (data []byte, size int64, unmap func() error, err error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, 0, nil, &os.PathError{Op: "map", Path: path, Err: ErrNotRegular}
+	}
+	if st.Size() == 0 || st.Size() > maxSize {
+		return nil, st.Size(), nil, nil
+	}
+	data, err = ReadFile(path, int(st.Size()))
+	return data, st.Size(), func() error { return nil }, err
+}
+
+// Exists reports why the file at path cannot be stat'ed, or nil.
+func Exists(path string) error {
+	_, err := os.Stat(path)
+	return err
+}
+
+// IsDir reports whether path names a directory, following symbolic links.
+func IsDir(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.IsDir()
+}
+
+// ReadDirNames returns the names in the directory at path.
+func ReadDirNames(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return f.Readdirnames(-1)
+}
+
+// Kind reports whether path names a directory, following symbolic links;
+// err is set when it cannot be stat'ed.
+func Kind(path string) (isDir bool, err error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return false, err
+	}
+	return st.IsDir(), nil
+}

@@ -1,0 +1,153 @@
+//go:build unix
+
+package fileio
+
+import (
+	"io/fs"
+	"syscall"
+)
+
+func pathErr(op, path string, err error) error {
+	return &fs.PathError{Op: op, Path: path, Err: err}
+}
+
+func open(path string, flags int) (int, error) {
+	for {
+		fd, err := syscall.Open(path, flags|syscall.O_CLOEXEC, 0)
+		if err != syscall.EINTR {
+			if err != nil {
+				return -1, pathErr("open", path, err)
+			}
+			return fd, nil
+		}
+	}
+}
+
+// ReadFile reads at most limit bytes of the file at path (limit < 0 means
+// no limit). The error wraps the errno, so errors.Is(err,
+// fs.ErrNotExist) works.
+func ReadFile(path string, limit int) ([]byte, error) {
+	fd, err := open(path, syscall.O_RDONLY)
+	if err != nil {
+		return nil, err
+	}
+	defer syscall.Close(fd)
+	size := 512
+	var st syscall.Stat_t
+	if syscall.Fstat(fd, &st) == nil && st.Mode&syscall.S_IFMT == syscall.S_IFREG && st.Size > 0 {
+		size = int(st.Size) + 1
+	}
+	if limit >= 0 && size > limit {
+		size = limit
+	}
+	buf := make([]byte, 0, max(size, 1))
+	for limit < 0 || len(buf) < limit {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		room := buf[len(buf):cap(buf)]
+		if limit >= 0 && len(room) > limit-len(buf) {
+			room = room[:limit-len(buf)]
+		}
+		n, err := syscall.Read(fd, room)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, pathErr("read", path, err)
+		}
+		if n == 0 {
+			break
+		}
+		buf = buf[:len(buf)+n]
+	}
+	return buf, nil
+}
+
+// Map maps the regular file at path read-only into memory and returns its
+// contents and a function that unmaps them. It returns the size of the
+// file in size even when it is too small or too large to map (maxSize),
+// so that callers can report it.
+func Map(path string, maxSize int64) (data []byte, size int64, unmap func() error, err error) {
+	fd, err := open(path, syscall.O_RDONLY)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	defer syscall.Close(fd)
+	var st syscall.Stat_t
+	if err := syscall.Fstat(fd, &st); err != nil {
+		return nil, 0, nil, pathErr("stat", path, err)
+	}
+	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+		return nil, 0, nil, pathErr("map", path, ErrNotRegular)
+	}
+	if st.Size == 0 || st.Size > maxSize {
+		return nil, st.Size, nil, nil
+	}
+	data, err = syscall.Mmap(fd, 0, int(st.Size), syscall.PROT_READ, syscall.MAP_PRIVATE)
+	if err != nil {
+		// Some file systems cannot map: read the file instead.
+		data, rerr := ReadFile(path, int(st.Size))
+		if rerr != nil {
+			return nil, st.Size, nil, rerr
+		}
+		return data, st.Size, func() error { return nil }, nil
+	}
+	return data, st.Size, func() error { return syscall.Munmap(data) }, nil
+}
+
+// Exists reports why the file at path cannot be stat'ed, or nil.
+func Exists(path string) error {
+	var st syscall.Stat_t
+	for {
+		err := syscall.Stat(path, &st)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return pathErr("stat", path, err)
+		}
+		return nil
+	}
+}
+
+// IsDir reports whether path names a directory, following symbolic links.
+func IsDir(path string) bool {
+	var st syscall.Stat_t
+	return syscall.Stat(path, &st) == nil && st.Mode&syscall.S_IFMT == syscall.S_IFDIR
+}
+
+// ReadDirNames returns the names in the directory at path, without "."
+// and "..", in directory order.
+func ReadDirNames(path string) ([]string, error) {
+	fd, err := open(path, syscall.O_RDONLY|syscall.O_DIRECTORY)
+	if err != nil {
+		return nil, err
+	}
+	defer syscall.Close(fd)
+	var names []string
+	buf := make([]byte, 8192)
+	for {
+		n, err := syscall.ReadDirent(fd, buf)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, pathErr("readdirent", path, err)
+		}
+		if n <= 0 {
+			return names, nil
+		}
+		_, _, names = syscall.ParseDirent(buf[:n], -1, names)
+	}
+}
+
+// Kind reports whether path names a directory, following symbolic links;
+// err is set when it cannot be stat'ed.
+func Kind(path string) (isDir bool, err error) {
+	var st syscall.Stat_t
+	if err := syscall.Stat(path, &st); err != nil {
+		return false, pathErr("stat", path, err)
+	}
+	return st.Mode&syscall.S_IFMT == syscall.S_IFDIR, nil
+}
