@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"debug/elf"
 	"fmt"
 	"os"
 	"os/exec"
@@ -89,7 +90,12 @@ type binaries struct {
 	harness, harnessCmd string // libkmod harness and how it was built
 	gokmod, gokmodCmd   string // gokmod binary and how it was built
 	modprobeLink        string // link named modprobe to gokmod
-	hello               string // Go hello world
+	gokmodLinking       string // "static" or "dynamic (cgo)"
+	// The same with CGO_ENABLED=0, to show what linking with the C
+	// library costs at start-up.
+	noCgo, noCgoCmd string
+	noCgoLink       string
+	hello           string // Go hello world
 }
 
 const helloSource = `package main
@@ -106,6 +112,8 @@ func build(c *config, dir string) (*binaries, error) {
 		harness:      filepath.Join(dir, "kmod-harness"),
 		gokmod:       filepath.Join(dir, "gokmod"),
 		modprobeLink: filepath.Join(dir, "modprobe"),
+		noCgo:        filepath.Join(dir, "nocgo", "gokmod"),
+		noCgoLink:    filepath.Join(dir, "nocgo", "modprobe"),
 		hello:        filepath.Join(dir, "hello"),
 	}
 
@@ -130,6 +138,15 @@ func build(c *config, dir string) (*binaries, error) {
 	if err := os.Symlink("gokmod", b.modprobeLink); err != nil {
 		return nil, err
 	}
+	b.gokmodLinking = linking(b.gokmod)
+
+	b.noCgoCmd = fmt.Sprintf("(cd %s && CGO_ENABLED=0 go build -o %s ./cmd/gokmod); ln -s gokmod %s", c.repo, b.noCgo, b.noCgoLink)
+	if err := runQuiet(c.repo, "env", "CGO_ENABLED=0", "go", "build", "-o", b.noCgo, "./cmd/gokmod"); err != nil {
+		return nil, fmt.Errorf("building gokmod without cgo: %w", err)
+	}
+	if err := os.Symlink("gokmod", b.noCgoLink); err != nil {
+		return nil, err
+	}
 
 	hdir := filepath.Join(dir, "hello-src")
 	if err := os.MkdirAll(hdir, 0o755); err != nil {
@@ -145,6 +162,22 @@ func build(c *config, dir string) (*binaries, error) {
 		return nil, fmt.Errorf("building hello world: %w", err)
 	}
 	return b, nil
+}
+
+// linking tells whether the executable at path asks for a dynamic loader,
+// as a Go binary does when it links the C library through cgo.
+func linking(path string) string {
+	f, err := elf.Open(path)
+	if err != nil {
+		return "unknown"
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			return "dynamic (cgo, links libc)"
+		}
+	}
+	return "static"
 }
 
 func firstLineOr(def, name string, args ...string) string {

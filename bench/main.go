@@ -169,7 +169,8 @@ func printHeader(c *config, b *binaries, n int) {
 	fmt.Printf("gokmod:      %s\n", gokmodVersion(c.repo))
 	fmt.Printf("u-root:      %s\n", urootVersion())
 	fmt.Printf("harness:     %s\n", b.harnessCmd)
-	fmt.Printf("gokmod bin:  %s\n", b.gokmodCmd)
+	fmt.Printf("gokmod bin:  %s [%s]\n", b.gokmodCmd, b.gokmodLinking)
+	fmt.Printf("no-cgo bin:  %s [%s]\n", b.noCgoCmd, linking(b.noCgo))
 	fmt.Println("```")
 	fmt.Println()
 }
