@@ -270,21 +270,6 @@ func (p *pool) installCommand(m *module) (string, bool) {
 	return *m.install, true
 }
 
-// removeCommand returns the first remove command whose pattern matches m's
-// name.
-func (p *pool) removeCommand(m *module) (string, bool) {
-	if !m.removeInit {
-		m.removeInit = true
-		if i := p.l.conf.remove.first(m.name); i >= 0 {
-			m.remove = &p.l.cfg.Remove[i].Command
-		}
-	}
-	if m.remove == nil {
-		return "", false
-	}
-	return *m.remove, true
-}
-
 // lookup resolves name through kmod's lookup chain. It returns nil when
 // nothing matches and ErrBadName when name cannot be normalized.
 func (p *pool) lookup(name string) ([]*module, error) {
