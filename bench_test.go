@@ -2,6 +2,7 @@ package modprobe_test
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -74,7 +75,7 @@ func BenchmarkPlanEveryModule(b *testing.B) {
 	opts := modprobe.PlanOptions{IgnoreLoaded: true}
 	// Fail early, outside the timed loop, on a module that does not plan.
 	for _, n := range names {
-		if _, err := l.Plan(n, nil, opts); err != nil {
+		if _, err := l.Plan(context.Background(), n, nil, opts); err != nil {
 			b.Fatalf("Plan(%q): %v", n, err)
 		}
 	}
@@ -83,7 +84,7 @@ func BenchmarkPlanEveryModule(b *testing.B) {
 	iters := 0
 	for b.Loop() {
 		for _, n := range names {
-			if _, err := l.Plan(n, nil, opts); err != nil {
+			if _, err := l.Plan(context.Background(), n, nil, opts); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -117,7 +118,7 @@ func BenchmarkLookupAlias(b *testing.B) {
 	defer l.Close()
 	for _, a := range benchAliases {
 		b.Run(a.name, func(b *testing.B) {
-			mods, err := l.Lookup(a.alias)
+			mods, err := l.Lookup(context.Background(), a.alias)
 			if a.want == nil {
 				if !errors.Is(err, modprobe.ErrNotFound) {
 					b.Fatalf("Lookup(%q) = %v, %v; want ErrNotFound", a.alias, mods, err)
@@ -136,7 +137,7 @@ func BenchmarkLookupAlias(b *testing.B) {
 			}
 			b.ReportAllocs()
 			for b.Loop() {
-				_, _ = l.Lookup(a.alias)
+				_, _ = l.Lookup(context.Background(), a.alias)
 			}
 		})
 	}
@@ -153,7 +154,7 @@ func BenchmarkOpen(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := l.Lookup("ip_vs_wrr"); err != nil {
+		if _, err := l.Lookup(context.Background(), "ip_vs_wrr"); err != nil {
 			b.Fatal(err)
 		}
 		if err := l.Close(); err != nil {
@@ -179,7 +180,7 @@ func TestHeapAfterOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	plan, err := l.Plan("ip_vs_wrr", nil, modprobe.PlanOptions{IgnoreLoaded: true})
+	plan, err := l.Plan(context.Background(), "ip_vs_wrr", nil, modprobe.PlanOptions{IgnoreLoaded: true})
 	if err != nil {
 		t.Fatal(err)
 	}

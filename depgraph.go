@@ -1,7 +1,5 @@
 package modprobe
 
-import "github.com/gokmod/modprobe/internal/config"
-
 // This file builds the probe list: the modules one modprobe request
 // inserts, in order, exactly as libkmod's kmod_module_get_probe_list does.
 //
@@ -17,20 +15,11 @@ import "github.com/gokmod/modprobe/internal/config"
 // softdepsOf returns the modules the first softdep directive matching m
 // names, each name resolved through the full lookup chain.
 func (p *pool) softdepsOf(m *module) (pre, post []*module) {
-	sd := p.firstSoftdep(m.name)
+	sd := p.l.conf.softdepFor(m.name)
 	if sd == nil {
 		return nil, nil
 	}
 	return p.lookupSoftdeps(sd.Pre), p.lookupSoftdeps(sd.Post)
-}
-
-// firstSoftdep returns the first softdep line whose pattern matches name:
-// only one line applies, as in kmod.
-func (p *pool) firstSoftdep(name string) *config.Softdep {
-	if i := p.l.conf.softdeps.first(name); i >= 0 {
-		return &p.l.cfg.Softdeps[i]
-	}
-	return nil
 }
 
 func (p *pool) lookupSoftdeps(names []string) []*module {
@@ -38,7 +27,7 @@ func (p *pool) lookupSoftdeps(names []string) []*module {
 	for _, n := range names {
 		ms, err := p.lookup(n)
 		if err != nil {
-			p.l.log.errorf(originSoftdep, "failed to lookup soft dependency '%s', continuing anyway.", n)
+			p.errorf(originSoftdep, "failed to lookup soft dependency '%s', continuing anyway.", n)
 			continue
 		}
 		mods = append(mods, ms...)

@@ -10,26 +10,26 @@ import (
 var (
 	// ErrNotFound: no module, alias or builtin module matches the name.
 	ErrNotFound = errors.New("module not found")
-	// ErrBuiltin: the module is built into the kernel.
-	ErrBuiltin = errors.New("module is builtin")
-	// ErrInUse: the module is in use and cannot be removed.
-	ErrInUse = errors.New("module is in use")
+	// ErrBadName: the name cannot be looked up: it has an unmatched
+	// bracket or a NUL byte, or, with the alias it was reached through,
+	// it does not fit in kmod's PATH_MAX.
+	ErrBadName = errors.New("invalid module name")
 	// ErrAlreadyLoaded: the module is already in the kernel and the
 	// caller asked for a first-time load.
 	ErrAlreadyLoaded = errors.New("module already in kernel")
-	// ErrBadName: the name cannot be a module name or alias (an
-	// unmatched bracket, a NUL byte, or a name too long for kmod).
-	ErrBadName = errors.New("invalid module name")
+	// ErrClosed: the Loader has been closed.
+	ErrClosed = errors.New("loader closed")
 )
 
 // ModuleError describes a failed operation on one module.
 type ModuleError struct {
-	Op     string // "lookup", "plan", ...
+	Op     string // "lookup", "plan", "insert"
 	Module string // the name as the caller gave it, or the module's name
 	Path   string // the module file or directory concerned, if any
 	Err    error
 }
 
+// Error returns "OP MODULE: ERR", with the path in parentheses when set.
 func (e *ModuleError) Error() string {
 	if e.Path != "" {
 		return fmt.Sprintf("%s %s (%s): %v", e.Op, e.Module, e.Path, e.Err)
@@ -39,3 +39,8 @@ func (e *ModuleError) Error() string {
 
 // Unwrap returns the underlying error.
 func (e *ModuleError) Unwrap() error { return e.Err }
+
+// moduleErr wraps err in a ModuleError.
+func moduleErr(op, name, path string, err error) error {
+	return &ModuleError{Op: op, Module: name, Path: path, Err: err}
+}

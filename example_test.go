@@ -1,6 +1,7 @@
 package modprobe_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -13,7 +14,8 @@ import (
 // exampleTree writes a small module tree with depmod's text indexes and a
 // modprobe.d file, and returns a Loader on it.
 func exampleTree() (*modprobe.Loader, string) {
-	root, _ := os.MkdirTemp("", "gokmod-example")
+	root, err := os.MkdirTemp("", "gokmod-example")
+	check(err)
 	dir := filepath.Join(root, "lib/modules/6.1.0")
 	files := map[string]string{
 		"modules.dep": "kernel/net/ip_vs.ko: kernel/net/nf_conntrack.ko\n" +
@@ -23,17 +25,16 @@ func exampleTree() (*modprobe.Loader, string) {
 		"modules.alias":   "alias rtnl-link-dummy dummy\nalias ip_vs_scheduler_wrr ip_vs_wrr\n",
 		"modules.softdep": "softdep ip_vs_wrr pre: dummy\n",
 	}
+	check(os.MkdirAll(filepath.Join(dir, "kernel/net"), 0o755))
 	for name, content := range files {
-		_ = os.MkdirAll(dir, 0o755)
-		_ = os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644)
+		check(os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644))
 	}
 	for _, ko := range []string{"ip_vs", "ip_vs_wrr", "nf_conntrack", "dummy"} {
-		_ = os.MkdirAll(filepath.Join(dir, "kernel/net"), 0o755)
-		_ = os.WriteFile(filepath.Join(dir, "kernel/net", ko+".ko"), nil, 0o644)
+		check(os.WriteFile(filepath.Join(dir, "kernel/net", ko+".ko"), nil, 0o644))
 	}
 	conf := filepath.Join(root, "modprobe.d")
-	_ = os.MkdirAll(conf, 0o755)
-	_ = os.WriteFile(filepath.Join(conf, "dummy.conf"), []byte("options dummy numdummies=2\n"), 0o644)
+	check(os.MkdirAll(conf, 0o755))
+	check(os.WriteFile(filepath.Join(conf, "dummy.conf"), []byte("options dummy numdummies=2\n"), 0o644))
 
 	l, err := modprobe.Open(modprobe.Options{
 		RootDir:       root,
@@ -42,10 +43,14 @@ func exampleTree() (*modprobe.Loader, string) {
 		ProcDir:       filepath.Join(root, "proc"), // no kernel command line
 		SysfsDir:      filepath.Join(root, "sys"),  // nothing loaded
 	})
+	check(err)
+	return l, root
+}
+
+func check(err error) {
 	if err != nil {
 		panic(err)
 	}
-	return l, root
 }
 
 // Plan shows what modprobe would do, here for a module with dependencies,
@@ -55,7 +60,7 @@ func ExampleLoader_Plan() {
 	defer os.RemoveAll(root)
 	defer l.Close()
 
-	plan, err := l.Plan("ip-vs-wrr", nil, modprobe.PlanOptions{})
+	plan, err := l.Plan(context.Background(), "ip-vs-wrr", nil, modprobe.PlanOptions{})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -78,7 +83,7 @@ func ExampleLoader_Lookup() {
 	defer os.RemoveAll(root)
 	defer l.Close()
 
-	mods, err := l.Lookup("rtnl-link-dummy")
+	mods, err := l.Lookup(context.Background(), "rtnl-link-dummy")
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -87,7 +92,7 @@ func ExampleLoader_Lookup() {
 		fmt.Println(m.Name, "via", m.Alias, "at", strings.TrimPrefix(m.Path, root))
 	}
 
-	_, err = l.Lookup("no-such-module")
+	_, err = l.Lookup(context.Background(), "no-such-module")
 	fmt.Println(errors.Is(err, modprobe.ErrNotFound))
 	// Output:
 	// dummy via rtnl_link_dummy at /lib/modules/6.1.0/kernel/net/dummy.ko
@@ -101,9 +106,9 @@ func ExampleProbe_DryRun() {
 	defer os.RemoveAll(root)
 	defer l.Close()
 
-	plan, _ := l.Plan("dummy", []string{"numdummies=3"}, modprobe.PlanOptions{IgnoreLoaded: true})
+	plan, _ := l.Plan(context.Background(), "dummy", []string{"numdummies=3"}, modprobe.PlanOptions{IgnoreLoaded: true})
 	for _, pr := range plan.Probes {
-		_ = pr.DryRun(false, func(a modprobe.Action) {
+		_ = pr.DryRun(modprobe.DryRunOptions{}, func(a modprobe.Action) {
 			fmt.Println(strings.ReplaceAll(a.String(), root, "ROOT"))
 		})
 	}
@@ -126,7 +131,7 @@ func ExampleLoader_WriteConfig() {
 	defer l.Close()
 
 	var b strings.Builder
-	_ = l.WriteConfig(&b)
+	_ = l.WriteConfig(context.Background(), &b)
 	fmt.Print(b.String())
 	// Output:
 	// options dummy numdummies=2

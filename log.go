@@ -5,35 +5,42 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
-	"syscall"
 
 	"github.com/gokmod/modprobe/internal/config"
 	"github.com/gokmod/modprobe/internal/index"
+	"github.com/gokmod/modprobe/internal/kmodlog"
 )
 
 // Log attributes. Every record a Loader logs carries its message in kmod's
-// wording; these attributes add where it comes from.
+// wording; these attributes give the input position, where there is one.
 const (
-	// AttrOrigin names the place in libkmod 30 that logs the same message
-	// ("libkmod-config.c:712 kmod_config_parse"). gokmod uses it to print
-	// messages byte for byte as Debian's kmod does.
-	AttrOrigin = "kmod_origin"
-	// AttrFile and AttrLine give the input position, where there is one.
 	AttrFile = "file"
 	AttrLine = "line"
 )
 
-// The libkmod 30 source locations of the messages gokmod reproduces.
-var configOrigin = map[config.Code]string{
-	config.BadLine:        "libkmod-config.c:712 kmod_config_parse",
-	config.Deprecated:     "libkmod-config.c:708 kmod_config_parse",
-	config.DirInDir:       "libkmod-config.c:772 conf_files_filter_out",
-	config.OpenDir:        "libkmod-config.c:868 conf_files_list",
-	config.PathTooLong:    "libkmod-config.c:936 kmod_config_new",
-	config.BadCmdlineName: "libkmod-config.c:489 kcmdline_parse_result",
-	config.CmdlineRead:    "libkmod-config.c:521 kmod_config_parse_kcmdline",
-	config.DuplicateFile:  "libkmod-config.c:809 conf_files_insert_sorted",
+// The places in libkmod 30 that log the messages gokmod reproduces; the
+// gokmod command prints them as Debian's kmod (built with debugging
+// information in its messages) does.
+func configOrigin(c config.Code) string {
+	switch c {
+	case config.BadLine:
+		return "libkmod-config.c:712 kmod_config_parse"
+	case config.Deprecated:
+		return "libkmod-config.c:708 kmod_config_parse"
+	case config.DirInDir:
+		return "libkmod-config.c:772 conf_files_filter_out"
+	case config.OpenDir:
+		return "libkmod-config.c:868 conf_files_list"
+	case config.PathTooLong:
+		return "libkmod-config.c:936 kmod_config_new"
+	case config.BadCmdlineName:
+		return "libkmod-config.c:489 kcmdline_parse_result"
+	case config.CmdlineRead:
+		return "libkmod-config.c:521 kmod_config_parse_kcmdline"
+	case config.DuplicateFile:
+		return "libkmod-config.c:809 conf_files_insert_sorted"
+	}
+	return "" // gokmod's own message: libkmod has no such one
 }
 
 const (
@@ -50,22 +57,31 @@ const (
 )
 
 // logger wraps the caller's slog.Logger; the zero value discards.
-type logger struct{ l *slog.Logger }
+type logger struct {
+	l       *slog.Logger
+	origins bool // the handler wants kmodlog.AttrOrigin
+}
 
-func (g logger) log(level slog.Level, origin, msg string, attrs ...slog.Attr) {
-	if g.l == nil {
+func newLogger(l *slog.Logger) logger {
+	g := logger{l: l}
+	if l != nil {
+		_, g.origins = l.Handler().(kmodlog.OriginHandler)
+	}
+	return g
+}
+
+func (g logger) log(ctx context.Context, level slog.Level, origin, msg string, attrs ...slog.Attr) {
+	if g.l == nil || !g.l.Enabled(ctx, level) {
 		return
 	}
-	ctx := context.Background()
-	if !g.l.Enabled(ctx, level) {
-		return
+	if g.origins && origin != "" {
+		attrs = append(attrs, slog.String(kmodlog.AttrOrigin, origin))
 	}
-	attrs = append(attrs, slog.String(AttrOrigin, origin))
 	g.l.LogAttrs(ctx, level, msg, attrs...)
 }
 
-func (g logger) errorf(origin, format string, args ...any) {
-	g.log(slog.LevelError, origin, fmt.Sprintf(format, args...))
+func (g logger) errorf(ctx context.Context, origin, format string, args ...any) {
+	g.log(ctx, slog.LevelError, origin, fmt.Sprintf(format, args...))
 }
 
 // configDiag logs a message from reading the configuration.
@@ -81,38 +97,27 @@ func (g logger) configDiag(d config.Diag) {
 	if d.Pos.Line != 0 {
 		attrs = append(attrs, slog.Int(AttrLine, d.Pos.Line))
 	}
-	g.log(level, configOrigin[d.Code], d.Msg, attrs...)
+	g.log(context.Background(), level, configOrigin(d.Code), d.Msg, attrs...)
 }
 
-// indexDiag logs a problem found while opening the indexes.
-func (g logger) indexDiag(err error) {
+// indexDiag logs a problem found while opening the indexes. Header errors
+// keep libkmod's wording, with the file as an attribute; problems in text
+// fallbacks, which libkmod never reads, name their file and line.
+func (g logger) indexDiag(ctx context.Context, err error) {
+	var pe *index.PathError
 	var he *index.HeaderError
-	if errors.As(err, &he) {
+	if errors.As(err, &pe) && errors.As(err, &he) {
 		origin := originMagic
 		if he.Magic == index.Magic {
 			origin = originMajor
 		}
-		g.log(slog.LevelError, origin, he.Error())
+		g.log(ctx, slog.LevelError, origin, he.Error(), slog.String(AttrFile, pe.Path))
 		return
 	}
-	var pe *index.ParseError
-	if errors.As(err, &pe) {
-		g.log(slog.LevelWarn, "", pe.Msg, slog.String(AttrFile, pe.File), slog.Int(AttrLine, pe.Line))
+	var te *index.ParseError
+	if errors.As(err, &te) {
+		g.log(ctx, slog.LevelWarn, "", te.Error(), slog.String(AttrFile, te.File), slog.Int(AttrLine, te.Line))
 		return
 	}
-	g.log(slog.LevelWarn, "", err.Error())
-}
-
-// strerror returns the C library's text for the errno in err, as kmod
-// prints it ("No such file or directory").
-func strerror(err error) string {
-	var errno syscall.Errno
-	if errors.As(err, &errno) {
-		err = errno
-	}
-	s := err.Error()
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
+	g.log(ctx, slog.LevelWarn, "", err.Error())
 }

@@ -8,7 +8,7 @@
 //
 //	l, err := modprobe.Open(modprobe.Options{KernelRelease: "6.1.0-13-amd64"})
 //	...
-//	plan, err := l.Plan("ip_vs_wrr", nil, modprobe.PlanOptions{IgnoreLoaded: true})
+//	plan, err := l.Plan(ctx, "ip_vs_wrr", nil, modprobe.PlanOptions{IgnoreLoaded: true})
 //
 // A Plan is computed without side effects: it reads the module indexes, the
 // modprobe.d configuration, the kernel command line and (unless told not
@@ -29,13 +29,12 @@
 //
 // # Errors
 //
-// Errors are *ModuleError values wrapping a sentinel:
+// Lookup, Plan and DryRun return *ModuleError values wrapping a sentinel:
 //
 //	ErrNotFound       nothing matches the name
 //	ErrBadName        the name has an unmatched bracket or a NUL byte
-//	ErrBuiltin        the module is built into the kernel
-//	ErrInUse          the module is in use
 //	ErrAlreadyLoaded  a first-time load found the module already loaded
+//	ErrClosed         the Loader was closed
 //
 // Problems in the configuration or the indexes are not errors: like kmod,
 // the Loader logs them (see Options.Logger) and goes on without the bad
@@ -45,7 +44,31 @@
 //
 // Every host path the Loader reads comes from Options: the module tree,
 // the modprobe.d directories, sysfs and procfs. Tests and tools can point
-// them anywhere.
+// them anywhere. As with modprobe -d, RootDir moves only the module tree:
+// modprobe.d, sysfs and procfs keep their own options.
+//
+// # Compatibility
+//
+// Options.Compat selects the kmod release to match where releases differ:
+// current kmod by default, or kmod 30 (Debian 12), whose output gokmod's
+// differential tests compare byte for byte. Beyond kmod, the Loader reads
+// depmod's text files when a binary index is missing.
+//
+// # Security
+//
+// The module tree, modprobe.d and the kernel command line belong to the
+// system's administrator, as they do for kmod: the Loader does what they
+// say (an install command in modprobe.d is a command the administrator
+// chose). What it defends against is damage: a truncated, corrupt or
+// hostile index, configuration file or name never makes it panic or loop.
+// Index reads are bounds-checked, a walk reads at most the index's size in
+// node bytes and never descends below a key of PATH_MAX bytes, text
+// indexes and configuration files are read up to 64 MiB each and only from
+// regular files (configuration may also be a device, as kmod allows for
+// masking with /dev/null), and names with a NUL byte or unmatched brackets
+// are refused with ErrBadName. Work stays proportional to the size of the
+// input. Planning has no side effects. Checking signatures and enforcing
+// lockdown is left to the kernel.
 package modprobe
 
 import (
@@ -55,6 +78,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/gokmod/modprobe/internal/config"
 	"github.com/gokmod/modprobe/internal/fileio"
@@ -67,7 +91,8 @@ import (
 type Options struct {
 	// RootDir is the filesystem root the module tree is found under, as
 	// modprobe -d: the module directory is RootDir/lib/modules/RELEASE.
-	// Empty means "/".
+	// Empty means "/". Only the module tree moves: configuration, sysfs
+	// and procfs have their own options.
 	RootDir string
 	// KernelRelease selects the module directory, as modprobe -S. Empty
 	// means the running kernel's release, read from ProcDir or uname(2).
@@ -77,9 +102,9 @@ type Options struct {
 	ModuleDir string
 	// ConfigPaths are the modprobe.d directories or single files to read,
 	// in precedence order, as repeated modprobe -C options. nil means
-	// DefaultConfigPaths; an empty non-nil slice reads no configuration
-	// files (modules.softdep and the kernel command line are still read,
-	// as kmod does).
+	// DefaultConfigPaths(Compat); an empty non-nil slice reads no
+	// configuration files (modules.softdep and the kernel command line
+	// are still read, as kmod does).
 	ConfigPaths []string
 	// SysfsDir is where sysfs is mounted; empty means "/sys".
 	SysfsDir string
@@ -130,7 +155,8 @@ func DefaultConfigPaths(c Compat) []string {
 // configuration. It reads the configuration when it is opened and the
 // indexes on first use, and takes the module tree as it then was: after
 // depmod rewrites the indexes or modprobe.d changes, open a new Loader.
-// It is safe for concurrent use.
+// Its methods may be called concurrently, except Close, which must come
+// after every other call has returned.
 type Loader struct {
 	moduleDir string
 	sysfs     string
@@ -140,26 +166,17 @@ type Loader struct {
 
 	idxOnce sync.Once
 	idx     *index.Set
+	closed  atomic.Bool
 
 	// stats remembers, per module file, whether it exists: like the
 	// indexes, the tree is taken as it was when first read.
 	stats sync.Map // string -> error
 }
 
-// statFile reports whether the module file at path exists, as libkmod's
-// stat() of each dependency does, once per path for the Loader's life.
-func (l *Loader) statFile(path string) error {
-	if v, ok := l.stats.Load(path); ok {
-		err, _ := v.(error)
-		return err
-	}
-	err := fileio.Exists(path)
-	l.stats.Store(path, err)
-	return err
-}
-
-// Open reads the configuration and returns a Loader. Indexes are opened on
-// first use. Open fails only when the kernel release cannot be determined.
+// Open reads the configuration and returns a Loader; indexes are opened on
+// first use. Open fails when the module directory cannot be determined:
+// the kernel release is unknown, or a relative path cannot be made
+// absolute.
 func Open(opts Options) (*Loader, error) {
 	dir, err := moduleDir(opts)
 	if err != nil {
@@ -168,7 +185,7 @@ func Open(opts Options) (*Loader, error) {
 	l := &Loader{
 		moduleDir: dir,
 		sysfs:     or(opts.SysfsDir, "/sys"),
-		log:       logger{opts.Logger},
+		log:       newLogger(opts.Logger),
 	}
 	l.cfg = config.Load(config.Source{
 		ModuleDir: dir,
@@ -176,29 +193,8 @@ func Open(opts Options) (*Loader, error) {
 		Cmdline:   filepath.Join(or(opts.ProcDir, "/proc"), "cmdline"),
 		Dialect:   opts.Compat.dialect(),
 	}, l.log.configDiag)
-	l.indexConfig()
+	l.conf = newConfIndex(l.cfg)
 	return l, nil
-}
-
-// indexConfig builds the lookup structures over the configuration.
-func (l *Loader) indexConfig() {
-	c := l.cfg
-	l.conf = confIndex{
-		aliases:  newPatternIndex(len(c.Aliases), func(i int) string { return c.Aliases[i].Pattern }),
-		install:  newPatternIndex(len(c.Install), func(i int) string { return c.Install[i].Module }),
-		remove:   newPatternIndex(len(c.Remove), func(i int) string { return c.Remove[i].Module }),
-		softdeps: newPatternIndex(len(c.Softdeps), func(i int) string { return c.Softdeps[i].Module }),
-		options:  map[string][]int{},
-		black:    map[string]bool{},
-	}
-	for i, o := range c.Options {
-		if o.Options != "" {
-			l.conf.options[o.Module] = append(l.conf.options[o.Module], i)
-		}
-	}
-	for _, b := range c.Blacklist {
-		l.conf.black[b.Module] = true
-	}
 }
 
 func or(s, def string) string {
@@ -207,6 +203,9 @@ func or(s, def string) string {
 	}
 	return s
 }
+
+// pathMax is Linux's PATH_MAX, which bounds the paths and keys kmod builds.
+const pathMax = 4096
 
 // moduleDir computes the module directory as kmod does: the given
 // directory, or ROOT/lib/modules/RELEASE, made absolute against the
@@ -256,23 +255,35 @@ func runningRelease(proc string) (string, error) {
 // ModuleDir returns the module directory the Loader reads.
 func (l *Loader) ModuleDir() string { return l.moduleDir }
 
-// indexes returns the module indexes, opening them on first use.
-func (l *Loader) indexes() *index.Set {
-	l.idxOnce.Do(func() { l.idx = index.Load(l.moduleDir, l.log.indexDiag) })
-	return l.idx
-}
-
-// Close releases the indexes. The Loader must not be used afterwards.
-func (l *Loader) Close() error {
-	var err error
-	l.idxOnce.Do(func() {})
-	if l.idx != nil {
-		err = l.idx.Close()
+// statFile reports whether the module file at path exists, as libkmod's
+// stat() of each dependency does, once per path for the Loader's life.
+func (l *Loader) statFile(path string) error {
+	if v, ok := l.stats.Load(path); ok {
+		err, _ := v.(error)
+		return err
 	}
+	err := fileio.Exists(path)
+	l.stats.Store(path, err)
 	return err
 }
 
-// errf wraps a sentinel in a ModuleError.
-func errf(op, name, path string, err error) error {
-	return &ModuleError{Op: op, Module: name, Path: path, Err: err}
+// indexes returns the module indexes, opening them on first use.
+func (l *Loader) indexes(log func(error)) (*index.Set, error) {
+	if l.closed.Load() {
+		return nil, ErrClosed
+	}
+	l.idxOnce.Do(func() { l.idx = index.Load(l.moduleDir, log) })
+	return l.idx, nil
+}
+
+// Close releases the indexes. Every later call fails with ErrClosed.
+func (l *Loader) Close() error {
+	if l.closed.Swap(true) {
+		return nil
+	}
+	l.idxOnce.Do(func() {})
+	if l.idx != nil {
+		return l.idx.Close()
+	}
+	return nil
 }

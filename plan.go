@@ -1,6 +1,9 @@
 package modprobe
 
 import (
+	"context"
+	"strconv"
+
 	"github.com/gokmod/modprobe/internal/kernel"
 )
 
@@ -9,43 +12,48 @@ type ActionKind int
 
 // Kinds of actions.
 const (
-	// Insert inserts the module file at Path with Params.
-	Insert ActionKind = iota
-	// RunInstall runs the modprobe.d install command instead of
+	// ActionInsert inserts the module file at Path with Params.
+	ActionInsert ActionKind = iota
+	// ActionInstall runs the modprobe.d install command instead of
 	// inserting the module; $CMDLINE_OPTS in it stands for Params.
-	RunInstall
-	// Builtin marks a module built into the kernel: nothing to insert.
-	Builtin
-	// NoFile marks a module with neither a file nor a place in the
+	ActionInstall
+	// ActionBuiltin marks a module built into the kernel: nothing to
+	// insert.
+	ActionBuiltin
+	// ActionNoFile marks a module with neither a file nor a place in the
 	// kernel, such as the target of an alias to a module that does not
 	// exist. modprobe prints nothing for it and a load fails.
-	NoFile
+	ActionNoFile
 )
 
+// String returns the word modprobe prints for the kind ("insmod",
+// "install", "builtin"), "nofile" for ActionNoFile.
 func (k ActionKind) String() string {
 	switch k {
-	case Insert:
+	case ActionInsert:
 		return "insmod"
-	case RunInstall:
+	case ActionInstall:
 		return "install"
-	case Builtin:
+	case ActionBuiltin:
 		return "builtin"
+	case ActionNoFile:
+		return "nofile"
 	}
-	return "nofile"
+	return "ActionKind(" + strconv.Itoa(int(k)) + ")"
 }
 
 // Action is one step of a plan.
 type Action struct {
 	Kind   ActionKind
 	Module string // normalized module name
-	Path   string // module file, for Insert
+	Path   string // module file, for ActionInsert
 	// Params is the option string for the kernel (or for $CMDLINE_OPTS):
 	// modprobe.d and kernel command line options, then the caller's
 	// parameters for the requested module. When the configuration gives
 	// options it ends with a space even without caller parameters, as in
 	// kmod.
 	Params string
-	// Command is the install command as configured, for RunInstall.
+	// Command is the install command as configured, for ActionInstall.
 	Command string
 	// Requested marks the module the probe is for; only it gets the
 	// caller's parameters, and only it fails a first-time load.
@@ -61,14 +69,14 @@ type Action struct {
 
 // String returns the line modprobe --show-depends prints for the action,
 // without a newline: "insmod PATH PARAMS", "install COMMAND PARAMS" or
-// "builtin NAME"; it is empty for NoFile.
+// "builtin NAME"; it is empty for ActionNoFile.
 func (a Action) String() string {
 	switch a.Kind {
-	case Insert:
+	case ActionInsert:
 		return "insmod " + a.Path + " " + a.Params
-	case RunInstall:
+	case ActionInstall:
 		return "install " + a.Command + " " + a.Params
-	case Builtin:
+	case ActionBuiltin:
 		return "builtin " + a.Module
 	}
 	return ""
@@ -79,8 +87,8 @@ type Skip int
 
 // Reasons to skip a probe.
 const (
-	// NotSkipped: the probe runs its actions.
-	NotSkipped Skip = iota
+	// SkipNone: the probe runs its actions.
+	SkipNone Skip = iota
 	// SkipLoaded: the module is already live or builtin. A load succeeds
 	// without doing anything, unless it is a first-time load.
 	SkipLoaded
@@ -121,18 +129,18 @@ type PlanOptions struct {
 
 // Plan computes what modprobe would do to load name with the given module
 // parameters (each "key=value"; see JoinParams), without side effects.
-// It returns a *ModuleError wrapping ErrNotFound when nothing matches.
-func (l *Loader) Plan(name string, params []string, opts PlanOptions) (*Plan, error) {
-	p := l.newPool()
-	mods, err := p.lookup(name)
+// It returns a *ModuleError wrapping ErrNotFound when nothing matches, or
+// the context's error when ctx is done.
+func (l *Loader) Plan(ctx context.Context, name string, params []string, opts PlanOptions) (*Plan, error) {
+	p, mods, err := l.resolve(ctx, "plan", name)
 	if err != nil {
-		return nil, errf("plan", name, "", err)
-	}
-	if len(mods) == 0 {
-		return nil, l.notFound(name)
+		return nil, err
 	}
 	plan := &Plan{Name: name, Params: JoinParams(params)}
 	for _, mod := range mods {
+		if err := ctx.Err(); err != nil {
+			return nil, moduleErr("plan", name, "", err)
+		}
 		plan.Probes = append(plan.Probes, p.planProbe(mod, plan.Params, opts))
 		p.release(mods)
 	}
@@ -162,13 +170,13 @@ func (p *pool) planProbe(mod *module, extra string, opts PlanOptions) Probe {
 			a.Loaded = p.inKernel(m)
 		}
 		if cmd, ok := p.installCommand(m); ok && !m.ignorecmd {
-			a.Kind, a.Command = RunInstall, cmd
+			a.Kind, a.Command = ActionInstall, cmd
 		} else if a.Path = p.pathOf(m); a.Path != "" {
-			a.Kind = Insert
+			a.Kind = ActionInsert
 		} else if p.isBuiltin(m) {
-			a.Kind = Builtin
+			a.Kind = ActionBuiltin
 		} else {
-			a.Kind = NoFile
+			a.Kind = ActionNoFile
 		}
 		pr.Actions = append(pr.Actions, a)
 	}
@@ -187,22 +195,29 @@ func (p *pool) inKernel(m *module) bool {
 		if kernel.IsBadState(err) {
 			origin = originInitstate
 		}
-		p.l.log.errorf(origin, "%s", err.Error())
+		p.errorf(origin, "%s", err.Error())
 		return false
 	}
 	return st == kernel.Live
 }
 
+// DryRunOptions adjust a dry run like the matching modprobe flags.
+type DryRunOptions struct {
+	// FirstTime fails the run when the requested module is already
+	// loaded (--first-time).
+	FirstTime bool
+}
+
 // DryRun walks the probe as a load would without touching the kernel: it
 // calls show for each action a load would take, skipping modules that
-// were loaded when the plan was made. With firstTime it returns an error
-// wrapping ErrAlreadyLoaded when the requested module is already loaded,
-// as modprobe --first-time does.
-func (pr *Probe) DryRun(firstTime bool, show func(Action)) error {
+// were loaded when the plan was made. With FirstTime it returns a
+// *ModuleError wrapping ErrAlreadyLoaded when the requested module is
+// already loaded, as modprobe --first-time does.
+func (pr *Probe) DryRun(opts DryRunOptions, show func(Action)) error {
 	switch pr.Skip {
 	case SkipLoaded:
-		if firstTime {
-			return errf("insert", pr.Module.Name, "", ErrAlreadyLoaded)
+		if opts.FirstTime {
+			return moduleErr("insert", pr.Module.Name, "", ErrAlreadyLoaded)
 		}
 		return nil
 	case SkipBlacklisted:
@@ -210,8 +225,8 @@ func (pr *Probe) DryRun(firstTime bool, show func(Action)) error {
 	}
 	for _, a := range pr.Actions {
 		if a.Loaded {
-			if a.Requested && firstTime {
-				return errf("insert", a.Module, "", ErrAlreadyLoaded)
+			if a.Requested && opts.FirstTime {
+				return moduleErr("insert", a.Module, "", ErrAlreadyLoaded)
 			}
 			continue
 		}

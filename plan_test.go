@@ -1,6 +1,7 @@
 package modprobe_test
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"strings"
@@ -65,7 +66,7 @@ func TestLookupChain(t *testing.T) {
 		{"bi-one", []string{"bi_one+"}},
 		{"bi-other", []string{"bi_one+"}},
 	} {
-		mods, err := l.Lookup(tc.name)
+		mods, err := l.Lookup(context.Background(), tc.name)
 		if tc.want == nil {
 			if !errors.Is(err, modprobe.ErrNotFound) {
 				t.Errorf("Lookup(%q) = %v, %v; want ErrNotFound", tc.name, mods, err)
@@ -93,7 +94,7 @@ func TestLookupChain(t *testing.T) {
 func TestLookupErrors(t *testing.T) {
 	l := newTree(t, chainTree).open(t)
 	for _, name := range []string{"bad[", "x]y", "a\x00b" + strings.Repeat("]", 1)} {
-		_, err := l.Lookup(name)
+		_, err := l.Lookup(context.Background(), name)
 		if !errors.Is(err, modprobe.ErrBadName) {
 			t.Errorf("Lookup(%q) error = %v, want ErrBadName", name, err)
 		}
@@ -102,7 +103,7 @@ func TestLookupErrors(t *testing.T) {
 			t.Errorf("Lookup(%q) error %v is not a *ModuleError naming the input", name, err)
 		}
 	}
-	_, err := l.Lookup("nope")
+	_, err := l.Lookup(context.Background(), "nope")
 	if !errors.Is(err, modprobe.ErrNotFound) || !strings.Contains(err.Error(), "nope") {
 		t.Errorf("Lookup(nope) = %v", err)
 	}
@@ -170,11 +171,11 @@ options inst cfg=1
 		t.Errorf("softdep should cancel the install command: %q", got)
 	}
 	// -i ignores the command and the target's softdeps.
-	plan, err := l.Plan("inst", nil, modprobe.PlanOptions{IgnoreLoaded: true, IgnoreCommands: true})
+	plan, err := l.Plan(context.Background(), "inst", nil, modprobe.PlanOptions{IgnoreLoaded: true, IgnoreCommands: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a := plan.Probes[0].Actions; len(a) != 1 || a[0].Kind != modprobe.Insert || a[0].Params != "cfg=1 " {
+	if a := plan.Probes[0].Actions; len(a) != 1 || a[0].Kind != modprobe.ActionInsert || a[0].Params != "cfg=1 " {
 		t.Errorf("-i: got %+v", a)
 	}
 }
@@ -184,7 +185,7 @@ func TestPlanOptions(t *testing.T) {
 		"conf/a.conf": "alias myc c\noptions myc via_alias=1\noptions c  lead=1\toption_tab=2\noptions b dep=1\n",
 	}))
 	l := tt.open(t)
-	plan, err := l.Plan("myc", []string{"x=1", "y=a b"}, modprobe.PlanOptions{IgnoreLoaded: true})
+	plan, err := l.Plan(context.Background(), "myc", []string{"x=1", "y=a b"}, modprobe.PlanOptions{IgnoreLoaded: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +231,7 @@ func TestPlanBlacklist(t *testing.T) {
 		"conf/a.conf": "blacklist x\nblacklist a\n",
 	}))
 	l := tt.open(t)
-	plan, err := l.Plan("fs-foo", nil, modprobe.PlanOptions{IgnoreLoaded: true})
+	plan, err := l.Plan(context.Background(), "fs-foo", nil, modprobe.PlanOptions{IgnoreLoaded: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,7 +240,7 @@ func TestPlanBlacklist(t *testing.T) {
 		skips = append(skips, pr.Skip)
 	}
 	// x and a reached through the alias are skipped, b is not.
-	want := []modprobe.Skip{modprobe.SkipBlacklisted, modprobe.SkipBlacklisted, modprobe.SkipBlacklisted, modprobe.NotSkipped}
+	want := []modprobe.Skip{modprobe.SkipBlacklisted, modprobe.SkipBlacklisted, modprobe.SkipBlacklisted, modprobe.SkipNone}
 	if !slices.Equal(skips, want) {
 		t.Errorf("skips = %v, want %v", skips, want)
 	}
@@ -247,7 +248,7 @@ func TestPlanBlacklist(t *testing.T) {
 	if got := showDepends(t, l, "b"); len(got) != 2 {
 		t.Errorf("b should load a as a dependency: %q", got)
 	}
-	plan, err = l.Plan("x", nil, modprobe.PlanOptions{IgnoreLoaded: true, UseBlacklist: true})
+	plan, err = l.Plan(context.Background(), "x", nil, modprobe.PlanOptions{IgnoreLoaded: true, UseBlacklist: true})
 	if err != nil || plan.Probes[0].Skip != modprobe.SkipBlacklisted {
 		t.Errorf("-b x: %+v, %v", plan, err)
 	}
@@ -260,7 +261,7 @@ func TestPlanLoadedState(t *testing.T) {
 		"sys/module/x/initstate": "going\n",
 	}))
 	l := tt.open(t)
-	plan, err := l.Plan("c", nil, modprobe.PlanOptions{})
+	plan, err := l.Plan(context.Background(), "c", nil, modprobe.PlanOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,18 +272,18 @@ func TestPlanLoadedState(t *testing.T) {
 	if !loaded["a"] || loaded["b"] || loaded["c"] {
 		t.Errorf("loaded = %v, want only a", loaded)
 	}
-	plan, err = l.Plan("a", nil, modprobe.PlanOptions{})
+	plan, err = l.Plan(context.Background(), "a", nil, modprobe.PlanOptions{})
 	if err != nil || plan.Probes[0].Skip != modprobe.SkipLoaded {
 		t.Fatalf("a is live: %+v %v", plan, err)
 	}
-	if err := plan.Probes[0].DryRun(true, nil); !errors.Is(err, modprobe.ErrAlreadyLoaded) {
+	if err := plan.Probes[0].DryRun(modprobe.DryRunOptions{FirstTime: true}, nil); !errors.Is(err, modprobe.ErrAlreadyLoaded) {
 		t.Errorf("first-time on a live module: %v", err)
 	}
-	if err := plan.Probes[0].DryRun(false, nil); err != nil {
+	if err := plan.Probes[0].DryRun(modprobe.DryRunOptions{}, nil); err != nil {
 		t.Errorf("a live module is success: %v", err)
 	}
 	// A builtin module counts as loaded.
-	plan, err = l.Plan("ext4", nil, modprobe.PlanOptions{})
+	plan, err = l.Plan(context.Background(), "ext4", nil, modprobe.PlanOptions{})
 	if err != nil || plan.Probes[0].Skip != modprobe.SkipLoaded {
 		t.Errorf("builtin: %+v %v", plan, err)
 	}
@@ -302,16 +303,69 @@ func mergeFiles(ms ...map[string]string) map[string]string {
 }
 
 func TestConcurrentPlans(t *testing.T) {
-	tt := newTree(t, mergeFiles(chainTree, map[string]string{"conf/a.conf": "softdep b pre: x\n"}))
-	want := showDepends(t, tt.open(t), "mod-dash")
-	l := tt.open(t) // a fresh Loader: its indexes load under contention
-	done := make(chan []string)
-	for range 16 {
-		go func() { done <- showDepends(t, l, "mod-dash") }()
-	}
-	for range 16 {
-		if got := <-done; !slices.Equal(got, want) {
-			t.Errorf("concurrent plan = %q, want %q", got, want)
+	files := mergeFiles(chainTree, map[string]string{"conf/a.conf": "softdep b pre: x\n"})
+	for _, bin := range []bool{false, true} {
+		tt := newTree(t, files)
+		if bin {
+			tt.writeBinIndexes(t)
 		}
+		want := showDepends(t, tt.open(t), "mod-dash")
+		l := tt.open(t) // a fresh Loader: its indexes load under contention
+		type result struct {
+			lines []string
+			err   error
+		}
+		done := make(chan result)
+		for range 16 {
+			go func() {
+				var r result
+				plan, err := l.Plan(context.Background(), "mod-dash", nil, modprobe.PlanOptions{IgnoreLoaded: true})
+				if err != nil {
+					r.err = err
+				} else {
+					_ = plan.Probes[0].DryRun(modprobe.DryRunOptions{}, func(a modprobe.Action) { r.lines = append(r.lines, a.String()) })
+				}
+				done <- r
+			}()
+		}
+		for range 16 {
+			r := <-done
+			if r.err != nil || !slices.Equal(r.lines, want) {
+				t.Errorf("bin=%v: concurrent plan = %q, %v; want %q", bin, r.lines, r.err, want)
+			}
+		}
+	}
+}
+
+func TestClose(t *testing.T) {
+	tt := newTree(t, chainTree)
+	for _, use := range []bool{false, true} {
+		l := tt.open(t)
+		if use {
+			if _, err := l.Lookup(context.Background(), "a"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := l.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Close(); err != nil {
+			t.Errorf("second Close: %v", err)
+		}
+		if _, err := l.Lookup(context.Background(), "a"); !errors.Is(err, modprobe.ErrClosed) {
+			t.Errorf("Lookup after Close (used=%v): %v", use, err)
+		}
+		if _, err := l.Plan(context.Background(), "a", nil, modprobe.PlanOptions{}); !errors.Is(err, modprobe.ErrClosed) {
+			t.Errorf("Plan after Close: %v", err)
+		}
+	}
+}
+
+func TestContextDone(t *testing.T) {
+	l := newTree(t, chainTree).open(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := l.Plan(ctx, "a", nil, modprobe.PlanOptions{}); !errors.Is(err, context.Canceled) {
+		t.Errorf("Plan with a done context: %v", err)
 	}
 }

@@ -2,6 +2,7 @@ package modprobe
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"strings"
 
@@ -12,7 +13,11 @@ import (
 // modprobe --showconfig does: blacklist, install, remove, alias, options,
 // softdep and weakdep lines in configuration order, a separator, then
 // every entry of modules.alias and modules.symbols as "alias KEY VALUE".
-func (l *Loader) WriteConfig(w io.Writer) error {
+func (l *Loader) WriteConfig(ctx context.Context, w io.Writer) error {
+	idx, err := l.indexes(func(err error) { l.log.indexDiag(ctx, err) })
+	if err != nil {
+		return err
+	}
 	bw := bufio.NewWriterSize(w, 64<<10)
 	c := l.cfg
 	line := func(kind, key, value string, hasValue bool) {
@@ -47,7 +52,6 @@ func (l *Loader) WriteConfig(w io.Writer) error {
 		line("weakdep", wd.Module, strings.Join(wd.Deps, " "), true)
 	}
 	bw.WriteString("\n# End of configuration files. Dumping indexes now:\n\n")
-	idx := l.indexes()
 	if err := idx.Get(index.Alias).Dump(bw, "alias "); err != nil {
 		return err
 	}

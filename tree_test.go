@@ -1,12 +1,14 @@
 package modprobe_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/gokmod/modprobe"
+	"github.com/gokmod/modprobe/internal/index"
 )
 
 // treeRelease is the kernel release of the trees built by these tests.
@@ -68,6 +70,29 @@ func newTree(t testing.TB, files map[string]string) *testTree {
 	return tt
 }
 
+// writeBinIndexes writes binary indexes built from the tree's text files,
+// as depmod would, so that the Loader maps them instead of falling back.
+func (tt *testTree) writeBinIndexes(t testing.TB) {
+	t.Helper()
+	s := index.Load(tt.ModDir, nil)
+	defer s.Close()
+	for _, k := range []index.Kind{index.Dep, index.Alias, index.Symbols, index.Builtin, index.BuiltinAlias} {
+		var b index.Builder
+		s.Get(k).Walk(func(key string, v index.Value) {
+			if err := b.Add(key, v.Value, v.Priority); err != nil {
+				t.Fatal(err)
+			}
+		})
+		data, err := b.Bytes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(tt.ModDir, k.File()), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // open returns a Loader on the tree with its own configuration only.
 func (tt *testTree) open(t testing.TB) *modprobe.Loader {
 	t.Helper()
@@ -92,13 +117,13 @@ func (tt *testTree) path(rel string) string { return tt.ModDir + "/" + rel }
 // name with params.
 func showDepends(t testing.TB, l *modprobe.Loader, name string, params ...string) []string {
 	t.Helper()
-	plan, err := l.Plan(name, params, modprobe.PlanOptions{IgnoreLoaded: true})
+	plan, err := l.Plan(context.Background(), name, params, modprobe.PlanOptions{IgnoreLoaded: true})
 	if err != nil {
 		t.Fatalf("Plan(%q): %v", name, err)
 	}
 	var lines []string
 	for _, pr := range plan.Probes {
-		_ = pr.DryRun(false, func(a modprobe.Action) {
+		_ = pr.DryRun(modprobe.DryRunOptions{}, func(a modprobe.Action) {
 			if s := a.String(); s != "" {
 				lines = append(lines, s)
 			}

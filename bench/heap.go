@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -110,7 +111,7 @@ func child() int {
 		fmt.Fprintln(os.Stderr, "heap child:", err)
 		return 1
 	}
-	plan, err := l.Plan(req.Module, nil, modprobe.PlanOptions{IgnoreLoaded: true})
+	plan, err := l.Plan(context.Background(), req.Module, nil, modprobe.PlanOptions{IgnoreLoaded: true})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "heap child:", err)
 		return 1
@@ -128,7 +129,7 @@ func child() int {
 		return 1
 	}
 	for _, n := range names {
-		if _, err := l.Plan(n, nil, modprobe.PlanOptions{IgnoreLoaded: true}); err == nil {
+		if _, err := l.Plan(context.Background(), n, nil, modprobe.PlanOptions{IgnoreLoaded: true}); err == nil {
 			r.PlannedAll++
 		}
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	_ "embed"
 	"fmt"
 	"io"
@@ -170,13 +171,13 @@ func gokmodPlan(l *modprobe.Loader, names []string, r *passResult) {
 	opts := modprobe.PlanOptions{IgnoreLoaded: true}
 	count := func(modprobe.Action) { r.actions++ }
 	for _, n := range names {
-		plan, err := l.Plan(n, nil, opts)
+		plan, err := l.Plan(context.Background(), n, nil, opts)
 		if err != nil {
 			r.errors++
 			continue
 		}
 		for i := range plan.Probes {
-			if err := plan.Probes[i].DryRun(false, count); err != nil {
+			if err := plan.Probes[i].DryRun(modprobe.DryRunOptions{}, count); err != nil {
 				r.errors++
 			}
 		}

@@ -7,7 +7,7 @@ import (
 	"log/slog"
 	"strings"
 
-	"github.com/gokmod/modprobe"
+	"github.com/gokmod/modprobe/internal/kmodlog"
 )
 
 // syslog priorities, as kmod uses them.
@@ -31,8 +31,7 @@ type exitNow int
 type toolLog struct {
 	prog     string
 	w        io.Writer
-	flush    func() // flushes stdout before the process would exit
-	priority int    // log.c's log_priority: what the tool itself prints
+	priority int // log.c's log_priority: what the tool itself prints
 	// libkmod's context priority; before setup is true it is LOG_ERR and
 	// messages use libkmod's own format.
 	ctxPriority int
@@ -69,8 +68,8 @@ func (t *toolLog) emit(prio int, stderrText, syslogText string) {
 	}
 }
 
-func newToolLog(prog string, w io.Writer, flush func()) *toolLog {
-	return &toolLog{prog: prog, w: w, flush: flush, priority: logWarning, ctxPriority: logErr}
+func newToolLog(prog string, w io.Writer) *toolLog {
+	return &toolLog{prog: prog, w: w, priority: logWarning, ctxPriority: logErr}
 }
 
 // setupKmodLog is log_setup_kmod_log: from now on both the tool and
@@ -139,7 +138,7 @@ func (h slogHandler) Handle(_ context.Context, r slog.Record) error {
 	}
 	var origin string
 	r.Attrs(func(a slog.Attr) bool {
-		if a.Key == modprobe.AttrOrigin {
+		if a.Key == kmodlog.AttrOrigin {
 			origin = a.Value.String()
 		}
 		return true
@@ -161,6 +160,9 @@ func (h slogHandler) Handle(_ context.Context, r slog.Record) error {
 	}
 	return nil
 }
+
+// WantKmodOrigin asks the library for each message's libkmod origin.
+func (h slogHandler) WantKmodOrigin() {}
 
 func (h slogHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
 func (h slogHandler) WithGroup(string) slog.Handler      { return h }

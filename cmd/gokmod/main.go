@@ -24,17 +24,22 @@ var tools = map[string]func(env *env, argv0 string, args []string) int{
 type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
-	getenv         func(string) (string, bool)
-	setenv         func(string, string)
+	// stdoutTTY makes stdout line-buffered, as the C library does for a
+	// terminal, so that output and messages interleave as kmod's do.
+	stdoutTTY bool
+	getenv    func(string) (string, bool)
+	setenv    func(string, string)
 }
 
 func main() {
+	st, err := os.Stdout.Stat()
 	e := &env{
-		stdin:  os.Stdin,
-		stdout: os.Stdout,
-		stderr: os.Stderr,
-		getenv: os.LookupEnv,
-		setenv: func(k, v string) { _ = os.Setenv(k, v) },
+		stdin:     os.Stdin,
+		stdout:    os.Stdout,
+		stderr:    os.Stderr,
+		stdoutTTY: err == nil && st.Mode()&os.ModeCharDevice != 0,
+		getenv:    os.LookupEnv,
+		setenv:    func(k, v string) { _ = os.Setenv(k, v) },
 	}
 	os.Exit(run(e, os.Args))
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/gokmod/modprobe"
 	"github.com/gokmod/modprobe/internal/getopt"
+	"github.com/gokmod/modprobe/internal/kmodlog"
 )
 
 // modprobe's options, as kmod 30 defines them.
@@ -61,7 +64,7 @@ var modprobeLong = []getopt.Option{
 type modprobeCmd struct {
 	env   *env
 	argv0 string
-	out   *bufio.Writer
+	out   *outWriter
 	log   *toolLog
 
 	verbose        int
@@ -83,13 +86,17 @@ type modprobeCmd struct {
 }
 
 // compatFromEnv reads GOKMOD_COMPAT: "latest" follows current kmod, and
-// anything else (the default) kmod 30, the release of Debian 12 that
-// gokmod's output is compared with.
-func compatFromEnv(e *env) modprobe.Compat {
-	if v, _ := e.getenv("GOKMOD_COMPAT"); v == "latest" {
-		return modprobe.CompatLatest
+// "kmod30" (the default) kmod 30, the release of Debian 12 that gokmod's
+// output is compared with.
+func compatFromEnv(e *env) (modprobe.Compat, error) {
+	switch v, _ := e.getenv("GOKMOD_COMPAT"); v {
+	case "latest":
+		return modprobe.CompatLatest, nil
+	case "", "kmod30":
+		return modprobe.CompatKmod30, nil
+	default:
+		return 0, fmt.Errorf("unknown GOKMOD_COMPAT value '%s' (want kmod30 or latest)", v)
 	}
-	return modprobe.CompatKmod30
 }
 
 // kmodVersion is the kmod release gokmod presents itself as.
@@ -102,9 +109,8 @@ func (m *modprobeCmd) kmodVersion() int {
 
 func runModprobe(e *env, argv0 string, args []string) (status int) {
 	m := &modprobeCmd{env: e, argv0: argv0, verbose: logWarning, logPriority: logCrit}
-	m.out = bufio.NewWriterSize(e.stdout, 4096)
-	m.log = newToolLog("modprobe", e.stderr, func() { m.out.Flush() })
-	m.compat = compatFromEnv(e)
+	m.out = &outWriter{Writer: bufio.NewWriterSize(e.stdout, 4096), line: e.stdoutTTY}
+	m.log = newToolLog("modprobe", e.stderr)
 	defer func() {
 		m.out.Flush()
 		m.log.close()
@@ -116,6 +122,12 @@ func runModprobe(e *env, argv0 string, args []string) (status int) {
 			status = int(code)
 		}
 	}()
+	compat, err := compatFromEnv(e)
+	if err != nil {
+		m.log.printf(logErr, "%v\n", err)
+		return 1
+	}
+	m.compat = compat
 	if m.main(args) < 0 {
 		return 1
 	}
@@ -207,9 +219,10 @@ func (m *modprobeCmd) main(args []string) int {
 			m.appendOptionsEnv("-v")
 			m.verbose++
 		case 'V':
-			// kmod's first line, which scripts parse, then the features
-			// gokmod has: every decompressor, no OpenSSL.
-			fmt.Fprintf(m.out, "kmod version %d\n+ZSTD +XZ +ZLIB -LIBCRYPTO -EXPERIMENTAL\n", m.kmodVersion())
+			// kmod's first line, which scripts parse, then the features:
+			// none yet, as this gokmod neither decompresses nor checks
+			// signatures.
+			fmt.Fprintf(m.out, "kmod version %d\n-ZSTD -XZ -ZLIB -LIBCRYPTO -EXPERIMENTAL\n", m.kmodVersion())
 			return 0
 		case 'h':
 			m.help()
@@ -257,7 +270,7 @@ func (m *modprobeCmd) main(args []string) int {
 
 	switch {
 	case showConfig:
-		if err := l.WriteConfig(m.out); err != nil {
+		if err := l.WriteConfig(context.Background(), m.out); err != nil {
 			m.log.printf(logErr, "%v\n", err)
 			return -1
 		}
@@ -309,7 +322,7 @@ func parseULong(s string) (uint64, error) {
 // stands for. It returns a negative errno on failure.
 func (m *modprobeCmd) insmod(l *modprobe.Loader, name string, params []string) int {
 	if m.lookupOnly {
-		mods, err := l.Lookup(name)
+		mods, err := l.Lookup(context.Background(), name)
 		if err != nil {
 			m.LOG("Module %s not found in directory %s\n", name, l.ModuleDir())
 			return -int(syscall.ENOENT)
@@ -319,7 +332,7 @@ func (m *modprobeCmd) insmod(l *modprobe.Loader, name string, params []string) i
 		}
 		return 0
 	}
-	plan, err := l.Plan(name, params, modprobe.PlanOptions{
+	plan, err := l.Plan(context.Background(), name, params, modprobe.PlanOptions{
 		IgnoreLoaded:   m.ignoreLoaded,
 		IgnoreCommands: m.ignoreCommands,
 		UseBlacklist:   m.useBlacklist,
@@ -339,15 +352,36 @@ func (m *modprobeCmd) insmod(l *modprobe.Loader, name string, params []string) i
 			m.log.printf(logErr, "could not insert '%s': Module already in kernel\n", pr.Module.Name)
 		case rc == -int(syscall.ENOENT):
 			m.log.printf(logErr, "could not insert '%s': Unknown symbol in module, or unknown parameter (see dmesg)\n", pr.Module.Name)
+		case rc == errNotImplemented:
+			m.log.printf(logErr, "could not insert '%s': inserting modules is not implemented by gokmod yet (-n and -D work)\n", pr.Module.Name)
 		default:
-			m.log.printf(logErr, "could not insert '%s': %s\n", pr.Module.Name, strerror(syscall.Errno(-rc)))
+			m.log.printf(logErr, "could not insert '%s': %s\n", pr.Module.Name, kmodlog.Strerror(syscall.Errno(-rc)))
 		}
 	}
 	return rc
 }
 
+// outWriter is stdout as the C library buffers it: fully, or by line for
+// a terminal.
+type outWriter struct {
+	*bufio.Writer
+	line bool
+}
+
+func (w *outWriter) Write(p []byte) (int, error) {
+	n, err := w.Writer.Write(p)
+	if err == nil && w.line && bytes.IndexByte(p, '\n') >= 0 {
+		err = w.Flush()
+	}
+	return n, err
+}
+
+// errNotImplemented is probe's result for a load this gokmod cannot do.
+const errNotImplemented = -1 << 20
+
 // probe runs one probe of a plan. Without --dry-run it would insert the
-// modules, which this version of gokmod cannot do yet.
+// modules; this version of gokmod succeeds only when there is nothing to
+// insert.
 func (m *modprobeCmd) probe(pr *modprobe.Probe) int {
 	showAction := func(a modprobe.Action) {
 		// kmod 30 prints the actions of a dry run only with -v or -D;
@@ -359,49 +393,36 @@ func (m *modprobeCmd) probe(pr *modprobe.Probe) int {
 			fmt.Fprintf(m.out, "%s\n", s)
 		}
 	}
-	if m.dryRun {
-		if err := pr.DryRun(m.firstTime, showAction); err != nil {
-			if errors.Is(err, modprobe.ErrAlreadyLoaded) {
-				return -int(syscall.EEXIST)
-			}
-			return -int(syscall.EINVAL)
-		}
-		return 0
+	todo := 0
+	show := showAction
+	if !m.dryRun {
+		show = func(modprobe.Action) { todo++ }
 	}
-	if pr.Skip == modprobe.SkipLoaded {
-		if m.firstTime {
+	if err := pr.DryRun(modprobe.DryRunOptions{FirstTime: m.firstTime}, show); err != nil {
+		if errors.Is(err, modprobe.ErrAlreadyLoaded) {
 			return -int(syscall.EEXIST)
 		}
-		return 0
+		return -int(syscall.EINVAL)
 	}
-	if pr.Skip == modprobe.SkipBlacklisted {
-		return 0
+	if todo > 0 {
+		return errNotImplemented
 	}
-	return -int(syscall.ENOSYS)
+	return 0
 }
 
 // removeAll is modprobe -r, which this version of gokmod cannot do yet.
 func (m *modprobeCmd) removeAll(l *modprobe.Loader, names []string) int {
 	err := 0
 	for _, name := range names {
-		if _, lerr := l.Lookup(name); lerr != nil {
+		if _, lerr := l.Lookup(context.Background(), name); lerr != nil {
 			m.LOG("Module %s not found.\n", name)
 			err = -int(syscall.ENOENT)
 			continue
 		}
-		m.log.printf(logErr, "could not remove '%s': %s\n", name, strerror(syscall.ENOSYS))
+		m.log.printf(logErr, "could not remove '%s': removing modules is not implemented by gokmod yet\n", name)
 		err = -int(syscall.ENOSYS)
 	}
 	return err
-}
-
-// strerror returns the C library's text for errno e.
-func strerror(e syscall.Errno) string {
-	s := e.Error()
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 func (m *modprobeCmd) help() {

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/gokmod/modprobe/internal/fileio"
+	"github.com/gokmod/modprobe/internal/kmodlog"
+	"github.com/gokmod/modprobe/internal/modname"
 )
 
 // cmdlineSize is the most libkmod reads of /proc/cmdline (KCMD_LINE_SIZE
@@ -18,7 +20,7 @@ func (c *Config) readCmdline(path string, diag func(Diag)) {
 	if err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) && pe.Op == "read" {
-			diag(Diag{Code: CmdlineRead, Msg: fmt.Sprintf("could not read from '/proc/cmdline': %s", errnoText(err))})
+			diag(Diag{Code: CmdlineRead, Msg: fmt.Sprintf("could not read from '/proc/cmdline': %s", kmodlog.Strerror(err))})
 		}
 		return // libkmod ignores a command line it cannot open
 	}
@@ -139,32 +141,11 @@ func (c *Config) cmdlineResult(mod, param string, value *string, file string, di
 		}
 		return
 	}
-	n, ok := underscoresPartial(mod)
-	if !ok {
+	n, err := modname.Underscores(mod)
+	if err != nil {
 		diag(Diag{Code: BadCmdlineName, Pos: pos,
 			Msg: fmt.Sprintf("Ignoring bad option on kernel command line while parsing module name: '%s'", n)})
 		return
 	}
 	c.addOptions(n, param, pos)
-}
-
-// underscoresPartial is underscores() that also returns the string as far
-// as it was converted when it failed, which is what libkmod then prints.
-func underscoresPartial(s string) (string, bool) {
-	b := []byte(s)
-	for i := 0; i < len(b); i++ {
-		switch b[i] {
-		case '-':
-			b[i] = '_'
-		case ']':
-			return string(b), false
-		case '[':
-			j := strings.IndexByte(s[i:], ']')
-			if j < 0 {
-				return string(b), false
-			}
-			i += j
-		}
-	}
-	return string(b), true
 }

@@ -134,6 +134,7 @@ const (
 	BadCmdlineName                 // "Ignoring bad option on kernel command line while parsing module name: 'NAME'"
 	CmdlineRead                    // "could not read from '/proc/cmdline': ERROR"
 	DuplicateFile                  // "Ignoring duplicate config file: DIR/NAME" (debug)
+	TooLarge                       // gokmod's own: a file over MaxFileSize was cut
 )
 
 // Diag is one message. Msg is libkmod's text, without a trailing newline.
@@ -145,17 +146,6 @@ type Diag struct {
 }
 
 func (d Diag) Error() string { return d.Msg }
-
-// BlacklistedName reports whether name is blacklisted: kmod compares
-// exactly, without normalizing the blacklist entry again.
-func (c *Config) BlacklistedName(name string) bool {
-	for _, b := range c.Blacklist {
-		if b.Module == name {
-			return true
-		}
-	}
-	return false
-}
 
 // isSpace is C's isspace in the C locale.
 func isSpace(c byte) bool {

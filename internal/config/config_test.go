@@ -122,11 +122,16 @@ func TestFilePrecedence(t *testing.T) {
 		"moddir/modules.softdep": "softdep from pre: modules.softdep\n",
 		"single/file.conf":       "alias from single x\n",
 	}, "c1", "c2", "missing", "single/file.conf")
+	// Each alias line names its file as the module: c2/05-b.conf sorts
+	// first, c2/10-a.conf loses to c1/10-a.conf, and the missing path,
+	// the .txt and the hidden file add nothing.
 	var order []string
 	for _, a := range c.Aliases {
-		order = append(order, a.Pattern)
+		order = append(order, a.Module)
 	}
-	_ = order
+	if want := []string{"c2_05", "c1_10", "single", "c1_zz"}; !slices.Equal(order, want) {
+		t.Errorf("alias order = %q, want %q", order, want)
+	}
 	var files []string
 	for _, f := range c.Files {
 		files = append(files, filepath.Base(filepath.Dir(f))+"/"+filepath.Base(f))

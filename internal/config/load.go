@@ -1,14 +1,14 @@
 package config
 
 import (
-	"errors"
+	"bytes"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/gokmod/modprobe/internal/fileio"
+	"github.com/gokmod/modprobe/internal/kmodlog"
 )
 
 // MaxFileSize bounds how much of one configuration file is read. kmod has
@@ -82,7 +82,7 @@ func Load(src Source, diag func(Diag)) *Config {
 		}
 		names, err := fileio.ReadDirNames(p)
 		if err != nil {
-			diag(Diag{Code: OpenDir, Msg: fmt.Sprintf("opendir(%s): %s", p, errnoText(err))})
+			diag(Diag{Code: OpenDir, Msg: fmt.Sprintf("opendir(%s): %s", p, kmodlog.Strerror(err))})
 			continue
 		}
 		sort.Strings(names)
@@ -110,7 +110,7 @@ func Load(src Source, diag func(Diag)) *Config {
 			continue // libkmod skips files it cannot open, silently
 		}
 		if err != nil {
-			diag(Diag{Code: BadLine, Pos: Pos{File: cf.path}, Msg: fmt.Sprintf("%s: %v", cf.path, err)})
+			diag(Diag{Code: TooLarge, Pos: Pos{File: cf.path}, Msg: fmt.Sprintf("%s: %v", cf.path, err)})
 		}
 		c.Files = append(c.Files, cf.path)
 		c.parseFile(data, cf.path, diag)
@@ -130,31 +130,17 @@ func wantConf(name string, d Dialect) bool {
 	return strings.HasSuffix(name, ".conf") || d == Kmod30 && strings.HasSuffix(name, ".alias")
 }
 
-// errTooBig is reported for a configuration file over MaxFileSize.
-var errTooBig = fmt.Errorf("file larger than %d bytes, the rest is ignored", MaxFileSize)
-
-// readFile reads at most MaxFileSize bytes of the file at path. It returns
-// data and errTooBig when the file is longer.
+// readFile reads at most MaxFileSize bytes of the file at path. When the
+// file is longer it returns the data up to the last complete line within
+// the limit, and an error saying so.
 func readFile(path string) ([]byte, error) {
 	data, err := fileio.ReadFile(path, MaxFileSize+1)
 	if err != nil {
 		return nil, err
 	}
 	if len(data) > MaxFileSize {
-		return data[:MaxFileSize], errTooBig
+		data = data[:bytes.LastIndexByte(data[:MaxFileSize], '\n')+1]
+		return data, fmt.Errorf("file larger than %d bytes, read up to line end %d", MaxFileSize, len(data))
 	}
 	return data, nil
-}
-
-// errnoText returns the strerror text of err's errno when it has one.
-func errnoText(err error) string {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		err = pe.Err
-	}
-	s := err.Error()
-	if s != "" {
-		return strings.ToUpper(s[:1]) + s[1:]
-	}
-	return s
 }

@@ -6,7 +6,14 @@
 // use plain open/read/close; elsewhere they use package os.
 package fileio
 
-import "io/fs"
+import (
+	"errors"
+	"io/fs"
+)
 
-// ErrNotRegular is wrapped by Map for a file that is not a regular file.
+// ErrNotRegular is wrapped by Map and ReadRegular for a file that is not a
+// regular file (a directory, a device, a FIFO).
 var ErrNotRegular = fs.ErrInvalid
+
+// ErrTooLarge is wrapped by ReadRegular for a file over its size limit.
+var ErrTooLarge = errors.New("file too large")

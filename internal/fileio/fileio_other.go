@@ -22,6 +22,22 @@ func ReadFile(path string, limit int) ([]byte, error) {
 	return io.ReadAll(r)
 }
 
+// ReadRegular reads the regular file at path, which must not be larger
+// than limit bytes.
+func ReadRegular(path string, limit int64) ([]byte, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, &os.PathError{Op: "read", Path: path, Err: ErrNotRegular}
+	}
+	if st.Size() > limit {
+		return nil, &os.PathError{Op: "read", Path: path, Err: ErrTooLarge}
+	}
+	return os.ReadFile(path)
+}
+
 // Map reads the regular file at path into memory (no mapping here).
 func Map(path string, maxSize int64) (data []byte, size int64, unmap func() error, err error) {
 	st, err := os.Stat(path)

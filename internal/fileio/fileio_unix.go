@@ -64,12 +64,48 @@ func ReadFile(path string, limit int) ([]byte, error) {
 	return buf, nil
 }
 
+// ReadRegular reads the regular file at path, which must not be larger
+// than limit bytes. Unlike ReadFile it refuses devices and FIFOs (without
+// blocking on a FIFO).
+func ReadRegular(path string, limit int64) ([]byte, error) {
+	fd, err := open(path, syscall.O_RDONLY|syscall.O_NONBLOCK)
+	if err != nil {
+		return nil, err
+	}
+	defer syscall.Close(fd)
+	var st syscall.Stat_t
+	if err := syscall.Fstat(fd, &st); err != nil {
+		return nil, pathErr("stat", path, err)
+	}
+	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+		return nil, pathErr("read", path, ErrNotRegular)
+	}
+	if st.Size > limit {
+		return nil, pathErr("read", path, ErrTooLarge)
+	}
+	buf := make([]byte, st.Size)
+	for n := 0; n < len(buf); {
+		m, err := syscall.Read(fd, buf[n:])
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, pathErr("read", path, err)
+		}
+		if m == 0 {
+			return buf[:n], nil
+		}
+		n += m
+	}
+	return buf, nil
+}
+
 // Map maps the regular file at path read-only into memory and returns its
 // contents and a function that unmaps them. It returns the size of the
 // file in size even when it is too small or too large to map (maxSize),
 // so that callers can report it.
 func Map(path string, maxSize int64) (data []byte, size int64, unmap func() error, err error) {
-	fd, err := open(path, syscall.O_RDONLY)
+	fd, err := open(path, syscall.O_RDONLY|syscall.O_NONBLOCK)
 	if err != nil {
 		return nil, 0, nil, err
 	}

@@ -38,6 +38,10 @@ func (k Kind) File() string { return kindFiles[k].bin }
 // built from when its binary form is absent.
 func (k Kind) TextFile() string { return kindFiles[k].text }
 
+// MaxTextSize is the largest text index file read as a fallback; the real
+// ones are a few MiB at most.
+const MaxTextSize = 64 << 20
+
 // Source tells where an index of a Set came from.
 type Source int
 
@@ -117,9 +121,6 @@ func Load(dir string, log func(error)) *Set {
 	return s
 }
 
-// Dir returns the module directory of the set.
-func (s *Set) Dir() string { return s.dir }
-
 // Order returns the value order every index of the set uses.
 func (s *Set) Order() Order { return s.order }
 
@@ -137,7 +138,7 @@ func (s *Set) Get(k Kind) *Index {
 // build makes the index of kind k from its text file.
 func (s *Set) build(k Kind) *Index {
 	path := filepath.Join(s.dir, k.TextFile())
-	data, err := fileio.ReadFile(path, -1)
+	data, err := fileio.ReadRegular(path, MaxTextSize)
 	if err != nil {
 		s.log(err)
 		return nil
@@ -149,7 +150,9 @@ func (s *Set) build(k Kind) *Index {
 	)
 	switch k {
 	case Dep:
-		b, _, bad, err = BuildDep(f, path)
+		var prio Priorities
+		b, prio, bad, err = BuildDep(f, path)
+		s.prioOnce.Do(func() { s.prio = prio })
 	case Alias, Symbols:
 		b, bad, err = BuildAlias(f, path, s.priorities(), k == Alias)
 	case Builtin:
@@ -176,6 +179,9 @@ func (s *Set) build(k Kind) *Index {
 // priorities returns each module's depmod priority, from modules.dep.bin
 // when it exists and from modules.dep otherwise.
 func (s *Set) priorities() Priorities {
+	if s.slots[Dep].src == FromText {
+		s.Get(Dep) // building it records the priorities
+	}
 	s.prioOnce.Do(func() {
 		s.prio = Priorities{}
 		if s.slots[Dep].src == FromBin {
@@ -184,16 +190,6 @@ func (s *Set) priorities() Priorities {
 					s.prio[key] = v.Priority
 				}
 			})
-			return
-		}
-		path := filepath.Join(s.dir, Dep.TextFile())
-		data, err := fileio.ReadFile(path, -1)
-		if err != nil {
-			return
-		}
-		_, prio, _, err := BuildDep(bytes.NewReader(data), path)
-		if err == nil {
-			s.prio = prio
 		}
 	})
 	return s.prio

@@ -1,6 +1,7 @@
 package index
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/gokmod/modprobe/internal/fileio"
@@ -25,7 +26,8 @@ func Open(path string) (*Index, error) {
 	x, err := New(data)
 	if err != nil {
 		_ = unmap()
-		if _, ok := err.(*HeaderError); ok {
+		var he *HeaderError
+		if errors.As(err, &he) {
 			return nil, &PathError{Path: path, Err: err}
 		}
 		return nil, fmt.Errorf("%s: %w", path, err)

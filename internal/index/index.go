@@ -46,6 +46,11 @@ const (
 
 	headerSize = 12
 	childMax   = 128
+
+	// MaxKeyLen is the longest key a walk descends to. depmod builds
+	// every key in a PATH_MAX buffer, so real keys are shorter; the limit
+	// bounds the recursion of walks over a hostile index.
+	MaxKeyLen = 4096
 )
 
 // ErrFormat is wrapped by errors about a file that is not a usable index.
@@ -378,6 +383,10 @@ func (s *searcher) sub(w uint32, rest string) {
 func (s *searcher) all(n *node, j int, rest string) {
 	mark := len(s.buf)
 	s.buf = append(s.buf, n.prefix[j:]...)
+	if len(s.buf) >= MaxKeyLen {
+		s.buf = s.buf[:mark]
+		return
+	}
 	for c := n.first; c <= n.last; c++ {
 		cw := n.child(c)
 		if cw == 0 {
@@ -447,6 +456,10 @@ func (w *walker) node(word uint32) {
 	}
 	mark := len(w.buf)
 	w.buf = append(w.buf, n.prefix...)
+	if len(w.buf) >= MaxKeyLen {
+		w.buf = w.buf[:mark]
+		return
+	}
 	if n.nvalues > 0 {
 		key := string(w.buf)
 		w.x.eachValue(&n, func(v Value) { w.fn(key, v) })

@@ -250,3 +250,52 @@ func TestOpenFile(t *testing.T) {
 		t.Errorf("Lookup = %q %v", v, ok)
 	}
 }
+
+func TestHostileDeepIndex(t *testing.T) {
+	// A node that is its own child, in a file padded to 32 MiB: the
+	// budget alone would allow millions of levels; the key length limit
+	// stops the walks long before the stack grows.
+	d := make([]byte, 12, 64)
+	binary.BigEndian.PutUint32(d, Magic)
+	binary.BigEndian.PutUint32(d[4:], VersionMajor<<16)
+	self := uint32(12 | flagChilds | flagValues)
+	binary.BigEndian.PutUint32(d[8:], self)
+	d = append(d, 'a', 'a')
+	d = binary.BigEndian.AppendUint32(d, self)
+	d = append(d, 0, 0, 0, 1, 0, 0, 0, 0, 'v', 0)
+	d = append(d, make([]byte, 32<<20)...)
+	x, err := New(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	x.Walk(func(key string, v Value) {
+		n++
+		if len(key) >= MaxKeyLen {
+			t.Fatalf("walked to a key of %d bytes", len(key))
+		}
+	})
+	if n == 0 || n > MaxKeyLen {
+		t.Errorf("walk visited %d values", n)
+	}
+	x.Search(strings.Repeat("a", 10000))
+	if v, ok := x.Lookup(strings.Repeat("a", 100)); !ok || v != "v" {
+		t.Errorf("Lookup = %q %v", v, ok)
+	}
+}
+
+func TestTextFallbackRefusesDevices(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Symlink("/dev/zero", filepath.Join(dir, "modules.dep")); err != nil {
+		t.Fatal(err)
+	}
+	var logged []error
+	s := Load(dir, func(err error) { logged = append(logged, err) })
+	defer s.Close()
+	if x := s.Get(Dep); x != nil {
+		t.Error("an index was built from /dev/zero")
+	}
+	if len(logged) == 0 || !strings.Contains(logged[len(logged)-1].Error(), "modules.dep") {
+		t.Errorf("no error naming modules.dep: %v", logged)
+	}
+}

@@ -153,7 +153,7 @@ func BuildBuiltinAlias(r io.Reader, file string) (*Builder, []error, error) {
 	b := &Builder{}
 	var bad []error
 	s := stream{data: data}
-	for !s.eof() {
+	for rec := 1; !s.eof(); rec++ {
 		mod, ok := s.upTo('.')
 		if !ok || mod == "" {
 			continue
@@ -169,11 +169,11 @@ func BuildBuiltinAlias(r io.Reader, file string) (*Builder, []error, error) {
 		}
 		alias, err := modname.Alias(val)
 		if err != nil {
-			bad = append(bad, &ParseError{File: file, Msg: fmt.Sprintf("unmatched bracket in %s", val)})
+			bad = append(bad, &ParseError{File: file, Line: rec, Msg: fmt.Sprintf("record %d: unmatched bracket in %s", rec, val)})
 			continue
 		}
 		if err := b.Add(alias, mod, 0); err != nil {
-			bad = append(bad, &ParseError{File: file, Msg: err.Error()})
+			bad = append(bad, &ParseError{File: file, Line: rec, Msg: fmt.Sprintf("record %d: %v", rec, err)})
 		}
 	}
 	return b, bad, nil

@@ -38,6 +38,9 @@ func (b *Builder) Add(key, value string, priority uint32) error {
 	if err := checkString(key); err != nil {
 		return fmt.Errorf("key %q: %w", key, err)
 	}
+	if len(key) >= MaxKeyLen {
+		return fmt.Errorf("key of %d bytes: keys must be shorter than %d bytes", len(key), MaxKeyLen)
+	}
 	if err := checkString(value); err != nil {
 		return fmt.Errorf("value %q of key %q: %w", value, key, err)
 	}

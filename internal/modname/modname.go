@@ -60,11 +60,18 @@ func Alias(s string) (string, error) {
 	if len(s) > MaxLen {
 		s = s[:MaxLen]
 	}
-	return underscores(s)
+	a, err := underscores(s)
+	if err != nil {
+		return "", err
+	}
+	return a, nil
 }
 
 // Underscores normalizes a module or alias field of a modprobe.d line the
-// way kmod's underscores() does: '-' becomes '_' outside bracket expressions.
+// way kmod's underscores() does: '-' becomes '_' outside bracket
+// expressions. On an unmatched bracket it returns ErrBracket with the
+// string converted up to the bracket, as kmod leaves it in place (and
+// prints it in some messages).
 func Underscores(s string) (string, error) {
 	return underscores(s)
 }
@@ -79,11 +86,11 @@ func underscores(s string) (string, error) {
 		case '-':
 			b[i] = '_'
 		case ']':
-			return "", ErrBracket
+			return string(b), ErrBracket
 		case '[':
 			j := strings.IndexByte(s[i:], ']')
 			if j < 0 {
-				return "", ErrBracket
+				return string(b), ErrBracket
 			}
 			i += j
 		}

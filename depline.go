@@ -1,0 +1,101 @@
+package modprobe
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/gokmod/modprobe/internal/index"
+	"github.com/gokmod/modprobe/internal/kmodlog"
+)
+
+// depFile returns the module file a modules.dep line names.
+func depFile(line string) string {
+	file, _, _ := strings.Cut(line, ":")
+	return file
+}
+
+// depPath joins a path from modules.dep to the module directory as libkmod
+// does: absolute paths (external modules) are kept, and a path that would
+// not fit in PATH_MAX is refused.
+func (p *pool) depPath(rel string) (string, bool) {
+	if strings.HasPrefix(rel, "/") {
+		return rel, true
+	}
+	dir := p.l.moduleDir
+	if len(dir)+1+len(rel)+1 >= pathMax {
+		return "", false
+	}
+	return dir + "/" + rel, true
+}
+
+// parseDepline sets m's path and dependencies from its modules.dep line,
+// as libkmod's kmod_module_parse_depline does. The line lists the whole
+// dependency closure, dependents first; the dependencies are kept in load
+// order (the reverse). Paths that do not fit in PATH_MAX are dropped the
+// way libkmod drops them; a dependency whose file is missing makes the
+// parse fail, and it is tried again the next time it is needed.
+func (p *pool) parseDepline(m *module, line string) {
+	if m.depInit {
+		return
+	}
+	m.depInit = true
+	file, rest, ok := strings.Cut(line, ":")
+	if !ok || len(p.l.moduleDir)+2 >= pathMax {
+		return
+	}
+	if m.path == "" {
+		path, ok := p.depPath(file)
+		if !ok {
+			return
+		}
+		m.path = path
+	}
+	deps := make([]*module, 0, strings.Count(rest, " ")+1)
+	for rest != "" {
+		var f string
+		if i := strings.IndexAny(rest, " \t"); i >= 0 {
+			f, rest = rest[:i], rest[i+1:]
+		} else {
+			f, rest = rest, ""
+		}
+		if f == "" {
+			continue
+		}
+		path, ok := p.depPath(f)
+		if !ok {
+			p.errorf(originDeplineJoin, "could not join path '%s' and '%s'.", p.l.moduleDir, f)
+			m.depInit = false
+			return
+		}
+		d, err := p.newFromPath(path)
+		if err != nil {
+			p.errorf(originDepline, "ctx=%p path=%s error=%s", p.l, path, kmodlog.Strerror(err))
+			m.depInit = false
+			return
+		}
+		deps = append(deps, d)
+	}
+	slices.Reverse(deps)
+	m.deps = deps
+}
+
+// dependencies returns m's modules.dep dependencies in load order.
+func (p *pool) dependencies(m *module) []*module {
+	if !m.depInit {
+		if line, ok := p.idx.Get(index.Dep).Lookup(m.name); ok {
+			p.parseDepline(m, line)
+		}
+	}
+	return m.deps
+}
+
+// pathOf returns m's file, looking it up in modules.dep if needed.
+func (p *pool) pathOf(m *module) string {
+	if m.path != "" || m.depInit {
+		return m.path
+	}
+	if line, ok := p.idx.Get(index.Dep).Lookup(m.name); ok {
+		p.parseDepline(m, line)
+	}
+	return m.path
+}

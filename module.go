@@ -1,0 +1,221 @@
+package modprobe
+
+import (
+	"context"
+	"syscall"
+
+	"github.com/gokmod/modprobe/internal/index"
+	"github.com/gokmod/modprobe/internal/modname"
+)
+
+// Module is a kernel module as a lookup found it.
+type Module struct {
+	// Name is the normalized module name (snd_hda_intel).
+	Name string
+	// Alias is the alias or configuration pattern the module was reached
+	// through; empty when it was found by its name.
+	Alias string
+	// Path is the absolute path of the module file, or empty for a builtin
+	// module and for an alias whose module has no file.
+	Path string
+	// Builtin reports whether the module is built into the kernel.
+	Builtin bool
+	// InstallCommand and RemoveCommand are the modprobe.d commands that
+	// replace inserting or removing the module, if any.
+	InstallCommand string
+	RemoveCommand  string
+}
+
+// tri is a lazily computed boolean.
+type tri uint8
+
+const (
+	triUnknown tri = iota
+	triNo
+	triYes
+)
+
+// module is libkmod's struct kmod_module: one object per name, or per
+// name and alias, shared by every list that reaches it during a request.
+type module struct {
+	name     string
+	alias    string
+	hasAlias bool
+
+	path    string
+	depInit bool
+	deps    []*module
+
+	builtin tri
+
+	installInit bool
+	install     *string
+	removeInit  bool
+	remove      *string
+
+	optionsInit bool
+	options     string
+
+	// probe state, reset at the start of each probe
+	visited   bool
+	required  bool
+	ignorecmd bool
+}
+
+// pool interns modules for one request, like libkmod's per-context hash.
+// libkmod frees a module when its last reference goes: between the probes
+// of one request only the lookup results and their dependency lists stay
+// (see release).
+type pool struct {
+	ctx  context.Context
+	l    *Loader
+	idx  *index.Set
+	mods map[string]*module
+}
+
+func (l *Loader) newPool(ctx context.Context) (*pool, error) {
+	idx, err := l.indexes(func(err error) { l.log.indexDiag(ctx, err) })
+	if err != nil {
+		return nil, err
+	}
+	return &pool{ctx: ctx, l: l, idx: idx, mods: map[string]*module{}}, nil
+}
+
+// errorf logs a libkmod error message from origin.
+func (p *pool) errorf(origin, format string, args ...any) {
+	p.l.log.errorf(p.ctx, origin, format, args...)
+}
+
+// release drops every module that libkmod would have freed after a probe:
+// all but the lookup results and the dependencies their lists hold. The
+// next probe creates them afresh, with fresh state.
+func (p *pool) release(keep []*module) {
+	alive := map[*module]bool{}
+	var mark func(m *module)
+	mark = func(m *module) {
+		if alive[m] {
+			return
+		}
+		alive[m] = true
+		for _, d := range m.deps {
+			mark(d)
+		}
+	}
+	for _, m := range keep {
+		mark(m)
+	}
+	for k, m := range p.mods {
+		if !alive[m] {
+			delete(p.mods, k)
+		}
+	}
+}
+
+// newFromName returns the module named name, normalized.
+func (p *pool) newFromName(name string) *module {
+	name = modname.Normalize(name)
+	if m := p.mods[name]; m != nil {
+		return m
+	}
+	m := &module{name: name}
+	p.mods[name] = m
+	return m
+}
+
+// newFromAlias returns the module name reached through alias; it fails,
+// as kmod does, when the two do not fit in PATH_MAX.
+func (p *pool) newFromAlias(alias, name string) (*module, bool) {
+	if len(name)+len(alias)+2 > pathMax {
+		return nil, false
+	}
+	key := name + "\\" + alias
+	if m := p.mods[key]; m != nil {
+		return m, true
+	}
+	m := &module{name: name, alias: alias, hasAlias: true}
+	p.mods[key] = m
+	return m, true
+}
+
+// newFromPath returns the module whose file is path (absolute). It fails
+// when the file does not exist or the module already has another path.
+func (p *pool) newFromPath(path string) (*module, error) {
+	if err := p.l.statFile(path); err != nil {
+		return nil, err
+	}
+	name := modname.FromPath(path)
+	if name == "" {
+		return nil, syscall.ENOENT
+	}
+	m := p.mods[name]
+	switch {
+	case m == nil:
+		m = &module{name: name, path: path}
+		p.mods[name] = m
+	case m.path == "":
+		m.path = path
+	case m.path != path:
+		p.errorf(originDifferent, "kmod_module '%s' already exists with different path: new-path='%s' old-path='%s'", name, path, m.path)
+		return nil, syscall.EEXIST
+	}
+	m.builtin = triNo
+	return m, nil
+}
+
+// isBuiltin reports whether m is in modules.builtin (or was found through
+// a builtin index).
+func (p *pool) isBuiltin(m *module) bool {
+	if m.builtin == triUnknown {
+		m.builtin = triNo
+		if _, ok := p.idx.Get(index.Builtin).Lookup(m.name); ok {
+			m.builtin = triYes
+		}
+	}
+	return m.builtin == triYes
+}
+
+// installCommand returns the first install command whose pattern matches
+// m's name, unless a lookup already set it.
+func (p *pool) installCommand(m *module) (string, bool) {
+	if !m.installInit {
+		m.installInit = true
+		m.install = p.l.conf.installFor(m.name)
+	}
+	if m.install == nil {
+		return "", false
+	}
+	return *m.install, true
+}
+
+// public returns the exported view of m. It changes nothing in the pool:
+// libkmod reads a module's dependency line, builtin state and commands
+// only when a probe needs them, and so must the pool, for its messages
+// and module state to match libkmod's.
+func (p *pool) public(m *module) Module {
+	mod := Module{Name: m.name, Alias: m.alias, Path: m.path}
+	if mod.Path == "" && !m.depInit {
+		if line, ok := p.idx.Get(index.Dep).Lookup(m.name); ok {
+			mod.Path, _ = p.depPath(depFile(line))
+		}
+	}
+	switch m.builtin {
+	case triYes:
+		mod.Builtin = true
+	case triUnknown:
+		_, mod.Builtin = p.idx.Get(index.Builtin).Lookup(m.name)
+	}
+	install, remove := m.install, m.remove
+	if !m.installInit {
+		install = p.l.conf.installFor(m.name)
+	}
+	if !m.removeInit {
+		remove = p.l.conf.removeFor(m.name)
+	}
+	if install != nil {
+		mod.InstallCommand = *install
+	}
+	if remove != nil {
+		mod.RemoveCommand = *remove
+	}
+	return mod
+}
