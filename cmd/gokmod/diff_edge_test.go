@@ -3,11 +3,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -479,28 +477,6 @@ func (c edgeCase) String() string {
 		return c.name
 	}
 	return shellQuote(append(append([]string{}, c.mode...), c.args...))
-}
-
-// execKmod runs kmod's modprobe at path like runKmod, without a
-// testing.TB, so that several can run at once.
-func execKmod(path string, args []string, vars map[string]string) (outcome, error) {
-	cmd := exec.Command(path, args...)
-	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"}
-	for k, v := range vars {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		code = ee.ExitCode()
-	case err != nil:
-		return outcome{}, err
-	}
-	return outcome{Stdout: out.String(), Stderr: errb.String(), Code: code}, nil
 }
 
 // edgeWorkers is how many cases run at once: starting kmod dominates the

@@ -26,6 +26,16 @@ func (o outcome) String() string {
 func runKmod(t testing.TB, tool string, args []string, vars map[string]string) outcome {
 	t.Helper()
 	path := testmod.RequireTool(t, tool)
+	o, err := execKmod(path, args, vars)
+	if err != nil {
+		t.Fatalf("running %s: %v", path, err)
+	}
+	return o
+}
+
+// execKmod runs kmod's modprobe at path like runKmod, without a
+// testing.TB, so that several can run at once.
+func execKmod(path string, args []string, vars map[string]string) (outcome, error) {
 	cmd := exec.Command(path, args...)
 	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"}
 	for k, v := range vars {
@@ -40,9 +50,9 @@ func runKmod(t testing.TB, tool string, args []string, vars map[string]string) o
 	case errors.As(err, &ee):
 		code = ee.ExitCode()
 	case err != nil:
-		t.Fatalf("running %s: %v", path, err)
+		return outcome{}, err
 	}
-	return outcome{Stdout: out.String(), Stderr: errb.String(), Code: code}
+	return outcome{Stdout: out.String(), Stderr: errb.String(), Code: code}, nil
 }
 
 // runOurs runs gokmod's tool in-process, invoked under the tool's name.

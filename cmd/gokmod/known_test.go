@@ -13,7 +13,7 @@ func TestKnownDifferences(t *testing.T) {
 	if help.Code != 0 || !strings.HasPrefix(help.Stdout, "Usage:\n") {
 		t.Errorf("-h: %s", help)
 	}
-	for _, opt := range modprobeLong {
+	for _, opt := range modprobeLong() {
 		if !strings.Contains(help.Stdout, "--"+opt.Name) {
 			t.Errorf("-h does not mention --%s", opt.Name)
 		}

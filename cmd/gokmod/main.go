@@ -8,15 +8,22 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 )
 
-// tools maps a tool name to its entry point: it gets the process
-// environment, argv[0] (which glibc's getopt prints in its messages) and
-// the arguments after the tool name, and returns the exit status.
-var tools = map[string]func(env *env, argv0 string, args []string) int{
-	"modprobe": runModprobe,
+// toolNames are the tools gokmod can be.
+func toolNames() []string { return []string{"modprobe"} }
+
+// tool returns the entry point of the tool called name, or nil: it gets
+// the process environment, argv[0] (which glibc's getopt prints in its
+// messages) and the arguments after the tool name, and returns the exit
+// status.
+func tool(name string) func(env *env, argv0 string, args []string) int {
+	switch name {
+	case "modprobe":
+		return runModprobe
+	}
+	return nil
 }
 
 // env is what a tool may touch of the process: its streams and
@@ -46,19 +53,14 @@ func main() {
 
 func run(e *env, argv []string) int {
 	name := filepath.Base(argv[0])
-	if tool, ok := tools[name]; ok {
-		return tool(e, argv[0], argv[1:])
+	if t := tool(name); t != nil {
+		return t(e, argv[0], argv[1:])
 	}
 	if len(argv) > 1 {
-		if tool, ok := tools[argv[1]]; ok {
-			return tool(e, argv[0], argv[2:])
+		if t := tool(argv[1]); t != nil {
+			return t(e, argv[0], argv[2:])
 		}
 	}
-	names := make([]string, 0, len(tools))
-	for n := range tools {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	fmt.Fprintf(e.stderr, "usage: %s TOOL [ARGS...]\n\ntools: %s\n\nA link to gokmod named after a tool runs that tool.\n", name, strings.Join(names, ", "))
+	fmt.Fprintf(e.stderr, "usage: %s TOOL [ARGS...]\n\ntools: %s\n\nA link to gokmod named after a tool runs that tool.\n", name, strings.Join(toolNames(), ", "))
 	return 1
 }

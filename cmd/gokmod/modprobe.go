@@ -28,36 +28,39 @@ const (
 
 const modprobeShort = "arw:RibfDcnC:d:S:sqvVh"
 
-var modprobeLong = []getopt.Option{
-	{Name: "all", Val: 'a'},
-	{Name: "remove", Val: 'r'},
-	{Name: "remove-dependencies", Val: optRemoveHolders},
-	{Name: "remove-holders", Val: optRemoveHolders},
-	{Name: "wait", HasArg: getopt.RequiredArgument, Val: 'w'},
-	{Name: "resolve-alias", Val: 'R'},
-	{Name: "first-time", Val: optFirstTime},
-	{Name: "ignore-install", Val: 'i'},
-	{Name: "ignore-remove", Val: 'i'},
-	{Name: "use-blacklist", Val: 'b'},
-	{Name: "force", Val: 'f'},
-	{Name: "force-modversion", Val: optForceModversion},
-	{Name: "force-vermagic", Val: optForceVermagic},
-	{Name: "show-depends", Val: 'D'},
-	{Name: "showconfig", Val: 'c'},
-	{Name: "show-config", Val: 'c'},
-	{Name: "show-modversions", Val: optShowModversions},
-	{Name: "dump-modversions", Val: optShowModversions},
-	{Name: "show-exports", Val: optShowExports},
-	{Name: "dry-run", Val: 'n'},
-	{Name: "show", Val: 'n'},
-	{Name: "config", HasArg: getopt.RequiredArgument, Val: 'C'},
-	{Name: "dirname", HasArg: getopt.RequiredArgument, Val: 'd'},
-	{Name: "set-version", HasArg: getopt.RequiredArgument, Val: 'S'},
-	{Name: "syslog", Val: 's'},
-	{Name: "quiet", Val: 'q'},
-	{Name: "verbose", Val: 'v'},
-	{Name: "version", Val: 'V'},
-	{Name: "help", Val: 'h'},
+// modprobeLong returns modprobe's long options.
+func modprobeLong() []getopt.Option {
+	return []getopt.Option{
+		{Name: "all", Val: 'a'},
+		{Name: "remove", Val: 'r'},
+		{Name: "remove-dependencies", Val: optRemoveHolders},
+		{Name: "remove-holders", Val: optRemoveHolders},
+		{Name: "wait", HasArg: getopt.RequiredArgument, Val: 'w'},
+		{Name: "resolve-alias", Val: 'R'},
+		{Name: "first-time", Val: optFirstTime},
+		{Name: "ignore-install", Val: 'i'},
+		{Name: "ignore-remove", Val: 'i'},
+		{Name: "use-blacklist", Val: 'b'},
+		{Name: "force", Val: 'f'},
+		{Name: "force-modversion", Val: optForceModversion},
+		{Name: "force-vermagic", Val: optForceVermagic},
+		{Name: "show-depends", Val: 'D'},
+		{Name: "showconfig", Val: 'c'},
+		{Name: "show-config", Val: 'c'},
+		{Name: "show-modversions", Val: optShowModversions},
+		{Name: "dump-modversions", Val: optShowModversions},
+		{Name: "show-exports", Val: optShowExports},
+		{Name: "dry-run", Val: 'n'},
+		{Name: "show", Val: 'n'},
+		{Name: "config", HasArg: getopt.RequiredArgument, Val: 'C'},
+		{Name: "dirname", HasArg: getopt.RequiredArgument, Val: 'd'},
+		{Name: "set-version", HasArg: getopt.RequiredArgument, Val: 'S'},
+		{Name: "syslog", Val: 's'},
+		{Name: "quiet", Val: 'q'},
+		{Name: "verbose", Val: 'v'},
+		{Name: "version", Val: 'V'},
+		{Name: "help", Val: 'h'},
+	}
 }
 
 // modprobeCmd holds one run of modprobe: its flags and output.
@@ -156,7 +159,7 @@ func (m *modprobeCmd) main(args []string) int {
 	var rootSet, kversionSet bool
 	var useAll, doRemove, showConfig, showModversions, showExports bool
 
-	p := getopt.New(m.argv0, args, modprobeShort, modprobeLong, m.env.stderr).WithEnv(m.env.getenv)
+	p := getopt.New(m.argv0, args, modprobeShort, modprobeLong(), m.env.stderr).WithEnv(m.env.getenv)
 	for {
 		c, arg, done := p.Next()
 		if done {

@@ -7,25 +7,9 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-)
 
-// dashOutsideBrackets reports whether s has a '-' outside a bracket
-// expression, i.e. is not normalized by kmod's underscores().
-func dashOutsideBrackets(s string) bool {
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '-':
-			return true
-		case '[':
-			j := strings.IndexByte(s[i:], ']')
-			if j < 0 {
-				return false
-			}
-			i += j
-		}
-	}
-	return false
-}
+	"github.com/gokmod/modprobe/internal/modname"
+)
 
 // hasSpace reports whether s holds a byte C's isspace accepts.
 func hasSpace(s string) bool {
@@ -85,7 +69,7 @@ func FuzzConfig(f *testing.F) {
 			}
 			checkName := func(kind, name string) {
 				t.Helper()
-				if dashOutsideBrackets(name) {
+				if !modname.IsUnderscored(name) {
 					fatalf("%s %q is not normalized", kind, name)
 				}
 				// Fields are split at spaces and tabs only, as strtok_r
@@ -168,7 +152,7 @@ func FuzzCmdline(f *testing.F) {
 			}
 		}
 		for _, o := range c.Options {
-			if dashOutsideBrackets(o.Module) {
+			if !modname.IsUnderscored(o.Module) {
 				t.Fatalf("option module %q is not normalized", o.Module)
 			}
 			if hasSpace(o.Module) || strings.IndexByte(o.Module, 0) >= 0 {

@@ -23,20 +23,36 @@ const (
 	numKinds
 )
 
-var kindFiles = [numKinds]struct{ bin, text string }{
-	Dep:          {"modules.dep.bin", "modules.dep"},
-	Alias:        {"modules.alias.bin", "modules.alias"},
-	Symbols:      {"modules.symbols.bin", "modules.symbols"},
-	BuiltinAlias: {"modules.builtin.alias.bin", "modules.builtin.modinfo"},
-	Builtin:      {"modules.builtin.bin", "modules.builtin"},
-}
-
 // File returns the base name of the binary index of kind k.
-func (k Kind) File() string { return kindFiles[k].bin }
+func (k Kind) File() string {
+	if k == BuiltinAlias {
+		return "modules.builtin.alias.bin"
+	}
+	return k.base() + ".bin"
+}
 
 // TextFile returns the base name of the text file the index of kind k is
 // built from when its binary form is absent.
-func (k Kind) TextFile() string { return kindFiles[k].text }
+func (k Kind) TextFile() string {
+	if k == BuiltinAlias {
+		return "modules.builtin.modinfo"
+	}
+	return k.base()
+}
+
+func (k Kind) base() string {
+	switch k {
+	case Dep:
+		return "modules.dep"
+	case Alias:
+		return "modules.alias"
+	case Symbols:
+		return "modules.symbols"
+	case Builtin:
+		return "modules.builtin"
+	}
+	return "modules.builtin.alias"
+}
 
 // MaxTextSize is the largest text index file read as a fallback; the real
 // ones are a few MiB at most.

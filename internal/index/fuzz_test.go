@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/gokmod/modprobe/internal/modname"
 	"time"
 
 	"github.com/gokmod/modprobe/internal/fnmatch"
@@ -483,24 +485,6 @@ func checkBad(bad []error, file string, withLine bool) {
 	}
 }
 
-// dashOutsideBrackets reports whether s has a '-' outside a bracket
-// expression, i.e. is not normalized by kmod's underscores().
-func dashOutsideBrackets(s string) bool {
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '-':
-			return true
-		case '[':
-			j := strings.IndexByte(s[i:], ']')
-			if j < 0 {
-				return false
-			}
-			i += j
-		}
-	}
-	return false
-}
-
 // FuzzBuildDep parses arbitrary text as modules.dep.
 func FuzzBuildDep(f *testing.F) {
 	f.Add([]byte("kernel/fs/ext4/ext4.ko.xz: kernel/fs/jbd2/jbd2.ko.xz kernel/fs/mbcache.ko.xz\nkernel/fs/jbd2/jbd2.ko.xz:\n"))
@@ -571,7 +555,7 @@ func FuzzBuildAlias(f *testing.F) {
 			checkBad(bad, "modules.alias", true)
 			x := checkBuilt(b)
 			x.Walk(func(key string, v Value) {
-				if normalize && dashOutsideBrackets(key) {
+				if normalize && !modname.IsUnderscored(key) {
 					failf("alias %q is not normalized", key)
 				}
 				if v.Value == "" || strings.ContainsAny(v.Value, " \n") {
@@ -619,7 +603,7 @@ func FuzzBuildBuiltinAlias(f *testing.F) {
 			checkBad(bad, "modules.builtin.modinfo", false)
 			x := checkBuilt(b)
 			x.Walk(func(key string, v Value) {
-				if dashOutsideBrackets(key) {
+				if !modname.IsUnderscored(key) {
 					failf("alias %q is not normalized", key)
 				}
 				if v.Value == "" || strings.ContainsAny(v.Value, ".\x00") || v.Priority != 0 {

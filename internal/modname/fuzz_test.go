@@ -6,24 +6,6 @@ import (
 	"testing"
 )
 
-// dashOutsideBrackets reports whether s has a '-' outside a bracket
-// expression, i.e. is not normalized by kmod's underscores().
-func dashOutsideBrackets(s string) bool {
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '-':
-			return true
-		case '[':
-			j := strings.IndexByte(s[i:], ']')
-			if j < 0 {
-				return false
-			}
-			i += j
-		}
-	}
-	return false
-}
-
 // onlyDashesChanged reports whether out is in with some '-' turned into '_'.
 func onlyDashesChanged(in, out string) bool {
 	if len(in) != len(out) {
@@ -72,7 +54,7 @@ func FuzzModname(f *testing.F) {
 				t.Fatalf("Underscores(%q) = %q, %v", s, u, uerr)
 			}
 		} else {
-			if !onlyDashesChanged(s, u) || dashOutsideBrackets(u) {
+			if !onlyDashesChanged(s, u) || !IsUnderscored(u) {
 				t.Fatalf("Underscores(%q) = %q", s, u)
 			}
 			if u2, err := Underscores(u); err != nil || u2 != u {
@@ -85,7 +67,7 @@ func FuzzModname(f *testing.F) {
 			if !errors.Is(aerr, ErrBracket) || a != "" {
 				t.Fatalf("Alias(%q) = %q, %v", s, a, aerr)
 			}
-		} else if len(a) > MaxLen || strings.IndexByte(a, 0) >= 0 || dashOutsideBrackets(a) {
+		} else if len(a) > MaxLen || strings.IndexByte(a, 0) >= 0 || !IsUnderscored(a) {
 			t.Fatalf("Alias(%q) = %q", s, a)
 		}
 

@@ -97,3 +97,21 @@ func underscores(s string) (string, error) {
 	}
 	return string(b), nil
 }
+
+// IsUnderscored reports whether s is in the form Underscores gives: no '-'
+// outside a bracket expression.
+func IsUnderscored(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '-':
+			return false
+		case '[':
+			j := strings.IndexByte(s[i:], ']')
+			if j < 0 {
+				return true
+			}
+			i += j
+		}
+	}
+	return true
+}
