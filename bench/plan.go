@@ -300,17 +300,23 @@ func gokmodLibkmodPasses(c *config, b *binaries, names []string, tmp string) (g,
 	return g, k, nil
 }
 
-// urootProbeOptions resolves each name with kmodule.ProbeOptions, u-root's
-// one-call dry-run entry point: every call reads modules.dep and
-// modules.builtin again and resolves the name by scanning the whole map.
-func urootProbeOptions(c *config, names []string) *series {
-	var actions atomic.Int64
-	opts := kmodule.ProbeOpts{
+// urootOpts returns u-root's dry-run options for the tree, counting the
+// modules it would load in actions.
+func urootOpts(c *config, actions *atomic.Int64) kmodule.ProbeOpts {
+	return kmodule.ProbeOpts{
 		RootDir:        c.tree,
 		KVer:           c.release,
 		IgnoreProcMods: true,
 		DryRunCB:       func(string) { actions.Add(1) },
 	}
+}
+
+// urootProbeOptions resolves each name with kmodule.ProbeOptions, u-root's
+// one-call dry-run entry point: every call reads modules.dep and
+// modules.builtin again and resolves the name by scanning the whole map.
+func urootProbeOptions(c *config, names []string) *series {
+	var actions atomic.Int64
+	opts := urootOpts(c, &actions)
 	one := func(names []string) passResult {
 		actions.Store(0)
 		r := timed(func(r *passResult) {
@@ -340,12 +346,7 @@ func urootProbeOptions(c *config, names []string) *series {
 // names do less work than a real dry run: the figure flatters u-root.
 func urootProber(c *config, names []string) *series {
 	var actions atomic.Int64
-	opts := kmodule.ProbeOpts{
-		RootDir:        c.tree,
-		KVer:           c.release,
-		IgnoreProcMods: true,
-		DryRunCB:       func(string) { actions.Add(1) },
-	}
+	opts := urootOpts(c, &actions)
 	s := &series{
 		name:  "u-root kmodule.Prober (NewProber once, Probe each)",
 		note:  "modules.dep parsed once (not timed); each module is dry-run at most once per Prober, so later names skip shared dependencies",
