@@ -19,6 +19,9 @@ var (
 	ErrAlreadyLoaded = errors.New("module already in kernel")
 	// ErrClosed: the Loader has been closed.
 	ErrClosed = errors.New("loader closed")
+	// ErrTooLarge: a compressed module decompresses to more than the
+	// Loader's limit (Options.MaxModuleSize).
+	ErrTooLarge = errors.New("decompressed module too large")
 )
 
 // ModuleError describes a failed operation on one module.
