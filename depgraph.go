@@ -35,20 +35,28 @@ func (p *pool) lookupSoftdeps(names []string) []*module {
 	return mods
 }
 
+// probeBuild is a probe list being built, with the ordering constraints
+// the softdeps put on it: after[i] lists earlier entries that entry i
+// must wait for when the list is loaded in parallel.
+type probeBuild struct {
+	list  []*module
+	after map[int][]int
+}
+
 // probeList returns the probe list of mod. With ignoreCmd (modprobe -i)
 // the requested module's own softdeps are skipped and its install command
 // ignored; its dependencies' softdeps still apply.
-func (p *pool) probeList(mod *module, ignoreCmd bool) []*module {
+func (p *pool) probeList(mod *module, ignoreCmd bool) *probeBuild {
 	for _, m := range p.mods {
 		m.visited = false
 		m.required = false
 	}
-	var list []*module
-	p.probe(mod, true, ignoreCmd, &list)
-	return list
+	b := &probeBuild{after: map[int][]int{}}
+	p.probe(mod, true, ignoreCmd, b)
+	return b
 }
 
-func (p *pool) probe(m *module, required, ignoreCmd bool, list *[]*module) {
+func (p *pool) probe(m *module, required, ignoreCmd bool, b *probeBuild) {
 	if m.visited {
 		return
 	}
@@ -61,26 +69,69 @@ func (p *pool) probe(m *module, required, ignoreCmd bool, list *[]*module) {
 		}
 	}
 	for _, d := range deps {
-		p.fillSoftdep(d, list)
+		p.fillSoftdep(d, b)
 	}
 	if ignoreCmd {
-		*list = append(*list, m)
+		b.list = append(b.list, m)
 		m.ignorecmd = true
 		return
 	}
-	p.fillSoftdep(m, list)
+	p.fillSoftdep(m, b)
 }
 
 // fillSoftdep appends m surrounded by its softdeps. A module with any
-// softdep is inserted directly even when it has an install command.
-func (p *pool) fillSoftdep(m *module, list *[]*module) {
+// softdep is inserted directly even when it has an install command. m
+// waits for its pre softdeps' entries; its post softdeps' entries wait
+// for m.
+func (p *pool) fillSoftdep(m *module, b *probeBuild) {
 	pre, post := p.softdepsOf(m)
+	start := len(b.list)
 	for _, s := range pre {
-		p.probe(s, false, false, list)
+		p.probe(s, false, false, b)
 	}
-	*list = append(*list, m)
+	idx := len(b.list)
+	b.list = append(b.list, m)
+	for j := start; j < idx; j++ {
+		b.after[idx] = append(b.after[idx], j)
+	}
 	m.ignorecmd = len(pre) > 0 || len(post) > 0
 	for _, s := range post {
-		p.probe(s, false, false, list)
+		p.probe(s, false, false, b)
 	}
+	for j := idx + 1; j < len(b.list); j++ {
+		b.after[j] = append(b.after[j], idx)
+	}
+}
+
+// schedule returns, for each entry of a probe list, the earlier entries
+// it must wait for when the list is loaded in parallel: the softdep
+// constraints, the entries its modules.dep line names, an earlier entry
+// for the same module, and every entry before and after an install
+// command, which may do anything.
+func (p *pool) schedule(b *probeBuild, cmd []bool) [][]int {
+	after := make([][]int, len(b.list))
+	lastBarrier := -1
+	for i, m := range b.list {
+		need := map[int]bool{}
+		for _, j := range b.after[i] {
+			need[j] = true
+		}
+		deps := map[*module]bool{}
+		for _, d := range p.dependencies(m) {
+			deps[d] = true
+		}
+		for j := 0; j < i; j++ {
+			o := b.list[j]
+			if o == m || o.name == m.name || deps[o] || cmd[i] || j <= lastBarrier {
+				need[j] = true
+			}
+		}
+		if cmd[i] {
+			lastBarrier = i
+		}
+		for j := range need {
+			after[i] = append(after[i], j)
+		}
+	}
+	return after
 }

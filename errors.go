@@ -3,6 +3,7 @@ package modprobe
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Sentinel errors. A Loader never returns them bare: they are wrapped in a
@@ -19,25 +20,42 @@ var (
 	ErrAlreadyLoaded = errors.New("module already in kernel")
 	// ErrClosed: the Loader has been closed.
 	ErrClosed = errors.New("loader closed")
+	// ErrBadParams: a module parameter holds a newline or a NUL byte,
+	// which the kernel would read as a separator or the end of the
+	// parameters.
+	ErrBadParams = errors.New("invalid module parameters")
 	// ErrTooLarge: a compressed module decompresses to more than the
 	// Loader's limit (Options.MaxModuleSize).
 	ErrTooLarge = errors.New("decompressed module too large")
 )
 
-// ModuleError describes a failed operation on one module.
+// ModuleError describes a failed operation on one module. Errors from the
+// kernel wrap the syscall.Errno it returned, so errors.Is(err,
+// syscall.ENOENT) and the like work.
 type ModuleError struct {
 	Op     string // "lookup", "plan", "insert"
 	Module string // the name as the caller gave it, or the module's name
 	Path   string // the module file or directory concerned, if any
 	Err    error
+	// KernelLog holds what the kernel logged about the module while
+	// refusing it (an unknown symbol, a bad parameter, a version magic
+	// mismatch), read from the kernel log; empty when it said nothing or
+	// the log could not be read.
+	KernelLog []string
 }
 
 // Error returns "OP MODULE: ERR", with the path in parentheses when set.
 func (e *ModuleError) Error() string {
+	var s string
 	if e.Path != "" {
-		return fmt.Sprintf("%s %s (%s): %v", e.Op, e.Module, e.Path, e.Err)
+		s = fmt.Sprintf("%s %s (%s): %v", e.Op, e.Module, e.Path, e.Err)
+	} else {
+		s = fmt.Sprintf("%s %s: %v", e.Op, e.Module, e.Err)
 	}
-	return fmt.Sprintf("%s %s: %v", e.Op, e.Module, e.Err)
+	if len(e.KernelLog) > 0 {
+		s += " (kernel: " + strings.Join(e.KernelLog, "; ") + ")"
+	}
+	return s
 }
 
 // Unwrap returns the underlying error.

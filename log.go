@@ -54,6 +54,14 @@ const (
 	originIndexTooLong = "libkmod.c:461 kmod_lookup_alias_from_alias_bin"
 	originInitstate    = "libkmod-module.c:1847 kmod_module_get_initstate"
 	originInitRead     = "libkmod-module.c:1835 kmod_module_get_initstate"
+	originNoPath       = "libkmod-module.c:895 kmod_module_insert_module"
+	originInsertFailed = "libkmod-module.c:949 kmod_module_insert_module"
+	originStripModver  = "libkmod-module.c:930 kmod_module_insert_module"
+	originStripVermag  = "libkmod-module.c:936 kmod_module_insert_module"
+	originCommandRun   = "libkmod-module.c:1041 command_do"
+	originCommandExit  = "libkmod-module.c:1047 command_do"
+	originRemove       = "libkmod-module.c:856 kmod_module_remove_module"
+	originCompression  = "libkmod.c:0 kmod_new"
 )
 
 // logger wraps the caller's slog.Logger; the zero value discards.

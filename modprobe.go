@@ -73,6 +73,7 @@ package modprobe
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -117,7 +118,25 @@ type Options struct {
 	// Compat selects the kmod release to match where releases differ.
 	// The zero value follows current kmod.
 	Compat Compat
+
+	// Kernel receives the module system calls. nil means the running
+	// kernel's; modprobetest provides a fake one.
+	Kernel Kernel
+	// KmsgPath is the kernel log read after a failed insert, so that the
+	// error can carry the kernel's reason; empty means /dev/kmsg. A log
+	// that cannot be opened is not an error.
+	KmsgPath string
+	// MaxModuleSize caps the size of a decompressed module; zero means
+	// DefaultMaxModuleSize. A larger module fails with ErrTooLarge.
+	MaxModuleSize int64
+	// Stdout and Stderr receive the output of install and remove
+	// commands; nil means the process's own, as for kmod's system(3).
+	Stdout, Stderr io.Writer
 }
+
+// DefaultMaxModuleSize is the largest decompressed module a Loader
+// accepts unless Options.MaxModuleSize says otherwise.
+const DefaultMaxModuleSize = 512 << 20
 
 // Compat selects which kmod release a Loader matches where kmod releases
 // behave differently.
@@ -171,6 +190,17 @@ type Loader struct {
 	// stats remembers, per module file, whether it exists: like the
 	// indexes, the tree is taken as it was when first read.
 	stats sync.Map // string -> error
+
+	kern           Kernel
+	kmsgPath       string
+	maxModuleSize  int64
+	stdout, stderr io.Writer
+	compat         Compat
+
+	compOnce sync.Once
+	kernComp compression // what /sys/module/compression names
+
+	flights flights // inserts and removals in progress, by module name
 }
 
 // Open reads the configuration and returns a Loader; indexes are opened on
@@ -183,9 +213,27 @@ func Open(opts Options) (*Loader, error) {
 		return nil, err
 	}
 	l := &Loader{
-		moduleDir: dir,
-		sysfs:     or(opts.SysfsDir, "/sys"),
-		log:       newLogger(opts.Logger),
+		moduleDir:     dir,
+		sysfs:         or(opts.SysfsDir, "/sys"),
+		log:           newLogger(opts.Logger),
+		kern:          opts.Kernel,
+		kmsgPath:      or(opts.KmsgPath, "/dev/kmsg"),
+		maxModuleSize: opts.MaxModuleSize,
+		stdout:        opts.Stdout,
+		stderr:        opts.Stderr,
+		compat:        opts.Compat,
+	}
+	if l.kern == nil {
+		l.kern = systemKernel{}
+	}
+	if l.maxModuleSize <= 0 {
+		l.maxModuleSize = DefaultMaxModuleSize
+	}
+	if l.stdout == nil {
+		l.stdout = os.Stdout
+	}
+	if l.stderr == nil {
+		l.stderr = os.Stderr
 	}
 	l.cfg = config.Load(config.Source{
 		ModuleDir: dir,

@@ -24,10 +24,15 @@ const (
 	// kernel, such as the target of an alias to a module that does not
 	// exist. modprobe prints nothing for it and a load fails.
 	ActionNoFile
+	// ActionRemove removes the module from the kernel (a removal's step).
+	ActionRemove
+	// ActionRemoveCommand runs the modprobe.d remove command instead of
+	// removing the module (a removal's step).
+	ActionRemoveCommand
 )
 
 // String returns the word modprobe prints for the kind ("insmod",
-// "install", "builtin"), "nofile" for ActionNoFile.
+// "install", "builtin", "rmmod", "remove"), "nofile" for ActionNoFile.
 func (k ActionKind) String() string {
 	switch k {
 	case ActionInsert:
@@ -38,6 +43,10 @@ func (k ActionKind) String() string {
 		return "builtin"
 	case ActionNoFile:
 		return "nofile"
+	case ActionRemove:
+		return "rmmod"
+	case ActionRemoveCommand:
+		return "remove"
 	}
 	return "ActionKind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -67,9 +76,9 @@ type Action struct {
 	Loaded bool
 }
 
-// String returns the line modprobe --show-depends prints for the action,
-// without a newline: "insmod PATH PARAMS", "install COMMAND PARAMS" or
-// "builtin NAME"; it is empty for ActionNoFile.
+// String returns the line modprobe prints for the action, without a
+// newline: "insmod PATH PARAMS", "install COMMAND PARAMS", "builtin
+// NAME", "rmmod NAME" or "remove COMMAND"; it is empty for ActionNoFile.
 func (a Action) String() string {
 	switch a.Kind {
 	case ActionInsert:
@@ -78,6 +87,10 @@ func (a Action) String() string {
 		return "install " + a.Command + " " + a.Params
 	case ActionBuiltin:
 		return "builtin " + a.Module
+	case ActionRemove:
+		return "rmmod " + a.Module
+	case ActionRemoveCommand:
+		return "remove " + a.Command
 	}
 	return ""
 }
@@ -103,6 +116,10 @@ type Probe struct {
 	Module  Module
 	Skip    Skip
 	Actions []Action
+
+	// after[i] lists the actions action i waits for in a parallel load;
+	// nil when the plan was not made for one.
+	after [][]int
 }
 
 // Plan is what loading a name would do: one probe per module the name
@@ -132,6 +149,12 @@ type PlanOptions struct {
 // It returns a *ModuleError wrapping ErrNotFound when nothing matches, or
 // the context's error when ctx is done.
 func (l *Loader) Plan(ctx context.Context, name string, params []string, opts PlanOptions) (*Plan, error) {
+	return l.plan(ctx, name, params, opts, false)
+}
+
+// plan is Plan; with schedule, each probe also gets the constraints of a
+// parallel load.
+func (l *Loader) plan(ctx context.Context, name string, params []string, opts PlanOptions, schedule bool) (*Plan, error) {
 	p, mods, err := l.resolve(ctx, "plan", name)
 	if err != nil {
 		return nil, err
@@ -141,13 +164,13 @@ func (l *Loader) Plan(ctx context.Context, name string, params []string, opts Pl
 		if err := ctx.Err(); err != nil {
 			return nil, moduleErr("plan", name, "", err)
 		}
-		plan.Probes = append(plan.Probes, p.planProbe(mod, plan.Params, opts))
+		plan.Probes = append(plan.Probes, p.planProbe(mod, plan.Params, opts, schedule))
 		p.release(mods)
 	}
 	return plan, nil
 }
 
-func (p *pool) planProbe(mod *module, extra string, opts PlanOptions) Probe {
+func (p *pool) planProbe(mod *module, extra string, opts PlanOptions, schedule bool) Probe {
 	pr := Probe{Module: p.public(mod)}
 	if !opts.IgnoreLoaded && p.inKernel(mod) {
 		pr.Skip = SkipLoaded
@@ -157,9 +180,9 @@ func (p *pool) planProbe(mod *module, extra string, opts PlanOptions) Probe {
 		pr.Skip = SkipBlacklisted
 		return pr
 	}
-	list := p.probeList(mod, opts.IgnoreCommands)
-	pr.Actions = make([]Action, 0, len(list))
-	for _, m := range list {
+	b := p.probeList(mod, opts.IgnoreCommands)
+	pr.Actions = make([]Action, 0, len(b.list))
+	for _, m := range b.list {
 		a := Action{Module: m.name, Requested: m == mod, Required: m.required}
 		x := ""
 		if a.Requested {
@@ -179,6 +202,13 @@ func (p *pool) planProbe(mod *module, extra string, opts PlanOptions) Probe {
 			a.Kind = ActionNoFile
 		}
 		pr.Actions = append(pr.Actions, a)
+	}
+	if schedule {
+		cmd := make([]bool, len(pr.Actions))
+		for i, a := range pr.Actions {
+			cmd[i] = a.Kind == ActionInstall
+		}
+		pr.after = p.schedule(b, cmd)
 	}
 	return pr
 }

@@ -1,0 +1,64 @@
+package modprobe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+)
+
+// ErrCommandFailed is wrapped by the error of an install or remove command
+// that could not run or exited with a non-zero status.
+var ErrCommandFailed = errors.New("command failed")
+
+// CommandError describes a failed install or remove command.
+type CommandError struct {
+	Kind     string // "install" or "remove"
+	Command  string // the command as run, $CMDLINE_OPTS replaced
+	ExitCode int    // the exit status, or -1 when the command did not run
+	Err      error  // why it did not run, when ExitCode is -1
+}
+
+// Error returns libkmod's wording.
+func (e *CommandError) Error() string {
+	if e.ExitCode < 0 {
+		return fmt.Sprintf("could not run %s command '%s': %v", e.Kind, e.Command, e.Err)
+	}
+	return fmt.Sprintf("%s command '%s' exited with status %d", e.Kind, e.Command, e.ExitCode)
+}
+
+// Unwrap returns ErrCommandFailed and, for a command that did not run,
+// the reason.
+func (e *CommandError) Unwrap() []error { return []error{ErrCommandFailed, e.Err} }
+
+// expandCmdlineOpts replaces every $CMDLINE_OPTS in cmd with opts, as
+// libkmod does for install commands.
+func expandCmdlineOpts(cmd, opts string) string {
+	return strings.ReplaceAll(cmd, "$CMDLINE_OPTS", opts)
+}
+
+// runCommand runs cmd through /bin/sh -c, as system(3) does, with
+// MODPROBE_MODULE set to the module's name.
+func (l *Loader) runCommand(ctx context.Context, kind, module, cmd string) error {
+	c := exec.CommandContext(ctx, "/bin/sh", "-c", cmd)
+	c.Env = append(os.Environ(), "MODPROBE_MODULE="+module)
+	c.Stdout, c.Stderr = l.stdout, l.stderr
+	err := c.Run()
+	if err == nil {
+		return nil
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code := ee.ExitCode()
+		if code < 0 { // killed by a signal: system(3)'s WEXITSTATUS is 0
+			if ctx.Err() != nil {
+				return &CommandError{Kind: kind, Command: cmd, ExitCode: -1, Err: ctx.Err()}
+			}
+			return nil
+		}
+		return &CommandError{Kind: kind, Command: cmd, ExitCode: code}
+	}
+	return &CommandError{Kind: kind, Command: cmd, ExitCode: -1, Err: err}
+}

@@ -1,0 +1,323 @@
+package modprobetest
+
+import (
+	"bytes"
+	"compress/gzip"
+	"debug/elf"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/gokmod/modprobe"
+	"github.com/klauspost/compress/zstd"
+	"github.com/ulikunitz/xz"
+)
+
+// maxImage bounds the module images the fake accepts, as the kernel's
+// own limit does.
+const maxImage = 1 << 30
+
+// FinitModule loads the module in f, as finit_module(2).
+func (k *Kernel) FinitModule(f *os.File, params string, flags modprobe.InitFlags) error {
+	st, err := f.Stat()
+	if err != nil {
+		return syscall.EBADF
+	}
+	if st.Size() > maxImage {
+		return syscall.EFBIG
+	}
+	data := make([]byte, st.Size())
+	if _, err := io.ReadFull(io.NewSectionReader(f, 0, st.Size()), data); err != nil {
+		return syscall.EIO
+	}
+	ins := Insert{Params: params, Flags: flags, File: f.Name(), Compressed: flags&modprobe.InitCompressedFile != 0}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if ins.Compressed {
+		data, err = k.decompress(data)
+		if err != nil {
+			return k.record(ins, err)
+		}
+	}
+	return k.record(ins, k.load(&ins, data))
+}
+
+// InitModule loads the module image, as init_module(2).
+func (k *Kernel) InitModule(image []byte, params string) error {
+	ins := Insert{Params: params}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.record(ins, k.load(&ins, image))
+}
+
+func (k *Kernel) record(ins Insert, err error) error {
+	ins.Err = err
+	k.inserts = append(k.inserts, ins)
+	return err
+}
+
+// decompress is the kernel's module_decompress: only the configured
+// format, refused with EINVAL otherwise (also by kernels that do not know
+// the flag).
+func (k *Kernel) decompress(data []byte) ([]byte, error) {
+	var r io.Reader
+	var err error
+	switch {
+	case k.compression == "gzip" && bytes.HasPrefix(data, []byte{0x1f, 0x8b}):
+		r, err = gzip.NewReader(bytes.NewReader(data))
+	case k.compression == "xz" && bytes.HasPrefix(data, []byte{0xfd, '7', 'z', 'X', 'Z', 0}):
+		r, err = xz.NewReader(bytes.NewReader(data))
+	case k.compression == "zstd" && bytes.HasPrefix(data, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		d, derr := zstd.NewReader(bytes.NewReader(data), zstd.WithDecoderConcurrency(1))
+		if derr != nil {
+			return nil, syscall.EINVAL
+		}
+		defer d.Close()
+		r = d
+	default:
+		if k.compression != "" {
+			_ = k.logf("module_decompress: not a %s file", k.compression)
+		}
+		return nil, syscall.EINVAL
+	}
+	if err != nil {
+		return nil, syscall.EINVAL
+	}
+	out, err := io.ReadAll(io.LimitReader(r, maxImage+1))
+	if err != nil || len(out) > maxImage {
+		_ = k.logf("module_decompress: decompression failed")
+		return nil, syscall.EINVAL
+	}
+	return out, nil
+}
+
+// image is what the fake reads of a module.
+type image struct {
+	name     string
+	depends  []string
+	parms    map[string]string // declared parameters and their types (parmtype=)
+	vermagic string
+	hasMagic bool
+}
+
+// readImage reads the module's name and .modinfo, as load_module does.
+func readImage(data []byte) (*image, error) {
+	f, err := elf.NewFile(bytes.NewReader(data))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	img := &image{parms: map[string]string{}}
+	if s := f.Section(".modinfo"); s != nil {
+		info, err := s.Data()
+		if err != nil {
+			return nil, err
+		}
+		for _, kv := range strings.Split(string(info), "\x00") {
+			key, val, _ := strings.Cut(kv, "=")
+			switch key {
+			case "name":
+				if img.name == "" {
+					img.name = val
+				}
+			case "depends":
+				for _, d := range strings.Split(val, ",") {
+					if d != "" {
+						img.depends = append(img.depends, d)
+					}
+				}
+			case "parmtype":
+				p, typ, _ := strings.Cut(val, ":")
+				img.parms[p] = typ
+			case "vermagic":
+				img.vermagic, img.hasMagic = val, true
+			}
+		}
+	}
+	if s := f.Section(".gnu.linkonce.this_module"); s != nil {
+		if b, err := s.Data(); err == nil {
+			off, size := 24, 56
+			if f.Class == elf.ELFCLASS32 {
+				off, size = 12, 60
+			}
+			if len(b) >= off+size {
+				if n := string(bytes.TrimRight(b[off:off+size], "\x00")); n != "" && !strings.Contains(n, "\x00") {
+					img.name = n
+				}
+			}
+		}
+	}
+	if img.name == "" {
+		return nil, errors.New("no module name")
+	}
+	return img, nil
+}
+
+// load is load_module: checks, then the module goes live.
+func (k *Kernel) load(ins *Insert, data []byte) error {
+	img, err := readImage(data)
+	if err != nil {
+		_ = k.logf("Invalid ELF header magic or module: %v", err)
+		return syscall.ENOEXEC
+	}
+	ins.Module = img.name
+	if k.onInsert != nil {
+		if err := k.onInsert(*ins); err != nil {
+			return err
+		}
+	}
+	if err := k.failInsert[img.name]; err != nil {
+		return err
+	}
+	if k.vermagic != "" && ins.Flags&modprobe.InitIgnoreVermagic == 0 && img.hasMagic && img.vermagic != k.vermagic {
+		_ = k.logf("%s: version magic '%s' should be '%s'", img.name, img.vermagic, k.vermagic)
+		return syscall.ENOEXEC
+	}
+	if k.mods[img.name] != nil {
+		return syscall.EEXIST
+	}
+	for _, d := range img.depends {
+		if k.mods[d] == nil {
+			_ = k.logf("%s: Unknown symbol from %s (err -2)", img.name, d)
+			return syscall.ENOENT
+		}
+	}
+	params, err := parseParams(params(ins.Params))
+	if err != nil {
+		_ = k.logf("%s: %v", img.name, err)
+		return syscall.EINVAL
+	}
+	for _, p := range sortedKeys(params) {
+		typ, ok := img.parms[p]
+		if !ok {
+			_ = k.logf("%s: unknown parameter '%s' ignored", img.name, p)
+			delete(params, p)
+			continue
+		}
+		if !validParam(typ, params[p]) {
+			_ = k.logf("%s: `%s' invalid for parameter `%s'", img.name, params[p], p)
+			return syscall.EINVAL
+		}
+	}
+	return k.addLive(img.name, len(data), img.depends, params)
+}
+
+type params string
+
+// parseParams splits a parameter string as the kernel's parse_args does:
+// whitespace-separated key=value, double quotes grouping a value (and
+// removed).
+func parseParams(s params) (map[string]string, error) {
+	out := map[string]string{}
+	str := string(s)
+	for {
+		str = strings.TrimLeft(str, " \t\n")
+		if str == "" {
+			return out, nil
+		}
+		inQuote := false
+		i := 0
+		for ; i < len(str); i++ {
+			if str[i] == '"' {
+				inQuote = !inQuote
+			}
+			if !inQuote && (str[i] == ' ' || str[i] == '\t' || str[i] == '\n') {
+				break
+			}
+		}
+		if inQuote {
+			return nil, fmt.Errorf("unbalanced quote in parameters")
+		}
+		tok := str[:i]
+		str = str[i:]
+		key, val, _ := strings.Cut(tok, "=")
+		key = strings.ReplaceAll(key, "-", "_")
+		out[key] = strings.ReplaceAll(val, `"`, "")
+	}
+}
+
+// DeleteModule removes a module, as delete_module(2).
+func (k *Kernel) DeleteModule(name string, flags modprobe.DeleteFlags) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	err := k.unload(name, flags)
+	k.removes = append(k.removes, Remove{Module: name, Flags: flags, Err: err})
+	return err
+}
+
+func (k *Kernel) unload(name string, flags modprobe.DeleteFlags) error {
+	if err := k.failRemove[name]; err != nil {
+		return err
+	}
+	m := k.mods[name]
+	if m == nil {
+		return syscall.ENOENT
+	}
+	if len(m.holder) > 0 {
+		return syscall.EWOULDBLOCK
+	}
+	if m.users > 0 && flags&modprobe.DeleteForce == 0 {
+		return syscall.EWOULDBLOCK
+	}
+	delete(k.mods, name)
+	for i, n := range k.order {
+		if n == name {
+			k.order = append(k.order[:i], k.order[i+1:]...)
+			break
+		}
+	}
+	if err := os.RemoveAll(k.SysfsDir() + "/module/" + name); err != nil {
+		return syscall.EIO
+	}
+	for _, d := range m.deps {
+		dm := k.mods[d]
+		if dm == nil {
+			continue
+		}
+		for i, h := range dm.holder {
+			if h == name {
+				dm.holder = append(dm.holder[:i], dm.holder[i+1:]...)
+				break
+			}
+		}
+		_ = os.Remove(k.SysfsDir() + "/module/" + d + "/holders/" + name)
+		if err := k.writeModule(dm); err != nil {
+			return syscall.EIO
+		}
+	}
+	return k.writeProcModules()
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// validParam checks a value against a parmtype, as the kernel's
+// param_set_* functions do for the common types.
+func validParam(typ, val string) bool {
+	switch typ {
+	case "int", "long", "short", "byte":
+		_, err := strconv.ParseInt(val, 0, 64)
+		return err == nil
+	case "uint", "ulong", "ushort", "ullong":
+		_, err := strconv.ParseUint(val, 0, 64)
+		return err == nil
+	case "bool", "invbool":
+		switch val {
+		case "", "y", "Y", "n", "N", "1", "0", "true", "false", "on", "off":
+			return true
+		}
+		return false
+	}
+	return true
+}
