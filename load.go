@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gokmod/modprobe/internal/modname"
 	"log/slog"
 	"runtime"
 	"strings"
@@ -394,4 +395,30 @@ func errText(err error) string {
 		return kmodlog.Strerror(errno)
 	}
 	return err.Error()
+}
+
+// InsertFile inserts the one module file at path with the parameter
+// string params, as insmod does: no dependencies, no configuration, no
+// check of the module's state (the kernel answers EEXIST for a live
+// module). Compressed files are handled as for Load. Only
+// ForceVermagic and ForceModversion of opts apply. The error is a
+// *ModuleError with Op "insert", wrapping the kernel's errno.
+func (l *Loader) InsertFile(ctx context.Context, path, params string, opts LoadOptions) error {
+	if l.closed.Load() {
+		return moduleErr("insert", path, path, ErrClosed)
+	}
+	if err := ctx.Err(); err != nil {
+		return moduleErr("insert", path, path, err)
+	}
+	run := l.newRun(LoadOptions{}, 1)
+	defer run.close()
+	err := l.insertFile(path, params, insertFlags{vermagic: opts.ForceVermagic, modversion: opts.ForceModversion})
+	if err == nil {
+		return nil
+	}
+	name := modname.FromPath(path)
+	if !errors.Is(err, syscall.EEXIST) {
+		l.log.log(ctx, slog.LevelInfo, originInsertFailed, fmt.Sprintf("Failed to insert module '%s': %s", path, errText(err)))
+	}
+	return &ModuleError{Op: "insert", Module: name, Path: path, Err: err, KernelLog: run.kernelLog(name)}
 }

@@ -192,6 +192,7 @@ type Loader struct {
 	stats sync.Map // string -> error
 
 	kern           Kernel
+	proc           string
 	kmsgPath       string
 	maxModuleSize  int64
 	stdout, stderr io.Writer
@@ -217,6 +218,7 @@ func Open(opts Options) (*Loader, error) {
 		sysfs:         or(opts.SysfsDir, "/sys"),
 		log:           newLogger(opts.Logger),
 		kern:          opts.Kernel,
+		proc:          or(opts.ProcDir, "/proc"),
 		kmsgPath:      or(opts.KmsgPath, "/dev/kmsg"),
 		maxModuleSize: opts.MaxModuleSize,
 		stdout:        opts.Stdout,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gokmod/modprobe/internal/modname"
 	"io/fs"
 	"syscall"
 	"time"
@@ -11,7 +12,9 @@ import (
 	"github.com/gokmod/modprobe/internal/kernel"
 )
 
-// Removal errors, wrapped in a *ModuleError.
+// Removal errors, wrapped in a *ModuleError. Its Op is "remove" for what
+// modprobe checks before removing (builtin, not loaded, in use) and
+// "delete" for what delete_module(2) refused.
 var (
 	// ErrBuiltin: the module is built into the kernel and cannot be
 	// removed.
@@ -219,7 +222,7 @@ func (r *remover) remove(ctx context.Context, name string) error {
 			return nil
 		case errors.Is(err, syscall.EEXIST):
 			if r.opts.FirstTime {
-				return r.report(moduleErr("remove", name, "", fmt.Errorf("%w: %w", ErrNotLoaded, err)))
+				return r.report(moduleErr("delete", name, "", fmt.Errorf("%w: %w", ErrNotLoaded, err)))
 			}
 			return nil
 		case errors.Is(err, syscall.EAGAIN) && r.opts.Wait > 0:
@@ -229,13 +232,13 @@ func (r *remover) remove(ctx context.Context, name string) error {
 			}
 			delta = backoff(delta, deadline.Sub(now))
 			if delta <= 0 {
-				return r.report(moduleErr("remove", name, "", fmt.Errorf("%w: %w", ErrInUse, err)))
+				return r.report(moduleErr("delete", name, "", fmt.Errorf("%w: %w", ErrInUse, err)))
 			}
 			t := time.NewTimer(delta)
 			select {
 			case <-ctx.Done():
 				t.Stop()
-				return r.report(moduleErr("remove", name, "", ctx.Err()))
+				return r.report(moduleErr("delete", name, "", ctx.Err()))
 			case <-t.C:
 			}
 			continue
@@ -246,7 +249,7 @@ func (r *remover) remove(ctx context.Context, name string) error {
 		if errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EBUSY) {
 			err = fmt.Errorf("%w: %w", ErrInUse, err)
 		}
-		return r.report(moduleErr("remove", name, "", err))
+		return r.report(moduleErr("delete", name, "", err))
 	}
 }
 
@@ -267,4 +270,16 @@ func backoff(last, left time.Duration) time.Duration {
 		return 0
 	}
 	return d
+}
+
+// RemoveModule removes the one module called name from the kernel, as
+// rmmod does: no dependencies, no softdeps, no configuration and no
+// checks (see State for those). Only Force and Wait of opts apply. The
+// error is a *ModuleError with Op "delete" wrapping the kernel's errno.
+func (l *Loader) RemoveModule(ctx context.Context, name string, opts RemoveOptions) error {
+	if l.closed.Load() {
+		return moduleErr("delete", name, "", ErrClosed)
+	}
+	r := &remover{l: l, opts: RemoveOptions{Force: opts.Force, Wait: opts.Wait}}
+	return r.remove(ctx, modname.Normalize(name))
 }

@@ -3,7 +3,9 @@ package modprobe
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
+	"syscall"
 
 	"github.com/gokmod/modprobe/internal/kernel"
 	"github.com/gokmod/modprobe/internal/modname"
@@ -86,4 +88,44 @@ func (l *Loader) State(name string) (Status, error) {
 		return st, moduleErr("state", m.name, "", err)
 	}
 	return st, nil
+}
+
+// LoadedModule is a module in the kernel, as lsmod shows it.
+type LoadedModule struct {
+	Name string
+	// Size is the module's core size in bytes.
+	Size int64
+	// Refcnt is the use count, or a negative errno when sysfs does not
+	// show it (lsmod prints it as is).
+	Refcnt int
+	// Holders are the modules using this one, in sysfs order.
+	Holders []string
+}
+
+// Loaded lists the modules in the kernel in /proc/modules order (the most
+// recent first), with their size, use count and holders read from sysfs
+// as lsmod does.
+func (l *Loader) Loaded() ([]LoadedModule, error) {
+	mods, err := kernel.ReadProcModules(l.proc)
+	if err != nil {
+		return nil, fmt.Errorf("could not get list of modules: %w", err)
+	}
+	out := make([]LoadedModule, 0, len(mods))
+	for _, m := range mods {
+		lm := LoadedModule{Name: m.Name, Size: m.Size}
+		if n, err := kernel.ReadCoresize(l.sysfs, m.Name); err == nil {
+			lm.Size = n
+		}
+		lm.Refcnt, err = kernel.ReadRefcnt(l.sysfs, m.Name)
+		if err != nil {
+			lm.Refcnt = -int(syscall.ENOENT)
+			var errno syscall.Errno
+			if errors.As(err, &errno) {
+				lm.Refcnt = -int(errno)
+			}
+		}
+		lm.Holders, _ = kernel.ReadHolders(l.sysfs, m.Name)
+		out = append(out, lm)
+	}
+	return out, nil
 }

@@ -339,3 +339,14 @@ func (k *Kernel) writeProcModules() error {
 	}
 	return os.WriteFile(filepath.Join(k.ProcDir(), "modules"), []byte(b.String()), 0o444)
 }
+
+// SetRelease sets the kernel release the fake procfs reports
+// (sys/kernel/osrelease), which a Loader opened without a KernelRelease
+// uses to find its module directory.
+func (k *Kernel) SetRelease(release string) error {
+	dir := filepath.Join(k.ProcDir(), "sys", "kernel")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "osrelease"), []byte(release+"\n"), 0o444)
+}

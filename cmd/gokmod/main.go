@@ -5,6 +5,8 @@ package main
 
 import (
 	"fmt"
+
+	"github.com/gokmod/modprobe"
 	"io"
 	"os"
 	"path/filepath"
@@ -12,7 +14,7 @@ import (
 )
 
 // toolNames are the tools gokmod can be.
-func toolNames() []string { return []string{"modprobe"} }
+func toolNames() []string { return []string{"modprobe", "insmod", "rmmod", "lsmod"} }
 
 // tool returns the entry point of the tool called name, or nil: it gets
 // the process environment, argv[0] (which glibc's getopt prints in its
@@ -22,6 +24,12 @@ func tool(name string) func(env *env, argv0 string, args []string) int {
 	switch name {
 	case "modprobe":
 		return runModprobe
+	case "insmod":
+		return runInsmod
+	case "rmmod":
+		return runRmmod
+	case "lsmod":
+		return runLsmod
 	}
 	return nil
 }
@@ -36,6 +44,28 @@ type env struct {
 	stdoutTTY bool
 	getenv    func(string) (string, bool)
 	setenv    func(string, string)
+	// kernel, when set, replaces the running kernel and its sysfs,
+	// procfs and log (tests use modprobetest's fake kernel).
+	kernel *fakeKernel
+}
+
+// fakeKernel is a kernel for tests: the system-call seam and the
+// directories that go with it.
+type fakeKernel struct {
+	kernel                modprobe.Kernel
+	sysfs, proc, kmsgPath string
+}
+
+// loaderOptions fills in the kernel part of a tool's Loader options.
+func (e *env) loaderOptions(o modprobe.Options) modprobe.Options {
+	if e.kernel != nil {
+		o.Kernel = e.kernel.kernel
+		o.SysfsDir = e.kernel.sysfs
+		o.ProcDir = e.kernel.proc
+		o.KmsgPath = e.kernel.kmsgPath
+	}
+	o.Stdout, o.Stderr = e.stdout, e.stderr
+	return o
 }
 
 func main() {

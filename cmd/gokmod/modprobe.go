@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/gokmod/modprobe"
 	"github.com/gokmod/modprobe/internal/getopt"
@@ -222,10 +224,8 @@ func (m *modprobeCmd) main(args []string) int {
 			m.appendOptionsEnv("-v")
 			m.verbose++
 		case 'V':
-			// kmod's first line, which scripts parse, then the features:
-			// none yet, as this gokmod neither decompresses nor checks
-			// signatures.
-			fmt.Fprintf(m.out, "kmod version %d\n-ZSTD -XZ -ZLIB -LIBCRYPTO -EXPERIMENTAL\n", m.kmodVersion())
+			// kmod's first line, which scripts parse, then the features.
+			fmt.Fprintf(m.out, "kmod version %d\n%s\n", m.kmodVersion(), features)
 			return 0
 		case 'h':
 			m.help()
@@ -247,11 +247,11 @@ func (m *modprobeCmd) main(args []string) int {
 		return -1
 	}
 
-	opts := modprobe.Options{
+	opts := m.env.loaderOptions(modprobe.Options{
 		ConfigPaths: configPaths,
 		Logger:      slog.New(slogHandler{m.log}),
 		Compat:      m.compat,
-	}
+	})
 	switch {
 	case kversionSet:
 		// modprobe builds the path in a PATH_MAX buffer.
@@ -347,7 +347,8 @@ func (m *modprobeCmd) insmod(l *modprobe.Loader, name string, params []string) i
 	rc := 0
 	for i := range plan.Probes {
 		pr := &plan.Probes[i]
-		rc = m.probe(pr)
+		var msg string
+		rc, msg = m.probe(l, pr)
 		switch {
 		case rc >= 0:
 			rc = 0
@@ -355,8 +356,8 @@ func (m *modprobeCmd) insmod(l *modprobe.Loader, name string, params []string) i
 			m.log.printf(logErr, "could not insert '%s': Module already in kernel\n", pr.Module.Name)
 		case rc == -int(syscall.ENOENT):
 			m.log.printf(logErr, "could not insert '%s': Unknown symbol in module, or unknown parameter (see dmesg)\n", pr.Module.Name)
-		case rc == errNotImplemented:
-			m.log.printf(logErr, "could not insert '%s': inserting modules is not implemented by gokmod yet (-n and -D work)\n", pr.Module.Name)
+		case msg != "":
+			m.log.printf(logErr, "could not insert '%s': %s\n", pr.Module.Name, msg)
 		default:
 			m.log.printf(logErr, "could not insert '%s': %s\n", pr.Module.Name, kmodlog.Strerror(syscall.Errno(-rc)))
 		}
@@ -379,53 +380,113 @@ func (w *outWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// errNotImplemented is probe's result for a load this gokmod cannot do.
-const errNotImplemented = -1 << 20
-
-// probe runs one probe of a plan. Without --dry-run it would insert the
-// modules; this version of gokmod succeeds only when there is nothing to
-// insert.
-func (m *modprobeCmd) probe(pr *modprobe.Probe) int {
-	showAction := func(a modprobe.Action) {
-		// kmod 30 prints the actions of a dry run only with -v or -D;
-		// later releases print them for -n too.
-		if !m.doShow && m.verbose <= logWarning && !(m.dryRun && m.compat == modprobe.CompatLatest) {
-			return
-		}
-		if s := a.String(); s != "" {
-			fmt.Fprintf(m.out, "%s\n", s)
-		}
+// showAction prints an action as modprobe's print_action does: always
+// with -D, with -v, and (after kmod 30) for -n.
+func (m *modprobeCmd) showAction(a modprobe.Action) {
+	if !m.doShow && m.verbose <= logWarning && !(m.dryRun && m.compat == modprobe.CompatLatest) {
+		return
 	}
-	todo := 0
-	show := showAction
-	if !m.dryRun {
-		show = func(modprobe.Action) { todo++ }
+	if s := a.String(); s != "" {
+		fmt.Fprintf(m.out, "%s\n", s)
 	}
-	if err := pr.DryRun(modprobe.DryRunOptions{FirstTime: m.firstTime}, show); err != nil {
-		if errors.Is(err, modprobe.ErrAlreadyLoaded) {
-			return -int(syscall.EEXIST)
-		}
-		return -int(syscall.EINVAL)
-	}
-	if todo > 0 {
-		return errNotImplemented
-	}
-	return 0
 }
 
-// removeAll is modprobe -r, which this version of gokmod cannot do yet.
+// probe runs one probe of a plan, or walks it for a dry run. It returns
+// kmod's result (0, or a negative errno) and, for a failure that is not
+// the kernel's, a message to print instead of strerror.
+func (m *modprobeCmd) probe(l *modprobe.Loader, pr *modprobe.Probe) (int, string) {
+	if m.dryRun {
+		if err := pr.DryRun(modprobe.DryRunOptions{FirstTime: m.firstTime}, m.showAction); err != nil {
+			return -int(syscall.EEXIST), ""
+		}
+		return 0, ""
+	}
+	err := l.LoadProbe(context.Background(), pr, modprobe.LoadOptions{
+		FirstTime:       m.firstTime,
+		ForceVermagic:   m.stripVermagic || m.force,
+		ForceModversion: m.stripModvers || m.force,
+		Show:            m.showAction,
+	})
+	return errnoResult(err)
+}
+
+// errnoResult maps a load or removal error to kmod's negative errno, with
+// a message for errors that have no errno of their own.
+func errnoResult(err error) (int, string) {
+	if err == nil {
+		return 0, ""
+	}
+	if errors.Is(err, modprobe.ErrCommandFailed) {
+		return -int(syscall.EINVAL), ""
+	}
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return -int(errno), ""
+	}
+	msg := err.Error()
+	var me *modprobe.ModuleError
+	for errors.As(err, &me) {
+		msg = me.Err.Error()
+		err = me.Err
+	}
+	return -int(syscall.EINVAL), msg
+}
+
+// removeAll is modprobe -r: each name is removed in turn. kmod's fatal
+// messages end the run, unless -a made them warnings.
 func (m *modprobeCmd) removeAll(l *modprobe.Loader, names []string) int {
-	err := 0
+	rc := 0
 	for _, name := range names {
-		if _, lerr := l.Lookup(context.Background(), name); lerr != nil {
-			m.LOG("Module %s not found.\n", name)
-			err = -int(syscall.ENOENT)
+		err := l.RemoveWith(context.Background(), []string{name}, modprobe.RemoveOptions{
+			IgnoreCommands: m.ignoreCommands,
+			RemoveHolders:  m.removeHolders,
+			Wait:           time.Duration(min(m.waitMsec, uint64(math.MaxInt64/int64(time.Millisecond)))) * time.Millisecond,
+			FirstTime:      m.firstTime,
+			Force:          m.force,
+			DryRun:         m.dryRun,
+			Show:           m.showAction,
+			Report: func(err error) { m.reportRemove(name, err) },
+		})
+		if err == nil {
 			continue
 		}
-		m.log.printf(logErr, "could not remove '%s': removing modules is not implemented by gokmod yet\n", name)
-		err = -int(syscall.ENOSYS)
+		if m.waitMsec > 0 && m.compat == modprobe.CompatKmod30 && errors.Is(err, modprobe.ErrInUse) && errors.Is(err, syscall.EAGAIN) {
+			continue // kmod 30 ends a --wait that timed out successfully
+		}
+		r, _ := errnoResult(err)
+		rc = r
 	}
-	return err
+	return rc
+}
+
+// reportRemove prints what kmod prints when a removal step fails; LOG is
+// fatal without -a.
+func (m *modprobeCmd) reportRemove(name string, err error) {
+	var me *modprobe.ModuleError
+	mod := name
+	if errors.As(err, &me) {
+		mod = me.Module
+	}
+	switch {
+	case errors.Is(err, modprobe.ErrNotFound), errors.Is(err, modprobe.ErrBadName):
+		m.LOG("Module %s not found.\n", name)
+	case errors.Is(err, modprobe.ErrBuiltin):
+		m.LOG("Module %s is builtin.\n", mod)
+	case errors.Is(err, modprobe.ErrNotLoaded):
+		m.LOG("Module %s is not in kernel.\n", mod)
+	case errors.Is(err, modprobe.ErrCommandFailed):
+		m.LOG("Error running remove command for %s\n", mod)
+	case me != nil && me.Op == "remove" && errors.Is(err, modprobe.ErrInUse):
+		m.LOG("Module %s is in use.\n", mod)
+	case me != nil && me.Op == "delete" && m.waitMsec > 0:
+		if m.compat == modprobe.CompatKmod30 && errors.Is(err, syscall.EAGAIN) {
+			return
+		}
+		var errno syscall.Errno
+		if errors.As(err, &errno) {
+			m.log.printf(logErr, "could not remove '%s': %s\n", mod, kmodlog.Strerror(errno))
+		}
+	}
 }
 
 func (m *modprobeCmd) help() {
