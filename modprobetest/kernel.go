@@ -75,26 +75,36 @@ type Remove struct {
 // procfs and kernel log live in a temporary directory of tb.
 func NewKernel(tb testing.TB) *Kernel {
 	tb.Helper()
+	k, err := New(tb.TempDir())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return k
+}
+
+// New returns a fake kernel with no module loaded, whose sysfs, procfs
+// and kernel log are created in dir, for use outside tests.
+func New(dir string) (*Kernel, error) {
 	k := &Kernel{
-		dir:        tb.TempDir(),
+		dir:        dir,
 		mods:       map[string]*liveModule{},
 		failInsert: map[string]error{},
 		failRemove: map[string]error{},
 	}
 	for _, d := range []string{"sys/module", "proc"} {
 		if err := os.MkdirAll(filepath.Join(k.dir, d), 0o755); err != nil {
-			tb.Fatal(err)
+			return nil, err
 		}
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if err := k.writeProcModules(); err != nil {
-		tb.Fatal(err)
+		return nil, err
 	}
 	if err := os.WriteFile(k.KmsgPath(), nil, 0o644); err != nil {
-		tb.Fatal(err)
+		return nil, err
 	}
-	return k
+	return k, nil
 }
 
 // SysfsDir is the fake sysfs mount point (it holds module/).
