@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/gokmod/modprobe"
+	"github.com/gokmod/modprobe/modprobetest"
 )
 
 // exampleTree writes a small module tree with depmod's text indexes and a
@@ -141,4 +142,78 @@ func ExampleLoader_WriteConfig() {
 	//
 	// alias ip_vs_scheduler_wrr ip_vs_wrr
 	// alias rtnl_link_dummy dummy
+}
+
+// exampleKernel returns a Loader on a fake kernel and a tree with the
+// ip_vs_wrr chain, for the examples.
+func exampleKernel() (*modprobe.Loader, *modprobetest.Kernel, func()) {
+	dir, _ := os.MkdirTemp("", "example")
+	_, err := modprobetest.WriteTree(dir, "6.1.0-ex",
+		modprobetest.Module{Name: "nf_defrag_ipv4"},
+		modprobetest.Module{Name: "nf_conntrack", Depends: []string{"nf_defrag_ipv4"}},
+		modprobetest.Module{Name: "ip_vs", Depends: []string{"nf_conntrack"}},
+		modprobetest.Module{Name: "ip_vs_wrr", Depends: []string{"ip_vs"}},
+		modprobetest.Module{Name: "dummy", Params: []string{"numdummies:int"}},
+	)
+	if err != nil {
+		panic(err)
+	}
+	k, err := modprobetest.New(dir + "/fake")
+	if err != nil {
+		panic(err)
+	}
+	l, err := modprobe.Open(k.Options(modprobe.Options{RootDir: dir, KernelRelease: "6.1.0-ex", ConfigPaths: []string{}}))
+	if err != nil {
+		panic(err)
+	}
+	return l, k, func() { l.Close(); os.RemoveAll(dir) }
+}
+
+func ExampleLoader_Load() {
+	l, k, done := exampleKernel()
+	defer done()
+	ctx := context.Background()
+	if err := l.Load(ctx, "ip_vs_wrr"); err != nil {
+		panic(err)
+	}
+	if err := l.Load(ctx, "dummy", "numdummies=3"); err != nil {
+		panic(err)
+	}
+	fmt.Println(k.Loaded())
+	// A second load finds everything live and does nothing.
+	fmt.Println(l.Load(ctx, "ip_vs_wrr"), len(k.Inserts()))
+	// Output:
+	// [nf_defrag_ipv4 nf_conntrack ip_vs ip_vs_wrr dummy]
+	// <nil> 5
+}
+
+func ExampleLoader_LoadAllWith() {
+	l, k, done := exampleKernel()
+	defer done()
+	// Independent modules load in parallel, dependencies first, each once.
+	err := l.LoadAllWith(context.Background(), []string{"ip_vs_wrr", "dummy", "ip_vs"}, modprobe.LoadOptions{Jobs: 4})
+	fmt.Println(err, len(k.Loaded()), len(k.Inserts()))
+	// Output:
+	// <nil> 5 5
+}
+
+func ExampleLoader_Remove() {
+	l, k, done := exampleKernel()
+	defer done()
+	ctx := context.Background()
+	_ = l.Load(ctx, "ip_vs_wrr")
+	// Like modprobe -r: the module, then the dependencies nobody uses
+	// any more, in one pass.
+	err := l.RemoveWith(ctx, []string{"ip_vs_wrr"}, modprobe.RemoveOptions{
+		Show: func(a modprobe.Action) { fmt.Println(a) },
+	})
+	fmt.Println(err, k.Loaded())
+	_ = k.Use("nf_defrag_ipv4")
+	err = l.Remove(ctx, "nf_defrag_ipv4")
+	fmt.Println(errors.Is(err, modprobe.ErrInUse))
+	// Output:
+	// rmmod ip_vs_wrr
+	// rmmod ip_vs
+	// <nil> [nf_defrag_ipv4 nf_conntrack]
+	// true
 }
