@@ -64,7 +64,10 @@ func fakeTree(t *testing.T) (root string, k *modprobetest.Kernel) {
 
 // runFake runs one of our tools on the fake kernel.
 func runFake(k *modprobetest.Kernel, tool string, args ...string) outcome {
-	vars := map[string]string{}
+	return runFakeEnv(k, map[string]string{}, tool, args...)
+}
+
+func runFakeEnv(k *modprobetest.Kernel, vars map[string]string, tool string, args ...string) outcome {
 	var out, errb bytes.Buffer
 	e := &env{
 		stdin:  strings.NewReader(""),
@@ -146,5 +149,17 @@ func TestModprobeInsertErrors(t *testing.T) {
 	}
 	if !k.IsLive("x") {
 		t.Error("-a must go on after a failure")
+	}
+}
+
+func TestModprobeParallelJobs(t *testing.T) {
+	root, k := fakeTree(t)
+	dir := root + "/lib/modules/" + fakeRelease
+	o := runFakeEnv(k, map[string]string{"GOKMOD_JOBS": "4"}, "modprobe", "-d", root, "-a", "c", "x", "nosuch", "p")
+	expect(t, o, 1, "", "modprobe: WARNING: Module nosuch not found in directory "+dir+"\n")
+	for _, m := range []string{"a", "b", "c", "x", "p"} {
+		if !k.IsLive(m) {
+			t.Errorf("%s not live", m)
+		}
 	}
 }

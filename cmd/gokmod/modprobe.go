@@ -284,6 +284,9 @@ func (m *modprobeCmd) main(args []string) int {
 	case doRemove:
 		return m.removeAll(l, operands)
 	case useAll:
+		if jobs := m.jobs(); jobs > 1 && !m.dryRun && !m.lookupOnly {
+			return m.insmodParallel(l, operands, jobs)
+		}
 		err := 0
 		for _, name := range operands {
 			if r := m.insmod(l, name, nil); r < 0 {
@@ -349,20 +352,86 @@ func (m *modprobeCmd) insmod(l *modprobe.Loader, name string, params []string) i
 		pr := &plan.Probes[i]
 		var msg string
 		rc, msg = m.probe(l, pr)
-		switch {
-		case rc >= 0:
+		if rc >= 0 {
 			rc = 0
-		case rc == -int(syscall.EEXIST):
-			m.log.printf(logErr, "could not insert '%s': Module already in kernel\n", pr.Module.Name)
-		case rc == -int(syscall.ENOENT):
-			m.log.printf(logErr, "could not insert '%s': Unknown symbol in module, or unknown parameter (see dmesg)\n", pr.Module.Name)
-		case msg != "":
-			m.log.printf(logErr, "could not insert '%s': %s\n", pr.Module.Name, msg)
-		default:
-			m.log.printf(logErr, "could not insert '%s': %s\n", pr.Module.Name, kmodlog.Strerror(syscall.Errno(-rc)))
+			continue
+		}
+		m.printInsertError(pr.Module.Name, rc, msg)
+	}
+	return rc
+}
+
+// printInsertError prints modprobe's message for a failed probe.
+func (m *modprobeCmd) printInsertError(name string, rc int, msg string) {
+	switch {
+	case rc == -int(syscall.EEXIST):
+		m.log.printf(logErr, "could not insert '%s': Module already in kernel\n", name)
+	case rc == -int(syscall.ENOENT):
+		m.log.printf(logErr, "could not insert '%s': Unknown symbol in module, or unknown parameter (see dmesg)\n", name)
+	case msg != "":
+		m.log.printf(logErr, "could not insert '%s': %s\n", name, msg)
+	default:
+		m.log.printf(logErr, "could not insert '%s': %s\n", name, kmodlog.Strerror(syscall.Errno(-rc)))
+	}
+}
+
+// jobs reads GOKMOD_JOBS, gokmod's own: with -a, load up to that many
+// independent modules at once. Unset, or 1, is kmod's sequential order.
+func (m *modprobeCmd) jobs() int {
+	v, ok := m.env.getenv("GOKMOD_JOBS")
+	if !ok {
+		return 1
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 1
+	}
+	return n
+}
+
+// insmodParallel is modprobe -a with GOKMOD_JOBS: the names load in
+// parallel, then each failure is reported as modprobe reports it.
+func (m *modprobeCmd) insmodParallel(l *modprobe.Loader, names []string, jobs int) int {
+	err := l.LoadAllWith(context.Background(), names, modprobe.LoadOptions{
+		FirstTime:       m.firstTime,
+		IgnoreCommands:  m.ignoreCommands,
+		UseBlacklist:    m.useBlacklist,
+		ForceVermagic:   m.stripVermagic || m.force,
+		ForceModversion: m.stripModvers || m.force,
+		Jobs:            jobs,
+		Show:            m.showAction,
+	})
+	if err == nil {
+		return 0
+	}
+	rc := 0
+	for _, e := range unjoin(err) {
+		var me *modprobe.ModuleError
+		switch {
+		case errors.Is(e, modprobe.ErrNotFound) || errors.Is(e, modprobe.ErrBadName):
+			if errors.As(e, &me) {
+				m.LOG("Module %s not found in directory %s\n", me.Module, l.ModuleDir())
+			}
+			rc = -int(syscall.ENOENT)
+		case errors.As(e, &me):
+			r, msg := errnoResult(e)
+			m.printInsertError(me.Module, r, msg)
+			rc = r
 		}
 	}
 	return rc
+}
+
+// unjoin flattens errors.Join's tree.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, unjoin(e)...)
+		}
+		return out
+	}
+	return []error{err}
 }
 
 // outWriter is stdout as the C library buffers it: fully, or by line for
