@@ -1,18 +1,48 @@
-// Package modprobe resolves, plans and (in later releases) loads Linux
-// kernel modules with the semantics of kmod's modprobe, in pure Go.
+// Package modprobe resolves, loads and removes Linux kernel modules with
+// the semantics of kmod's modprobe, in pure Go.
 //
 // # Overview
 //
-// Open a Loader on a module tree and a configuration, then ask it what
-// modprobe would do:
+// Open a Loader on a module tree and a configuration, then load and
+// remove modules, or ask what modprobe would do:
 //
-//	l, err := modprobe.Open(modprobe.Options{KernelRelease: "6.1.0-13-amd64"})
+//	l, err := modprobe.Open(modprobe.Options{})
 //	...
+//	err = l.Load(ctx, "dummy", "numdummies=3")
+//	err = l.LoadAll(ctx, "ip_vs", "ip_vs_wrr")
+//	err = l.Remove(ctx, "ip_vs_wrr")
 //	plan, err := l.Plan(ctx, "ip_vs_wrr", nil, modprobe.PlanOptions{IgnoreLoaded: true})
 //
 // A Plan is computed without side effects: it reads the module indexes, the
 // modprobe.d configuration, the kernel command line and (unless told not
-// to) the module state in sysfs, and never touches the kernel.
+// to) the module state in sysfs, and never touches the kernel. Load,
+// LoadAll, InsertFile, Remove and RemoveModule reach the kernel through
+// one seam, Options.Kernel; package modprobetest provides a fake kernel
+// for tests.
+//
+// # Loading
+//
+// A load follows kmod's probe: a module already live or built in is
+// success (unless FirstTime), the modules.dep closure goes in first with
+// softdeps around each module, install commands run through /bin/sh with
+// MODPROBE_MODULE set and $CMDLINE_OPTS replaced, a failing softdep is
+// ignored, a failing dependency stops the probe, and EEXIST from a
+// concurrent loader counts as success. A plain .ko always goes to
+// finit_module, so that the kernel sees the file (LoadPin, IMA). A
+// compressed module (gzip, xz or zstd, detected by magic) goes to
+// finit_module with InitCompressedFile when /sys/module/compression names
+// its format; otherwise, or when the kernel refuses (ENOSYS, EOPNOTSUPP,
+// EINVAL, as for xz with CRC64), the Loader decompresses it, within
+// Options.MaxModuleSize, and uses init_module. A failed insert carries
+// the kernel's log lines about the module (from /dev/kmsg) in its error.
+//
+// # Concurrency
+//
+// A Loader is safe for concurrent use. Concurrent loads of overlapping
+// sets give each module to the kernel once: one caller inserts, the others
+// wait for it. With LoadOptions.Jobs above 1, the independent modules of a
+// probe and of LoadAllWith load in parallel, each after the modules it
+// depends on.
 //
 // # Semantics
 //
@@ -29,11 +59,20 @@
 //
 // # Errors
 //
-// Lookup, Plan and DryRun return *ModuleError values wrapping a sentinel:
+// The Loader's methods return *ModuleError values wrapping a sentinel or
+// the kernel's errno (test with errors.Is, for instance errors.Is(err,
+// syscall.ENOEXEC)):
 //
 //	ErrNotFound       nothing matches the name
-//	ErrBadName        the name has an unmatched bracket or a NUL byte
+//	ErrBadName        the name is unusable: an unmatched bracket, a NUL
+//	                  byte, or (for Load) a leading '-' or a '/'
+//	ErrBadParams      a parameter holds a newline or a NUL byte
 //	ErrAlreadyLoaded  a first-time load found the module already loaded
+//	ErrNotLoaded      a first-time removal found the module not loaded
+//	ErrBuiltin        a builtin module cannot be removed
+//	ErrInUse          the module is in use
+//	ErrCommandFailed  an install or remove command failed (*CommandError)
+//	ErrTooLarge       a module decompresses past Options.MaxModuleSize
 //	ErrClosed         the Loader was closed
 //
 // Problems in the configuration or the indexes are not errors: like kmod,
@@ -67,8 +106,10 @@
 // regular files (configuration may also be a device, as kmod allows for
 // masking with /dev/null), and names with a NUL byte or unmatched brackets
 // are refused with ErrBadName. Work stays proportional to the size of the
-// input. Planning has no side effects. Checking signatures and enforcing
-// lockdown is left to the kernel.
+// input. Planning has no side effects. Load refuses names that could be
+// options or paths and parameters that would smuggle in more parameters,
+// decompresses within a size cap, and stops at the first failing step.
+// Checking signatures and enforcing lockdown is left to the kernel.
 package modprobe
 
 import (
