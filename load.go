@@ -294,7 +294,7 @@ func (r *loadRun) action(ctx context.Context, a *Action) error {
 }
 
 // kernelLog returns the kernel log lines about module logged since the
-// run began.
+// run began; all of them when module is "".
 func (r *loadRun) kernelLog(module string) []string {
 	if r.kmsg == nil {
 		return nil
@@ -304,7 +304,7 @@ func (r *loadRun) kernelLog(module string) []string {
 	msgs, _ := r.kmsg.ReadNew()
 	var out []string
 	for _, m := range msgs {
-		if strings.HasPrefix(m, module+": ") || strings.HasPrefix(m, "module "+module+": ") {
+		if module == "" || strings.HasPrefix(m, module+": ") || strings.HasPrefix(m, "module "+module+": ") {
 			out = append(out, m)
 		}
 	}
@@ -420,5 +420,7 @@ func (l *Loader) InsertFile(ctx context.Context, path, params string, opts LoadO
 	if !errors.Is(err, syscall.EEXIST) {
 		l.log.log(ctx, slog.LevelInfo, originInsertFailed, fmt.Sprintf("Failed to insert module '%s': %s", path, errText(err)))
 	}
-	return &ModuleError{Op: "insert", Module: name, Path: path, Err: err, KernelLog: run.kernelLog(name)}
+	// The kernel names the module as its image does, which the file
+	// name need not tell: keep all it logged during the insert.
+	return &ModuleError{Op: "insert", Module: name, Path: path, Err: err, KernelLog: run.kernelLog("")}
 }

@@ -1,0 +1,51 @@
+package vmtest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+)
+
+// Import paths of the packages the VM runs.
+const (
+	GuestPackage  = "github.com/gokmod/modprobe/internal/vmtest/guest"
+	GokmodPackage = "github.com/gokmod/modprobe/cmd/gokmod"
+)
+
+// BuildTag is the build tag of guest test files ("//go:build vmguest"),
+// which BuildTest sets.
+const BuildTag = "vmguest"
+
+// BuildTest compiles the tests of the package pkg (an import path or a
+// directory) into the static executable out for the guest:
+// "go test -c -tags vmguest -o OUT PKG" with CGO_ENABLED=0 and symbol
+// tables stripped (stack traces keep their names).
+func BuildTest(ctx context.Context, pkg, out string) error {
+	return goTool(ctx, "test", "-c", "-tags", BuildTag, "-ldflags=-s -w", "-o", out, pkg)
+}
+
+// BuildGokmod compiles cmd/gokmod into the static executable out.
+func BuildGokmod(ctx context.Context, out string) error {
+	return goTool(ctx, "build", "-ldflags=-s -w", "-o", out, GokmodPackage)
+}
+
+// goTool runs the go command with args, cross-compiling for the guest
+// (linux/amd64, no cgo).
+func goTool(ctx context.Context, args ...string) error {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		return fmt.Errorf("vmtest: %w", err)
+	}
+	var stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, goBin, args...)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
+	cmd.Stderr = &stderr
+	cmd.Stdout = &stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("vmtest: go %s: %w\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	return nil
+}

@@ -1,0 +1,37 @@
+//go:build vmguest
+
+package guest
+
+import (
+	"testing"
+
+	"github.com/gokmod/modprobe/internal/vmtest"
+)
+
+// TestKmodDummy proves the harness with Debian's kmod: it loads dummy
+// with a parameter and removes it again.
+func TestKmodDummy(t *testing.T) {
+	vmtest.RequireGuest(t)
+	unloadAtCleanup(t, "dummy")
+	run(t, "/sbin/modprobe", "dummy", "numdummies=3")
+	if got := readFile(t, "/sys/module/dummy/initstate"); got != "live\n" {
+		t.Errorf("initstate = %q, want \"live\\n\"", got)
+	}
+	// dummy declares numdummies with permissions 0, so sysfs does not
+	// show it; the devices it created tell the value.
+	for _, dev := range []string{"dummy0", "dummy1", "dummy2"} {
+		if !exists(t, "/sys/class/net/"+dev) {
+			t.Errorf("/sys/class/net/%s is missing after loading dummy numdummies=3", dev)
+		}
+	}
+	if exists(t, "/sys/class/net/dummy3") {
+		t.Error("/sys/class/net/dummy3 exists after loading dummy numdummies=3")
+	}
+	run(t, "/sbin/modprobe", "-r", "dummy")
+	if exists(t, "/sys/module/dummy") {
+		t.Error("/sys/module/dummy still exists after modprobe -r dummy")
+	}
+	if exists(t, "/sys/class/net/dummy0") {
+		t.Error("/sys/class/net/dummy0 still exists after modprobe -r dummy")
+	}
+}

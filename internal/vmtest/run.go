@@ -1,0 +1,158 @@
+package vmtest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// ExitMarker starts the console line on which the guest reports its exit
+// status: "GOKMOD-VM-EXIT: 0". GuestMain prints it; an /init script must
+// print it too.
+const ExitMarker = "GOKMOD-VM-EXIT: "
+
+// exitLine matches the marker line; the console may end lines with \r\n
+// and kernel messages may precede the marker on its line.
+var exitLine = regexp.MustCompile(`(?m)` + regexp.QuoteMeta(ExitMarker) + `(-?[0-9]+)\r?$`)
+
+// ErrNoStatus reports a guest that stopped without printing ExitMarker:
+// it crashed, hung or powered off early.
+var ErrNoStatus = errors.New("the guest reported no exit status")
+
+// tailLines is how much of the console an error shows.
+const tailLines = 40
+
+// baseCmdline is the kernel command line every Run starts with: the
+// serial console, an immediate reboot (so qemu's -no-reboot exit) on a
+// panic, few kernel messages, /init from the initramfs, and no crypto
+// self-tests at boot (they cost about a second under TCG).
+var baseCmdline = []string{"console=ttyS0", "panic=-1", "quiet", "loglevel=3", "rdinit=/init", "cryptomgr.notests"}
+
+// Machine describes one boot of a kernel and initramfs under qemu's TCG
+// (the host's KVM is never used).
+type Machine struct {
+	Kernel string // the kernel image, such as KernelPath(root, release)
+	Initrd string // the initramfs, such as an Image written by Build
+
+	// Cmdline is appended to the kernel command line "console=ttyS0
+	// panic=-1 quiet loglevel=3 rdinit=/init cryptomgr.notests". Words
+	// after a "--" word reach /init as its arguments.
+	Cmdline []string
+
+	MemoryMB int // guest memory; 0 means 1024
+	CPUs     int // virtual CPUs; 0 means 2
+
+	// Console receives the serial console as it arrives, if not nil.
+	Console io.Writer
+
+	// QEMU is the emulator binary; "" means QEMUBinary found on PATH.
+	QEMU string
+}
+
+// Result is what a boot produced.
+type Result struct {
+	Output   string        // the whole serial console, with \n line ends
+	Status   int           // the status the guest reported; -1 if none
+	Duration time.Duration // from starting qemu to its exit
+}
+
+// Args returns qemu's command line arguments for m.
+func (m *Machine) Args() []string {
+	mem, cpus := m.MemoryMB, m.CPUs
+	if mem == 0 {
+		mem = 1024
+	}
+	if cpus == 0 {
+		cpus = 2
+	}
+	return []string{
+		// Multi-threaded TCG runs each virtual CPU on its own host thread.
+		"-accel", "tcg,thread=multi",
+		"-cpu", "max",
+		"-m", strconv.Itoa(mem),
+		"-smp", strconv.Itoa(cpus),
+		// No default devices and no display: the serial port on standard
+		// input and output is the only console (-nographic would also
+		// have SeaBIOS draw on it).
+		"-nodefaults", "-display", "none", "-no-reboot",
+		"-serial", "stdio",
+		"-kernel", m.Kernel,
+		"-initrd", m.Initrd,
+		"-append", strings.Join(append(append([]string(nil), baseCmdline...), m.Cmdline...), " "),
+	}
+}
+
+// Run boots m and waits until the guest powers off or ctx ends (qemu is
+// then killed). It returns the console and the status the guest printed
+// after ExitMarker. A guest that printed no status yields an error
+// wrapping ErrNoStatus; every error but a failure to start qemu comes with
+// a Result and shows the console's last lines.
+func Run(ctx context.Context, m Machine) (*Result, error) {
+	qemu := m.QEMU
+	if qemu == "" {
+		var err error
+		if qemu, err = FindQEMU(); err != nil {
+			return nil, err
+		}
+	}
+	var console bytes.Buffer
+	out := io.Writer(&console)
+	if m.Console != nil {
+		out = io.MultiWriter(&console, m.Console)
+	}
+	w := &syncWriter{w: out}
+	cmd := exec.CommandContext(ctx, qemu, m.Args()...)
+	cmd.Stdout = w
+	cmd.Stderr = w
+	cmd.WaitDelay = 5 * time.Second
+	start := time.Now()
+	runErr := cmd.Run()
+	res := &Result{Duration: time.Since(start), Status: -1}
+	w.mu.Lock()
+	res.Output = strings.ReplaceAll(console.String(), "\r\n", "\n")
+	w.mu.Unlock()
+	if ms := exitLine.FindAllStringSubmatch(res.Output, -1); len(ms) > 0 {
+		res.Status, _ = strconv.Atoi(ms[len(ms)-1][1])
+	}
+	switch {
+	case ctx.Err() != nil:
+		return res, fmt.Errorf("vmtest: qemu stopped after %v: %w; console tail:\n%s",
+			res.Duration.Round(time.Millisecond), ctx.Err(), Tail(res.Output, tailLines))
+	case runErr != nil:
+		return res, fmt.Errorf("vmtest: qemu: %w; console tail:\n%s", runErr, Tail(res.Output, tailLines))
+	case res.Status < 0:
+		return res, fmt.Errorf("vmtest: %w; console tail:\n%s", ErrNoStatus, Tail(res.Output, tailLines))
+	}
+	return res, nil
+}
+
+// Tail returns the last n lines of the console output s, without carriage
+// returns.
+func Tail(s string, n int) string {
+	s = strings.TrimRight(strings.ReplaceAll(s, "\r", ""), "\n")
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = append([]string{"..."}, lines[len(lines)-n:]...)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// syncWriter serialises qemu's standard output and error.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}

@@ -1,0 +1,159 @@
+package vmtest_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gokmod/modprobe/internal/testmod"
+	"github.com/gokmod/modprobe/internal/vmtest"
+)
+
+// TestGuest builds the guest tests (package internal/vmtest/guest) and
+// gokmod, boots Debian's kernel with them under qemu and fails unless
+// every guest test passes. The console streams into the test log. The
+// environment variable GOKMOD_VM_RUN selects guest tests as -run does.
+func TestGuest(t *testing.T) {
+	vmtest.RequireVM(t)
+	root, release := testmod.DebianTree(t)
+	trackModuleSources(t)
+
+	timeout := 4 * time.Minute
+	if d, ok := t.Deadline(); ok && time.Until(d)-30*time.Second < timeout {
+		timeout = time.Until(d) - 30*time.Second
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), timeout)
+	defer cancel()
+
+	dir := t.TempDir()
+	guestBin := filepath.Join(dir, "guest.test")
+	gokmodBin := filepath.Join(dir, "gokmod")
+	start := time.Now()
+	var wg sync.WaitGroup
+	var guestErr, gokmodErr, kernelErr error
+	var kernel string
+	wg.Go(func() { guestErr = vmtest.BuildTest(ctx, vmtest.GuestPackage, guestBin) })
+	wg.Go(func() { gokmodErr = vmtest.BuildGokmod(ctx, gokmodBin) })
+	wg.Go(func() { kernel, kernelErr = vmtest.BootKernel(ctx, vmtest.KernelPath(root, release), dir) })
+	wg.Wait()
+	if guestErr != nil || gokmodErr != nil {
+		t.Fatalf("building the guest binaries: %v", errors.Join(guestErr, gokmodErr))
+	}
+	if kernelErr != nil {
+		t.Logf("%v (slower boot)", kernelErr)
+	}
+	t.Logf("built the guest binaries and the kernel in %v", time.Since(start).Round(time.Millisecond))
+
+	start = time.Now()
+	img := vmtest.Image{
+		Root:    root,
+		Release: release,
+		Modules: vmtest.Modules(),
+		Init:    vmtest.HostFile(guestBin),
+		Files:   guestFiles(t, ctx, root, release, gokmodBin),
+		Args:    guestArgs(timeout - 15*time.Second),
+		Env:     guestEnv(),
+	}
+	initrd := filepath.Join(dir, "initrd.cpio")
+	if err := img.Build(ctx, initrd); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(initrd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("built the %.1f MB image in %v", float64(fi.Size())/1e6, time.Since(start).Round(time.Millisecond))
+
+	console := vmtest.NewLineWriter(func(line string) { t.Log(line) })
+	res, err := vmtest.Run(ctx, vmtest.Machine{
+		Kernel:  kernel,
+		Initrd:  initrd,
+		Console: console,
+	})
+	console.Flush()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("the VM ran for %v", res.Duration.Round(time.Millisecond))
+	if res.Status != 0 {
+		t.Fatalf("the guest tests failed with status %d; their output is logged above", res.Status)
+	}
+}
+
+// guestFiles returns the extra files of the guest image: gokmod as
+// /bin/gokmod with links /gokmod/TOOL (modprobe, insmod, rmmod, lsmod) to
+// run it as each tool, and the variants of dummy.ko (compressed, corrupt,
+// other vermagic) below vmtest.TestdataDir. Add test inputs here; files
+// below /lib/modules/RELEASE are indexed by depmod with the modules.
+func guestFiles(t *testing.T, ctx context.Context, root, release, gokmodBin string) map[string]vmtest.File {
+	t.Helper()
+	files := map[string]vmtest.File{"/bin/gokmod": vmtest.HostFile(gokmodBin)}
+	for _, tool := range []string{"modprobe", "insmod", "rmmod", "lsmod"} {
+		files["/gokmod/"+tool] = vmtest.Symlink("/bin/gokmod")
+	}
+	dummy, err := vmtest.ModuleClosure(root, release, []string{"dummy"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	variants, err := vmtest.ModuleVariants(ctx, filepath.Join(testmod.ModuleDir(root, release), dummy[0]), "dummy", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	maps.Copy(files, variants)
+	return files
+}
+
+// guestArgs returns the guest test binary's flags: verbose output, a
+// timeout that fires before the host's, and GOKMOD_VM_RUN as -test.run.
+func guestArgs(timeout time.Duration) []string {
+	args := []string{"-test.v", fmt.Sprintf("-test.timeout=%v", timeout)}
+	if run := os.Getenv("GOKMOD_VM_RUN"); run != "" {
+		args = append(args, "-test.run="+run)
+	}
+	return args
+}
+
+// guestEnv passes CI on, so helpers that skip outside CI fail in the
+// guest as they would on the host.
+func guestEnv() []string {
+	if ci, ok := os.LookupEnv("CI"); ok {
+		return []string{"CI=" + ci}
+	}
+	return nil
+}
+
+// trackModuleSources opens every directory of the module's source tree.
+// The guest binaries are built from those sources, which are not inputs of
+// this test binary; go test's result cache records the directories'
+// listings (names, sizes, modification times), so a change anywhere in
+// the module reruns TestGuest instead of replaying a cached pass.
+func trackModuleSources(t *testing.T) {
+	t.Helper()
+	top, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(top, "go.mod")); err != nil {
+		t.Fatalf("module root: %v", err)
+	}
+	err = filepath.WalkDir(top, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && p != top && (strings.HasPrefix(d.Name(), ".") || d.Name() == "bin") {
+			return filepath.SkipDir
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
