@@ -118,6 +118,7 @@ func (l *Loader) LoadProbe(ctx context.Context, pr *Probe, opts LoadOptions) err
 }
 
 func (l *Loader) newRun(opts LoadOptions, jobs int) *loadRun {
+	l.runs.Add(1)
 	run := &loadRun{l: l, opts: opts, sem: make(chan struct{}, jobs)}
 	if !opts.DryRun {
 		if k, err := kernel.OpenKmsg(l.kmsgPath); err == nil {
@@ -128,6 +129,7 @@ func (l *Loader) newRun(opts LoadOptions, jobs int) *loadRun {
 }
 
 func (r *loadRun) close() {
+	r.l.runs.Add(-1)
 	if r.kmsg != nil {
 		r.kmsg.Close()
 	}
@@ -271,7 +273,7 @@ func (r *loadRun) action(ctx context.Context, a *Action) error {
 	r.sem <- struct{}{}
 	err, shared := l.flights.do(a.Module, func() error {
 		// A concurrent caller may have inserted it since the check above.
-		if l.isLive(a.Module) {
+		if (l.runs.Load() > 1 || cap(r.sem) > 1) && l.isLive(a.Module) {
 			return errLoaded
 		}
 		return l.insertFile(a.Path, a.Params, insertFlags{vermagic: r.opts.ForceVermagic, modversion: r.opts.ForceModversion})

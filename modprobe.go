@@ -242,7 +242,8 @@ type Loader struct {
 	compOnce sync.Once
 	kernComp compression // what /sys/module/compression names
 
-	flights flights // inserts and removals in progress, by module name
+	flights flights      // inserts in progress, by module name
+	runs    atomic.Int32 // loads in progress
 }
 
 // Open reads the configuration and returns a Loader; indexes are opened on

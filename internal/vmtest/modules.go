@@ -1,5 +1,10 @@
 package vmtest
 
+import (
+	"path/filepath"
+	"strings"
+)
+
 // Modules returns the names of the modules TestGuest puts into the image
 // (with everything they need, see ModuleClosure) for the guest tests. Add
 // a name here when a guest test needs its module.
@@ -12,5 +17,22 @@ func Modules() []string {
 		// libcrc32c and its crc32c softdep) and, with the other
 		// schedulers, many modules sharing it for concurrent loads.
 		"ip_vs_wrr", "ip_vs_rr", "ip_vs_lc", "ip_vs_wlc", "ip_vs_sh", "ip_vs_dh", "ip_vs_sed", "ip_vs_nq",
+		// For the benchmarks: a stack of 26 modules (Sound Open
+		// Firmware) and over 20 modules without dependencies (NLS).
+		"snd-sof-pci-intel-tgl",
 	}
+}
+
+// NLSModules returns the module names of the kernel tree's NLS modules,
+// which the benchmarks load as a set of independent modules.
+func NLSModules(root, release string) ([]string, error) {
+	paths, err := filepath.Glob(filepath.Join(root, "lib/modules", release, "kernel/fs/nls/*.ko"))
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, p := range paths {
+		names = append(names, strings.TrimSuffix(filepath.Base(p), ".ko"))
+	}
+	return names, nil
 }

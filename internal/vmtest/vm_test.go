@@ -53,10 +53,14 @@ func TestGuest(t *testing.T) {
 	t.Logf("built the guest binaries and the kernel in %v", time.Since(start).Round(time.Millisecond))
 
 	start = time.Now()
+	nls, err := vmtest.NLSModules(root, release)
+	if err != nil || len(nls) < 20 {
+		t.Fatalf("%d NLS modules in %s (%v): the benchmarks need at least 20", len(nls), root, err)
+	}
 	img := vmtest.Image{
 		Root:    root,
 		Release: release,
-		Modules: vmtest.Modules(),
+		Modules: append(vmtest.Modules(), nls...),
 		Init:    vmtest.HostFile(guestBin),
 		Files:   guestFiles(t, ctx, root, release, gokmodBin),
 		Args:    guestArgs(timeout - 15*time.Second),
@@ -112,11 +116,19 @@ func guestFiles(t *testing.T, ctx context.Context, root, release, gokmodBin stri
 }
 
 // guestArgs returns the guest test binary's flags: verbose output, a
-// timeout that fires before the host's, and GOKMOD_VM_RUN as -test.run.
+// timeout that fires before the host's, GOKMOD_VM_RUN as -test.run, and
+// GOKMOD_VM_BENCH as -test.bench (with GOKMOD_VM_BENCHTIME, default 10x,
+// and no tests unless GOKMOD_VM_RUN asks for some).
 func guestArgs(timeout time.Duration) []string {
 	args := []string{"-test.v", fmt.Sprintf("-test.timeout=%v", timeout)}
 	if run := os.Getenv("GOKMOD_VM_RUN"); run != "" {
 		args = append(args, "-test.run="+run)
+	}
+	if bench := os.Getenv("GOKMOD_VM_BENCH"); bench != "" {
+		args = append(args, "-test.bench="+bench, "-test.benchtime="+or(os.Getenv("GOKMOD_VM_BENCHTIME"), "10x"))
+		if os.Getenv("GOKMOD_VM_RUN") == "" {
+			args = append(args, "-test.run=^$")
+		}
 	}
 	return args
 }
@@ -156,4 +168,11 @@ func trackModuleSources(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }

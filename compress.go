@@ -1,0 +1,164 @@
+package modprobe
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// compression is the format of a module file, as libkmod detects it from
+// the file's first bytes.
+type compression uint8
+
+const (
+	compNone compression = iota
+	compGzip
+	compXZ
+	compZstd
+)
+
+// String returns the name /sys/module/compression uses: "gzip", "xz",
+// "zstd"; "none" for compNone.
+func (c compression) String() string {
+	switch c {
+	case compNone:
+		return "none"
+	case compGzip:
+		return "gzip"
+	case compXZ:
+		return "xz"
+	case compZstd:
+		return "zstd"
+	}
+	return fmt.Sprintf("compression(%d)", uint8(c))
+}
+
+// parseCompression maps the content of /sys/module/compression to a
+// compression. Like libkmod (get_kernel_compression in libkmod.c) it
+// accepts exactly "zstd\n", "xz\n" and "gzip\n", what the kernel writes;
+// ok is false for anything else, which libkmod logs as an unknown kernel
+// compression and then treats as none.
+func parseCompression(s string) (compression, bool) {
+	switch s {
+	case "zstd\n":
+		return compZstd, true
+	case "xz\n":
+		return compXZ, true
+	case "gzip\n":
+		return compGzip, true
+	}
+	return compNone, false
+}
+
+// Magic bytes, as libkmod's kmod_file_open checks them.
+const (
+	magicZstd = "\x28\xb5\x2f\xfd"
+	magicXZ   = "\xfd7zXZ\x00"
+	magicGzip = "\x1f\x8b"
+)
+
+// hasMagic reports whether b starts with magic.
+func hasMagic(b []byte, magic string) bool {
+	return len(b) >= len(magic) && string(b[:len(magic)]) == magic
+}
+
+// sniffCompression returns the compression of a module file from its
+// first bytes, head, exactly as libkmod does: never from the file name.
+// zstd is 28 B5 2F FD, xz FD 37 7A 58 5A 00, gzip 1F 8B, anything else is
+// none. libkmod reads 6 bytes and rejects a shorter file with EINVAL; that
+// is the caller's job. With fewer bytes, only the magics that fit in head
+// are tried.
+func sniffCompression(head []byte) compression {
+	switch {
+	case hasMagic(head, magicZstd):
+		return compZstd
+	case hasMagic(head, magicXZ):
+		return compXZ
+	case hasMagic(head, magicGzip):
+		return compGzip
+	}
+	return compNone
+}
+
+// decompress reads a whole module file of size bytes from r, compressed
+// with c, and returns the decompressed image. compNone returns the file's
+// bytes.
+//
+// It accepts what kmod accepts (all of kmod's decoders read the whole
+// file): concatenated gzip members, with trailing garbage ignored after a
+// member as zlib's gzread does; concatenated xz streams with stream
+// padding (liblzma's LZMA_CONCATENATED), with the LZMA2 filter only (what
+// kbuild writes; BCJ and delta filters are refused) and any check; one or
+// more zstd frames, skippable frames included, with a window of up to
+// 128 MiB (libzstd's default limit).
+//
+// The input is read through a small buffer, never whole, except for a zstd
+// file with a single frame that states its size, which is read at once
+// and decoded in one call (compressed data never larger than the output).
+// Output over limit bytes fails with an error wrapping ErrTooLarge as soon
+// as the decoder produces the byte past the limit, so the output buffer
+// never grows past limit (a zstd decoder may hold one more 128 KiB block
+// before it notices). Size hints in the file (the xz index, the zstd frame
+// content size, the gzip ISIZE trailer) only size the first allocation,
+// never beyond limit, and a wrong one only costs a reallocation or an
+// error for the corrupt file. A corrupt or truncated
+// input fails with an error naming the format and wrapping the decoder's
+// error (io.ErrUnexpectedEOF for a truncated file).
+func decompress(r io.ReaderAt, size int64, c compression, limit int64) ([]byte, error) {
+	if size < 0 {
+		return nil, fmt.Errorf("%s: negative file size %d", c, size)
+	}
+	if limit < 0 {
+		limit = 0
+	}
+	switch c {
+	case compNone:
+		return readPlain(r, size, limit)
+	case compGzip:
+		return decompressGzip(r, size, limit)
+	case compXZ:
+		return decompressXZ(r, size, limit)
+	case compZstd:
+		return decompressZstd(r, size, limit)
+	}
+	return nil, fmt.Errorf("decompress: unknown compression %v", c)
+}
+
+// tooLarge returns the error for output over limit.
+func tooLarge(c compression, limit int64) error {
+	return fmt.Errorf("%w: %s output exceeds the limit of %d bytes", ErrTooLarge, c, limit)
+}
+
+// formatErr wraps a decoder's error in "FORMAT: ...", unless the message
+// already starts that way (klauspost's gzip errors say "gzip: ...").
+func formatErr(c compression, err error) error {
+	if errors.Is(err, ErrTooLarge) || strings.HasPrefix(err.Error(), c.String()+":") {
+		return err
+	}
+	return fmt.Errorf("%s: %w", c, err)
+}
+
+// readPlain returns the size bytes of an uncompressed module.
+func readPlain(r io.ReaderAt, size, limit int64) ([]byte, error) {
+	if size > limit {
+		return nil, tooLarge(compNone, limit)
+	}
+	buf := make([]byte, size)
+	if err := readAtFull(r, buf, 0); err != nil {
+		return nil, fmt.Errorf("read module: %w", err)
+	}
+	return buf, nil
+}
+
+// readAtFull fills p from r at off; a short read is io.ErrUnexpectedEOF.
+func readAtFull(r io.ReaderAt, p []byte, off int64) error {
+	n, err := r.ReadAt(p, off)
+	if n == len(p) {
+		return nil
+	}
+	if err == nil || err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return err
+}
