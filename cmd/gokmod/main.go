@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 )
 
@@ -69,6 +70,12 @@ func (e *env) loaderOptions(o modprobe.Options) modprobe.Options {
 }
 
 func main() {
+	// A tool runs for milliseconds: collecting garbage then costs more
+	// than it saves (measured in the VM: 7% of a modprobe -a of 51
+	// modules). The limit still bounds the heap, say while a large
+	// module is decompressed.
+	debug.SetGCPercent(-1)
+	debug.SetMemoryLimit(256 << 20)
 	st, err := os.Stdout.Stat()
 	e := &env{
 		stdin:     os.Stdin,
