@@ -66,10 +66,6 @@ func (l *Loader) insertFile(path, params string, flags insertFlags) error {
 		return err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
 	var head [6]byte
 	if n, _ := f.ReadAt(head[:], 0); n < len(head) {
 		return fmt.Errorf("%s: file too short to be a module: %w", path, syscall.ENOEXEC)
@@ -80,6 +76,12 @@ func (l *Loader) insertFile(path, params string, flags insertFlags) error {
 		if !errors.Is(err, syscall.ENOSYS) {
 			return err
 		}
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if comp == compNone {
 		image := make([]byte, st.Size())
 		if _, err := io.ReadFull(io.NewSectionReader(f, 0, st.Size()), image); err != nil {
 			return fmt.Errorf("reading %s: %w", path, err)

@@ -157,7 +157,7 @@ func (l *Loader) loadAll(ctx context.Context, reqs []loadRequest, opts LoadOptio
 	jobs := opts.jobs()
 	run := l.newRun(opts, jobs)
 	defer run.close()
-	popts := PlanOptions{IgnoreCommands: opts.IgnoreCommands, UseBlacklist: opts.UseBlacklist}
+	popts := PlanOptions{IgnoreCommands: opts.IgnoreCommands, UseBlacklist: opts.UseBlacklist, ForLoad: true}
 	errs := make([]error, len(reqs))
 	var wg sync.WaitGroup
 	for i, r := range reqs {

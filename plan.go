@@ -142,6 +142,10 @@ type PlanOptions struct {
 	// UseBlacklist applies the blacklist to the requested module even
 	// when it was asked for by name (-b, --use-blacklist).
 	UseBlacklist bool
+	// ForLoad plans for LoadProbe, which checks each module's state when
+	// it reaches it: Action.Loaded is left unset, saving a sysfs read per
+	// module. The requested module's state is still checked (Skip).
+	ForLoad bool
 }
 
 // Plan computes what modprobe would do to load name with the given module
@@ -189,7 +193,7 @@ func (p *pool) planProbe(mod *module, extra string, opts PlanOptions, schedule b
 			x = extra
 		}
 		a.Params = optionString(p.configOptions(m), x)
-		if !opts.IgnoreLoaded {
+		if !opts.IgnoreLoaded && !opts.ForLoad {
 			a.Loaded = p.inKernel(m)
 		}
 		if cmd, ok := p.installCommand(m); ok && !m.ignorecmd {

@@ -342,6 +342,7 @@ func (m *modprobeCmd) insmod(l *modprobe.Loader, name string, params []string) i
 		IgnoreLoaded:   m.ignoreLoaded,
 		IgnoreCommands: m.ignoreCommands,
 		UseBlacklist:   m.useBlacklist,
+		ForLoad:        !m.dryRun,
 	})
 	if err != nil {
 		m.LOG("Module %s not found in directory %s\n", name, l.ModuleDir())
