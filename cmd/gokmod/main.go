@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/gokmod/modprobe"
+	"github.com/gokmod/modprobe/internal/kernel"
 	"io"
 	"os"
 	"path/filepath"
@@ -59,6 +60,7 @@ type fakeKernel struct {
 
 // loaderOptions fills in the kernel part of a tool's Loader options.
 func (e *env) loaderOptions(o modprobe.Options) modprobe.Options {
+	o.Kernel = toolKernel{}
 	if e.kernel != nil {
 		o.Kernel = e.kernel.kernel
 		o.SysfsDir = e.kernel.sysfs
@@ -100,4 +102,21 @@ func run(e *env, argv []string) int {
 	}
 	fmt.Fprintf(e.stderr, "usage: %s TOOL [ARGS...]\n\ntools: %s\n\nA link to gokmod named after a tool runs that tool.\n", name, strings.Join(toolNames(), ", "))
 	return 1
+}
+
+// toolKernel is the running kernel as a tool process uses it: module
+// loads are raw system calls (see kernel.FinitModuleRaw), which a
+// short-lived process that collects no garbage can afford.
+type toolKernel struct{}
+
+func (toolKernel) FinitModule(f *os.File, params string, flags modprobe.InitFlags) error {
+	return kernel.FinitModuleRaw(f, params, int(flags))
+}
+
+func (toolKernel) InitModule(image []byte, params string) error {
+	return kernel.InitModule(image, params)
+}
+
+func (toolKernel) DeleteModule(name string, flags modprobe.DeleteFlags) error {
+	return kernel.DeleteModule(name, int(flags))
 }

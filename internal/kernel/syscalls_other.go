@@ -35,3 +35,8 @@ func InitModule(image []byte, params string) error {
 func DeleteModule(name string, flags int) error {
 	return fmt.Errorf("delete_module: %w", errors.ErrUnsupported)
 }
+
+// FinitModuleRaw is not available on this system.
+func FinitModuleRaw(f *os.File, params string, flags int) error {
+	return FinitModule(f, params, flags)
+}

@@ -35,26 +35,18 @@ step() {
 	[ $rc -eq 0 ] || echo "(exit status $rc)"
 }
 
-# lsmod_any runs gokmod's lsmod, or kmod's when gokmod has none yet.
-lsmod_any() {
-	if out=$(/bin/gokmod lsmod 2>&1); then
-		echo "$out"
-	else
-		echo "(gokmod lsmod failed: $out; kmod's lsmod instead)"
-		/sbin/lsmod
-	fi
-}
-
 echo "guest: Linux $(uname -r), $(nproc) CPUs; modules in the image:"
 find /lib/modules/$(uname -r) -name '*.ko*' | sed 's|.*/||' | sort | tr '\n' ' '
 echo
-step lsmod_any
+step /bin/gokmod lsmod
 step /bin/gokmod modprobe -D ip_vs_wrr
 step /bin/gokmod modprobe -v ip_vs_wrr
 step /bin/gokmod modprobe -v dummy numdummies=3
 step ip link
 step ls /sys/class/net
-step lsmod_any
+step /bin/gokmod lsmod
+step /bin/gokmod modprobe -rv ip_vs_wrr
+step /bin/gokmod lsmod
 echo
 echo "GOKMOD-VM-EXIT: 0"
 poweroff -f
