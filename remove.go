@@ -155,8 +155,13 @@ func (r *remover) module(ctx context.Context, m *module, holders, nested bool) e
 			return err
 		}
 	} else {
-		if err := r.remove(ctx, m.name); err != nil {
-			return err
+		_, err := kernel.ReadRefcnt(r.l.sysfs, m.name)
+		// current kmod skips a module that went away meanwhile
+		gone := r.l.compat != CompatKmod30 && errors.Is(err, fs.ErrNotExist)
+		if !gone {
+			if err := r.remove(ctx, m.name); err != nil {
+				return err
+			}
 		}
 		// The dependencies nobody uses any more, in one pass, deepest
 		// first; failures are ignored.
@@ -197,12 +202,6 @@ func (r *remover) command(ctx context.Context, m *module, cmd string) error {
 // remove is modprobe's rmmod_do_remove_module: delete_module, retried
 // with backoff while the module is in use when Wait is set.
 func (r *remover) remove(ctx context.Context, name string) error {
-	if r.l.compat != CompatKmod30 {
-		// current kmod skips a module that went away meanwhile
-		if _, err := kernel.ReadRefcnt(r.l.sysfs, name); errors.Is(err, fs.ErrNotExist) {
-			return nil
-		}
-	}
 	if r.opts.Show != nil {
 		r.opts.Show(Action{Kind: ActionRemove, Module: name})
 	}

@@ -161,3 +161,24 @@ func TestRemoveSoftdepsAndCommands(t *testing.T) {
 		t.Error("a remove command replaces the removal")
 	}
 }
+
+func TestRemoveModuleAsRmmod(t *testing.T) {
+	lt := newLoadTree(t, stackTree, stackInfo)
+	l := lt.open(t, modprobe.Options{})
+	ctx := context.Background()
+	if err := l.RemoveModule(ctx, "x", modprobe.RemoveOptions{}); !errors.Is(err, syscall.ENOENT) {
+		t.Errorf("removing a module that is not loaded: %v", err)
+	}
+	if err := l.Load(ctx, "b"); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.RemoveModule(ctx, "a", modprobe.RemoveOptions{}); !errors.Is(err, syscall.EWOULDBLOCK) || !errors.Is(err, modprobe.ErrInUse) {
+		t.Errorf("removing a held module: %v", err)
+	}
+	if err := l.RemoveModule(ctx, "b", modprobe.RemoveOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := lt.K.Loaded(); !slices.Equal(got, []string{"a"}) {
+		t.Errorf("loaded %v: rmmod removes one module, no dependencies", got)
+	}
+}
