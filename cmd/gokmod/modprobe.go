@@ -515,7 +515,7 @@ func (m *modprobeCmd) removeAll(l *modprobe.Loader, names []string) int {
 			Force:          m.force,
 			DryRun:         m.dryRun,
 			Show:           m.showAction,
-			Report: func(err error) { m.reportRemove(name, err) },
+			Report:         func(err error) { m.reportRemove(name, err) },
 		})
 		if err == nil {
 			continue
