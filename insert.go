@@ -67,7 +67,10 @@ func (l *Loader) insertFile(path, params string, flags insertFlags) error {
 	}
 	defer f.Close()
 	var head [6]byte
-	if n, _ := f.ReadAt(head[:], 0); n < len(head) {
+	if n, err := f.ReadAt(head[:], 0); n < len(head) {
+		if err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("reading %s: %w", path, err)
+		}
 		return fmt.Errorf("%s: file too short to be a module: %w", path, syscall.ENOEXEC)
 	}
 	comp := sniffCompression(head[:])

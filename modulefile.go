@@ -1,7 +1,9 @@
 package modprobe
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"syscall"
 )
@@ -26,7 +28,10 @@ func ReadModuleFile(path string, maxSize int64) ([]byte, error) {
 		return nil, err
 	}
 	var head [6]byte
-	if n, _ := f.ReadAt(head[:], 0); n < len(head) {
+	if n, err := f.ReadAt(head[:], 0); n < len(head) {
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("reading %s: %w", path, err)
+		}
 		return nil, fmt.Errorf("%s: file too short to be a module: %w", path, syscall.ENOEXEC)
 	}
 	image, err := decompress(f, st.Size(), sniffCompression(head[:]), maxSize)

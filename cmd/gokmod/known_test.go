@@ -26,14 +26,6 @@ func TestKnownDifferences(t *testing.T) {
 			t.Errorf("-V with GOKMOD_COMPAT=%q: %s", env, v)
 		}
 	}
-	// --show-exports and --show-modversions need the ELF reader of the
-	// depmod issue; until then they fail clearly.
-	for _, opt := range []string{"--show-exports", "--show-modversions"} {
-		o := runOurs("modprobe", []string{opt, "/nonexistent.ko"}, nil)
-		if o.Code != 1 || !strings.Contains(o.Stderr, "not supported") {
-			t.Errorf("%s: %s", opt, o)
-		}
-	}
 }
 
 // TestCompatLatest checks the behaviour of later kmod releases that

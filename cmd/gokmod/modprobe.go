@@ -8,12 +8,14 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"os"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/gokmod/modprobe"
+	"github.com/gokmod/modprobe/internal/elfmod"
 	"github.com/gokmod/modprobe/internal/getopt"
 	"github.com/gokmod/modprobe/internal/kmodlog"
 )
@@ -278,9 +280,10 @@ func (m *modprobeCmd) main(args []string) int {
 			return -1
 		}
 		return 0
-	case showModversions, showExports:
-		m.log.printf(logErr, "--show-modversions and --show-exports are not supported by gokmod yet.\n")
-		return -1
+	case showModversions:
+		return m.showSymbols(operands[0], "modversions", (*elfmod.Module).Versions)
+	case showExports:
+		return m.showSymbols(operands[0], "symbols", (*elfmod.Module).Exports)
 	case doRemove:
 		return m.removeAll(l, operands)
 	case useAll:
@@ -297,6 +300,49 @@ func (m *modprobeCmd) main(args []string) int {
 	default:
 		return m.insmod(l, operands[0], operands[1:])
 	}
+}
+
+// showSymbols is --show-modversions and --show-exports: the symbols of
+// the module file at path, as "0xCRC\tNAME" lines. kmod 30 takes a path
+// only.
+func (m *modprobeCmd) showSymbols(path, what string, get func(*elfmod.Module) ([]elfmod.Symbol, error)) int {
+	if _, err := os.Stat(path); err != nil {
+		m.LOG("Module %s not found.\n", path)
+		return -int(errnoOf(err))
+	}
+	syms, err := func() ([]elfmod.Symbol, error) {
+		image, err := modprobe.ReadModuleFile(path, 0)
+		if err != nil {
+			return nil, err
+		}
+		mod, err := elfmod.Parse(image)
+		if err != nil {
+			return nil, err
+		}
+		return get(mod)
+	}()
+	if err != nil {
+		errno := elfErrno(err)
+		m.LOG("could not get %s of %s: %s\n", what, path, kmodlog.Strerror(errno))
+		return -int(errno)
+	}
+	for _, s := range syms {
+		fmt.Fprintf(m.out, "0x%08x\t%s\n", s.CRC, s.Name)
+	}
+	return 0
+}
+
+// elfErrno is libkmod's errno for a failure to read a module's ELF: the
+// system's own, ENOENT for a missing section, ENOEXEC for a bad image.
+func elfErrno(err error) syscall.Errno {
+	var errno syscall.Errno
+	switch {
+	case errors.As(err, &errno):
+		return errno
+	case errors.Is(err, elfmod.ErrNoSection):
+		return syscall.ENOENT
+	}
+	return syscall.ENOEXEC
 }
 
 // parseULong is strtoul(s, &end, 0) with kmod's check that all of s was

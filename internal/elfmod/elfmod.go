@@ -1,0 +1,597 @@
+// Package elfmod reads the ELF image of a Linux kernel module the way kmod
+// 30's libkmod does, without cgo and without writing anything.
+//
+// # Input
+//
+// [Parse] takes the whole, already decompressed file contents. The image
+// may carry an appended module signature; [ParseSignature] reads that
+// trailer from the same bytes.
+//
+// # Semantics
+//
+// Every accessor reproduces the matching libkmod function, including its
+// quirks, because depmod, modinfo and modprobe output depend on them:
+//
+//	Module.Modinfo    kmod_elf_get_strings(".modinfo") split at the first '='
+//	Module.Versions   kmod_elf_get_modversions (modprobe --show-modversions)
+//	Module.Exports    kmod_elf_get_symbols (modprobe --show-exports, depmod)
+//	Module.Undefined  kmod_elf_get_dependency_symbols (depmod)
+//	ParseSignature    kmod_module_signature_info, PKCS#7 decoded as kmod
+//	                  built with libcrypto does
+//
+// # Errors
+//
+//	ErrFormat     the image is not a module ELF kmod would accept, or a
+//	              section it needs is malformed
+//	ErrNoSection  a section the accessor needs is absent (kmod: -ENOENT)
+//	ErrNoModinfo  there is no .modinfo section (wraps ErrNoSection too)
+//
+// Errors are *FormatError values; use errors.Is with the sentinels.
+//
+// # Security
+//
+// Module files are untrusted input. Every offset and size read from the
+// image is bounds-checked against the image, so malformed input yields an
+// error, never a panic or an out-of-range read. Work is linear in the image
+// size, names are capped at 4096 bytes, and the package never executes or
+// verifies anything: a signature is decoded, not checked.
+package elfmod
+
+import (
+	"bytes"
+	"debug/elf"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// ErrFormat is wrapped by every error caused by an image kmod would reject
+// or a section whose layout is invalid.
+var ErrFormat = errors.New("invalid module ELF")
+
+// ErrNoSection is wrapped when a section an accessor needs does not exist.
+var ErrNoSection = errors.New("section not found")
+
+// ErrNoModinfo is wrapped by Modinfo when the image has no .modinfo
+// section (kmod reports -ENODATA to modinfo users).
+var ErrNoModinfo = fmt.Errorf("no .modinfo: %w", ErrNoSection)
+
+// FormatError describes why an image or one of its sections was rejected.
+// Offset is the byte offset in the image the problem was found at, or -1.
+type FormatError struct {
+	Section string // section concerned, "" for the ELF headers
+	Offset  int64
+	Msg     string
+	Err     error // ErrFormat, ErrNoSection or ErrNoModinfo
+}
+
+// Error implements error.
+func (e *FormatError) Error() string {
+	s := "elfmod: "
+	if e.Section != "" {
+		s += e.Section + ": "
+	}
+	s += e.Msg
+	if e.Offset >= 0 {
+		s += fmt.Sprintf(" at offset %#x", e.Offset)
+	}
+	return s
+}
+
+// Unwrap returns the sentinel error.
+func (e *FormatError) Unwrap() error { return e.Err }
+
+func formatErr(section string, off uint64, format string, args ...any) error {
+	o := int64(-1)
+	if off <= 1<<62 {
+		o = int64(off)
+	}
+	return &FormatError{Section: section, Offset: o, Msg: fmt.Sprintf(format, args...), Err: ErrFormat}
+}
+
+func missing(section string, sentinel error) error {
+	return &FormatError{Section: section, Offset: -1, Msg: "section not found", Err: sentinel}
+}
+
+// Module is a parsed module image. It keeps a reference to the image
+// passed to Parse, which must not be modified while the Module is in use.
+// A Module is safe for concurrent use.
+type Module struct {
+	img     []byte
+	is64    bool
+	bo      binary.ByteOrder
+	shoff   uint64
+	shnum   uint16
+	machine uint16
+	strOff  uint64 // section-name string table
+	strSize uint64
+}
+
+// KeyValue is one .modinfo entry.
+type KeyValue struct {
+	Key, Value string
+}
+
+// Symbol is a symbol with its modversions CRC.
+//
+// Bind is the ELF binding (elf.STB_LOCAL, elf.STB_GLOBAL, elf.STB_WEAK or
+// another raw value) for Exports taken from .symtab; elf.STB_GLOBAL for
+// exports read from __ksymtab_strings and for Versions entries; and
+// elf.STB_WEAK or elf.STB_GLOBAL for Undefined symbols.
+type Symbol struct {
+	CRC  uint64
+	Name string
+	Bind byte
+}
+
+const (
+	ehdr32Size = 52
+	ehdr64Size = 64
+	shdr32Size = 40
+	shdr64Size = 64
+	sym32Size  = 16
+	sym64Size  = 24
+	versionLen = 64
+	stRegister = 13 // STT_REGISTER (SPARC)
+)
+
+// Parse checks the ELF identification and section header table of a
+// module image the way kmod_elf_new does and returns a Module reading
+// from image. It does not copy image.
+func Parse(image []byte) (*Module, error) {
+	if len(image) <= elf.EI_NIDENT || !bytes.HasPrefix(image, []byte(elf.ELFMAG)) {
+		return nil, formatErr("", 0, "bad ELF magic")
+	}
+	m := &Module{img: image}
+	var shdrSize uint64
+	switch elf.Class(image[elf.EI_CLASS]) {
+	case elf.ELFCLASS32:
+		if len(image) <= ehdr32Size {
+			return nil, formatErr("", 0, "truncated ELF header")
+		}
+		shdrSize = shdr32Size
+	case elf.ELFCLASS64:
+		if len(image) <= ehdr64Size {
+			return nil, formatErr("", 0, "truncated ELF header")
+		}
+		m.is64 = true
+		shdrSize = shdr64Size
+	default:
+		return nil, formatErr("", elf.EI_CLASS, "unknown ELF class %d", image[elf.EI_CLASS])
+	}
+	switch elf.Data(image[elf.EI_DATA]) {
+	case elf.ELFDATA2LSB:
+		m.bo = binary.LittleEndian
+	case elf.ELFDATA2MSB:
+		m.bo = binary.BigEndian
+	default:
+		return nil, formatErr("", elf.EI_DATA, "unknown ELF data encoding %d", image[elf.EI_DATA])
+	}
+
+	var shentsize, shstrndx uint64
+	if m.is64 {
+		m.shoff, _ = m.uint(0x28, 8)
+		n, _ := m.uint(0x3c, 2)
+		m.shnum = uint16(n)
+		shentsize, _ = m.uint(0x3a, 2)
+		shstrndx, _ = m.uint(0x3e, 2)
+	} else {
+		m.shoff, _ = m.uint(0x20, 4)
+		n, _ := m.uint(0x30, 2)
+		m.shnum = uint16(n)
+		shentsize, _ = m.uint(0x2e, 2)
+		shstrndx, _ = m.uint(0x32, 2)
+	}
+	mach, _ := m.uint(0x12, 2)
+	m.machine = uint16(mach)
+
+	if shentsize != shdrSize {
+		return nil, formatErr("", 0, "section header size %d, want %d", shentsize, shdrSize)
+	}
+	end, ok := add(m.shoff, shdrSize*uint64(m.shnum))
+	if !ok || end > uint64(len(image)) {
+		return nil, formatErr("", m.shoff, "section header table beyond end of file")
+	}
+	off, size, _, ok := m.section(uint16(shstrndx))
+	if !ok {
+		return nil, formatErr("", m.shoff, "invalid section name table index %d", shstrndx)
+	}
+	if size == 0 || image[off+size-1] != 0 {
+		return nil, formatErr("", off, "section name table not NUL-terminated")
+	}
+	m.strOff, m.strSize = off, size
+	return m, nil
+}
+
+// Class returns the ELF class of the image.
+func (m *Module) Class() elf.Class {
+	if m.is64 {
+		return elf.ELFCLASS64
+	}
+	return elf.ELFCLASS32
+}
+
+// ByteOrder returns the byte order of the image.
+func (m *Module) ByteOrder() binary.ByteOrder { return m.bo }
+
+// Machine returns e_machine.
+func (m *Module) Machine() elf.Machine { return elf.Machine(m.machine) }
+
+func add(a, b uint64) (uint64, bool) {
+	s := a + b
+	return s, s >= a
+}
+
+// uint reads an n-byte unsigned integer at off; ok is false when it does
+// not fit in the image.
+func (m *Module) uint(off uint64, n int) (uint64, bool) {
+	end, ok := add(off, uint64(n))
+	if !ok || end > uint64(len(m.img)) {
+		return 0, false
+	}
+	b := m.img[off:end]
+	switch n {
+	case 1:
+		return uint64(b[0]), true
+	case 2:
+		return uint64(m.bo.Uint16(b)), true
+	case 4:
+		return uint64(m.bo.Uint32(b)), true
+	default:
+		return m.bo.Uint64(b), true
+	}
+}
+
+// maxName bounds the length of a symbol or section name. kmod reads up to
+// the next NUL wherever it is; capping keeps work linear on hostile input
+// and is far above any real name (KSYM_NAME_LEN is 512).
+const maxName = 4096
+
+// nameBytes returns the NUL-terminated string at off without copying; like
+// libkmod it may extend past the section it starts in, but never past the
+// image, nor beyond maxName bytes.
+func (m *Module) nameBytes(off uint64) []byte {
+	if off >= uint64(len(m.img)) {
+		return nil
+	}
+	b := m.img[off:]
+	if len(b) > maxName {
+		b = b[:maxName]
+	}
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		b = b[:i]
+	}
+	return b
+}
+
+// cstring is nameBytes as a string.
+func (m *Module) cstring(off uint64) string { return string(m.nameBytes(off)) }
+
+// section returns offset, size and name offset of section idx, with kmod's
+// checks: idx must be neither SHN_UNDEF nor out of range, and the section
+// data must lie inside the image.
+func (m *Module) section(idx uint16) (off, size uint64, nameoff uint32, ok bool) {
+	if idx == 0 || idx >= m.shnum {
+		return 0, 0, 0, false
+	}
+	var hsize uint64 = shdr32Size
+	if m.is64 {
+		hsize = shdr64Size
+	}
+	h := m.shoff + uint64(idx)*hsize // in range: checked by Parse
+	n, _ := m.uint(h, 4)
+	if m.is64 {
+		off, _ = m.uint(h+0x18, 8)
+		size, _ = m.uint(h+0x20, 8)
+	} else {
+		off, _ = m.uint(h+0x10, 4)
+		size, _ = m.uint(h+0x14, 4)
+	}
+	end, okEnd := add(off, size)
+	if !okEnd || end > uint64(len(m.img)) {
+		return 0, 0, 0, false
+	}
+	return off, size, uint32(n), true
+}
+
+// findSection returns the first section named name, skipping invalid
+// section headers as kmod_elf_get_section does.
+func (m *Module) findSection(name string) (off, size uint64, found bool) {
+	for i := uint16(1); i < m.shnum; i++ {
+		o, s, n, ok := m.section(i)
+		if !ok || uint64(n) >= m.strSize {
+			continue
+		}
+		if string(m.nameBytes(m.strOff+uint64(n))) == name {
+			return o, s, true
+		}
+	}
+	return 0, 0, false
+}
+
+// stringsOf splits a section into strings as kmod_elf_get_strings does:
+// leading NULs are skipped (a single remaining byte yields nothing), runs
+// of NULs separate strings and the last string need not be terminated.
+func stringsOf(b []byte) []string {
+	for len(b) > 1 && b[0] == 0 {
+		b = b[1:]
+	}
+	if len(b) <= 1 {
+		return nil
+	}
+	var out []string
+	for _, f := range bytes.Split(b, []byte{0}) {
+		if len(f) > 0 {
+			out = append(out, string(f))
+		}
+	}
+	return out
+}
+
+// Modinfo returns the .modinfo strings with kmod's rules: leading NULs are
+// skipped, runs of NULs collapsed, the last string NUL-forced; a string
+// without '=' has key = the whole string and value "". Order is kept.
+// A missing section gives an error wrapping ErrNoModinfo.
+func (m *Module) Modinfo() ([]KeyValue, error) {
+	off, size, ok := m.findSection(".modinfo")
+	if !ok {
+		return nil, missing(".modinfo", ErrNoModinfo)
+	}
+	strs := stringsOf(m.img[off : off+size])
+	kv := make([]KeyValue, 0, len(strs))
+	for _, s := range strs {
+		k, v, _ := strings.Cut(s, "=")
+		kv = append(kv, KeyValue{Key: k, Value: v})
+	}
+	return kv, nil
+}
+
+func (m *Module) crcSize() uint64 {
+	if m.is64 {
+		return 8
+	}
+	return 4
+}
+
+// Versions returns the __versions entries as kmod_elf_get_modversions
+// does: a CRC (u32 on 32-bit classes, u64 on 64-bit ones) followed by a
+// name filling the rest of a 64-byte record, in section order, with one
+// leading '.' removed from names. Bind is elf.STB_GLOBAL. A missing
+// section gives an error wrapping ErrNoSection; an empty one gives none.
+func (m *Module) Versions() ([]Symbol, error) {
+	off, size, ok := m.findSection("__versions")
+	if !ok {
+		return nil, missing("__versions", ErrNoSection)
+	}
+	if size == 0 {
+		return nil, nil
+	}
+	if size%versionLen != 0 {
+		return nil, formatErr("__versions", off, "size %d is not a multiple of %d", size, versionLen)
+	}
+	crcLen := m.crcSize()
+	out := make([]Symbol, 0, size/versionLen)
+	for p := off; p < off+size; p += versionLen {
+		crc, _ := m.uint(p, int(crcLen))
+		name := m.cstring(p + crcLen)
+		if len(name) > 0 && name[0] == '.' {
+			name = name[1:]
+		}
+		out = append(out, Symbol{CRC: crc, Name: name, Bind: byte(elf.STB_GLOBAL)})
+	}
+	return out, nil
+}
+
+// rawSym is the part of an ELF symbol kmod looks at.
+type rawSym struct {
+	name  uint32
+	value uint64
+	info  byte
+	shndx uint16
+}
+
+type symtab struct {
+	symOff, count   uint64
+	strOff, strSize uint64
+}
+
+// symtab locates .strtab and .symtab; ok is false if either is missing or
+// .symtab's size is not a multiple of the symbol size.
+func (m *Module) symtab() (t symtab, err error) {
+	var ok bool
+	var symSize uint64
+	if t.strOff, t.strSize, ok = m.findSection(".strtab"); !ok {
+		return t, missing(".strtab", ErrNoSection)
+	}
+	if t.symOff, symSize, ok = m.findSection(".symtab"); !ok {
+		return t, missing(".symtab", ErrNoSection)
+	}
+	if symSize%m.symLen() != 0 {
+		return t, formatErr(".symtab", t.symOff, "size %d is not a multiple of %d", symSize, m.symLen())
+	}
+	t.count = symSize / m.symLen()
+	return t, nil
+}
+
+func (m *Module) symLen() uint64 {
+	if m.is64 {
+		return sym64Size
+	}
+	return sym32Size
+}
+
+func (m *Module) sym(t symtab, i uint64) rawSym {
+	p := t.symOff + i*m.symLen()
+	var s rawSym
+	n, _ := m.uint(p, 4)
+	s.name = uint32(n)
+	var info, shndx uint64
+	if m.is64 {
+		info, _ = m.uint(p+4, 1)
+		shndx, _ = m.uint(p+6, 2)
+		s.value, _ = m.uint(p+8, 8)
+	} else {
+		s.value, _ = m.uint(p+4, 4)
+		info, _ = m.uint(p+12, 1)
+		shndx, _ = m.uint(p+14, 2)
+	}
+	s.info, s.shndx = byte(info), uint16(shndx)
+	return s
+}
+
+// Exports returns the symbols the module exports as kmod_elf_get_symbols
+// does: every .symtab symbol named __crc_NAME (in table order) gives NAME
+// with its CRC, taken from st_value for SHN_ABS/SHN_UNDEF symbols and
+// otherwise read as a u32 at offset st_value of section st_shndx
+// (0xffffffffffffffff when that is impossible). When there is no such
+// symbol, or .symtab/.strtab are missing or invalid, every non-empty
+// string of __ksymtab_strings is returned with CRC 0 and Bind STB_GLOBAL.
+func (m *Module) Exports() ([]Symbol, error) {
+	if out, ok := m.crcExports(); ok {
+		return out, nil
+	}
+	off, size, ok := m.findSection("__ksymtab_strings")
+	if !ok {
+		return nil, missing("__ksymtab_strings", ErrNoSection)
+	}
+	strs := stringsOf(m.img[off : off+size])
+	out := make([]Symbol, 0, len(strs))
+	for _, s := range strs {
+		out = append(out, Symbol{Name: s, Bind: byte(elf.STB_GLOBAL)})
+	}
+	return out, nil
+}
+
+func (m *Module) crcExports() ([]Symbol, bool) {
+	const prefix = "__crc_"
+	t, err := m.symtab()
+	if err != nil {
+		return nil, false
+	}
+	var out []Symbol
+	for i := uint64(1); i < t.count; i++ {
+		s := m.sym(t, i)
+		if uint64(s.name) >= t.strSize {
+			return nil, false
+		}
+		name := m.nameBytes(t.strOff + uint64(s.name))
+		if !bytes.HasPrefix(name, []byte(prefix)) {
+			continue
+		}
+		out = append(out, Symbol{
+			CRC:  m.resolveCRC(s.value, s.shndx),
+			Name: string(name[len(prefix):]),
+			Bind: s.info >> 4,
+		})
+	}
+	return out, len(out) > 0
+}
+
+func (m *Module) resolveCRC(v uint64, shndx uint16) uint64 {
+	const bad = ^uint64(0)
+	if shndx == uint16(elf.SHN_ABS) || shndx == uint16(elf.SHN_UNDEF) {
+		return v
+	}
+	off, size, _, ok := m.section(shndx)
+	if !ok {
+		return bad
+	}
+	if v > size-4 { // wraps for size < 4, as in kmod
+		return bad
+	}
+	p, okAdd := add(off, v)
+	if !okAdd {
+		return bad
+	}
+	crc, ok := m.uint(p, 4)
+	if !ok {
+		return bad
+	}
+	return crc
+}
+
+// Undefined returns the symbols kmod_elf_get_dependency_symbols returns:
+// every undefined (SHN_UNDEF), non-empty-named .symtab symbol in table
+// order (except STT_REGISTER ones on SPARC), with the CRC of the first
+// __versions entry of the same name (0 if none) and Bind elf.STB_WEAK for
+// weak symbols, elf.STB_GLOBAL otherwise; then every __versions entry no
+// symbol matched (such as module_layout), with its CRC and STB_GLOBAL.
+// A __versions section of invalid size is ignored, as kmod does.
+func (m *Module) Undefined() ([]Symbol, error) {
+	var verOff, verCount uint64
+	crcLen := m.crcSize()
+	if off, size, ok := m.findSection("__versions"); ok && size%versionLen == 0 {
+		verOff, verCount = off, size/versionLen
+	}
+	t, err := m.symtab()
+	if err != nil {
+		return nil, err
+	}
+	first := make(map[string]uint64, verCount)
+	for i := verCount; i > 0; i-- {
+		first[m.cstring(verOff+(i-1)*versionLen+crcLen)] = i - 1
+	}
+	visited := make([]bool, verCount)
+	sparc := m.machine == uint16(elf.EM_SPARC) || m.machine == uint16(elf.EM_SPARCV9)
+
+	var out []Symbol
+	for i := uint64(1); i < t.count; i++ {
+		s := m.sym(t, i)
+		if s.shndx != uint16(elf.SHN_UNDEF) {
+			continue
+		}
+		if sparc && s.info&0xf == stRegister {
+			continue
+		}
+		if uint64(s.name) >= t.strSize {
+			return nil, formatErr(".symtab", t.symOff+i*m.symLen(), "symbol %d name offset %d beyond .strtab", i, s.name)
+		}
+		name := m.cstring(t.strOff + uint64(s.name))
+		if name == "" {
+			continue
+		}
+		var crc uint64
+		if j, ok := first[name]; ok {
+			visited[j] = true
+			crc, _ = m.uint(verOff+j*versionLen, int(crcLen))
+		}
+		bind := byte(elf.STB_GLOBAL)
+		if elf.SymBind(s.info>>4) == elf.STB_WEAK {
+			bind = byte(elf.STB_WEAK)
+		}
+		out = append(out, Symbol{CRC: crc, Name: name, Bind: bind})
+	}
+	for j := uint64(0); j < verCount; j++ {
+		if visited[j] {
+			continue
+		}
+		p := verOff + j*versionLen
+		crc, _ := m.uint(p, int(crcLen))
+		out = append(out, Symbol{CRC: crc, Name: m.cstring(p + crcLen), Bind: byte(elf.STB_GLOBAL)})
+	}
+	return out, nil
+}
+
+// ThisModuleName returns struct module.name from .gnu.linkonce.this_module:
+// the NUL-terminated string at offset 24 (64-bit) or 12 (32-bit), at most
+// 56 or 60 bytes long. kmod itself never reads it; the kernel does.
+func (m *Module) ThisModuleName() (string, error) {
+	const sec = ".gnu.linkonce.this_module"
+	off, size, ok := m.findSection(sec)
+	if !ok {
+		return "", missing(sec, ErrNoSection)
+	}
+	start, n := uint64(12), uint64(60)
+	if m.is64 {
+		start, n = 24, 56
+	}
+	if size < start+1 {
+		return "", formatErr(sec, off, "section too small (%d bytes) for the module name", size)
+	}
+	b := m.img[off+start : off+min(size, start+n)]
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		b = b[:i]
+	}
+	return string(b), nil
+}
