@@ -58,6 +58,20 @@ func (t *simpleTool) finish(status *int) {
 	}
 }
 
+// otherOption handles what every kmod tool does with an option it has no
+// case for: -V prints the version, '?' (getopt already complained) fails,
+// anything else is reported. It returns the tool's exit status.
+func (t *simpleTool) otherOption(c rune) int {
+	switch c {
+	case 'V':
+		return printVersion(t.out, t.env)
+	case '?':
+		return 1
+	}
+	t.log.printf(logErr, "unexpected getopt_long() value '%c'.\n", c)
+	return 1
+}
+
 // open opens a Loader as kmod_new(NULL, &null_config) does: the running
 // kernel's module directory and no configuration files.
 func (t *simpleTool) open(verbose int) (*modprobe.Loader, error) {
@@ -92,13 +106,8 @@ func runInsmod(e *env, argv0 string, args []string) (status int) {
 		case 'h':
 			fmt.Fprintf(t.out, "Usage:\n\t%s [options] filename [args]\nOptions:\n\t-V, --version     show version\n\t-h, --help        show this help\n", "insmod")
 			return 0
-		case 'V':
-			return printVersion(t.out, e)
-		case '?':
-			return 1
 		default:
-			t.log.printf(logErr, "unexpected getopt_long() value '%c'.\n", rune(c))
-			return 1
+			return t.otherOption(rune(c))
 		}
 	}
 	operands := p.Operands()

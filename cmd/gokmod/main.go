@@ -16,7 +16,7 @@ import (
 )
 
 // toolNames are the tools gokmod can be.
-func toolNames() []string { return []string{"modprobe", "insmod", "rmmod", "lsmod"} }
+func toolNames() []string { return []string{"modprobe", "insmod", "rmmod", "lsmod", "modinfo"} }
 
 // tool returns the entry point of the tool called name, or nil: it gets
 // the process environment, argv[0] (which glibc's getopt prints in its
@@ -32,6 +32,8 @@ func tool(name string) func(env *env, argv0 string, args []string) int {
 		return runRmmod
 	case "lsmod":
 		return runLsmod
+	case "modinfo":
+		return runModinfo
 	}
 	return nil
 }

@@ -47,13 +47,8 @@ func runRmmod(e *env, argv0 string, args []string) (status int) {
 				"\t-V, --version     show version\n"+
 				"\t-h, --help        show this help\n", "rmmod")
 			return 0
-		case 'V':
-			return printVersion(t.out, e)
-		case '?':
-			return 1
 		default:
-			t.log.printf(logErr, "unexpected getopt_long() value '%c'.\n", rune(c))
-			return 1
+			return t.otherOption(rune(c))
 		}
 	}
 	if useSyslog {

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"bufio"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gokmod/modprobe/internal/modname"
+	"github.com/gokmod/modprobe/internal/testmod"
+)
+
+// TestDifferentialModinfo compares modinfo with kmod's on every module of
+// the Debian tree, by name and by path, every builtin module, alias
+// lookups, the field options, and bad arguments. Arguments go in batches:
+// modinfo takes several, and the whole output of each batch must match.
+func TestDifferentialModinfo(t *testing.T) {
+	testmod.RequireTool(t, "modinfo")
+	root, release := testmod.DebianTree(t)
+	moddir := testmod.ModuleDir(root, release)
+	base := []string{"-b", root, "-k", release}
+	names := debianModules(t, moddir)
+	var paths []string
+	dep, err := os.ReadFile(filepath.Join(moddir, "modules.dep"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(dep), "\n") {
+		if p, _, ok := strings.Cut(line, ":"); ok {
+			paths = append(paths, filepath.Join(moddir, p))
+		}
+	}
+	var builtins []string
+	f, err := os.Open(filepath.Join(moddir, "modules.builtin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		builtins = append(builtins, modname.FromPath(sc.Text()))
+	}
+	f.Close()
+
+	same, total := 0, 0
+	batch := func(opts []string, args []string) {
+		for i := 0; i < len(args); i += 150 {
+			end := min(i+150, len(args))
+			total += end - i
+			if compareTool(t, "modinfo", append(append(append([]string{}, base...), opts...), args[i:end]...), nil) {
+				same += end - i
+			}
+		}
+	}
+	batch(nil, names)
+	batch(nil, paths)
+	batch(nil, builtins)
+	sample := func(list []string, every int) []string {
+		var out []string
+		for i := 0; i < len(list); i += every {
+			out = append(out, list[i])
+		}
+		return out
+	}
+	for _, opts := range [][]string{{"-0"}, {"-F", "alias"}, {"-p"}, {"-0", "-p"}, {"-n"}, {"-F", "name"}, {"-F", "signer"}, {"-a", "-0"}, {"-m"}} {
+		batch(opts, sample(names, 10))
+		batch(opts, sample(builtins, 10))
+	}
+	batch(nil, []string{"pci:v00008086d000010D3sv00008086sd0000A01Fbc02sc00i00", "fs-vfat", "net-pf-10", "no-such-module", "/nonexistent.ko", "bad[name"})
+	batch([]string{"-m"}, []string{"fs-vfat", "vfat", "no-such-module"})
+	t.Logf("modinfo: %d/%d arguments in identical batches", same, total)
+}
+
+// TestDifferentialModinfoSynthetic compares modinfo on modules with
+// unusual .modinfo contents: a key longer than 15 bytes, an entry without
+// '=', a parameter without ':', descriptions without types and the
+// reverse, compressed files (kmod 30 reads xz and zstd, not gzip), and a
+// builtin module with and without modules.builtin.modinfo entries.
+func TestDifferentialModinfoSynthetic(t *testing.T) {
+	testmod.RequireTool(t, "modinfo")
+	root := t.TempDir()
+	const rel = "1.0-synth"
+	odd := &testmod.Module{ModInfo: []string{
+		"license=GPL", "a_very_long_key_name_here=value", "noequals", "parm=broken", "parmtype=t1:int",
+		"parm=p1:first", "parm=p2:second", "parmtype=p2:charp", "parmtype=p3:bool", "description=x=y", "parm=p1:again",
+		"vermagic=" + testmod.DefaultVermagic(rel),
+	}}
+	tree := testmod.Tree{
+		Release: rel,
+		Modules: []testmod.TreeModule{
+			{RelPath: "kernel/odd.ko", Module: odd},
+			{RelPath: "kernel/xzmod.ko.xz", Module: odd},
+			{RelPath: "kernel/zstmod.ko.zst", Module: odd},
+			{RelPath: "kernel/gzmod.ko.gz", Module: odd},
+			{RelPath: "kernel/plain-dash.ko", Module: &testmod.Module{ModInfo: []string{testmod.Alias("fs-plain"), "name=plain_dash"}}},
+		},
+		Builtin:        []string{"kernel/bi/bione.ko", "kernel/bi/bitwo.ko"},
+		BuiltinModinfo: []string{"bione.license=GPL", "bione.alias=fs-bione", "bione.parm=x:desc", "bione.parmtype=x:int", "other.license=MIT", "bione.description=late"},
+	}
+	if _, err := tree.Write(root); err != nil {
+		t.Fatal(err)
+	}
+	if err := testmod.RunDepmod(t.Context(), root, rel); err != nil {
+		t.Fatal(err)
+	}
+	dir := testmod.ModuleDir(root, rel)
+	base := []string{"-b", root, "-k", rel}
+	same, total := 0, 0
+	for _, args := range [][]string{
+		{"odd"}, {"xzmod"}, {"zstmod"}, {"gzmod"}, {dir + "/kernel/odd.ko"}, {dir + "/kernel/xzmod.ko.xz"},
+		{dir + "/kernel/gzmod.ko.gz"}, {"-p", "odd"}, {"-0", "odd"}, {"-F", "noequals", "odd"}, {"-F", "a_very_long_key_name_here", "odd"},
+		{"plain-dash"}, {"fs-plain"}, {"-m", "plain_dash"}, {"bione"}, {"bitwo"}, {"-p", "bione"}, {"fs-bione"}, {"-0", "bione", "bitwo"},
+	} {
+		total++
+		if compareTool(t, "modinfo", append(append([]string{}, base...), args...), nil) {
+			same++
+		}
+	}
+	t.Logf("modinfo on synthetic modules: %d/%d invocations identical", same, total)
+}

@@ -1,0 +1,397 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/gokmod/modprobe"
+	"github.com/gokmod/modprobe/internal/elfmod"
+	"github.com/gokmod/modprobe/internal/fileio"
+	"github.com/gokmod/modprobe/internal/getopt"
+	"github.com/gokmod/modprobe/internal/kmodlog"
+	"github.com/gokmod/modprobe/internal/modname"
+)
+
+// modinfoCmd holds one run of modinfo.
+type modinfoCmd struct {
+	*simpleTool
+	field     string // print only this key's values; "" prints all
+	separator string // "\n", or "\x00" with -0
+	moddir    string
+}
+
+func runModinfo(e *env, argv0 string, args []string) (status int) {
+	m := &modinfoCmd{simpleTool: newSimpleTool(e, "modinfo"), separator: "\n"}
+	defer m.finish(&status)
+	p := getopt.New(argv0, args, "adlpn0mF:k:b:Vh", []getopt.Option{
+		{Name: "author", Val: 'a'},
+		{Name: "description", Val: 'd'},
+		{Name: "license", Val: 'l'},
+		{Name: "parameters", Val: 'p'},
+		{Name: "filename", Val: 'n'},
+		{Name: "null", Val: '0'},
+		{Name: "modname", Val: 'm'},
+		{Name: "field", HasArg: getopt.RequiredArgument, Val: 'F'},
+		{Name: "set-version", HasArg: getopt.RequiredArgument, Val: 'k'},
+		{Name: "basedir", HasArg: getopt.RequiredArgument, Val: 'b'},
+		{Name: "version", Val: 'V'},
+		{Name: "help", Val: 'h'},
+	}, e.stderr).WithEnv(e.getenv)
+	var byName, rootSet, versionSet bool
+	var root, version string
+	for {
+		c, arg, done := p.Next()
+		if done {
+			break
+		}
+		switch c {
+		case 'a':
+			m.field = "author"
+		case 'd':
+			m.field = "description"
+		case 'l':
+			m.field = "license"
+		case 'p':
+			m.field = "parm"
+		case 'n':
+			m.field = "filename"
+		case '0':
+			m.separator = "\x00"
+		case 'm':
+			byName = true
+		case 'F':
+			m.field = arg
+		case 'k':
+			version, versionSet = arg, true
+		case 'b':
+			root, rootSet = arg, true
+		case 'h':
+			m.help()
+			return 0
+		default:
+			return m.otherOption(rune(c))
+		}
+	}
+	operands := p.Operands()
+	if len(operands) == 0 {
+		m.log.printf(logErr, "missing module or filename.\n")
+		return 1
+	}
+	opts := modprobe.Options{ConfigPaths: []string{}, Logger: slog.New(slogHandler{m.log}), Compat: modprobe.CompatKmod30}
+	if rootSet || versionSet {
+		if !versionSet {
+			rel, err := releaseOf(e)
+			if err != nil {
+				m.log.printf(logErr, "uname() failed: %v\n", err)
+				return 1
+			}
+			version = rel
+		}
+		opts.ModuleDir = root + "/lib/modules/" + version
+		if len(opts.ModuleDir) > 4095 {
+			opts.ModuleDir = opts.ModuleDir[:4095]
+		}
+	}
+	l, err := modprobe.Open(e.loaderOptions(opts))
+	if err != nil {
+		m.log.printf(logErr, "kmod_new() failed!\n")
+		return 1
+	}
+	m.moddir = l.ModuleDir()
+	failed := false
+	for _, arg := range operands {
+		var ok bool
+		switch {
+		case byName:
+			ok = m.byName(l, arg)
+		case isModuleFilename(arg):
+			ok = m.info(modprobe.Module{Name: modname.FromPath(arg), Path: arg})
+		default:
+			ok = m.byAlias(l, arg)
+		}
+		if !ok {
+			failed = true
+		}
+	}
+	if failed {
+		return 1
+	}
+	return 0
+}
+
+// releaseOf is uname -r, or the fake kernel's release in tests.
+func releaseOf(e *env) (string, error) {
+	if e.kernel != nil {
+		b, err := os.ReadFile(filepath.Join(e.kernel.proc, "sys/kernel/osrelease"))
+		return strings.TrimSpace(string(b)), err
+	}
+	var u syscall.Utsname
+	if err := syscall.Uname(&u); err != nil {
+		return "", err
+	}
+	var b []byte
+	for _, c := range u.Release {
+		if c == 0 {
+			break
+		}
+		b = append(b, byte(c))
+	}
+	return string(b), nil
+}
+
+// isModuleFilename is modinfo's test for a path argument: a regular file
+// with an extension kmod 30 (built without zlib) handles.
+func isModuleFilename(name string) bool {
+	st, err := os.Stat(name)
+	if err != nil || !st.Mode().IsRegular() {
+		return false
+	}
+	return strings.HasSuffix(name, ".ko") || strings.HasSuffix(name, ".ko.xz") || strings.HasSuffix(name, ".ko.zst")
+}
+
+func (m *modinfoCmd) byName(l *modprobe.Loader, name string) bool {
+	mods, err := l.Lookup(context.Background(), name)
+	want := modname.Normalize(name)
+	for _, mod := range mods {
+		if err == nil && mod.Alias == "" && mod.Name == want {
+			return m.info(mod)
+		}
+	}
+	m.log.printf(logErr, "Module name %s not found.\n", name)
+	return false
+}
+
+func (m *modinfoCmd) byAlias(l *modprobe.Loader, alias string) bool {
+	mods, err := l.Lookup(context.Background(), alias)
+	if err != nil {
+		if errors.Is(err, modprobe.ErrNotFound) {
+			m.log.printf(logErr, "Module %s not found.\n", alias)
+		} else {
+			m.log.printf(logErr, "Module alias %s not found.\n", alias)
+		}
+		return false
+	}
+	ok := true
+	for _, mod := range mods {
+		if !m.info(mod) {
+			ok = false
+		}
+	}
+	return ok
+}
+
+// printf writes to stdout.
+func (m *modinfoCmd) printf(format string, args ...any) { fmt.Fprintf(m.out, format, args...) }
+
+// info is modinfo_do: one module's fields.
+func (m *modinfoCmd) info(mod modprobe.Module) bool {
+	filename := mod.Path
+	builtin := filename == ""
+	if builtin {
+		switch m.field {
+		case "":
+			m.printf("%-16s%s%s", "name:", mod.Name, m.separator)
+		case "name":
+			m.printf("%s%s", mod.Name, m.separator)
+		}
+		filename = "(builtin)"
+	}
+	switch m.field {
+	case "filename":
+		m.printf("%s%s", filename, m.separator)
+		return true
+	case "":
+		m.printf("%-16s%s%s", "filename:", filename, m.separator)
+	}
+	info, err := m.moduleInfo(mod)
+	if err != nil {
+		if builtin && errors.Is(err, os.ErrNotExist) {
+			return true // an old kernel without modules.builtin.modinfo
+		}
+		m.log.printf(logErr, "could not get modinfo from '%s': %s\n", mod.Name, kmodlog.Strerror(elfErrno(err)))
+		return false
+	}
+	if m.field == "parm" {
+		for _, p := range mergeParams(m.log, info) {
+			switch {
+			case p.desc == nil:
+				m.printf("%s: (%s)%s", p.name, *p.typ, m.separator)
+			case p.typ != nil:
+				m.printf("%s:%s (%s)%s", p.name, *p.desc, *p.typ, m.separator)
+			default:
+				m.printf("%s:%s%s", p.name, *p.desc, m.separator)
+			}
+		}
+		return true
+	}
+	for _, kv := range info {
+		if m.field != "" {
+			if kv.Key == m.field {
+				m.printf("%s%s", kv.Value, m.separator)
+			}
+			continue
+		}
+		if kv.Key == "parm" || kv.Key == "parmtype" {
+			continue
+		}
+		if m.separator == "\x00" {
+			m.printf("%s=%s%s", kv.Key, kv.Value, m.separator)
+			continue
+		}
+		// C's printf("%-*s") takes a negative width as a positive one.
+		pad := 15 - len(kv.Key)
+		if pad < 0 {
+			pad = -pad
+		}
+		m.printf("%s:%s%s%s", kv.Key, strings.Repeat(" ", pad), kv.Value, m.separator)
+	}
+	if m.field != "" {
+		return true
+	}
+	for _, p := range mergeParams(m.log, info) {
+		switch {
+		case p.desc == nil:
+			m.printf("%-16s%s:%s%s", "parm:", p.name, *p.typ, m.separator)
+		case p.typ != nil:
+			m.printf("%-16s%s:%s (%s)%s", "parm:", p.name, *p.desc, *p.typ, m.separator)
+		default:
+			m.printf("%-16s%s:%s%s", "parm:", p.name, *p.desc, m.separator)
+		}
+	}
+	return true
+}
+
+// param is a module parameter from parm= and parmtype= entries.
+type param struct {
+	name      string
+	desc, typ *string
+}
+
+// mergeParams merges parm= and parmtype= entries by name, as modinfo does:
+// the list is built by prepending, so it comes out in reverse order of
+// first appearance. A value without ':' is reported and skipped.
+func mergeParams(log *toolLog, info []elfmod.KeyValue) []*param {
+	var list []*param
+	for _, kv := range info {
+		if kv.Key != "parm" && kv.Key != "parmtype" {
+			continue
+		}
+		name, rest, ok := strings.Cut(kv.Value, ":")
+		if !ok {
+			log.printf(logErr, "Found invalid \"%s=%s\": missing ':'\n", kv.Key, kv.Value)
+			continue
+		}
+		var p *param
+		for _, q := range list {
+			if q.name == name {
+				p = q
+				break
+			}
+		}
+		if p == nil {
+			p = &param{name: name}
+			list = append([]*param{p}, list...)
+		}
+		v := rest
+		if kv.Key == "parm" {
+			p.desc = &v
+		} else {
+			p.typ = &v
+		}
+	}
+	return list
+}
+
+// moduleInfo is kmod_module_get_info: the .modinfo entries of the module
+// file and its signature fields, or a builtin module's entries from
+// modules.builtin.modinfo.
+func (m *modinfoCmd) moduleInfo(mod modprobe.Module) ([]elfmod.KeyValue, error) {
+	if mod.Builtin || mod.Path == "" {
+		if !mod.Builtin {
+			return nil, syscall.ENOENT
+		}
+		return builtinModinfo(filepath.Join(m.moddir, "modules.builtin.modinfo"), mod.Name)
+	}
+	image, err := modprobe.ReadModuleFile(mod.Path, 0)
+	if err != nil {
+		return nil, err
+	}
+	elf, err := elfmod.Parse(image)
+	if err != nil {
+		return nil, err
+	}
+	info, err := elf.Modinfo()
+	if err != nil {
+		return nil, err
+	}
+	if sig, ok := elfmod.ParseSignature(image); ok {
+		info = append(info, sig.Info()...)
+	}
+	return info, nil
+}
+
+// builtinModinfo is kmod_builtin_get_modinfo: the entries of the first
+// run of "name.key=value" records for the module in
+// modules.builtin.modinfo, without the "name." prefix. A module that is
+// not there is ENOSYS, as in libkmod.
+func builtinModinfo(path, name string) ([]elfmod.KeyValue, error) {
+	data, err := fileio.ReadRegular(path, 64<<20)
+	if err != nil {
+		return nil, err
+	}
+	var info []elfmod.KeyValue
+	group := ""
+	for len(data) > 0 {
+		rec := data
+		if i := bytes.IndexByte(data, 0); i >= 0 {
+			rec, data = data[:i], data[i+1:]
+		} else {
+			data = nil
+		}
+		mod, kv, ok := strings.Cut(string(rec), ".")
+		if !ok {
+			break // libkmod stops at a record without a module prefix
+		}
+		if mod != group {
+			if info != nil {
+				break
+			}
+			group = mod
+		}
+		if mod == name {
+			k, v, _ := strings.Cut(kv, "=")
+			info = append(info, elfmod.KeyValue{Key: k, Value: v})
+		}
+	}
+	if info == nil {
+		return nil, syscall.ENOSYS
+	}
+	return info, nil
+}
+
+func (m *modinfoCmd) help() {
+	m.printf("Usage:\n\t%s [options] <modulename|filename> [args]\nOptions:\n", "modinfo")
+	for _, l := range [][2]string{
+		{"-a, --author", "Print only 'author'"},
+		{"-d, --description", "Print only 'description'"},
+		{"-l, --license", "Print only 'license'"},
+		{"-p, --parameters", "Print only 'parm'"},
+		{"-n, --filename", "Print only 'filename'"},
+		{"-0, --null", "Use \\0 instead of \\n"},
+		{"-m, --modname", "Handle argument as module name instead of alias or filename"},
+		{"-F, --field=FIELD", "Print only provided FIELD"},
+		{"-k, --set-version=VERSION", "Use VERSION instead of `uname -r`"},
+		{"-b, --basedir=DIR", "Use DIR as filesystem root for /lib/modules"},
+		{"-V, --version", "Show version"},
+		{"-h, --help", "Show this help"},
+	} {
+		m.printf("\t%-28s%s\n", l[0], l[1])
+	}
+}
