@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"syscall"
+
+	"github.com/gokmod/modprobe/internal/fileio"
 )
 
 // ReadModuleFile returns the ELF image in a module file: the file itself,
@@ -39,4 +41,22 @@ func ReadModuleFile(path string, maxSize int64) ([]byte, error) {
 		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
 	return image, nil
+}
+
+// MapModuleFile returns a module file's ELF image like ReadModuleFile, but
+// maps a plain (uncompressed) file instead of copying it. The image is
+// valid until release is called.
+func MapModuleFile(path string, maxSize int64) (image []byte, release func(), err error) {
+	if maxSize <= 0 {
+		maxSize = DefaultMaxModuleSize
+	}
+	data, _, unmap, err := fileio.Map(path, maxSize)
+	if err == nil && len(data) >= 6 && sniffCompression(data[:6]) == compNone {
+		return data, func() { _ = unmap() }, nil
+	}
+	if unmap != nil {
+		_ = unmap()
+	}
+	image, err = ReadModuleFile(path, maxSize)
+	return image, func() {}, err
 }

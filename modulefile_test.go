@@ -34,6 +34,11 @@ func TestReadModuleFile(t *testing.T) {
 		if _, err := modprobe.ReadModuleFile(path, int64(len(img)-1)); !errors.Is(err, modprobe.ErrTooLarge) {
 			t.Errorf("%v below the limit: %v", c, err)
 		}
+		mapped, release, err := modprobe.MapModuleFile(path, 0)
+		if err != nil || !bytes.Equal(mapped, img) {
+			t.Errorf("%v mapped: %v", c, err)
+		}
+		release()
 	}
 	short := filepath.Join(dir, "short")
 	os.WriteFile(short, []byte("\x7fEL"), 0o644)

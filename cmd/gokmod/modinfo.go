@@ -319,10 +319,11 @@ func (m *modinfoCmd) moduleInfo(mod modprobe.Module) ([]elfmod.KeyValue, error) 
 		}
 		return builtinModinfo(filepath.Join(m.moddir, "modules.builtin.modinfo"), mod.Name)
 	}
-	image, err := modprobe.ReadModuleFile(mod.Path, 0)
+	image, release, err := modprobe.MapModuleFile(mod.Path, 0)
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	elf, err := elfmod.Parse(image)
 	if err != nil {
 		return nil, err
