@@ -3,8 +3,6 @@ package modprobe
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"syscall"
@@ -58,48 +56,32 @@ func (l *Loader) kernelCompression() compression {
 //     gokmod decompresses it and calls init_module.
 //
 // The error is a syscall.Errno for what the kernel refused, or a
-// descriptive error (wrapping ErrTooLarge, a decompression failure or an
-// open failure) otherwise.
+// descriptive error (wrapping ErrTooLarge, a decompression failure or a
+// read failure) otherwise.
 func (l *Loader) insertFile(path, params string, flags insertFlags) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	var head [6]byte
-	if n, err := f.ReadAt(head[:], 0); n < len(head) {
-		if err != nil && !errors.Is(err, io.EOF) {
-			return fmt.Errorf("reading %s: %w", path, err)
-		}
-		return fmt.Errorf("%s: file too short to be a module: %w", path, syscall.ENOEXEC)
+	comp, err := sniffFile(f, path)
+	if err != nil {
+		return err
 	}
-	comp := sniffCompression(head[:])
 	if comp == compNone {
 		err := l.kern.FinitModule(f, params, flags.kernelFlags())
 		if !errors.Is(err, syscall.ENOSYS) {
 			return err
 		}
-	}
-	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	if comp == compNone {
-		image := make([]byte, st.Size())
-		if _, err := io.ReadFull(io.NewSectionReader(f, 0, st.Size()), image); err != nil {
-			return fmt.Errorf("reading %s: %w", path, err)
-		}
-		return l.initModule(path, image, params, flags)
-	}
-	if comp == l.kernelCompression() {
+	} else if comp == l.kernelCompression() {
 		err := l.kern.FinitModule(f, params, flags.kernelFlags()|InitCompressedFile)
 		if !kernelRefusedCompressed(err) {
 			return err
 		}
 	}
-	image, err := decompress(f, st.Size(), comp, l.maxModuleSize)
+	image, err := readImage(f, path, comp, l.maxModuleSize)
 	if err != nil {
-		return fmt.Errorf("decompressing %s: %w", path, err)
+		return err
 	}
 	return l.initModule(path, image, params, flags)
 }

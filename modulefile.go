@@ -25,20 +25,41 @@ func ReadModuleFile(path string, maxSize int64) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
+	comp, err := sniffFile(f, path)
+	if err != nil {
+		return nil, err
+	}
+	return readImage(f, path, comp, maxSize)
+}
+
+// sniffFile returns the compression of the open module file f, from its
+// first six bytes, as libkmod's kmod_file_open does; a shorter file is
+// ENOEXEC.
+func sniffFile(f *os.File, path string) (compression, error) {
+	var head [6]byte
+	if n, err := f.ReadAt(head[:], 0); n < len(head) {
+		if err != nil && !errors.Is(err, io.EOF) {
+			return compNone, fmt.Errorf("reading %s: %w", path, err)
+		}
+		return compNone, fmt.Errorf("%s: file too short to be a module: %w", path, syscall.ENOEXEC)
+	}
+	return sniffCompression(head[:]), nil
+}
+
+// readImage returns the ELF image of the open module file f, decompressed
+// if comp says so, within maxSize bytes.
+func readImage(f *os.File, path string, comp compression, maxSize int64) ([]byte, error) {
 	st, err := f.Stat()
 	if err != nil {
 		return nil, err
 	}
-	var head [6]byte
-	if n, err := f.ReadAt(head[:], 0); n < len(head) {
-		if err != nil && !errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("reading %s: %w", path, err)
-		}
-		return nil, fmt.Errorf("%s: file too short to be a module: %w", path, syscall.ENOEXEC)
-	}
-	image, err := decompress(f, st.Size(), sniffCompression(head[:]), maxSize)
+	image, err := decompress(f, st.Size(), comp, maxSize)
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
+		verb := "reading"
+		if comp != compNone {
+			verb = "decompressing"
+		}
+		return nil, fmt.Errorf("%s %s: %w", verb, path, err)
 	}
 	return image, nil
 }
