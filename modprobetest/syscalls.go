@@ -3,7 +3,6 @@ package modprobetest
 import (
 	"bytes"
 	"compress/gzip"
-	"debug/elf"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/gokmod/modprobe"
+	"github.com/gokmod/modprobe/internal/elfmod"
 	"github.com/klauspost/compress/zstd"
 	"github.com/ulikunitz/xz"
 )
@@ -105,52 +105,39 @@ type image struct {
 	hasMagic bool
 }
 
-// readImage reads the module's name and .modinfo, as load_module does.
+// readImage reads the module's name and .modinfo, as load_module does:
+// the name from .gnu.linkonce.this_module, else from name=.
 func readImage(data []byte) (*image, error) {
-	f, err := elf.NewFile(bytes.NewReader(data))
+	mod, err := elfmod.Parse(data)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
 	img := &image{parms: map[string]string{}}
-	if s := f.Section(".modinfo"); s != nil {
-		info, err := s.Data()
-		if err != nil {
-			return nil, err
-		}
-		for _, kv := range strings.Split(string(info), "\x00") {
-			key, val, _ := strings.Cut(kv, "=")
-			switch key {
-			case "name":
-				if img.name == "" {
-					img.name = val
-				}
-			case "depends":
-				for _, d := range strings.Split(val, ",") {
-					if d != "" {
-						img.depends = append(img.depends, d)
-					}
-				}
-			case "parmtype":
-				p, typ, _ := strings.Cut(val, ":")
-				img.parms[p] = typ
-			case "vermagic":
-				img.vermagic, img.hasMagic = val, true
+	info, err := mod.Modinfo()
+	if err != nil && !errors.Is(err, elfmod.ErrNoModinfo) {
+		return nil, err
+	}
+	for _, kv := range info {
+		switch kv.Key {
+		case "name":
+			if img.name == "" {
+				img.name = kv.Value
 			}
+		case "depends":
+			for _, d := range strings.Split(kv.Value, ",") {
+				if d != "" {
+					img.depends = append(img.depends, d)
+				}
+			}
+		case "parmtype":
+			p, typ, _ := strings.Cut(kv.Value, ":")
+			img.parms[p] = typ
+		case "vermagic":
+			img.vermagic, img.hasMagic = kv.Value, true
 		}
 	}
-	if s := f.Section(".gnu.linkonce.this_module"); s != nil {
-		if b, err := s.Data(); err == nil {
-			off, size := 24, 56
-			if f.Class == elf.ELFCLASS32 {
-				off, size = 12, 60
-			}
-			if len(b) >= off+size {
-				if n := string(bytes.TrimRight(b[off:off+size], "\x00")); n != "" && !strings.Contains(n, "\x00") {
-					img.name = n
-				}
-			}
-		}
+	if n, err := mod.ThisModuleName(); err == nil && n != "" {
+		img.name = n
 	}
 	if img.name == "" {
 		return nil, errors.New("no module name")
