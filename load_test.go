@@ -3,6 +3,7 @@ package modprobe_test
 import (
 	"context"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -33,6 +34,13 @@ kernel/p.ko:
 softdep soft pre: x
 options p count=2
 `,
+}
+
+// withFiles returns stackTree with more files.
+func withFiles(more map[string]string) map[string]string {
+	files := maps.Clone(stackTree)
+	maps.Copy(files, more)
+	return files
 }
 
 var stackInfo = map[string][]string{
@@ -178,13 +186,10 @@ func TestLoadSoftdepFailureIgnored(t *testing.T) {
 }
 
 func TestLoadInstallCommand(t *testing.T) {
-	files := map[string]string{}
-	for k, v := range stackTree {
-		files[k] = v
-	}
 	out := filepath.Join(t.TempDir(), "out")
-	files["conf/i.conf"] = "install p echo \"$MODPROBE_MODULE [$CMDLINE_OPTS]\" >" + out + "\ninstall x exit 3\n"
-	lt := newLoadTree(t, files, stackInfo)
+	lt := newLoadTree(t, withFiles(map[string]string{
+		"conf/i.conf": "install p echo \"$MODPROBE_MODULE [$CMDLINE_OPTS]\" >" + out + "\ninstall x exit 3\n",
+	}), stackInfo)
 	var stdout strings.Builder
 	l := lt.open(t, modprobe.Options{Stdout: &stdout})
 	if err := l.Load(context.Background(), "p", "name=v"); err != nil {

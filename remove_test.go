@@ -133,13 +133,10 @@ func TestRemoveWait(t *testing.T) {
 }
 
 func TestRemoveSoftdepsAndCommands(t *testing.T) {
-	files := map[string]string{}
-	for k, v := range stackTree {
-		files[k] = v
-	}
 	out := filepath.Join(t.TempDir(), "out")
-	files["conf/r.conf"] = "remove p echo removing $MODPROBE_MODULE >" + out + "\n"
-	lt := newLoadTree(t, files, stackInfo)
+	lt := newLoadTree(t, withFiles(map[string]string{
+		"conf/r.conf": "remove p echo removing $MODPROBE_MODULE >" + out + "\n",
+	}), stackInfo)
 	l := lt.open(t, modprobe.Options{})
 	ctx := context.Background()
 	if err := l.LoadAll(ctx, "soft", "p"); err != nil {

@@ -3,7 +3,6 @@
 package guest
 
 import (
-	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
@@ -27,7 +26,7 @@ var stackModules = []string{"snd-sof-pci-intel-tgl", "ip_vs_wrr"}
 // dependencies.
 func independentModules(b *testing.B) []string {
 	b.Helper()
-	rel := strings.TrimSpace(readFileB(b, "/proc/sys/kernel/osrelease"))
+	rel := strings.TrimSpace(readFile(b, "/proc/sys/kernel/osrelease"))
 	paths, err := filepath.Glob("/lib/modules/" + rel + "/kernel/fs/nls/*.ko")
 	if err != nil || len(paths) < 20 {
 		b.Fatalf("%d NLS modules in the image (%v), want at least 20", len(paths), err)
@@ -38,15 +37,6 @@ func independentModules(b *testing.B) []string {
 	}
 	sort.Strings(names)
 	return names
-}
-
-func readFileB(b *testing.B, name string) string {
-	b.Helper()
-	data, err := os.ReadFile(name)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return string(data)
 }
 
 // contender is one way of running modprobe -a.
@@ -69,7 +59,7 @@ func benchModprobe(b *testing.B, names []string, cs ...contender) {
 	for i := 0; i < b.N; i++ {
 		for j, c := range cs {
 			b.StopTimer()
-			unloadAllB(b)
+			unloadAll(b)
 			cmd := exec.Command(c.bin, args...)
 			cmd.Env = append([]string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}, c.env...)
 			b.StartTimer()
@@ -80,7 +70,7 @@ func benchModprobe(b *testing.B, names []string, cs ...contender) {
 			if err != nil {
 				b.Fatalf("%s %v: %v\n%s", c.bin, args, err, out)
 			}
-			n := len(procModules(b))
+			n := len(liveModules(b))
 			if want == 0 {
 				want = n
 			} else if n != want {
@@ -113,27 +103,4 @@ func BenchmarkStack(b *testing.B) {
 func BenchmarkLoadAll(b *testing.B) {
 	vmtest.RequireGuest(b)
 	benchModprobe(b, independentModules(b), kmodModprobe, gokmodModprobe, gokmodJobs2)
-}
-
-func procModules(b *testing.B) []string {
-	var names []string
-	for _, line := range strings.Split(readFileB(b, "/proc/modules"), "\n") {
-		if f := strings.Fields(line); len(f) > 0 {
-			names = append(names, f[0])
-		}
-	}
-	return names
-}
-
-func unloadAllB(b *testing.B) {
-	for range 40 {
-		mods := procModules(b)
-		if len(mods) == 0 {
-			return
-		}
-		for _, m := range mods {
-			_ = deleteModule(m)
-		}
-	}
-	b.Fatalf("modules left: %v", procModules(b))
 }

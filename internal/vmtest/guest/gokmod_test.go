@@ -36,7 +36,7 @@ func loader(t *testing.T) *modprobe.Loader {
 }
 
 // liveModules returns the modules in /proc/modules, sorted.
-func liveModules(t *testing.T) []string {
+func liveModules(t testing.TB) []string {
 	t.Helper()
 	var names []string
 	for _, line := range strings.Split(readFile(t, "/proc/modules"), "\n") {
@@ -50,7 +50,7 @@ func liveModules(t *testing.T) []string {
 
 // unloadAll removes every module, holders first, so that each test starts
 // from an empty kernel.
-func unloadAll(t *testing.T) {
+func unloadAll(t testing.TB) {
 	t.Helper()
 	for range 20 {
 		mods := liveModules(t)
@@ -64,6 +64,15 @@ func unloadAll(t *testing.T) {
 	t.Fatalf("modules left: %v", liveModules(t))
 }
 
+// freshKernel starts a guest test from a kernel without modules and
+// leaves it so.
+func freshKernel(t *testing.T) {
+	t.Helper()
+	vmtest.RequireGuest(t)
+	unloadAll(t)
+	t.Cleanup(func() { unloadAll(t) })
+}
+
 // deleteModule removes a module with delete_module(2), O_NONBLOCK.
 func deleteModule(name string) error { return kernel.DeleteModule(name, kernel.DeleteNonblock) }
 
@@ -74,9 +83,7 @@ func live(t *testing.T, name string) bool {
 }
 
 func TestLoadRemoveIPVSChain(t *testing.T) {
-	vmtest.RequireGuest(t)
-	unloadAll(t)
-	t.Cleanup(func() { unloadAll(t) })
+	freshKernel(t)
 	l := loader(t)
 	ctx := context.Background()
 	if err := l.Load(ctx, "ip_vs_wrr"); err != nil {
@@ -110,9 +117,7 @@ func TestLoadRemoveIPVSChain(t *testing.T) {
 }
 
 func TestDummyNumdummies(t *testing.T) {
-	vmtest.RequireGuest(t)
-	unloadAll(t)
-	t.Cleanup(func() { unloadAll(t) })
+	freshKernel(t)
 	if err := loader(t).Load(context.Background(), "dummy", "numdummies=3"); err != nil {
 		t.Fatal(err)
 	}
@@ -125,9 +130,7 @@ func TestDummyNumdummies(t *testing.T) {
 }
 
 func TestParameterReadBack(t *testing.T) {
-	vmtest.RequireGuest(t)
-	unloadAll(t)
-	t.Cleanup(func() { unloadAll(t) })
+	freshKernel(t)
 	if err := loader(t).Load(context.Background(), "ip_vs", "conn_tab_bits=11"); err != nil {
 		t.Fatal(err)
 	}
@@ -137,9 +140,7 @@ func TestParameterReadBack(t *testing.T) {
 }
 
 func TestCompressedModules(t *testing.T) {
-	vmtest.RequireGuest(t)
-	unloadAll(t)
-	t.Cleanup(func() { unloadAll(t) })
+	freshKernel(t)
 	l := loader(t)
 	ctx := context.Background()
 	for _, f := range []string{"dummy.ko.xz", "dummy-crc64.ko.xz", "dummy.ko.zst", "dummy.ko.gz"} {
@@ -162,9 +163,7 @@ func TestCompressedModules(t *testing.T) {
 }
 
 func TestFirstTimeAndInUse(t *testing.T) {
-	vmtest.RequireGuest(t)
-	unloadAll(t)
-	t.Cleanup(func() { unloadAll(t) })
+	freshKernel(t)
 	l := loader(t)
 	ctx := context.Background()
 	if err := l.Load(ctx, "ip_vs_wrr"); err != nil {
@@ -194,9 +193,7 @@ func TestFirstTimeAndInUse(t *testing.T) {
 }
 
 func TestCorruptAndVermagic(t *testing.T) {
-	vmtest.RequireGuest(t)
-	unloadAll(t)
-	t.Cleanup(func() { unloadAll(t) })
+	freshKernel(t)
 	l := loader(t)
 	ctx := context.Background()
 	err := l.InsertFile(ctx, filepath.Join(vmtest.TestdataDir, "dummy-corrupt.ko"), "", modprobe.LoadOptions{})
@@ -232,9 +229,7 @@ func TestCorruptAndVermagic(t *testing.T) {
 }
 
 func TestConcurrentLoads(t *testing.T) {
-	vmtest.RequireGuest(t)
-	unloadAll(t)
-	t.Cleanup(func() { unloadAll(t) })
+	freshKernel(t)
 	l := loader(t)
 	sets := [][]string{
 		{"ip_vs_rr", "ip_vs_wrr", "dummy"},

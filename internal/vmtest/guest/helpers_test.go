@@ -26,7 +26,7 @@ func run(t *testing.T, name string, args ...string) string {
 }
 
 // readFile returns the contents of name, failing the test on error.
-func readFile(t *testing.T, name string) string {
+func readFile(t testing.TB, name string) string {
 	t.Helper()
 	b, err := os.ReadFile(name)
 	if err != nil {
