@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/gokmod/modprobe/internal/modname"
 	"log/slog"
 	"runtime"
 	"strings"
 	"sync"
 	"syscall"
+
+	"github.com/gokmod/modprobe/internal/modname"
 
 	"github.com/gokmod/modprobe/internal/kernel"
 	"github.com/gokmod/modprobe/internal/kmodlog"

@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/gokmod/modprobe/internal/modname"
 	"io/fs"
 	"syscall"
 	"time"
+
+	"github.com/gokmod/modprobe/internal/modname"
 
 	"github.com/gokmod/modprobe/internal/kernel"
 )

@@ -68,9 +68,15 @@ func runFake(k *modprobetest.Kernel, tool string, args ...string) outcome {
 }
 
 func runFakeEnv(k *modprobetest.Kernel, vars map[string]string, tool string, args ...string) outcome {
+	return runFakeIO(k, vars, "", tool, args...)
+}
+
+// runFakeIO runs a tool on the fake kernel with the environment vars and
+// stdin as its standard input.
+func runFakeIO(k *modprobetest.Kernel, vars map[string]string, stdin, tool string, args ...string) outcome {
 	var out, errb bytes.Buffer
 	e := &env{
-		stdin:  strings.NewReader(""),
+		stdin:  strings.NewReader(stdin),
 		stdout: &out,
 		stderr: &errb,
 		getenv: func(key string) (string, bool) { v, ok := vars[key]; return v, ok },

@@ -6,17 +6,20 @@ package main
 import (
 	"fmt"
 
-	"github.com/gokmod/modprobe"
-	"github.com/gokmod/modprobe/internal/kernel"
 	"io"
 	"os"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+
+	"github.com/gokmod/modprobe"
+	"github.com/gokmod/modprobe/internal/kernel"
 )
 
 // toolNames are the tools gokmod can be.
-func toolNames() []string { return []string{"modprobe", "insmod", "rmmod", "lsmod", "modinfo"} }
+func toolNames() []string {
+	return []string{"modprobe", "insmod", "rmmod", "lsmod", "modinfo", "kata", "oci-hook"}
+}
 
 // tool returns the entry point of the tool called name, or nil: it gets
 // the process environment, argv[0] (which glibc's getopt prints in its
@@ -34,6 +37,10 @@ func tool(name string) func(env *env, argv0 string, args []string) int {
 		return runLsmod
 	case "modinfo":
 		return runModinfo
+	case "kata":
+		return runKata
+	case "oci-hook":
+		return runOCIHook
 	}
 	return nil
 }

@@ -114,10 +114,34 @@ func (m *modprobeCmd) kmodVersion() int {
 	return 30
 }
 
-func runModprobe(e *env, argv0 string, args []string) (status int) {
+func runModprobe(e *env, argv0 string, args []string) int {
+	return newModprobeCmd(e, argv0).run(func(m *modprobeCmd) int {
+		compat, err := compatFromEnv(e)
+		if err != nil {
+			m.log.printf(logErr, "%v\n", err)
+			return 1
+		}
+		m.compat = compat
+		if m.main(args) < 0 {
+			return 1
+		}
+		return 0
+	})
+}
+
+// newModprobeCmd returns a modprobe run with kmod's defaults, printing as
+// modprobe.
+func newModprobeCmd(e *env, argv0 string) *modprobeCmd {
 	m := &modprobeCmd{env: e, argv0: argv0, verbose: logWarning, logPriority: logCrit}
 	m.out = &outWriter{Writer: bufio.NewWriterSize(e.stdout, 4096), line: e.stdoutTTY}
 	m.log = newToolLog("modprobe", e.stderr)
+	return m
+}
+
+// run calls fn and returns its exit status, or the status of a message
+// that ended the tool (kmod's fatal messages exit); output is flushed and
+// syslog closed either way.
+func (m *modprobeCmd) run(fn func(*modprobeCmd) int) (status int) {
 	defer func() {
 		m.out.Flush()
 		m.log.close()
@@ -129,16 +153,7 @@ func runModprobe(e *env, argv0 string, args []string) (status int) {
 			status = int(code)
 		}
 	}()
-	compat, err := compatFromEnv(e)
-	if err != nil {
-		m.log.printf(logErr, "%v\n", err)
-		return 1
-	}
-	m.compat = compat
-	if m.main(args) < 0 {
-		return 1
-	}
-	return 0
+	return fn(m)
 }
 
 // LOG is modprobe's LOG(): fatal, or a warning with -a.
@@ -448,10 +463,17 @@ func (m *modprobeCmd) insmodParallel(l *modprobe.Loader, names []string, jobs in
 		Jobs:            jobs,
 		Show:            m.showAction,
 	})
-	if err == nil {
-		return 0
-	}
+	return m.reportLoad(l, err)
+}
+
+// reportLoad prints modprobe's message for each failure in err, an error
+// from a Loader's load (joined for several modules), and returns kmod's
+// result: 0, or the negative errno of the last failure.
+func (m *modprobeCmd) reportLoad(l *modprobe.Loader, err error) int {
 	rc := 0
+	if err == nil {
+		return rc
+	}
 	for _, e := range unjoin(err) {
 		var me *modprobe.ModuleError
 		switch {
@@ -464,6 +486,9 @@ func (m *modprobeCmd) insmodParallel(l *modprobe.Loader, names []string, jobs in
 			r, msg := errnoResult(e)
 			m.printInsertError(me.Module, r, msg)
 			rc = r
+		default:
+			m.log.printf(logErr, "%v\n", e)
+			rc = -int(syscall.EINVAL)
 		}
 	}
 	return rc

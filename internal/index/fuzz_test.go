@@ -12,8 +12,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gokmod/modprobe/internal/modname"
 	"time"
+
+	"github.com/gokmod/modprobe/internal/modname"
 
 	"github.com/gokmod/modprobe/internal/fnmatch"
 )

@@ -1,0 +1,366 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/gokmod/modprobe"
+	"github.com/gokmod/modprobe/internal/getopt"
+	"github.com/gokmod/modprobe/isula"
+	"github.com/gokmod/modprobe/kata"
+)
+
+// The adapters' long options without a short form.
+const (
+	optConfig = 1 + iota
+	optAnnotation
+	optAnnotationMode
+	optState
+)
+
+// adapterCmd is what gokmod kata and gokmod oci-hook share: the options
+// of the loads they run, and a modprobe run that prints kmod's messages
+// for them.
+type adapterCmd struct {
+	m    *modprobeCmd
+	root string // -d: the root for /lib/modules
+	// show prints the requests and loads nothing (-n).
+	show bool
+}
+
+// adapterLong returns the options every adapter takes.
+func adapterLong() []getopt.Option {
+	return []getopt.Option{
+		{Name: "dry-run", Val: 'n'},
+		{Name: "dirname", HasArg: getopt.RequiredArgument, Val: 'd'},
+		{Name: "quiet", Val: 'q'},
+		{Name: "verbose", Val: 'v'},
+		{Name: "help", Val: 'h'},
+	}
+}
+
+// option handles an option every adapter takes; it reports false for
+// others.
+func (a *adapterCmd) option(c int, arg string) bool {
+	switch c {
+	case 'n':
+		a.show = true
+	case 'd':
+		a.root = arg
+	case 'q':
+		a.m.verbose = logEmerg
+	case 'v':
+		a.m.verbose++
+	default:
+		return false
+	}
+	return true
+}
+
+// open opens the Loader the requests load through.
+func (a *adapterCmd) open() (*modprobe.Loader, error) {
+	compat, err := compatFromEnv(a.m.env)
+	if err != nil {
+		return nil, err
+	}
+	a.m.compat = compat
+	l, err := modprobe.Open(a.m.env.loaderOptions(modprobe.Options{
+		RootDir: a.root,
+		Logger:  slog.New(slogHandler{a.m.log}),
+		Compat:  compat,
+	}))
+	if err != nil {
+		return nil, err
+	}
+	a.m.log.setupKmodLog(a.m.verbose)
+	return l, nil
+}
+
+// printRequests is -n: each request on a line.
+func (a *adapterCmd) printRequests(reqs []modprobe.Request) {
+	for _, r := range reqs {
+		fmt.Fprintf(a.m.out, "%s\n", r)
+	}
+}
+
+// loadOptions are the options of the adapters' loads: -v shows each
+// action as modprobe -v does.
+func (a *adapterCmd) loadOptions() modprobe.LoadOptions {
+	return modprobe.LoadOptions{Show: a.m.showAction, Jobs: a.m.jobs()}
+}
+
+// runKata is gokmod kata: load Kata's kernel_modules from configuration.toml
+// and the annotation, in order, stopping at the first failure, with
+// modprobe's messages.
+func runKata(e *env, argv0 string, args []string) int {
+	m := newModprobeCmd(e, argv0)
+	return m.run(func(m *modprobeCmd) int {
+		a := &adapterCmd{m: m}
+		long := append(adapterLong(),
+			getopt.Option{Name: "config", HasArg: getopt.RequiredArgument, Val: optConfig},
+			getopt.Option{Name: "annotation", HasArg: getopt.RequiredArgument, Val: optAnnotation},
+			getopt.Option{Name: "annotation-mode", HasArg: getopt.RequiredArgument, Val: optAnnotationMode},
+		)
+		var configPath string
+		annotations := map[string]string{}
+		mode := kata.Replace
+		p := getopt.New(argv0, args, "nd:qvh", long, e.stderr)
+		for {
+			c, arg, done := p.Next()
+			if done {
+				break
+			}
+			switch {
+			case a.option(c, arg):
+			case c == optConfig:
+				configPath = arg
+			case c == optAnnotation:
+				annotations[kata.Annotation] = arg
+			case c == optAnnotationMode:
+				var err error
+				if mode, err = kata.ParseMode(arg); err != nil {
+					fmt.Fprintf(e.stderr, "%v\n", err)
+					return 1
+				}
+			case c == 'h':
+				fmt.Fprintf(m.out, kataUsage, argv0)
+				return 0
+			default:
+				return 1
+			}
+		}
+		if ops := p.Operands(); len(ops) > 0 {
+			fmt.Fprintf(e.stderr, "kata: unexpected argument %q. See -h.\n", ops[0])
+			return 1
+		}
+		config, err := kataConfig(e, configPath)
+		if err == nil {
+			config, err = kata.Merge(mode, config, annotations)
+		}
+		if err != nil {
+			fmt.Fprintf(e.stderr, "kata: %v\n", err)
+			return 1
+		}
+		if a.show {
+			a.printRequests(config)
+			return 0
+		}
+		l, err := a.open()
+		if err != nil {
+			fmt.Fprintf(e.stderr, "kata: %v\n", err)
+			return 1
+		}
+		// Kata's agent runs modprobe once per module: a module that is not
+		// found is modprobe's fatal error.
+		opts := a.loadOptions()
+		opts.Jobs = 1
+		if m.reportLoad(l, kata.Load(context.Background(), l, config, opts)) < 0 {
+			return 1
+		}
+		return 0
+	})
+}
+
+const kataUsage = `Usage: %s [options]
+Loads Kata Containers' kernel_modules: [agent.kata] kernel_modules of
+configuration.toml, and the io.katacontainers.config.agent.kernel_modules
+annotation, in order, stopping at the first failure.
+
+Options:
+	    --config=FILE             Read FILE (default: $KATA_CONF_FILE, then
+	                              /etc/kata-containers/configuration.toml,
+	                              /usr/share/defaults/kata-containers/configuration.toml)
+	    --annotation=VALUE        The annotation's value ("e1000e EEE=1; i915")
+	    --annotation-mode=MODE    replace (Kata's Go runtime, the default) or
+	                              append (runtime-rs)
+	-n, --dry-run                 Print each module and its parameters, load nothing
+	-d, --dirname=DIR             Use DIR as the root for /lib/modules
+	-q, --quiet                   Print no messages
+	-v, --verbose                 Print what is loaded, as modprobe -v
+	-h, --help                    Print this help
+`
+
+// kataConfig reads the configuration's list: from path, or else from
+// $KATA_CONF_FILE or the first of Kata's default files that exists (none
+// is an empty list).
+func kataConfig(e *env, path string) ([]modprobe.Request, error) {
+	if path == "" {
+		if v, ok := e.getenv("KATA_CONF_FILE"); ok && v != "" {
+			path = v
+		}
+	}
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		return kata.ParseConfig(data, path)
+	}
+	for _, p := range kata.DefaultConfigPaths() {
+		data, err := os.ReadFile(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return kata.ParseConfig(data, p)
+	}
+	return nil, nil
+}
+
+// runOCIHook is gokmod oci-hook: an OCI prestart hook that loads the
+// modules named by KERNEL_MODULES in the container's process.env, as
+// iSulad's syscontainer-hooks does with modprobe -a.
+func runOCIHook(e *env, argv0 string, args []string) int {
+	m := newModprobeCmd(e, argv0)
+	// modprobe -a: a module that is not found is a warning, the others
+	// are still tried.
+	m.logPriority = logWarning
+	return m.run(func(m *modprobeCmd) int {
+		a := &adapterCmd{m: m}
+		long := append(adapterLong(), getopt.Option{Name: "state", HasArg: getopt.RequiredArgument, Val: optState})
+		p := getopt.New(argv0, args, "nd:qvh", long, e.stderr)
+		state := "prestart"
+		for {
+			c, arg, done := p.Next()
+			if done {
+				break
+			}
+			switch {
+			case a.option(c, arg):
+			case c == optState:
+				state = arg
+			case c == 'h':
+				fmt.Fprintf(m.out, hookUsage, argv0)
+				return 0
+			default:
+				return 1
+			}
+		}
+		if ops := p.Operands(); len(ops) > 0 {
+			fmt.Fprintf(e.stderr, "oci-hook: unexpected argument %q. See -h.\n", ops[0])
+			return 1
+		}
+		// iSulad's hookspec runs its hook at every stage with --state;
+		// modules load at prestart only.
+		if state != "prestart" {
+			return 0
+		}
+		reqs, dropped, err := hookRequests(e)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "[module-hook] %v\n", err)
+			return 1
+		}
+		if dropped != "" {
+			fmt.Fprintf(e.stderr, "[module-hook] warning: %s: ignoring %q after a second '='\n", isula.EnvKey, dropped)
+		}
+		if a.show {
+			a.printRequests(reqs)
+			return 0
+		}
+		if len(reqs) == 0 {
+			return 0
+		}
+		l, err := a.open()
+		if err != nil {
+			fmt.Fprintf(e.stderr, "[module-hook] %v\n", err)
+			return 1
+		}
+		err = isula.Load(context.Background(), l, reqs, a.loadOptions())
+		if err == nil {
+			return 0
+		}
+		m.reportLoad(l, err)
+		names := make([]string, len(reqs))
+		for i, r := range reqs {
+			names[i] = r.Name
+		}
+		fmt.Fprintf(e.stderr, "[module-hook] Failed to modprobe modules (%q) to host : %d of %d failed\n",
+			names, len(unjoin(err)), len(names))
+		return 1
+	})
+}
+
+const hookUsage = `Usage: %s [options]
+An OCI prestart hook: reads the container's state on standard input, and
+loads the modules named by KERNEL_MODULES (comma-separated) in the
+process.env of the bundle's config.json, as modprobe -a does.
+
+Options:
+	    --state=STAGE             The hook's stage, as iSulad's hookspec passes it;
+	                              anything but prestart (the default) does nothing
+	-n, --dry-run                 Print each module, load nothing
+	-d, --dirname=DIR             Use DIR as the root for /lib/modules
+	-q, --quiet                   Print no messages
+	-v, --verbose                 Print what is loaded, as modprobe -v
+	-h, --help                    Print this help
+`
+
+// hookRequests reads the hook's state from stdin and the bundle's
+// config.json, and parses KERNEL_MODULES; it returns what iSulad's grammar
+// drops after a second '='.
+func hookRequests(e *env) ([]modprobe.Request, string, error) {
+	if e.stdin == nil {
+		return nil, "", errors.New("state: no standard input")
+	}
+	data, err := readAllLimited(e.stdin, maxHookInput)
+	if err != nil {
+		return nil, "", fmt.Errorf("state: %w", err)
+	}
+	st, err := isula.ParseState(data)
+	if err != nil {
+		return nil, "", err
+	}
+	path := filepath.Join(st.Bundle, isula.ConfigFile)
+	data, err = readFileLimited(path, maxHookInput)
+	if err != nil {
+		return nil, "", err
+	}
+	envList, err := isula.ParseSpecEnv(data, path)
+	if err != nil {
+		return nil, "", err
+	}
+	parsed, err := isula.ParseEnv(envList)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", path, err)
+	}
+	return parsed.Requests, parsed.Dropped, nil
+}
+
+// maxHookInput bounds the state and config.json a hook reads: runtimes
+// write a few kilobytes.
+const maxHookInput = 16 << 20
+
+// readAllLimited reads r to its end, refusing more than limit bytes.
+func readAllLimited(r io.Reader, limit int64) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("larger than %d bytes", limit)
+	}
+	return data, nil
+}
+
+// readFileLimited reads the file at path, refusing more than limit bytes;
+// errors name the file.
+func readFileLimited(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := readAllLimited(f, limit)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return data, nil
+}

@@ -1,0 +1,16 @@
+package main
+
+import (
+	"os"
+	"testing"
+)
+
+// TestMain lets a test run this package's test binary as gokmod itself:
+// with GOKMOD_TEST_AS_TOOL=1 in its environment it is the command (the
+// OCI hook test has runc start it as a hook).
+func TestMain(m *testing.M) {
+	if os.Getenv("GOKMOD_TEST_AS_TOOL") == "1" {
+		main()
+	}
+	os.Exit(m.Run())
+}

@@ -1,0 +1,97 @@
+package kata
+
+import (
+	"errors"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/gokmod/modprobe"
+)
+
+// FuzzElement checks the element grammar: no panic; a result has a name,
+// words hold an even number of quotes and no whitespace outside quotes,
+// and printing the request and reading it again gives it back.
+func FuzzElement(f *testing.F) {
+	for _, tc := range elementCases {
+		f.Add(tc.in)
+	}
+	f.Fuzz(func(t *testing.T, elem string) {
+		req, ok, err := ParseElement(elem)
+		if err != nil {
+			if !errors.Is(err, ErrUnbalancedQuote) && !errors.Is(err, modprobe.ErrBadName) && !errors.Is(err, modprobe.ErrBadParams) {
+				t.Fatalf("ParseElement(%q): unexpected error %v", elem, err)
+			}
+			return
+		}
+		if !ok {
+			if strings.TrimFunc(elem, func(r rune) bool { return isSpace(r, utf8.RuneLen(r)) }) != "" {
+				t.Fatalf("ParseElement(%q) skipped a non-blank element", elem)
+			}
+			return
+		}
+		for _, w := range append([]string{req.Name}, req.Params...) {
+			if w == "" || strings.Count(w, `"`)%2 != 0 {
+				t.Fatalf("ParseElement(%q): bad word %q", elem, w)
+			}
+		}
+		again, ok, err := ParseElement(req.String())
+		if err != nil || !ok || !reflect.DeepEqual(again, req) {
+			t.Fatalf("ParseElement(%q) = %#v, but its String %q reads as %#v, %v", elem, req, req.String(), again, err)
+		}
+	})
+}
+
+// FuzzAnnotation checks that the annotation gives the requests of its
+// ";"-separated elements.
+func FuzzAnnotation(f *testing.F) {
+	f.Add("e1000e EEE=1; i915")
+	f.Add(`m p="a;b"`)
+	f.Add(";;-r x;")
+	f.Fuzz(func(t *testing.T, v string) {
+		reqs, err := ParseAnnotation(v)
+		if err != nil {
+			var pe *ParseError
+			if !errors.As(err, &pe) || pe.Index < 0 || reqs != nil {
+				t.Fatalf("ParseAnnotation(%q): %v", v, err)
+			}
+			return
+		}
+		var want []modprobe.Request
+		for _, e := range strings.Split(v, ";") {
+			if r, ok, _ := ParseElement(e); ok {
+				want = append(want, r)
+			}
+		}
+		if !reflect.DeepEqual(reqs, want) {
+			t.Fatalf("ParseAnnotation(%q) = %#v; its elements give %#v", v, reqs, want)
+		}
+	})
+}
+
+// FuzzConfig checks that any configuration gives a list or a
+// *ParseError, never a panic, and that every request passes the checks.
+func FuzzConfig(f *testing.F) {
+	if data, err := os.ReadFile("testdata/configuration.toml"); err == nil {
+		f.Add(data)
+	}
+	f.Add([]byte("[agent.kata]\nkernel_modules = [\"a b=1\", 'c']\n"))
+	f.Add([]byte("agent.kata.kernel_modules = \"x\"\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		reqs, err := ParseConfig(data, "f.toml")
+		if err != nil {
+			var pe *ParseError
+			if !errors.As(err, &pe) || reqs != nil {
+				t.Fatalf("ParseConfig: %v", err)
+			}
+			return
+		}
+		for _, r := range reqs {
+			if err := check(r); err != nil || r.Name == "" {
+				t.Fatalf("ParseConfig gave %#v: %v", r, err)
+			}
+		}
+	})
+}
