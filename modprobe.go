@@ -36,6 +36,15 @@
 // Options.MaxModuleSize, and uses init_module. A failed insert carries
 // the kernel's log lines about the module (from /dev/kmsg) in its error.
 //
+// # Consumers
+//
+// Packages kata and isula read what container runtimes ask for (Kata
+// Containers' kernel_modules in configuration.toml and its annotation,
+// iSulad's KERNEL_MODULES in a container's environment) into Request
+// lists, and load them with each runtime's semantics: Kata's in order up
+// to the first failure, iSulad's as modprobe -a. The gokmod commands kata
+// and oci-hook (an OCI prestart hook) do the same from the command line.
+//
 // # Concurrency
 //
 // A Loader is safe for concurrent use. Concurrent loads of overlapping
@@ -110,6 +119,12 @@
 // options or paths and parameters that would smuggle in more parameters,
 // decompresses within a size cap, and stops at the first failing step.
 // Checking signatures and enforcing lockdown is left to the kernel.
+//
+// A container's environment and annotations are not the administrator's:
+// the image's author or the container's user writes them. The adapters
+// (packages kata and isula) therefore refuse module names and parameters
+// that a modprobe command line would take as options ("-r", "-d DIR"),
+// names holding "/", and unbalanced quotes, before anything loads.
 package modprobe
 
 import (

@@ -30,4 +30,10 @@
 // standard input, and ParseSpecEnv the bundle's config.json; gokmod
 // oci-hook puts them together. Unlike iSulad's hook, which exits 0
 // without loading anything when either is malformed, they return errors.
+// In an iSulad hook spec (or a bundle's hooks), the hook is:
+//
+//	{"prestart": [{"path": "/usr/bin/gokmod", "args": ["gokmod", "oci-hook"]}]}
+//
+// It also takes iSulad's "--state STAGE" arguments and loads at prestart
+// only.
 package isula

@@ -2,11 +2,13 @@ package vmtest_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -115,6 +117,41 @@ func guestFiles(t *testing.T, ctx context.Context, root, release, gokmodBin stri
 		t.Fatal(err)
 	}
 	maps.Copy(files, variants)
+	maps.Copy(files, adapterFiles(t))
+	return files
+}
+
+// adapterFiles returns the inputs of the adapter tests (guest
+// adapters_test.go): OCI bundles made by Debian's runc ("runc spec") whose
+// process.env holds KERNEL_MODULES, and a Kata configuration.toml.
+func adapterFiles(t *testing.T) map[string]vmtest.File {
+	t.Helper()
+	files := map[string]vmtest.File{
+		vmtest.TestdataDir + "/kata/configuration.toml": vmtest.DataFile([]byte(
+			"[hypervisor.qemu]\npath = \"/usr/bin/qemu-system-x86_64\"\nkernel_params = \"\"\n\n" +
+				"[agent.kata]\ndebug = true\nkernel_modules = [\"dummy numdummies=3\", \"  ip_vs   conn_tab_bits=11 \"]\n\n" +
+				"[runtime]\nenable_debug = false\n"), 0o644),
+	}
+	for name, value := range map[string]string{"hook": "ip_vs_wrr,,dummy,nosuch_module", "evil": "-r,ip_vs"} {
+		dir := t.TempDir()
+		if out, err := exec.Command("runc", "spec", "--bundle", dir).CombinedOutput(); err != nil {
+			t.Fatalf("runc spec (Debian package runc): %v\n%s", err, out)
+		}
+		data, err := os.ReadFile(filepath.Join(dir, "config.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var spec map[string]any
+		if err := json.Unmarshal(data, &spec); err != nil {
+			t.Fatal(err)
+		}
+		proc := spec["process"].(map[string]any)
+		proc["env"] = append(proc["env"].([]any), "KERNEL_MODULES="+value)
+		if data, err = json.MarshalIndent(spec, "", "\t"); err != nil {
+			t.Fatal(err)
+		}
+		files[vmtest.TestdataDir+"/bundles/"+name+"/config.json"] = vmtest.DataFile(data, 0o644)
+	}
 	return files
 }
 
