@@ -128,8 +128,8 @@ func adapterFiles(t *testing.T) map[string]vmtest.File {
 	t.Helper()
 	files := map[string]vmtest.File{
 		vmtest.TestdataDir + "/kata/configuration.toml": vmtest.DataFile([]byte(
-			"[hypervisor.qemu]\npath = \"/usr/bin/qemu-system-x86_64\"\nkernel_params = \"\"\n\n" +
-				"[agent.kata]\ndebug = true\nkernel_modules = [\"dummy numdummies=3\", \"  ip_vs   conn_tab_bits=11 \"]\n\n" +
+			"[hypervisor.qemu]\npath = \"/usr/bin/qemu-system-x86_64\"\nkernel_params = \"\"\n\n"+
+				"[agent.kata]\ndebug = true\nkernel_modules = [\"dummy numdummies=3\", \"  ip_vs   conn_tab_bits=11 \"]\n\n"+
 				"[runtime]\nenable_debug = false\n"), 0o644),
 	}
 	for name, value := range map[string]string{"hook": "ip_vs_wrr,,dummy,nosuch_module", "evil": "-r,ip_vs"} {
