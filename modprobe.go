@@ -133,6 +133,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -141,6 +142,7 @@ import (
 	"github.com/gokmod/modprobe/internal/fileio"
 	"github.com/gokmod/modprobe/internal/index"
 	"github.com/gokmod/modprobe/internal/kernel"
+	"github.com/gokmod/modprobe/internal/modname"
 )
 
 // Options configure a Loader. The zero value reads the running system the
@@ -188,6 +190,21 @@ type Options struct {
 	// Stdout and Stderr receive the output of install and remove
 	// commands; nil means the process's own, as for kmod's system(3).
 	Stdout, Stderr io.Writer
+	// Softdeps are soft dependencies given by the program rather than a
+	// modprobe.d file (KMM's modulesLoadingOrder, say). They come before
+	// every file's softdep lines, and since a module's first matching
+	// softdep is the one used, they win over modprobe.d and
+	// modules.softdep.
+	Softdeps []Softdep
+}
+
+// Softdep is a soft dependency, as a "softdep MODULE pre: PRE... post:
+// POST..." line of modprobe.d states it: loading MODULE loads the Pre
+// modules before it and the Post modules after it, and a failure of
+// either is ignored. MODULE may be a pattern, as in modprobe.d.
+type Softdep struct {
+	Module    string
+	Pre, Post []string
 }
 
 // DefaultMaxModuleSize is the largest decompressed module a Loader
@@ -294,14 +311,43 @@ func Open(opts Options) (*Loader, error) {
 	if l.stderr == nil {
 		l.stderr = os.Stderr
 	}
+	softdeps, err := configSoftdeps(opts.Softdeps)
+	if err != nil {
+		return nil, err
+	}
 	l.cfg = config.Load(config.Source{
 		ModuleDir: dir,
 		Paths:     opts.ConfigPaths,
 		Cmdline:   filepath.Join(or(opts.ProcDir, "/proc"), "cmdline"),
 		Dialect:   opts.Compat.dialect(),
+		Softdeps:  softdeps,
 	}, l.log.configDiag)
 	l.conf = newConfIndex(l.cfg)
 	return l, nil
+}
+
+// configSoftdeps checks Options.Softdeps: every name must be one word of
+// a modprobe.d line.
+func configSoftdeps(sds []Softdep) ([]config.Softdep, error) {
+	var out []config.Softdep
+	for i, sd := range sds {
+		for _, n := range append(append([]string{sd.Module}, sd.Pre...), sd.Post...) {
+			if n == "" || strings.ContainsAny(n, " \t\n\v\f\r\x00") {
+				return nil, moduleErr("open", sd.Module, "", fmt.Errorf("%w: Options.Softdeps[%d] names %q", ErrBadName, i, n))
+			}
+		}
+		mod, err := modname.Underscores(sd.Module)
+		if err != nil {
+			return nil, moduleErr("open", sd.Module, "", fmt.Errorf("%w: Options.Softdeps[%d]: %v", ErrBadName, i, err))
+		}
+		out = append(out, config.Softdep{
+			Module: mod,
+			Pre:    slices.Clone(sd.Pre),
+			Post:   slices.Clone(sd.Post),
+			Pos:    config.Pos{File: "Options.Softdeps"},
+		})
+	}
+	return out, nil
 }
 
 func or(s, def string) string {

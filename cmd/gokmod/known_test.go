@@ -3,6 +3,8 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/gokmod/modprobe/internal/modprobeopt"
 )
 
 // TestKnownDifferences pins the places where gokmod modprobe deliberately
@@ -13,7 +15,7 @@ func TestKnownDifferences(t *testing.T) {
 	if help.Code != 0 || !strings.HasPrefix(help.Stdout, "Usage:\n") {
 		t.Errorf("-h: %s", help)
 	}
-	for _, opt := range modprobeLong() {
+	for _, opt := range modprobeopt.Long() {
 		if !strings.Contains(help.Stdout, "--"+opt.Name) {
 			t.Errorf("-h does not mention --%s", opt.Name)
 		}

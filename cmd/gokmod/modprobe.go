@@ -18,54 +18,8 @@ import (
 	"github.com/gokmod/modprobe/internal/elfmod"
 	"github.com/gokmod/modprobe/internal/getopt"
 	"github.com/gokmod/modprobe/internal/kmodlog"
+	"github.com/gokmod/modprobe/internal/modprobeopt"
 )
-
-// modprobe's options, as kmod 30 defines them.
-const (
-	optForceVermagic   = 1
-	optForceModversion = 2
-	optFirstTime       = 3
-	optShowModversions = 4
-	optRemoveHolders   = 5
-	optShowExports     = 6
-)
-
-const modprobeShort = "arw:RibfDcnC:d:S:sqvVh"
-
-// modprobeLong returns modprobe's long options.
-func modprobeLong() []getopt.Option {
-	return []getopt.Option{
-		{Name: "all", Val: 'a'},
-		{Name: "remove", Val: 'r'},
-		{Name: "remove-dependencies", Val: optRemoveHolders},
-		{Name: "remove-holders", Val: optRemoveHolders},
-		{Name: "wait", HasArg: getopt.RequiredArgument, Val: 'w'},
-		{Name: "resolve-alias", Val: 'R'},
-		{Name: "first-time", Val: optFirstTime},
-		{Name: "ignore-install", Val: 'i'},
-		{Name: "ignore-remove", Val: 'i'},
-		{Name: "use-blacklist", Val: 'b'},
-		{Name: "force", Val: 'f'},
-		{Name: "force-modversion", Val: optForceModversion},
-		{Name: "force-vermagic", Val: optForceVermagic},
-		{Name: "show-depends", Val: 'D'},
-		{Name: "showconfig", Val: 'c'},
-		{Name: "show-config", Val: 'c'},
-		{Name: "show-modversions", Val: optShowModversions},
-		{Name: "dump-modversions", Val: optShowModversions},
-		{Name: "show-exports", Val: optShowExports},
-		{Name: "dry-run", Val: 'n'},
-		{Name: "show", Val: 'n'},
-		{Name: "config", HasArg: getopt.RequiredArgument, Val: 'C'},
-		{Name: "dirname", HasArg: getopt.RequiredArgument, Val: 'd'},
-		{Name: "set-version", HasArg: getopt.RequiredArgument, Val: 'S'},
-		{Name: "syslog", Val: 's'},
-		{Name: "quiet", Val: 'q'},
-		{Name: "verbose", Val: 'v'},
-		{Name: "version", Val: 'V'},
-		{Name: "help", Val: 'h'},
-	}
-}
 
 // modprobeCmd holds one run of modprobe: its flags and output.
 type modprobeCmd struct {
@@ -178,7 +132,7 @@ func (m *modprobeCmd) main(args []string) int {
 	var rootSet, kversionSet bool
 	var useAll, doRemove, showConfig, showModversions, showExports bool
 
-	p := getopt.New(m.argv0, args, modprobeShort, modprobeLong(), m.env.stderr).WithEnv(m.env.getenv)
+	p := getopt.New(m.argv0, args, modprobeopt.Short, modprobeopt.Long(), m.env.stderr).WithEnv(m.env.getenv)
 	for {
 		c, arg, done := p.Next()
 		if done {
@@ -190,7 +144,7 @@ func (m *modprobeCmd) main(args []string) int {
 			useAll = true
 		case 'r':
 			doRemove = true
-		case optRemoveHolders:
+		case modprobeopt.RemoveHolders:
 			m.removeHolders = true
 		case 'w':
 			v, err := parseULong(arg)
@@ -199,7 +153,7 @@ func (m *modprobeCmd) main(args []string) int {
 				return -1
 			}
 			m.waitMsec = v
-		case optFirstTime:
+		case modprobeopt.FirstTime:
 			m.firstTime = true
 		case 'i':
 			m.ignoreCommands = true
@@ -207,9 +161,9 @@ func (m *modprobeCmd) main(args []string) int {
 			m.useBlacklist = true
 		case 'f':
 			m.force = true
-		case optForceModversion:
+		case modprobeopt.ForceModversion:
 			m.stripModvers = true
-		case optForceVermagic:
+		case modprobeopt.ForceVermagic:
 			m.stripVermagic = true
 		case 'D':
 			m.ignoreLoaded, m.dryRun, m.doShow = true, true, true
@@ -217,9 +171,9 @@ func (m *modprobeCmd) main(args []string) int {
 			m.lookupOnly = true
 		case 'c':
 			showConfig = true
-		case optShowModversions:
+		case modprobeopt.ShowModversions:
 			showModversions = true
-		case optShowExports:
+		case modprobeopt.ShowExports:
 			showExports = true
 		case 'n':
 			m.dryRun = true

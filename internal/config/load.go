@@ -33,6 +33,9 @@ type Source struct {
 	Cmdline string
 	// Dialect selects the kmod release to follow.
 	Dialect Dialect
+	// Softdeps are softdep directives given by the program, taken before
+	// every file's (the first softdep matching a module is the one used).
+	Softdeps []Softdep
 }
 
 type confFile struct {
@@ -99,6 +102,7 @@ func Load(src Source, diag func(Diag)) *Config {
 	}
 
 	c := &Config{dialect: src.Dialect}
+	c.Softdeps = append(c.Softdeps, src.Softdeps...)
 	for _, cf := range list {
 		if !cf.single && len(cf.path) >= pathMax {
 			dir := strings.TrimSuffix(cf.path, "/"+cf.name)
