@@ -44,6 +44,10 @@
 // lists, and load them with each runtime's semantics: Kata's in order up
 // to the first failure, iSulad's as modprobe -a. The gokmod commands kata
 // and oci-hook (an OCI prestart hook) do the same from the command line.
+// Package kmodimage is Kubernetes Kernel Module Management's worker: kernel
+// mappings, the worker's configuration, kmod images pulled and extracted
+// safely, in-tree module removal, firmware, and the load and unload of a
+// Module (gokmod kmm).
 //
 // # Concurrency
 //

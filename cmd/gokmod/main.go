@@ -18,7 +18,7 @@ import (
 
 // toolNames are the tools gokmod can be.
 func toolNames() []string {
-	return []string{"modprobe", "insmod", "rmmod", "lsmod", "modinfo", "kata", "oci-hook"}
+	return []string{"modprobe", "insmod", "rmmod", "lsmod", "modinfo", "kata", "oci-hook", "kmm"}
 }
 
 // tool returns the entry point of the tool called name, or nil: it gets
@@ -41,6 +41,8 @@ func tool(name string) func(env *env, argv0 string, args []string) int {
 		return runKata
 	case "oci-hook":
 		return runOCIHook
+	case "kmm":
+		return runKMM
 	}
 	return nil
 }

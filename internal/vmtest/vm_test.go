@@ -15,8 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gokmod/modprobe/internal/registrytest"
 	"github.com/gokmod/modprobe/internal/testmod"
 	"github.com/gokmod/modprobe/internal/vmtest"
+	"github.com/gokmod/modprobe/kmodimage"
 )
 
 // TestGuest builds the guest tests (package internal/vmtest/guest) and
@@ -118,7 +120,81 @@ func guestFiles(t *testing.T, ctx context.Context, root, release, gokmodBin stri
 	}
 	maps.Copy(files, variants)
 	maps.Copy(files, adapterFiles(t))
+	maps.Copy(files, kmmFiles(t, ctx, root, release))
 	return files
+}
+
+// kmmFiles returns the inputs of the KMM worker test (guest kmm_test.go):
+// a kmod image built from Debian's dummy, nls_utf8 and nls_cp437 with
+// kmod's depmod indexes and a firmware file, pushed to a real registry
+// (Debian's docker-registry), pulled and extracted with kmodimage, below
+// TestdataDir/kmm/shared; and the worker's configurations.
+func kmmFiles(t *testing.T, ctx context.Context, root, release string) map[string]vmtest.File {
+	t.Helper()
+	rels, err := vmtest.ModuleClosure(root, release, []string{"dummy", "nls_utf8", "nls_cp437"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree := t.TempDir()
+	modDir := filepath.Join(tree, "opt/lib/modules", release)
+	for _, rel := range rels {
+		data, err := os.ReadFile(filepath.Join(testmod.ModuleDir(root, release), rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeHostFile(t, filepath.Join(modDir, rel), data)
+	}
+	if out, err := exec.Command("depmod", "-b", filepath.Join(tree, "opt"), release).CombinedOutput(); err != nil {
+		t.Fatalf("depmod: %v\n%s", err, out)
+	}
+	writeHostFile(t, filepath.Join(tree, "firmware/gokmod/test.bin"), []byte("gokmod firmware\n"))
+	writeHostFile(t, filepath.Join(tree, "etc/os-release"), []byte("ID=kmod-image\n"))
+
+	reg := registrytest.Start(t)
+	ref := reg.Push(t, "gokmod/kmm-dummy", release, registrytest.ImageFromDir(t, tree))
+	img, err := kmodimage.OpenImage(ctx, ref, kmodimage.PullOptions{Insecure: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared := t.TempDir()
+	if err := kmodimage.Extract(ctx, img, shared, kmodimage.ExtractOptions{KernelVersion: release, FirmwarePath: "/firmware"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := kmodimage.CheckLayout(shared, "", release); err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]vmtest.File{}
+	err = filepath.WalkDir(shared, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(shared, p)
+		files[vmtest.TestdataDir+"/kmm/shared/"+rel] = vmtest.HostFile(p)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := files[vmtest.TestdataDir+"/kmm/shared/etc/os-release"]; ok {
+		t.Fatal("Extract wrote a file outside the module and firmware directories")
+	}
+	config := "kernelVersion: " + release + "\ncontainerImage: " + ref + "\ninsecurePull: true\n" +
+		"inTreeModulesToRemove: [ip_vs_rr, nosuch_module]\n" +
+		"modprobe:\n  moduleName: dummy\n  parameters: [numdummies=2]\n  firmwarePath: /firmware\n" +
+		"  modulesLoadingOrder: [dummy, nls_utf8, nls_cp437]\n"
+	files[vmtest.TestdataDir+"/kmm/config.yaml"] = vmtest.DataFile([]byte(config), 0o644)
+	files[vmtest.TestdataDir+"/kmm/config-inuse.yaml"] = vmtest.DataFile([]byte(strings.Replace(config, "[ip_vs_rr, nosuch_module]", "[ip_vs]", 1)), 0o644)
+	return files
+}
+
+func writeHostFile(t *testing.T, path string, data []byte) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // adapterFiles returns the inputs of the adapter tests (guest

@@ -1,0 +1,223 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/gokmod/modprobe/internal/getopt"
+	"github.com/gokmod/modprobe/kmodimage"
+)
+
+// kmm's long options.
+const (
+	optFirmwarePath = 1 + iota
+	optSharedDir
+	optKernel
+	optPull
+	optHostRoot
+	optImage
+	optDir
+	optInsecure
+	optDirName
+	optFirmware
+	optHostModules
+)
+
+// kmmLong returns the options of gokmod kmm's subcommands.
+func kmmLong() []getopt.Option {
+	return []getopt.Option{
+		{Name: "firmware-path", HasArg: getopt.RequiredArgument, Val: optFirmwarePath},
+		{Name: "shared-dir", HasArg: getopt.RequiredArgument, Val: optSharedDir},
+		{Name: "kernel", HasArg: getopt.RequiredArgument, Val: optKernel},
+		{Name: "pull", Val: optPull},
+		{Name: "host-root", HasArg: getopt.RequiredArgument, Val: optHostRoot},
+		{Name: "image", HasArg: getopt.RequiredArgument, Val: optImage},
+		{Name: "dir", HasArg: getopt.RequiredArgument, Val: optDir},
+		{Name: "insecure", Val: optInsecure},
+		{Name: "dirname", HasArg: getopt.RequiredArgument, Val: optDirName},
+		{Name: "firmware", HasArg: getopt.RequiredArgument, Val: optFirmware},
+		{Name: "host-modules", HasArg: getopt.RequiredArgument, Val: optHostModules},
+		{Name: "help", Val: 'h'},
+	}
+}
+
+// kmmCmd holds the options of one gokmod kmm run.
+type kmmCmd struct {
+	e                               *env
+	firmwarePath, sharedDir, kernel string
+	pull, insecure                  bool
+	hostRoot, image, dir, dirName   string
+	firmware, hostModules           string
+	operands                        []string
+}
+
+// runKMM is gokmod kmm: KMM's worker (load, unload) and image pull.
+func runKMM(e *env, argv0 string, args []string) int {
+	c := &kmmCmd{e: e}
+	p := getopt.New(argv0, args, "h", kmmLong(), e.stderr)
+	for {
+		o, arg, done := p.Next()
+		if done {
+			break
+		}
+		switch o {
+		case optFirmwarePath:
+			c.firmwarePath = arg
+		case optSharedDir:
+			c.sharedDir = arg
+		case optKernel:
+			c.kernel = arg
+		case optPull:
+			c.pull = true
+		case optHostRoot:
+			c.hostRoot = arg
+		case optImage:
+			c.image = arg
+		case optDir:
+			c.dir = arg
+		case optInsecure:
+			c.insecure = true
+		case optDirName:
+			c.dirName = arg
+		case optFirmware:
+			c.firmware = arg
+		case optHostModules:
+			c.hostModules = arg
+		case 'h':
+			fmt.Fprintf(e.stdout, kmmUsage, argv0)
+			return 0
+		default:
+			return 1
+		}
+	}
+	c.operands = p.Operands()
+	if len(c.operands) == 0 {
+		fmt.Fprintf(e.stderr, "kmm: missing subcommand (load, unload or pull). See -h.\n")
+		return 1
+	}
+	// KMM's worker stops on SIGTERM: the context ends, and the load stops
+	// before the next module.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	var err error
+	switch sub := c.operands[0]; sub {
+	case "load", "unload":
+		err = c.worker(ctx, sub == "load")
+	case "pull":
+		err = c.pullImage(ctx)
+	default:
+		err = fmt.Errorf("unknown subcommand %q (want load, unload or pull)", sub)
+	}
+	if err != nil {
+		fmt.Fprintf(e.stderr, "kmm: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+const kmmUsage = `Usage:
+	%[1]s load CONFIG [--firmware-path DIR] [--shared-dir DIR] [--kernel RELEASE] [--pull] [--host-modules DIR]
+	%[1]s unload CONFIG [--firmware-path DIR] [--shared-dir DIR] [--kernel RELEASE]
+	%[1]s pull --image REF --kernel RELEASE --dir DIR [--insecure] [--dirname DIR] [--firmware DIR] [--host-modules DIR]
+Kernel Module Management's worker: load and unload read the worker's
+configuration (/etc/kmm-worker/config.yaml) and load or unload the Module's
+modules from the image files under the shared directory (default /tmp);
+pull extracts a kmod image's modules (DIRNAME/lib/modules/RELEASE) and
+firmware into a directory.
+
+Options:
+	    --firmware-path=DIR   Copy firmware to DIR and set firmware_class.path
+	    --shared-dir=DIR      Where the image's files are (default /tmp)
+	    --kernel=RELEASE      The kernel release (default: the running kernel's)
+	    --pull                Pull the configuration's image into the shared
+	                          directory first
+	    --host-root=DIR       The root of the host's module tree, for in-tree
+	                          removal (default /)
+	    --image=REF           An image: a registry reference, oci:DIR[:TAG] or
+	                          tarball:FILE
+	    --dir=DIR             Where pull writes
+	    --insecure            Pull over plain HTTP or unverified TLS
+	    --dirname=DIR         The image's module root (default /opt)
+	    --firmware=DIR        The image's firmware directory, extracted too
+	    --host-modules=DIR    Allow symbolic links into DIR (KMM's
+	                          /host/lib/modules link)
+	-h, --help                Print this help
+`
+
+// worker is kmm load and kmm unload.
+func (c *kmmCmd) worker(ctx context.Context, load bool) error {
+	if len(c.operands) != 2 {
+		return fmt.Errorf("%s takes one configuration file", c.operands[0])
+	}
+	cfg, err := kmodimage.ReadConfig(c.operands[1])
+	if err != nil {
+		return err
+	}
+	w := &kmodimage.Worker{
+		SharedDir:     c.sharedDir,
+		FirmwarePath:  c.firmwarePath,
+		KernelRelease: c.kernel,
+		Log:           func(s string) { fmt.Fprintln(c.e.stdout, s) },
+	}
+	w.Options = c.e.loaderOptions(w.Options)
+	w.Options.RootDir = c.hostRoot
+	if !load {
+		return w.Unload(ctx, cfg)
+	}
+	if c.pull {
+		dir := c.sharedDir
+		if dir == "" {
+			dir = "/tmp"
+		}
+		img, err := kmodimage.OpenImage(ctx, cfg.ContainerImage, kmodimage.PullOptions{Insecure: cfg.InsecurePull})
+		if err != nil {
+			return err
+		}
+		err = kmodimage.Extract(ctx, img, dir, kmodimage.ExtractOptions{
+			DirName:       cfg.Modprobe.DirName,
+			KernelVersion: cfg.KernelVersion,
+			FirmwarePath:  cfg.Modprobe.FirmwarePath,
+			HostModules:   c.hostModules,
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return w.Load(ctx, cfg)
+}
+
+// pullImage is kmm pull.
+func (c *kmmCmd) pullImage(ctx context.Context) error {
+	switch {
+	case len(c.operands) != 1:
+		return fmt.Errorf("pull takes no arguments, only options")
+	case c.image == "" || c.kernel == "" || c.dir == "":
+		return fmt.Errorf("pull needs --image, --kernel and --dir")
+	}
+	img, err := kmodimage.OpenImage(ctx, c.image, kmodimage.PullOptions{Insecure: c.insecure})
+	if err != nil {
+		return err
+	}
+	opts := kmodimage.ExtractOptions{
+		DirName:       c.dirName,
+		KernelVersion: c.kernel,
+		FirmwarePath:  c.firmware,
+		HostModules:   c.hostModules,
+	}
+	if err := kmodimage.Extract(ctx, img, c.dir, opts); err != nil {
+		return err
+	}
+	if err := kmodimage.CheckLayout(c.dir, c.dirName, c.kernel); err != nil {
+		return err
+	}
+	dirName := c.dirName
+	if dirName == "" {
+		dirName = kmodimage.DefaultDirName
+	}
+	fmt.Fprintf(c.e.stdout, "%s\n", filepath.Join(c.dir, dirName, "lib/modules", c.kernel))
+	return nil
+}

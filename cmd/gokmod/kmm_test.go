@@ -1,0 +1,161 @@
+package main
+
+import (
+	"archive/tar"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/gokmod/modprobe/internal/registrytest"
+	"github.com/gokmod/modprobe/internal/testmod"
+	"github.com/gokmod/modprobe/modprobetest"
+)
+
+// kmmNode writes a host module tree (in-tree a, b needing a), an image
+// tree below a shared directory (oot_main, oot_dep and firmware) and a
+// worker configuration, on the fake kernel of fakeTree's release.
+func kmmNode(t *testing.T) (k *modprobetest.Kernel, host, shared, cfg string) {
+	t.Helper()
+	host, k = fakeTree(t)
+	shared = t.TempDir()
+	dir := filepath.Join(shared, "opt/lib/modules", fakeRelease)
+	var dep strings.Builder
+	for _, n := range []string{"oot_main", "oot_dep"} {
+		m := &testmod.Module{Name: n, ModInfo: testmod.StandardModInfo(n, testmod.DefaultVermagic(fakeRelease))}
+		img, err := m.ELF()
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(dir, "extra", n+".ko"), string(img))
+		dep.WriteString("extra/" + n + ".ko:\n")
+	}
+	writeFile(t, filepath.Join(dir, "modules.dep"), dep.String())
+	writeFile(t, filepath.Join(shared, "firmware/oot/fw.bin"), "firmware")
+	cfg = filepath.Join(t.TempDir(), "config.yaml")
+	writeFile(t, cfg, "kernelVersion: "+fakeRelease+"\ncontainerImage: example.com/oot:1\ninTreeModulesToRemove: [b, nosuch]\n"+
+		"modprobe:\n  moduleName: oot_main\n  firmwarePath: /firmware\n  modulesLoadingOrder: [oot_main, oot_dep]\n")
+	return k, host, shared, cfg
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestKMMWorker(t *testing.T) {
+	k, host, shared, cfg := kmmNode(t)
+	dir := filepath.Join(shared, "opt/lib/modules", fakeRelease)
+	fw := filepath.Join(t.TempDir(), "fw")
+	param := filepath.Join(k.SysfsDir(), "module/firmware_class/parameters/path")
+	writeFile(t, param, "\n")
+	if o := runFake(k, "modprobe", "-d", host, "b"); o.Code != 0 {
+		t.Fatalf("preparing: %s", o)
+	}
+	args := []string{"--shared-dir", shared, "--host-root", host, "--kernel", fakeRelease, "--firmware-path", fw}
+	o := runFake(k, "gokmod", append([]string{"kmm", "load", cfg}, args...)...)
+	expect(t, o, 0, "in-tree module nosuch not found in "+host+"/lib/modules/"+fakeRelease+", skipping\n"+
+		"rmmod b\nrmmod a\ninsmod "+dir+"/extra/oot_dep.ko \ninsmod "+dir+"/extra/oot_main.ko \n", "")
+	if got := live(k); !reflect.DeepEqual(got, []string{"oot_dep", "oot_main"}) {
+		t.Fatalf("live %q", got)
+	}
+	if b, _ := os.ReadFile(filepath.Join(fw, "oot/fw.bin")); string(b) != "firmware" {
+		t.Fatalf("firmware %q", b)
+	}
+	if b, _ := os.ReadFile(param); string(b) != fw {
+		t.Fatalf("firmware_class.path %q", b)
+	}
+	o = runFake(k, "kmm", append([]string{"unload", cfg}, args...)...)
+	expect(t, o, 0, "rmmod oot_main\nrmmod oot_dep\n", "")
+	if got := live(k); len(got) != 0 {
+		t.Fatalf("live %q after unload", got)
+	}
+	if _, err := os.Stat(filepath.Join(fw, "oot/fw.bin")); !os.IsNotExist(err) {
+		t.Fatalf("firmware left: %v", err)
+	}
+}
+
+func TestKMMErrors(t *testing.T) {
+	k, host, shared, cfg := kmmNode(t)
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	writeFile(t, bad, "kernelVersion: x\ncontainerImage: y\nmodprobe:\n  moduleName: m\n  parms: [a=1]\n")
+	cases := []struct {
+		args   []string
+		stderr string
+	}{
+		{nil, "kmm: missing subcommand (load, unload or pull). See -h.\n"},
+		{[]string{"reload"}, "kmm: unknown subcommand \"reload\" (want load, unload or pull)\n"},
+		{[]string{"load"}, "kmm: load takes one configuration file\n"},
+		{[]string{"load", bad}, "kmm: " + bad + ":5: invalid worker configuration: error unmarshaling JSON: while decoding JSON: json: unknown field \"parms\"\n"},
+		{[]string{"load", cfg, "--shared-dir", shared, "--host-root", host, "--kernel", fakeRelease}, "kmm: kmodimage: modprobe.firmwarePath /firmware is set but the worker has no firmware path\n"},
+		{[]string{"pull", "--image", "x"}, "kmm: pull needs --image, --kernel and --dir\n"},
+		{[]string{"load", cfg, "--bogus"}, "/sbin/gokmod: unrecognized option '--bogus'\n"},
+	}
+	for _, tc := range cases {
+		expect(t, runFake(k, "gokmod", append([]string{"kmm"}, tc.args...)...), 1, "", tc.stderr)
+	}
+	if len(k.Inserts()) != 0 || len(k.Removes()) != 0 {
+		t.Fatalf("inserts %v removes %v", k.Inserts(), k.Removes())
+	}
+}
+
+// TestKMMPull pulls kmod images from a real registry (Debian's
+// docker-registry): gokmod kmm pull, and kmm load --pull, which loads
+// straight from the pulled files.
+func TestKMMPull(t *testing.T) {
+	k, host, shared, _ := kmmNode(t)
+	imageTree := t.TempDir()
+	if err := os.CopyFS(imageTree, os.DirFS(shared)); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(imageTree, "etc/passwd"), "root:x:0:0::/root:/bin/sh\n")
+	reg := registrytest.Start(t)
+	ref := reg.Push(t, "drivers/oot", fakeRelease, registrytest.ImageFromDir(t, imageTree))
+
+	dst := t.TempDir()
+	o := runFake(k, "kmm", "pull", "--image", ref, "--kernel", fakeRelease, "--dir", dst, "--insecure", "--firmware", "/firmware")
+	expect(t, o, 0, filepath.Join(dst, "opt/lib/modules", fakeRelease)+"\n", "")
+	for _, p := range []string{"opt/lib/modules/" + fakeRelease + "/extra/oot_main.ko", "opt/lib/modules/" + fakeRelease + "/modules.dep", "firmware/oot/fw.bin"} {
+		want, _ := os.ReadFile(filepath.Join(shared, p))
+		if got, err := os.ReadFile(filepath.Join(dst, p)); err != nil || string(got) != string(want) {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dst, "etc")); !os.IsNotExist(err) {
+		t.Errorf("pull wrote outside the module and firmware directories: %v", err)
+	}
+	o = runFake(k, "kmm", "pull", "--image", ref, "--kernel", "6.5.0", "--dir", t.TempDir(), "--insecure")
+	if o.Code != 1 || !strings.Contains(o.Stderr, fakeRelease) {
+		t.Errorf("pull of a kernel the image lacks:\n%s", o)
+	}
+
+	// load --pull: the configuration's image into the shared directory,
+	// then the load.
+	pullCfg := filepath.Join(t.TempDir(), "config.yaml")
+	writeFile(t, pullCfg, "kernelVersion: "+fakeRelease+"\ncontainerImage: "+ref+"\ninsecurePull: true\nmodprobe:\n  moduleName: oot_main\n")
+	fresh := t.TempDir()
+	o = runFake(k, "kmm", "load", pullCfg, "--pull", "--shared-dir", fresh, "--host-root", host, "--kernel", fakeRelease)
+	expect(t, o, 0, "insmod "+filepath.Join(fresh, "opt/lib/modules", fakeRelease)+"/extra/oot_main.ko \n", "")
+
+	// A hostile image: nothing is written, the load does not happen.
+	evil := registrytest.Image(t, []registrytest.Entry{
+		{Name: "opt/lib/modules/" + fakeRelease + "/extra/oot_main.ko", Data: []byte("x")},
+		{Name: "opt/lib/modules/" + fakeRelease + "/evil", Type: tar.TypeSymlink, Linkname: "../../../../../../etc"},
+	})
+	evilRef := reg.Push(t, "drivers/evil", fakeRelease, evil)
+	writeFile(t, pullCfg, "kernelVersion: "+fakeRelease+"\ncontainerImage: "+evilRef+"\ninsecurePull: true\nmodprobe:\n  moduleName: oot_dep\n")
+	fresh = t.TempDir()
+	o = runFake(k, "kmm", "load", pullCfg, "--pull", "--shared-dir", fresh, "--host-root", host, "--kernel", fakeRelease)
+	if o.Code != 1 || !strings.Contains(o.Stderr, "unsafe entry in image") || k.IsLive("oot_dep") {
+		t.Fatalf("hostile image:\n%s", o)
+	}
+	if entries, _ := os.ReadDir(fresh); len(entries) != 0 {
+		t.Fatalf("hostile image left %v in the shared directory", entries)
+	}
+}

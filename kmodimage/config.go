@@ -1,0 +1,166 @@
+package kmodimage
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"regexp"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+)
+
+// ModprobeArgs are extra modprobe arguments for loading and unloading.
+type ModprobeArgs struct {
+	Load   []string `json:"load,omitempty"`
+	Unload []string `json:"unload,omitempty"`
+}
+
+// ModprobeSpec is KMM's modprobe section of a Module, with its field
+// names.
+type ModprobeSpec struct {
+	// ModuleName is the module to load; empty only with RawArgs.
+	ModuleName string `json:"moduleName,omitempty"`
+	// Parameters are the module's "key=value" parameters.
+	Parameters []string `json:"parameters,omitempty"`
+	// DirName is the image's module root (modprobe -d); empty means
+	// DefaultDirName.
+	DirName string `json:"dirName,omitempty"`
+	// Args are modprobe options put before the module's name; they may
+	// hold options only.
+	Args *ModprobeArgs `json:"args,omitempty"`
+	// RawArgs, when set, are modprobe's whole argument lists, and every
+	// other field is ignored.
+	RawArgs *ModprobeArgs `json:"rawArgs,omitempty"`
+	// FirmwarePath is the image directory whose files are copied to the
+	// host's firmware directory.
+	FirmwarePath string `json:"firmwarePath,omitempty"`
+	// ModulesLoadingOrder, [m0 m1 ... mn] with m0 the module, loads mn
+	// first and m0 last, as softdeps "m0 pre: m1", "m1 pre: m2", ...
+	ModulesLoadingOrder []string `json:"modulesLoadingOrder,omitempty"`
+}
+
+// ModuleConfig is the KMM worker's configuration file
+// (/etc/kmm-worker/config.yaml), with KMM's field names.
+type ModuleConfig struct {
+	KernelVersion         string       `json:"kernelVersion"`
+	ContainerImage        string       `json:"containerImage"`
+	ImagePullPolicy       string       `json:"imagePullPolicy,omitempty"`
+	InsecurePull          bool         `json:"insecurePull,omitempty"`
+	InTreeModulesToRemove []string     `json:"inTreeModulesToRemove,omitempty"`
+	InTreeModuleToRemove  string       `json:"inTreeModuleToRemove,omitempty"`
+	Modprobe              ModprobeSpec `json:"modprobe"`
+}
+
+// DefaultDirName is the image's module root when dirName is not set.
+const DefaultDirName = "/opt"
+
+// ErrConfig: the worker configuration is malformed or breaks KMM's rules.
+var ErrConfig = errors.New("invalid worker configuration")
+
+// ReadConfig reads and checks the worker configuration file at path (see
+// ParseConfig).
+func ReadConfig(path string) (*ModuleConfig, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("could not read config file %s: %w", path, err)
+	}
+	return ParseConfig(data, path)
+}
+
+// ParseConfig decodes a worker configuration strictly, as KMM's worker
+// does (an unknown or repeated field is an error), fills in dirName's
+// default and checks it against KMM's admission rules (see Validate).
+// Errors wrap ErrConfig and name the file, and the line where one is
+// known.
+func ParseConfig(data []byte, name string) (*ModuleConfig, error) {
+	var c ModuleConfig
+	if err := yaml.UnmarshalStrict(data, &c); err != nil {
+		return nil, fmt.Errorf("%s%s: %w: %v", name, unknownFieldLine(data, err), ErrConfig, err)
+	}
+	if c.Modprobe.DirName == "" {
+		c.Modprobe.DirName = DefaultDirName
+	}
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return &c, nil
+}
+
+// unknownField finds the name in the decoder's unknown-field error.
+var unknownField = regexp.MustCompile(`unknown field "([^"]+)"`)
+
+// unknownFieldLine returns ":LINE" of the key an unknown-field error is
+// about, or "".
+func unknownFieldLine(data []byte, err error) string {
+	m := unknownField.FindStringSubmatch(err.Error())
+	if m == nil {
+		return ""
+	}
+	key := m[1]
+	if i := strings.LastIndexByte(key, '.'); i >= 0 {
+		key = key[i+1:]
+	}
+	for i, line := range strings.Split(string(data), "\n") {
+		t := strings.TrimLeft(line, " \t")
+		t = strings.TrimLeft(strings.TrimPrefix(t, "- "), " ")
+		t = strings.Trim(strings.SplitN(t, ":", 2)[0], `"'`)
+		if t == key && strings.Contains(line, ":") {
+			return fmt.Sprintf(":%d", i+1)
+		}
+	}
+	return ""
+}
+
+// Validate checks the configuration against KMM's admission rules, which
+// a configuration written by hand has not been through: moduleName or
+// rawArgs (not both; rawArgs then with load and unload); a
+// modulesLoadingOrder of at least two different modules starting with
+// moduleName; an absolute dirName; at most one in-tree field; an absolute
+// firmwarePath. Errors wrap ErrConfig.
+func (c *ModuleConfig) Validate() error {
+	m := &c.Modprobe
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrConfig, fmt.Sprintf(format, args...))
+	}
+	switch {
+	case m.ModuleName != "" && m.RawArgs != nil:
+		return bad("modprobe: moduleName and rawArgs are mutually exclusive")
+	case m.ModuleName == "" && m.RawArgs == nil:
+		return bad("modprobe: moduleName or rawArgs is required")
+	case m.ModuleName == "" && (len(m.RawArgs.Load) == 0 || len(m.RawArgs.Unload) == 0):
+		return bad("modprobe.rawArgs: load and unload are both required")
+	case !path.IsAbs(m.DirName):
+		return bad("modprobe.dirName %q is not an absolute path", m.DirName)
+	case m.FirmwarePath != "" && !path.IsAbs(m.FirmwarePath):
+		return bad("modprobe.firmwarePath %q is not an absolute path", m.FirmwarePath)
+	case len(c.InTreeModulesToRemove) > 0 && c.InTreeModuleToRemove != "":
+		return bad("inTreeModulesToRemove and inTreeModuleToRemove are mutually exclusive")
+	}
+	if o := m.ModulesLoadingOrder; len(o) > 0 {
+		if len(o) < 2 {
+			return bad("modprobe.modulesLoadingOrder needs at least two modules")
+		}
+		if m.ModuleName == "" || o[0] != m.ModuleName {
+			return bad("modprobe.modulesLoadingOrder must start with moduleName %q", m.ModuleName)
+		}
+		seen := map[string]bool{}
+		for _, n := range o {
+			if seen[n] {
+				return bad("modprobe.modulesLoadingOrder names %q twice", n)
+			}
+			seen[n] = true
+		}
+	}
+	return nil
+}
+
+// InTreeModules returns the in-tree modules to remove before loading:
+// inTreeModulesToRemove, or else the deprecated inTreeModuleToRemove.
+func (c *ModuleConfig) InTreeModules() []string {
+	if c.InTreeModulesToRemove == nil && c.InTreeModuleToRemove != "" {
+		return []string{c.InTreeModuleToRemove}
+	}
+	return c.InTreeModulesToRemove
+}

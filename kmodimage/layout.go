@@ -1,0 +1,98 @@
+package kmodimage
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// ErrLayout: a module tree is not laid out as a kmod image's must be.
+var ErrLayout = errors.New("bad kmod image layout")
+
+// moduleSuffixes are the file names of modules.
+var moduleSuffixes = []string{".ko", ".ko.xz", ".ko.zst", ".ko.gz"}
+
+// CheckLayout checks the module tree root/DIRNAME/lib/modules/KERNEL that
+// a worker will load from: the directory exists, holds at least one
+// module (.ko, .ko.xz, .ko.zst or .ko.gz, at any depth, not counting
+// those reached through symbolic links such as KMM's "host" link), and
+// has depmod's dependency index (modules.dep.bin or modules.dep), without
+// which modprobe finds no module. Errors wrap ErrLayout and say what to
+// do. (gokmod does not yet build the indexes itself.)
+func CheckLayout(root, dirName, kernel string) error {
+	if dirName == "" {
+		dirName = DefaultDirName
+	}
+	return checkModuleDir(filepath.Join(root, dirName, "lib/modules", kernel))
+}
+
+// checkModuleDir is CheckLayout on the module directory dir.
+func checkModuleDir(dir string) error {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%w: %s does not exist%s", ErrLayout, dir, kernelsIn(filepath.Dir(dir)))
+		}
+		return fmt.Errorf("%w: %w", ErrLayout, err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%w: %s is not a directory", ErrLayout, dir)
+	}
+	found := false
+	errStop := errors.New("found")
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type().IsRegular() && hasModuleSuffix(d.Name()) {
+			found = true
+			return errStop
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		return fmt.Errorf("%w: %w", ErrLayout, err)
+	}
+	if !found {
+		return fmt.Errorf("%w: %s holds no module (.ko, .ko.xz, .ko.zst or .ko.gz)", ErrLayout, dir)
+	}
+	for _, idx := range []string{"modules.dep.bin", "modules.dep"} {
+		if fi, err := os.Stat(filepath.Join(dir, idx)); err == nil && fi.Mode().IsRegular() {
+			return nil
+		}
+	}
+	modules := filepath.Dir(dir)
+	return fmt.Errorf("%w: %s has no modules.dep or modules.dep.bin: run depmod -b %s %s when building the image",
+		ErrLayout, dir, filepath.Dir(filepath.Dir(modules)), filepath.Base(dir))
+}
+
+func hasModuleSuffix(name string) bool {
+	for _, s := range moduleSuffixes {
+		if strings.HasSuffix(name, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// kernelsIn lists the kernel directories of a lib/modules directory, for
+// an error message.
+func kernelsIn(dir string) string {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return ""
+	}
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() {
+			names = append(names, e.Name())
+		}
+	}
+	if len(names) == 0 {
+		return " (no kernel directories there)"
+	}
+	return " (kernel directories there: " + strings.Join(names, ", ") + ")"
+}

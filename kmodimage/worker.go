@@ -1,0 +1,285 @@
+package kmodimage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/gokmod/modprobe"
+)
+
+// Worker does on a node what KMM's worker does for a Module, with
+// gokmod's Loader in place of an exec'd modprobe.
+type Worker struct {
+	// SharedDir is where the image's files are: the kmod image's
+	// DIRNAME/lib/modules/KERNEL is SharedDir/DIRNAME/lib/modules/KERNEL
+	// (KMM's init container copies it to /tmp; Extract writes it).
+	// Empty means "/tmp".
+	SharedDir string
+	// FirmwarePath is the host directory firmware is copied to, and the
+	// value written to firmware_class.path (the worker's
+	// --firmware-path). Empty means no firmware handling: a Module with
+	// a firmwarePath then fails to load.
+	FirmwarePath string
+	// KernelRelease is the release whose modules load; empty means the
+	// running kernel's. (KMM's worker uses uname -r while its image copy
+	// uses the "+"-trimmed version; this field lets the two agree.)
+	KernelRelease string
+	// Options are the base of every Loader the worker opens: the kernel,
+	// sysfs, procfs, kernel log and modprobe.d paths. RootDir is the
+	// host's root for in-tree removal ("" is "/"); the worker sets
+	// RootDir, KernelRelease and Softdeps of the Loader it loads the
+	// image's modules with.
+	Options modprobe.Options
+	// Log, if set, receives one line per action (what modprobe -v
+	// prints) and per warning.
+	Log func(string)
+}
+
+func (w *Worker) logf(format string, args ...any) {
+	if w.Log != nil {
+		w.Log(fmt.Sprintf(format, args...))
+	}
+}
+
+func (w *Worker) show(a modprobe.Action) {
+	if s := a.String(); s != "" {
+		w.logf("%s", s)
+	}
+}
+
+func (w *Worker) sharedDir() string {
+	if w.SharedDir == "" {
+		return "/tmp"
+	}
+	return w.SharedDir
+}
+
+// Load does what KMM's worker does to load a Module, in order, stopping
+// at the first error:
+//
+//  1. with FirmwarePath set, write it to firmware_class.path;
+//  2. remove the in-tree modules (RemoveInTree);
+//  3. with the Module's firmwarePath, copy SharedDir/firmwarePath to
+//     FirmwarePath (CopyFirmware);
+//  4. load: with rawArgs, run rawArgs.load as modprobe would (its -d, if
+//     any, is taken as given: it names a directory of this process, not
+//     SharedDir); otherwise load moduleName with its parameters from
+//     SharedDir/dirName, with args.load's options and the softdeps of
+//     modulesLoadingOrder, whose failures are ignored as kmod ignores
+//     softdep failures.
+//
+// A module already loaded is success, so Load may run again after a
+// failure, as KMM's pods do. ctx is checked between modules.
+func (w *Worker) Load(ctx context.Context, cfg *ModuleConfig) error {
+	// Everything that can be checked is, before anything changes.
+	m := &cfg.Modprobe
+	inv, err := w.invocation(m, false)
+	if err != nil {
+		return err
+	}
+	if m.FirmwarePath != "" && w.FirmwarePath == "" {
+		return fmt.Errorf("kmodimage: modprobe.firmwarePath %s is set but the worker has no firmware path", m.FirmwarePath)
+	}
+	l, err := w.open(inv, Softdeps(m.ModulesLoadingOrder))
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	if err := checkModuleDir(l.ModuleDir()); err != nil {
+		return err
+	}
+	if w.FirmwarePath != "" {
+		if err := SetFirmwareClassPath(w.Options.SysfsDir, w.FirmwarePath); err != nil {
+			return err
+		}
+	}
+	if err := w.RemoveInTree(ctx, cfg.InTreeModules()); err != nil {
+		return err
+	}
+	if m.FirmwarePath != "" {
+		if err := CopyFirmware(filepath.Join(w.sharedDir(), m.FirmwarePath), w.FirmwarePath); err != nil {
+			return err
+		}
+	}
+	if err := w.exec(ctx, l, inv); err != nil {
+		return fmt.Errorf("failed to load module %s: %w", moduleOf(m, inv), err)
+	}
+	return nil
+}
+
+// Unload does what KMM's worker does to unload a Module: rawArgs.unload
+// as modprobe would run it, or else the removal (modprobe -r, with
+// args.unload's options) from SharedDir/dirName of modulesLoadingOrder in
+// its order, or of moduleName; every module is tried, and one not loaded
+// is success. Then, with the Module's firmwarePath and FirmwarePath set,
+// the firmware files it copied are removed from FirmwarePath (failures
+// are logged, not returned).
+func (w *Worker) Unload(ctx context.Context, cfg *ModuleConfig) error {
+	m := &cfg.Modprobe
+	inv, err := w.invocation(m, true)
+	if err != nil {
+		return err
+	}
+	l, err := w.open(inv, nil)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	if err := w.exec(ctx, l, inv); err != nil {
+		return fmt.Errorf("failed to unload module %q: %w", strings.Join(inv.Operands, " "), err)
+	}
+	if m.FirmwarePath != "" && w.FirmwarePath != "" {
+		for _, err := range RemoveFirmwareFiles(filepath.Join(w.sharedDir(), m.FirmwarePath), w.FirmwarePath) {
+			w.logf("warning: %v", err)
+		}
+	}
+	return nil
+}
+
+// moduleOf names the module of a load in errors.
+func moduleOf(m *ModprobeSpec, inv Invocation) string {
+	if m.ModuleName != "" {
+		return m.ModuleName
+	}
+	return strings.Join(inv.Operands, " ")
+}
+
+// invocation builds the modprobe run of a load or an unload, as KMM's
+// worker builds its modprobe command line.
+func (w *Worker) invocation(m *ModprobeSpec, unload bool) (Invocation, error) {
+	if m.RawArgs != nil {
+		raw, field := m.RawArgs.Load, "rawArgs.load"
+		if unload {
+			raw, field = m.RawArgs.Unload, "rawArgs.unload"
+		}
+		inv, err := ParseArgs(raw)
+		if err != nil {
+			return Invocation{}, fmt.Errorf("modprobe.%s: %w", field, err)
+		}
+		if len(inv.Operands) == 0 {
+			return Invocation{}, fmt.Errorf("modprobe.%s: %w: no module named", field, ErrBadArgs)
+		}
+		if inv.Remove != unload {
+			return Invocation{}, fmt.Errorf("modprobe.%s: %w: -r must be given to unload, and only then", field, ErrBadArgs)
+		}
+		return inv, nil
+	}
+	var args []string
+	field := "args.load"
+	if unload {
+		field = "args.unload"
+	}
+	if m.Args != nil {
+		args = m.Args.Load
+		if unload {
+			args = m.Args.Unload
+		}
+	}
+	inv, err := ParseArgs(args)
+	if err != nil {
+		return Invocation{}, fmt.Errorf("modprobe.%s: %w", field, err)
+	}
+	if len(inv.Operands) > 0 {
+		return Invocation{}, fmt.Errorf("modprobe.%s: %w: %q is not an option; args hold options only (the module goes in moduleName, its parameters in parameters)", field, ErrBadArgs, inv.Operands[0])
+	}
+	if inv.Remove && !unload {
+		return Invocation{}, fmt.Errorf("modprobe.%s: %w: -r", field, ErrBadArgs)
+	}
+	if !inv.RootSet {
+		inv.Root, inv.RootSet = filepath.Join(w.sharedDir(), m.DirName), true
+	}
+	if unload {
+		inv.Remove = true
+		inv.Operands = m.ModulesLoadingOrder
+		if len(inv.Operands) == 0 {
+			inv.Operands = []string{m.ModuleName}
+		}
+	} else {
+		inv.Operands = append([]string{m.ModuleName}, m.Parameters...)
+	}
+	return inv, nil
+}
+
+// open opens a Loader on the module tree of a modprobe invocation.
+func (w *Worker) open(inv Invocation, softdeps []modprobe.Softdep) (*modprobe.Loader, error) {
+	opts := w.Options
+	opts.ModuleDir = ""
+	opts.RootDir = inv.Root
+	opts.KernelRelease = w.KernelRelease
+	if inv.KernelRelease != "" {
+		opts.KernelRelease = inv.KernelRelease
+	}
+	if inv.ConfigPaths != nil {
+		opts.ConfigPaths = inv.ConfigPaths
+	}
+	opts.Softdeps = append(append([]modprobe.Softdep(nil), opts.Softdeps...), softdeps...)
+	return modprobe.Open(opts)
+}
+
+// exec runs a modprobe invocation with l.
+func (w *Worker) exec(ctx context.Context, l *modprobe.Loader, inv Invocation) error {
+	switch {
+	case inv.Remove:
+		ro := inv.RemoveOpts
+		ro.Show = w.show
+		return l.RemoveWith(ctx, inv.Operands, ro)
+	case inv.All:
+		lo := inv.Load
+		lo.Show = w.show
+		return l.LoadAllWith(ctx, inv.Operands, lo)
+	default:
+		lo := inv.Load
+		lo.Show = w.show
+		return l.LoadWith(ctx, inv.Operands[0], inv.Operands[1:], lo)
+	}
+}
+
+// RemoveInTree removes the in-tree modules an out-of-tree Module
+// replaces, from the host's module tree (Options.RootDir, the worker's
+// kernel release), as KMM's worker does before loading: names that match
+// no module of the tree, or only builtin ones, are skipped (KMM skips
+// names with no file); the others are removed as modprobe -r does, so one
+// not loaded is success and one in use fails with modprobe.ErrInUse.
+// Names are matched with "-" and "_" alike.
+func (w *Worker) RemoveInTree(ctx context.Context, names []string) error {
+	if len(names) == 0 {
+		return nil
+	}
+	opts := w.Options
+	opts.KernelRelease = w.KernelRelease
+	l, err := modprobe.Open(opts)
+	if err != nil {
+		return fmt.Errorf("could not remove in-tree modules %s: %w", strings.Join(names, " "), err)
+	}
+	defer l.Close()
+	var present []string
+	for _, n := range names {
+		mods, err := l.Lookup(ctx, n)
+		if errors.Is(err, modprobe.ErrNotFound) {
+			w.logf("in-tree module %s not found in %s, skipping", n, l.ModuleDir())
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("could not remove in-tree modules %s: %w", strings.Join(names, " "), err)
+		}
+		builtin := true
+		for _, m := range mods {
+			builtin = builtin && m.Builtin
+		}
+		if builtin {
+			w.logf("in-tree module %s is builtin, skipping", n)
+			continue
+		}
+		present = append(present, n)
+	}
+	if len(present) == 0 {
+		return nil
+	}
+	if err := l.RemoveWith(ctx, present, modprobe.RemoveOptions{Show: w.show}); err != nil {
+		return fmt.Errorf("could not remove in-tree modules %s: %w", strings.Join(present, " "), err)
+	}
+	return nil
+}
