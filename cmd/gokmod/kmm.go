@@ -25,6 +25,7 @@ const (
 	optDirName
 	optFirmware
 	optHostModules
+	optCache
 )
 
 // kmmLong returns the options of gokmod kmm's subcommands.
@@ -41,6 +42,7 @@ func kmmLong() []getopt.Option {
 		{Name: "dirname", HasArg: getopt.RequiredArgument, Val: optDirName},
 		{Name: "firmware", HasArg: getopt.RequiredArgument, Val: optFirmware},
 		{Name: "host-modules", HasArg: getopt.RequiredArgument, Val: optHostModules},
+		{Name: "cache", HasArg: getopt.RequiredArgument, Val: optCache},
 		{Name: "help", Val: 'h'},
 	}
 }
@@ -51,7 +53,7 @@ type kmmCmd struct {
 	firmwarePath, sharedDir, kernel string
 	pull, insecure                  bool
 	hostRoot, image, dir, dirName   string
-	firmware, hostModules           string
+	firmware, hostModules, cache    string
 	operands                        []string
 }
 
@@ -87,6 +89,8 @@ func runKMM(e *env, argv0 string, args []string) int {
 			c.firmware = arg
 		case optHostModules:
 			c.hostModules = arg
+		case optCache:
+			c.cache = arg
 		case 'h':
 			fmt.Fprintf(e.stdout, kmmUsage, argv0)
 			return 0
@@ -120,7 +124,7 @@ func runKMM(e *env, argv0 string, args []string) int {
 }
 
 const kmmUsage = `Usage:
-	%[1]s load CONFIG [--firmware-path DIR] [--shared-dir DIR] [--kernel RELEASE] [--pull] [--host-modules DIR]
+	%[1]s load CONFIG [--firmware-path DIR] [--shared-dir DIR] [--kernel RELEASE] [--pull [--cache DIR]] [--host-modules DIR]
 	%[1]s unload CONFIG [--firmware-path DIR] [--shared-dir DIR] [--kernel RELEASE]
 	%[1]s pull --image REF --kernel RELEASE --dir DIR [--insecure] [--dirname DIR] [--firmware DIR] [--host-modules DIR]
 Kernel Module Management's worker: load and unload read the worker's
@@ -135,6 +139,8 @@ Options:
 	    --kernel=RELEASE      The kernel release (default: the running kernel's)
 	    --pull                Pull the configuration's image into the shared
 	                          directory first
+	    --cache=DIR           With --pull, keep the image's files in DIR by
+	                          digest and load from there
 	    --host-root=DIR       The root of the host's module tree, for in-tree
 	                          removal (default /)
 	    --image=REF           An image: a registry reference, oci:DIR[:TAG] or
@@ -177,13 +183,18 @@ func (c *kmmCmd) worker(ctx context.Context, load bool) error {
 		if err != nil {
 			return err
 		}
-		err = kmodimage.Extract(ctx, img, dir, kmodimage.ExtractOptions{
+		opts := kmodimage.ExtractOptions{
 			DirName:       cfg.Modprobe.DirName,
 			KernelVersion: cfg.KernelVersion,
 			FirmwarePath:  cfg.Modprobe.FirmwarePath,
 			HostModules:   c.hostModules,
-		})
-		if err != nil {
+		}
+		if c.cache != "" {
+			// A pod restart finds the image's files by digest.
+			if w.SharedDir, err = (kmodimage.Cache{Dir: c.cache}).Extract(ctx, img, opts); err != nil {
+				return err
+			}
+		} else if err := kmodimage.Extract(ctx, img, dir, opts); err != nil {
 			return err
 		}
 	}

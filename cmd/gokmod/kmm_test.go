@@ -143,6 +143,21 @@ func TestKMMPull(t *testing.T) {
 	o = runFake(k, "kmm", "load", pullCfg, "--pull", "--shared-dir", fresh, "--host-root", host, "--kernel", fakeRelease)
 	expect(t, o, 0, "insmod "+filepath.Join(fresh, "opt/lib/modules", fakeRelease)+"/extra/oot_main.ko \n", "")
 
+	// With a cache, the files are kept by digest and loaded from there.
+	cache := t.TempDir()
+	if o := runFake(k, "rmmod", "oot_main"); o.Code != 0 {
+		t.Fatal(o)
+	}
+	for i := range 2 {
+		o = runFake(k, "kmm", "load", pullCfg, "--pull", "--cache", cache, "--host-root", host, "--kernel", fakeRelease)
+		if o.Code != 0 || o.Stderr != "" || (i == 0) != strings.HasPrefix(o.Stdout, "insmod "+cache+"/sha256-") {
+			t.Fatalf("load --pull --cache, run %d:\n%s", i, o)
+		}
+	}
+	if entries, _ := os.ReadDir(cache); len(entries) != 1 {
+		t.Fatalf("cache holds %v", entries)
+	}
+
 	// A hostile image: nothing is written, the load does not happen.
 	evil := registrytest.Image(t, []registrytest.Entry{
 		{Name: "opt/lib/modules/" + fakeRelease + "/extra/oot_main.ko", Data: []byte("x")},
