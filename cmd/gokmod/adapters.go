@@ -129,7 +129,7 @@ func runKata(e *env, argv0 string, args []string) int {
 					return 1
 				}
 			case c == 'h':
-				fmt.Fprintf(m.out, kataUsage, argv0)
+				fmt.Fprintf(m.out, kataUsage, usageName(argv0, "kata"))
 				return 0
 			default:
 				return 1
@@ -238,7 +238,7 @@ func runOCIHook(e *env, argv0 string, args []string) int {
 			case c == optState:
 				state = arg
 			case c == 'h':
-				fmt.Fprintf(m.out, hookUsage, argv0)
+				fmt.Fprintf(m.out, hookUsage, usageName(argv0, "oci-hook"))
 				return 0
 			default:
 				return 1
@@ -363,4 +363,13 @@ func readFileLimited(path string, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return data, nil
+}
+
+// usageName is how a tool is called in its usage: the link's name, or
+// "gokmod TOOL".
+func usageName(argv0, tool string) string {
+	if base := filepath.Base(argv0); base != "gokmod" {
+		return base
+	}
+	return "gokmod " + tool
 }

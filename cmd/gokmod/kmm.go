@@ -92,13 +92,18 @@ func runKMM(e *env, argv0 string, args []string) int {
 		case optCache:
 			c.cache = arg
 		case 'h':
-			fmt.Fprintf(e.stdout, kmmUsage, argv0)
+			fmt.Fprintf(e.stdout, kmmUsage, usageName(argv0, "kmm"))
 			return 0
 		default:
 			return 1
 		}
 	}
 	c.operands = p.Operands()
+	// KMM's worker binary is run as "worker kmod load CONFIG ...": a
+	// link named worker, or gokmod kmm kmod load, takes the same words.
+	if len(c.operands) > 0 && c.operands[0] == "kmod" {
+		c.operands = c.operands[1:]
+	}
 	if len(c.operands) == 0 {
 		fmt.Fprintf(e.stderr, "kmm: missing subcommand (load, unload or pull). See -h.\n")
 		return 1
@@ -131,7 +136,9 @@ Kernel Module Management's worker: load and unload read the worker's
 configuration (/etc/kmm-worker/config.yaml) and load or unload the Module's
 modules from the image files under the shared directory (default /tmp);
 pull extracts a kmod image's modules (DIRNAME/lib/modules/RELEASE) and
-firmware into a directory.
+firmware into a directory. As KMM runs its worker, "worker kmod load
+CONFIG ..." (a link named worker) and "%[1]s kmod load CONFIG ..." work
+too.
 
 Options:
 	    --firmware-path=DIR   Copy firmware to DIR and set firmware_class.path

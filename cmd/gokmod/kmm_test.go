@@ -71,7 +71,8 @@ func TestKMMWorker(t *testing.T) {
 	if b, _ := os.ReadFile(param); string(b) != fw {
 		t.Fatalf("firmware_class.path %q", b)
 	}
-	o = runFake(k, "kmm", append([]string{"unload", cfg}, args...)...)
+	// KMM's worker contract: "worker kmod unload CONFIG --firmware-path DIR".
+	o = runFake(k, "worker", append([]string{"kmod", "unload", cfg}, args...)...)
 	expect(t, o, 0, "rmmod oot_main\nrmmod oot_dep\n", "")
 	if got := live(k); len(got) != 0 {
 		t.Fatalf("live %q after unload", got)

@@ -41,7 +41,7 @@ func tool(name string) func(env *env, argv0 string, args []string) int {
 		return runKata
 	case "oci-hook":
 		return runOCIHook
-	case "kmm":
+	case "kmm", "worker":
 		return runKMM
 	}
 	return nil
