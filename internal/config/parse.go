@@ -254,3 +254,10 @@ func parseSoftdep(mod, line string, pos Pos) Softdep {
 func splitSpace(s string) []string {
 	return strings.FieldsFunc(s, func(r rune) bool { return r < 0x80 && isSpace(byte(r)) })
 }
+
+// LogicalLines splits data into lines as libkmod's freadline_wrapped does
+// (see logicalLines), for other kmod configuration formats (depmod.d);
+// kmod30 selects kmod 30's handling of a backslash at the end of the file.
+func LogicalLines(data []byte, kmod30 bool, fn func(line []byte, num int)) {
+	logicalLines(data, kmod30, fn)
+}

@@ -1,0 +1,202 @@
+// Package depmod builds the indexes of a module tree, as kmod's depmod
+// does: modules.dep, modules.alias, modules.softdep, modules.symbols,
+// modules.devname and the binary indexes modprobe reads
+// (modules.dep.bin, modules.alias.bin, modules.symbols.bin,
+// modules.builtin.bin, modules.builtin.alias.bin).
+//
+// The text files are byte for byte those of Debian's kmod 30; the binary
+// files hold the same keys, values and priorities, in kmod 34's layout
+// (kmod's modprobe of every release reads both). Module files are read in
+// parallel. depmod.d's search, override, external and exclude directives
+// are honoured.
+package depmod
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"runtime"
+
+	"github.com/gokmod/modprobe/internal/elfmod"
+	"github.com/gokmod/modprobe/internal/kernel"
+)
+
+// Level is a message's importance, with syslog's values, as kmod's log
+// uses them.
+type Level int
+
+// The levels of messages.
+const (
+	LevelCrit    Level = 2
+	LevelErr     Level = 3
+	LevelWarning Level = 4
+	LevelInfo    Level = 6
+	LevelDebug   Level = 7
+)
+
+// Options say which tree to index and how, as depmod's options do.
+type Options struct {
+	// BaseDir is the root the tree is under (-b), an absolute path; the
+	// module directory is BaseDir/lib/modules/Release. Empty means "/".
+	BaseDir string
+	// Release is the kernel release (VERSION); empty means the running
+	// kernel's.
+	Release string
+	// ConfigPaths are the depmod.d directories or files (-C); nil means
+	// DefaultConfigPaths().
+	ConfigPaths []string
+	// Symvers is a Module.symvers file whose vmlinux symbols, with their
+	// CRCs, count as the kernel's (-E); it enables CRC checks.
+	Symvers string
+	// SystemMap is a System.map whose __ksymtab_ symbols count as the
+	// kernel's (-F). Symvers wins when both are set.
+	SystemMap string
+	// ErrSyms reports symbols no module or the kernel provides, and CRC
+	// mismatches with Symvers (-e); it needs Symvers or SystemMap.
+	ErrSyms bool
+	// WarnDups warns about duplicate index entries (-w).
+	WarnDups bool
+	// SymPrefix is the architecture's symbol prefix (-P), 0 for none.
+	SymPrefix byte
+	// Modules, if set, are the only module files to index (absolute
+	// paths), instead of the whole tree; no depmod.d is read then.
+	Modules []string
+	// DryRun, if set, receives the text files, one after the other,
+	// instead of their being written (-n); no binary file is built.
+	DryRun io.Writer
+	// OutputDir, if set, is where the files are written instead of the
+	// module directory (gokmod's own option).
+	OutputDir string
+	// Log receives kmod's messages; nil discards them.
+	Log func(Level, string)
+	// Jobs is how many module files are read at once; zero means
+	// runtime.GOMAXPROCS(0).
+	Jobs int
+}
+
+// ErrCycles: modules depend on each other in a cycle; no file is written.
+var ErrCycles = errors.New("modules in dependency cycles")
+
+// run is one depmod run.
+type run struct {
+	ctx     context.Context
+	opts    Options
+	release string
+	dirname string // BaseDir/lib/modules/Release, as kmod builds it
+	cfg     cfg
+
+	byName   map[string]*mod
+	byUncrel map[string]*mod
+	modules  []*mod
+	symbols  map[string]*symbol
+}
+
+// mod is one module of the tree.
+type mod struct {
+	name       string
+	path       string
+	relpath    string // relative to dirname; "" when outside it
+	uncrelpath string // relpath ending in .ko
+	baselen    int    // index of the last '/' in path
+	sortIdx    int
+	depSortIdx int
+	idx        int
+	users      int
+	visited    bool
+
+	info      []elfmod.KeyValue
+	exports   []elfmod.Symbol
+	imports   []elfmod.Symbol
+	exportErr error
+	deps      []*mod
+}
+
+// symbol is an exported symbol and its owner (nil for the kernel's).
+type symbol struct {
+	name  string
+	owner *mod
+	crc   uint64
+}
+
+// Run indexes the tree Options name and writes the index files.
+func Run(ctx context.Context, opts Options) error {
+	r := &run{ctx: ctx, opts: opts, byName: map[string]*mod{}, byUncrel: map[string]*mod{}, symbols: map[string]*symbol{}}
+	r.release = opts.Release
+	if r.release == "" {
+		rel, err := kernel.Release()
+		if err != nil {
+			r.critf("uname() failed: %s", strerror(err))
+			return err
+		}
+		r.release = rel
+	}
+	// As kmod: "-b /" gives "//lib/modules/...", and the paths that
+	// depend on it (external modules, messages) show it.
+	r.dirname = opts.BaseDir + "/lib/modules/" + r.release
+
+	switch {
+	case opts.Symvers != "":
+		if err := r.loadSymvers(opts.Symvers); err != nil {
+			r.critf("could not load %s: %s", opts.Symvers, strerror(err))
+			return err
+		}
+	case opts.SystemMap != "":
+		if err := r.loadSystemMap(opts.SystemMap); err != nil {
+			r.critf("could not load %s: %s", opts.SystemMap, strerror(err))
+			return err
+		}
+	case opts.ErrSyms:
+		r.warnf("-e needs -E or -F")
+		r.opts.ErrSyms = false
+	}
+
+	if opts.Modules == nil {
+		paths := opts.ConfigPaths
+		if paths == nil {
+			paths = DefaultConfigPaths()
+		}
+		r.loadConfig(paths)
+		if err := r.search(); err != nil {
+			r.critf("could not search modules: %s", strerror(err))
+			return err
+		}
+	} else {
+		for _, p := range opts.Modules {
+			if !filepath.IsAbs(p) {
+				r.critf("%s: not absolute path.", p)
+				return fmt.Errorf("depmod: %s: not an absolute path", p)
+			}
+			r.add(p)
+		}
+	}
+	r.buildArray()
+	r.sort()
+	if err := r.load(); err != nil {
+		return err
+	}
+	if err := r.resolve(); err != nil {
+		return err
+	}
+	return r.output()
+}
+
+func (r *run) jobs() int {
+	if r.opts.Jobs > 0 {
+		return r.opts.Jobs
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+func (r *run) logf(l Level, format string, args ...any) {
+	if r.opts.Log != nil {
+		r.opts.Log(l, fmt.Sprintf(format, args...))
+	}
+}
+
+func (r *run) critf(format string, args ...any)  { r.logf(LevelCrit, format, args...) }
+func (r *run) errorf(format string, args ...any) { r.logf(LevelErr, format, args...) }
+func (r *run) warnf(format string, args ...any)  { r.logf(LevelWarning, format, args...) }
+func (r *run) infof(format string, args ...any)  { r.logf(LevelInfo, format, args...) }
+func (r *run) debugf(format string, args ...any) { r.logf(LevelDebug, format, args...) }

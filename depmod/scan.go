@@ -1,0 +1,314 @@
+package depmod
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/gokmod/modprobe/internal/modname"
+)
+
+// moduleExts are the file name endings of modules Debian's kmod 30 reads:
+// it is built with xz and zstd and without zlib, so .ko.gz files are not
+// modules to it.
+var moduleExts = []string{".ko", ".ko.zst", ".ko.xz"}
+
+func isModuleFile(name string) bool {
+	for _, e := range moduleExts {
+		if strings.HasSuffix(name, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// search is depmod_modules_search: the module directory, then the
+// external directories.
+func (r *run) search() error {
+	if err := r.searchPath(r.dirname); err != nil {
+		return err
+	}
+	for _, ext := range r.cfg.externals {
+		_ = r.searchPath(ext) // an absent external directory is ignored
+	}
+	return nil
+}
+
+func (r *run) searchPath(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		r.errorf("could not open directory %s: %s", dir, strerror(err))
+		return err
+	}
+	defer d.Close()
+	r.searchDir(d, dir+"/")
+	return nil
+}
+
+// excluded is should_exclude_dir, for any entry name.
+func (r *run) excluded(name string) bool {
+	if name == "." || name == ".." || name == "build" || name == "source" {
+		return true
+	}
+	return slices.Contains(r.cfg.excludes, name)
+}
+
+// searchDir walks a directory in the order the kernel lists it, as
+// readdir does.
+func (r *run) searchDir(d *os.File, base string) {
+	entries, err := d.ReadDir(-1)
+	if err != nil && len(entries) == 0 {
+		return
+	}
+	for _, e := range entries {
+		if r.ctx.Err() != nil {
+			return
+		}
+		name := e.Name()
+		if r.excluded(name) {
+			continue
+		}
+		p := base + name
+		var isDir bool
+		switch t := e.Type(); {
+		case t.IsRegular():
+		case t.IsDir():
+			isDir = true
+		default:
+			st, err := os.Stat(p)
+			switch {
+			case err != nil:
+				r.errorf("fstatat(%d, %s): %s", 3, name, strerror(err))
+				continue
+			case st.Mode().IsRegular():
+			case st.IsDir():
+				isDir = true
+			default:
+				r.errorf("unsupported file type %s: %o", p, unixType(st.Mode()))
+				continue
+			}
+		}
+		if isDir {
+			sub, err := os.Open(p)
+			if err != nil {
+				r.errorf("openat(%d, %s, O_RDONLY): %s", 3, name, strerror(err))
+				continue
+			}
+			r.searchDir(sub, p+"/")
+			sub.Close()
+			continue
+		}
+		r.searchFile(base, name, p)
+	}
+}
+
+// unixType returns st_mode & S_IFMT for a mode.
+func unixType(m fs.FileMode) uint32 {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return 0o010000
+	case m&fs.ModeCharDevice != 0:
+		return 0o020000
+	case m&fs.ModeDevice != 0:
+		return 0o060000
+	case m&fs.ModeSocket != 0:
+		return 0o140000
+	case m&fs.ModeSymlink != 0:
+		return 0o120000
+	}
+	return 0
+}
+
+// searchFile is depmod_modules_search_file: a module file found in the
+// tree replaces a module of the same name found before unless that one
+// has priority.
+func (r *run) searchFile(base, name, path string) {
+	if !isModuleFile(name) {
+		return
+	}
+	mn := modname.Normalize(name)
+	if old := r.byName[mn]; old != nil {
+		if r.higherPriority(old, len(base), len(mn), path) {
+			r.debugf("Ignored lower priority: %s, higher: %s", path, old.path)
+			return
+		}
+		r.del(old)
+	}
+	r.add(path)
+}
+
+// add is depmod_module_add.
+func (r *run) add(path string) {
+	m := &mod{name: modname.FromPath(path), path: path, sortIdx: 1, depSortIdx: 1<<31 - 1}
+	m.baselen = strings.LastIndexByte(path, '/')
+	if strings.HasPrefix(path, r.dirname) && len(path) > len(r.dirname) && path[len(r.dirname)] == '/' {
+		m.relpath = path[len(r.dirname)+1:]
+	}
+	if _, dup := r.byName[m.name]; dup {
+		r.errorf("hash_add_unique %s: File exists", m.name)
+		r.errorf("could not add module %s: File exists", path)
+		return
+	}
+	if m.relpath != "" {
+		// kmod copies the relative path's own bytes up to where ".ko"
+		// ends after a name of the module name's length: the file's
+		// spelling ("snd-hda.ko"), not the module name's.
+		n := m.baselen - len(r.dirname) - 1 + 1 + len(m.name) + len(".ko")
+		m.uncrelpath = m.relpath[:min(n, len(m.relpath))]
+		if _, dup := r.byUncrel[m.uncrelpath]; dup {
+			r.errorf("hash_add_unique %s: File exists", m.uncrelpath)
+			r.errorf("could not add module %s: File exists", path)
+			return
+		}
+		r.byUncrel[m.uncrelpath] = m
+	}
+	r.byName[m.name] = m
+}
+
+func (r *run) del(m *mod) {
+	if m.uncrelpath != "" {
+		delete(r.byUncrel, m.uncrelpath)
+	}
+	delete(r.byName, m.name)
+}
+
+// higherPriority is depmod_module_is_higher_priority: whether old, found
+// before, wins over the module at newpath (baselen is the length of its
+// directory with the final '/', namelen of its module name).
+func (r *run) higherPriority(old *mod, baselen, namelen int, newpath string) bool {
+	dn := len(r.dirname)
+	newlen := baselen + namelen
+	oldlen := old.baselen + len(old.name) + 1
+	oldpath := old.path
+	var relnew, relold string
+	relnewlen, reloldlen := 0, 0
+	if strings.HasPrefix(newpath, r.dirname) {
+		relnew = tail(newpath, dn+1)
+		relnewlen = newlen - (dn + 1)
+	}
+	if strings.HasPrefix(oldpath, r.dirname) {
+		relold = tail(oldpath, dn+1)
+		reloldlen = oldlen - (dn + 1)
+	}
+	for _, ov := range r.cfg.overrides {
+		if relnewlen == len(ov) && strings.HasPrefix(relnew, ov) {
+			return false
+		}
+		if reloldlen == len(ov) && strings.HasPrefix(relold, ov) {
+			return true
+		}
+	}
+	bprio, oldprio, newprio := -1, -1, -1
+	i := 0
+	for _, se := range r.cfg.searches {
+		switch {
+		case se.kind == searchBuiltin:
+			bprio = i
+		case se.kind == searchExternal:
+			for _, ext := range r.cfg.externals {
+				if startsWithDir(newpath, newlen, ext) {
+					newprio = i
+				}
+				if startsWithDir(oldpath, oldlen, ext) {
+					oldprio = i
+				}
+				i++
+			}
+		case relnewlen > len(se.path) && byteAt(relnew, len(se.path)) == '/' && strings.HasPrefix(relnew, se.path):
+			newprio = i
+		case reloldlen > len(se.path) && byteAt(relold, len(se.path)) == '/' && strings.HasPrefix(relold, se.path):
+			oldprio = i
+		}
+		i++
+	}
+	if newprio < 0 {
+		newprio = bprio
+	}
+	if oldprio < 0 {
+		oldprio = bprio
+	}
+	return newprio <= oldprio
+}
+
+func tail(s string, i int) string {
+	if i > len(s) {
+		return ""
+	}
+	return s[i:]
+}
+
+func byteAt(s string, i int) byte {
+	if i < len(s) {
+		return s[i]
+	}
+	return 0
+}
+
+// startsWithDir is depmod_is_path_starts_with.
+func startsWithDir(path string, pathlen int, prefix string) bool {
+	return pathlen > len(prefix) && byteAt(path, len(prefix)) == '/' && strings.HasPrefix(path, prefix)
+}
+
+// buildArray is depmod_modules_build_array: the modules in the iteration
+// order of kmod's 512-bucket modules_by_name table.
+func (r *run) buildArray() {
+	r.modules = make([]*mod, 0, len(r.byName))
+	for _, m := range r.byName {
+		r.modules = append(r.modules, m)
+	}
+	hashOrder(r.modules, func(m *mod) string { return m.name }, 512)
+	for i, m := range r.modules {
+		m.idx = i
+	}
+}
+
+// pathMax is kmod's line buffer for modules.order (fgets with PATH_MAX).
+const pathMax = 4096
+
+// sort is depmod_modules_sort: modules named in modules.order come first,
+// in its order; the others keep their order after them.
+func (r *run) sort() {
+	data, err := os.ReadFile(r.dirname + "/modules.order")
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			if _, derr := os.Stat(r.dirname); derr != nil {
+				r.warnf("could not open directory %s: %s", r.dirname, strerror(derr))
+				return
+			}
+		}
+		r.warnf("could not open %s at %s: %s", "modules.order", r.dirname, strerror(err))
+		return
+	}
+	lines := fgetsLines(data)
+	for i, l := range lines {
+		if len(l) > 0 && l[len(l)-1] != '\n' {
+			r.errorf("%s/%s:%d corrupted line misses '\\n'", r.dirname, "modules.order", i+1)
+			return
+		}
+	}
+	total := len(lines) + 1
+	for i, l := range lines {
+		line := string(l[:len(l)-1])
+		if m := r.byUncrel[cstr(line)]; m != nil {
+			m.sortIdx = i + 1 - total
+		}
+	}
+	slices.SortStableFunc(r.modules, func(a, b *mod) int { return a.sortIdx - b.sortIdx })
+	for i, m := range r.modules {
+		m.idx = i
+	}
+}
+
+// fgetsLines splits data as repeated fgets(buf, PATH_MAX) calls do: at
+// each newline (kept), and after PATH_MAX-1 bytes of a longer line.
+func fgetsLines(data []byte) [][]byte { return fgetsLinesN(data, pathMax) }
+
+// cstr cuts s at its first NUL byte, as C sees it.
+func cstr(s string) string {
+	if i := strings.IndexByte(s, 0); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
