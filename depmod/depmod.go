@@ -91,6 +91,7 @@ type run struct {
 	byUncrel map[string]*mod
 	modules  []*mod
 	symbols  map[string]*symbol
+	owned    []*symbol // the symbols modules own, in output order
 }
 
 // mod is one module of the tree.
@@ -111,6 +112,7 @@ type mod struct {
 	imports   []elfmod.Symbol
 	exportErr error
 	deps      []*mod
+	line      string // the modules.dep line, once built
 }
 
 // symbol is an exported symbol and its owner (nil for the kernel's).

@@ -51,15 +51,26 @@ func superfast(key string) uint32 {
 // hashOrder sorts items by key in the iteration order of a kmod hash
 // table of nBuckets buckets (a power of two).
 func hashOrder[T any](items []T, key func(T) string, nBuckets uint32) {
-	slices.SortFunc(items, func(a, b T) int {
-		ka, kb := key(a), key(b)
-		ba, bb := superfast(ka)&(nBuckets-1), superfast(kb)&(nBuckets-1)
-		if ba != bb {
-			if ba < bb {
+	type entry struct {
+		bucket uint32
+		key    string
+		item   T
+	}
+	es := make([]entry, len(items))
+	for i, it := range items {
+		k := key(it)
+		es[i] = entry{superfast(k) & (nBuckets - 1), k, it}
+	}
+	slices.SortFunc(es, func(a, b entry) int {
+		if a.bucket != b.bucket {
+			if a.bucket < b.bucket {
 				return -1
 			}
 			return 1
 		}
-		return strings.Compare(ka, kb)
+		return strings.Compare(a.key, b.key)
 	})
+	for i := range es {
+		items[i] = es[i].item
+	}
 }

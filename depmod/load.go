@@ -1,7 +1,12 @@
 package depmod
 
 import (
+	"bytes"
+	"debug/elf"
 	"errors"
+	"fmt"
+	"io"
+	"os"
 	"sync"
 
 	"github.com/gokmod/modprobe"
@@ -19,8 +24,12 @@ func (r *run) load() error {
 	var wg sync.WaitGroup
 	for range min(r.jobs(), max(len(r.modules), 1)) {
 		wg.Go(func() {
+			// Each worker reads files into its own buffer: no mapping
+			// and unmapping, which would make the threads of one
+			// process wait on each other's TLB shootdowns.
+			var buf []byte
 			for m := range work {
-				r.read(m)
+				buf = r.read(m, buf)
 			}
 		})
 	}
@@ -50,22 +59,53 @@ func (r *run) load() error {
 }
 
 // read reads what depmod needs of one module file: its exports, its
-// .modinfo and the symbols it needs.
-func (r *run) read(m *mod) {
-	img, release, err := modprobe.MapModuleFile(m.path, maxModuleSize)
+// .modinfo and the symbols it needs. buf is scratch space for a plain
+// file, returned for the next call.
+func (r *run) read(m *mod, buf []byte) []byte {
+	img, buf, err := readImage(m.path, buf)
 	if err != nil {
 		m.exportErr = err
-		return
+		return buf
 	}
-	defer release()
 	e, err := elfmod.Parse(img)
 	if err != nil {
 		m.exportErr = err
-		return
+		return buf
 	}
 	m.exports, m.exportErr = e.Exports()
 	m.info, _ = e.Modinfo()
 	m.imports, _ = e.Undefined()
+	return buf
+}
+
+// readImage returns the ELF image of the module file at path: the file
+// read into buf when it is plain ELF, else decompressed.
+func readImage(path string, buf []byte) (img, scratch []byte, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, buf, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, buf, err
+	}
+	size := st.Size()
+	if size > maxModuleSize {
+		return nil, buf, fmt.Errorf("%s: %w", path, modprobe.ErrTooLarge)
+	}
+	if int64(cap(buf)) < size {
+		buf = make([]byte, size)
+	}
+	buf = buf[:size]
+	if _, err := io.ReadFull(f, buf); err != nil {
+		return nil, buf, err
+	}
+	if bytes.HasPrefix(buf, []byte(elf.ELFMAG)) {
+		return buf, buf, nil
+	}
+	img, err = modprobe.ReadModuleFile(path, maxModuleSize)
+	return img, buf, err
 }
 
 // addSymbol is depmod_symbol_add: the architecture's prefix is dropped

@@ -123,12 +123,14 @@ func (m *mod) compressedPath() string {
 // directly or not, once, in topological order.
 func (m *mod) allDeps() []*mod {
 	var out []*mod
+	seen := map[*mod]bool{}
 	var fill func(x *mod)
 	fill = func(x *mod) {
 		for _, d := range x.deps {
-			if slices.Contains(out, d) {
+			if seen[d] {
 				continue
 			}
+			seen[d] = true
 			out = append(out, d)
 			fill(d)
 		}
@@ -140,6 +142,9 @@ func (m *mod) allDeps() []*mod {
 
 // depLine is a module's modules.dep line, without the newline.
 func (m *mod) depLine() string {
+	if m.line != "" {
+		return m.line
+	}
 	var b strings.Builder
 	b.WriteString(m.compressedPath())
 	b.WriteByte(':')
@@ -147,7 +152,8 @@ func (m *mod) depLine() string {
 		b.WriteByte(' ')
 		b.WriteString(d.compressedPath())
 	}
-	return b.String()
+	m.line = b.String()
+	return m.line
 }
 
 func (r *run) writeDeps(w *bytes.Buffer) error {
@@ -245,13 +251,17 @@ func (r *run) writeSoftdeps(w *bytes.Buffer) error {
 // ownedSymbols returns the symbols that modules own, in the iteration
 // order of kmod's 2048-bucket symbol table.
 func (r *run) ownedSymbols() []*symbol {
-	var out []*symbol
+	if r.owned != nil {
+		return r.owned
+	}
+	out := []*symbol{}
 	for _, s := range r.symbols {
 		if s.owner != nil {
 			out = append(out, s)
 		}
 	}
 	hashOrder(out, func(s *symbol) string { return s.name }, 2048)
+	r.owned = out
 	return out
 }
 
