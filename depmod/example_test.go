@@ -1,0 +1,26 @@
+package depmod_test
+
+import (
+	"context"
+	"log"
+	"os"
+
+	"github.com/gokmod/modprobe/depmod"
+)
+
+// Index a module tree extracted from an image, as depmod -b does, writing
+// the files next to the modules.
+func ExampleRun() {
+	err := depmod.Run(context.Background(), depmod.Options{
+		BaseDir: "/tmp/opt",
+		Release: "6.1.0-13-amd64",
+		Log: func(l depmod.Level, msg string) {
+			if l <= depmod.LevelWarning {
+				log.Print(msg)
+			}
+		},
+	})
+	if err != nil {
+		os.Exit(1)
+	}
+}
