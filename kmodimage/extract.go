@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -31,6 +32,10 @@ type ExtractOptions struct {
 	MaxTotalSize int64
 	// MaxEntries caps the number of entries extracted; zero means DefaultMaxEntries (1<<20).
 	MaxEntries int
+	// Index builds the module indexes (modules.dep and the others) with
+	// gokmod's depmod when the image carries none, before the files are
+	// moved into place. depmod.d configuration is not read.
+	Index bool
 }
 
 // The limits Extract applies when ExtractOptions leave them zero.
@@ -158,6 +163,11 @@ func (p plan) extract(ctx context.Context, img v1.Image, dst string) (err error)
 	if err := x.run(img); err != nil {
 		return err
 	}
+	if p.index {
+		if _, err := IndexTree(ctx, filepath.Join(dst, tmp, filepath.Dir(filepath.Dir(p.modules))), p.kernel); err != nil {
+			return fmt.Errorf("extract image: %w", err)
+		}
+	}
 	if err := p.commit(dstRoot, tmp); err != nil {
 		return fmt.Errorf("extract image: %w", err)
 	}
@@ -205,6 +215,7 @@ type plan struct {
 	kernel      string // the kernel version
 	parts       []part // the kernel directory, then the firmware path if any
 	hostModules string
+	index       bool
 	maxFile     int64
 	maxTotal    int64
 	maxEntries  int
@@ -227,6 +238,7 @@ func newPlan(opts ExtractOptions) (plan, error) {
 		modules:     path.Join(strings.TrimPrefix(dirName, "/"), "lib/modules"),
 		kernel:      k,
 		hostModules: opts.HostModules,
+		index:       opts.Index,
 		maxFile:     orDefault(opts.MaxFileSize, DefaultMaxFileSize),
 		maxTotal:    orDefault(opts.MaxTotalSize, DefaultMaxTotalSize),
 		maxEntries:  orDefault(opts.MaxEntries, DefaultMaxEntries),

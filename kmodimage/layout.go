@@ -1,12 +1,15 @@
 package kmodimage
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/gokmod/modprobe/depmod"
 )
 
 // ErrLayout: a module tree is not laid out as a kmod image's must be.
@@ -21,7 +24,7 @@ var moduleSuffixes = []string{".ko", ".ko.xz", ".ko.zst", ".ko.gz"}
 // those reached through symbolic links such as KMM's "host" link), and
 // has depmod's dependency index (modules.dep.bin or modules.dep), without
 // which modprobe finds no module. Errors wrap ErrLayout and say what to
-// do. (gokmod does not yet build the indexes itself.)
+// do (IndexTree builds them).
 func CheckLayout(root, dirName, kernel string) error {
 	if dirName == "" {
 		dirName = DefaultDirName
@@ -59,14 +62,23 @@ func checkModuleDir(dir string) error {
 	if !found {
 		return fmt.Errorf("%w: %s holds no module (.ko, .ko.xz, .ko.zst or .ko.gz)", ErrLayout, dir)
 	}
-	for _, idx := range []string{"modules.dep.bin", "modules.dep"} {
-		if fi, err := os.Stat(filepath.Join(dir, idx)); err == nil && fi.Mode().IsRegular() {
-			return nil
-		}
+	if hasIndex(dir) {
+		return nil
 	}
 	modules := filepath.Dir(dir)
 	return fmt.Errorf("%w: %s has no modules.dep or modules.dep.bin: run depmod -b %s %s when building the image",
 		ErrLayout, dir, filepath.Dir(filepath.Dir(modules)), filepath.Base(dir))
+}
+
+// hasIndex reports whether the module directory dir has depmod's
+// dependency index.
+func hasIndex(dir string) bool {
+	for _, idx := range []string{"modules.dep.bin", "modules.dep"} {
+		if fi, err := os.Stat(filepath.Join(dir, idx)); err == nil && fi.Mode().IsRegular() {
+			return true
+		}
+	}
+	return false
 }
 
 func hasModuleSuffix(name string) bool {
@@ -76,6 +88,36 @@ func hasModuleSuffix(name string) bool {
 		}
 	}
 	return false
+}
+
+// IndexTree builds the indexes of the module tree
+// root/lib/modules/KERNEL with gokmod's depmod (no depmod.d
+// configuration) when it has no modules.dep or modules.dep.bin, as a kmod
+// image built without depmod needs; it reports whether it did. Messages
+// are dropped; a dependency cycle is an error.
+func IndexTree(ctx context.Context, root, kernel string) (bool, error) {
+	dir := filepath.Join(root, "lib/modules", kernel)
+	if hasIndex(dir) {
+		return false, nil
+	}
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return false, fmt.Errorf("%w: %s is not a directory", ErrLayout, dir)
+	}
+	var msgs []string
+	err := depmod.Run(ctx, depmod.Options{
+		BaseDir:     root,
+		Release:     kernel,
+		ConfigPaths: []string{},
+		Log: func(l depmod.Level, msg string) {
+			if l <= depmod.LevelErr {
+				msgs = append(msgs, msg)
+			}
+		},
+	})
+	if err != nil {
+		return false, fmt.Errorf("indexing %s: %w (%s)", dir, err, strings.Join(msgs, "; "))
+	}
+	return true, nil
 }
 
 // kernelsIn lists the kernel directories of a lib/modules directory, for

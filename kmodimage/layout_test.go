@@ -1,11 +1,15 @@
 package kmodimage
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gokmod/modprobe/internal/registrytest"
+	"github.com/gokmod/modprobe/internal/testmod"
 )
 
 func TestCheckLayout(t *testing.T) {
@@ -44,4 +48,34 @@ func TestCheckLayout(t *testing.T) {
 	check("has no modules.dep or modules.dep.bin: run depmod -b " + root + "/opt " + rel)
 	write(t, filepath.Join(dir, "modules.dep.bin"), "")
 	check("")
+}
+
+// An image built without depmod gets its indexes from gokmod's depmod,
+// inside the extraction, before the files are moved into place.
+func TestExtractIndex(t *testing.T) {
+	tree := t.TempDir()
+	_, err := (&testmod.Tree{Release: rel, OmitOrder: true, Modules: []testmod.TreeModule{
+		{RelPath: "extra/base.ko", Module: &testmod.Module{Exports: []string{"base_fn"}}},
+		{RelPath: "extra/user.ko.xz", Module: &testmod.Module{Uses: []string{"base_fn"}, ModInfo: []string{"alias=gokmod-test"}}},
+	}}).Write(filepath.Join(tree, "opt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := registrytest.ImageFromDir(t, tree)
+	for _, index := range []bool{false, true} {
+		dst := t.TempDir()
+		if err := Extract(context.Background(), img, dst, ExtractOptions{KernelVersion: rel, Index: index}); err != nil {
+			t.Fatal(err)
+		}
+		dep, err := os.ReadFile(filepath.Join(dst, "opt/lib/modules", rel, "modules.dep"))
+		switch {
+		case !index && !errors.Is(err, os.ErrNotExist):
+			t.Fatalf("without Index: modules.dep %q, %v", dep, err)
+		case index && (err != nil || !strings.Contains(string(dep), "extra/user.ko.xz: extra/base.ko\n")):
+			t.Fatalf("with Index: modules.dep %q, %v", dep, err)
+		}
+		if entries, _ := os.ReadDir(dst); len(entries) != 1 {
+			t.Fatalf("dst holds %v", entries)
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -86,6 +87,21 @@ func (w *Worker) Load(ctx context.Context, cfg *ModuleConfig) error {
 	l, err := w.open(inv, Softdeps(m.ModulesLoadingOrder))
 	if err != nil {
 		return err
+	}
+	if m.RawArgs == nil {
+		// An image built without depmod: index it (the Loader reads
+		// modules.softdep when opened, so open it again after).
+		dir := l.ModuleDir()
+		if _, err := os.Stat(dir); err == nil && !hasIndex(dir) {
+			l.Close()
+			if _, err := IndexTree(ctx, filepath.Dir(filepath.Dir(filepath.Dir(dir))), filepath.Base(dir)); err != nil {
+				return fmt.Errorf("%w: %s has no modules.dep and could not be indexed: %w", ErrLayout, dir, err)
+			}
+			w.logf("indexed %s", dir)
+			if l, err = w.open(inv, Softdeps(m.ModulesLoadingOrder)); err != nil {
+				return err
+			}
+		}
 	}
 	defer l.Close()
 	if err := checkModuleDir(l.ModuleDir()); err != nil {

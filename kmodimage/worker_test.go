@@ -250,16 +250,37 @@ func TestWorkerFailures(t *testing.T) {
 			}
 		})
 	}
-	t.Run("image without indexes", func(t *testing.T) {
+	t.Run("image without indexes is indexed", func(t *testing.T) {
+		n := newNode(t)
+		dir := filepath.Join(n.shared, "opt/lib/modules", rel)
+		if err := os.Remove(filepath.Join(dir, "modules.dep")); err != nil {
+			t.Fatal(err)
+		}
+		if err := n.w.Load(ctx, config(nil)); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Contains(n.log, "indexed "+dir) || !n.k.IsLive("ice_oot") {
+			t.Fatalf("log %q, loaded %q", n.log, n.k.Loaded())
+		}
+		if b, err := os.ReadFile(filepath.Join(dir, "modules.dep")); err != nil || !strings.Contains(string(b), "kernel/ice_oot.ko:\n") {
+			t.Fatalf("modules.dep %q, %v", b, err)
+		}
+	})
+	t.Run("image that cannot be indexed", func(t *testing.T) {
 		n := newNode(t)
 		if err := n.k.Preload("ice"); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.Remove(filepath.Join(n.shared, "opt/lib/modules", rel, "modules.dep")); err != nil {
+		dep := filepath.Join(n.shared, "opt/lib/modules", rel, "modules.dep")
+		// A directory where the index goes: depmod cannot write it.
+		if err := os.Remove(dep); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Mkdir(dep, 0o755); err != nil {
 			t.Fatal(err)
 		}
 		err := n.w.Load(ctx, config(nil))
-		if !errors.Is(err, ErrLayout) || !strings.Contains(err.Error(), "run depmod -b "+n.shared+"/opt "+rel) {
+		if !errors.Is(err, ErrLayout) || !strings.Contains(err.Error(), "could not be indexed") {
 			t.Fatalf("Load: %v", err)
 		}
 		if len(n.k.Removes()) != 0 || len(n.k.Inserts()) != 0 {

@@ -136,7 +136,8 @@ Kernel Module Management's worker: load and unload read the worker's
 configuration (/etc/kmm-worker/config.yaml) and load or unload the Module's
 modules from the image files under the shared directory (default /tmp);
 pull extracts a kmod image's modules (DIRNAME/lib/modules/RELEASE) and
-firmware into a directory. As KMM runs its worker, "worker kmod load
+firmware into a directory; an image without depmod's indexes is indexed
+with gokmod's depmod (by pull, load --pull and load). As KMM runs its worker, "worker kmod load
 CONFIG ..." (a link named worker) and "%[1]s kmod load CONFIG ..." work
 too.
 
@@ -195,6 +196,7 @@ func (c *kmmCmd) worker(ctx context.Context, load bool) error {
 			KernelVersion: cfg.KernelVersion,
 			FirmwarePath:  cfg.Modprobe.FirmwarePath,
 			HostModules:   c.hostModules,
+			Index:         true,
 		}
 		if c.cache != "" {
 			// A pod restart finds the image's files by digest.
@@ -225,6 +227,7 @@ func (c *kmmCmd) pullImage(ctx context.Context) error {
 		KernelVersion: c.kernel,
 		FirmwarePath:  c.firmware,
 		HostModules:   c.hostModules,
+		Index:         true,
 	}
 	if err := kmodimage.Extract(ctx, img, c.dir, opts); err != nil {
 		return err
