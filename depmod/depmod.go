@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"runtime"
 
@@ -74,6 +75,12 @@ type Options struct {
 	// Jobs is how many module files are read at once; zero means
 	// runtime.GOMAXPROCS(0).
 	Jobs int
+	// Quick does nothing when no module file is newer than modules.dep
+	// (-A).
+	Quick bool
+	// Show, if set, receives what depmod -v prints: each dependency as
+	// it is found.
+	Show io.Writer
 }
 
 // ErrCycles: modules depend on each other in a cycle; no file is written.
@@ -125,18 +132,13 @@ type symbol struct {
 // Run indexes the tree Options name and writes the index files.
 func Run(ctx context.Context, opts Options) error {
 	r := &run{ctx: ctx, opts: opts, byName: map[string]*mod{}, byUncrel: map[string]*mod{}, symbols: map[string]*symbol{}}
-	r.release = opts.Release
-	if r.release == "" {
-		rel, err := kernel.Release()
-		if err != nil {
-			r.critf("uname() failed: %s", strerror(err))
-			return err
-		}
-		r.release = rel
+	if err := r.setRelease(); err != nil {
+		return err
 	}
-	// As kmod: "-b /" gives "//lib/modules/...", and the paths that
-	// depend on it (external modules, messages) show it.
-	r.dirname = opts.BaseDir + "/lib/modules/" + r.release
+
+	if opts.Quick && r.upToDate() == 1 {
+		return nil
+	}
 
 	switch {
 	case opts.Symvers != "":
@@ -170,7 +172,14 @@ func Run(ctx context.Context, opts Options) error {
 				r.critf("%s: not absolute path.", p)
 				return fmt.Errorf("depmod: %s: not an absolute path", p)
 			}
-			r.add(p)
+			if _, err := os.Stat(p); err != nil {
+				r.critf("could not create module %s: %s", p, strerror(err))
+				return err
+			}
+			if err := r.add(p); err != nil {
+				r.critf("could not add module %s: %s", p, strerror(err))
+				return err
+			}
 		}
 	}
 	r.buildArray()
@@ -182,6 +191,23 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	return r.output()
+}
+
+// setRelease finds the release and the module directory.
+func (r *run) setRelease() error {
+	r.release = r.opts.Release
+	if r.release == "" {
+		rel, err := kernel.Release()
+		if err != nil {
+			r.critf("uname() failed: %s", strerror(err))
+			return err
+		}
+		r.release = rel
+	}
+	// As kmod: "-b /" gives "//lib/modules/...", and the paths that
+	// depend on it (external modules, messages) show it.
+	r.dirname = r.opts.BaseDir + "/lib/modules/" + r.release
+	return nil
 }
 
 func (r *run) jobs() int {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"syscall"
 
 	"github.com/gokmod/modprobe"
 	"github.com/gokmod/modprobe/internal/elfmod"
@@ -69,7 +70,7 @@ func (r *run) read(m *mod, buf []byte) []byte {
 	}
 	e, err := elfmod.Parse(img)
 	if err != nil {
-		m.exportErr = err
+		m.exportErr = syscall.ENOEXEC // libkmod's elf_identify and kmod_elf_new
 		return buf
 	}
 	m.exports, m.exportErr = e.Exports()
@@ -101,10 +102,18 @@ func readImage(path string, buf []byte) (img, scratch []byte, err error) {
 	if _, err := io.ReadFull(f, buf); err != nil {
 		return nil, buf, err
 	}
+	// libkmod reads a 6-byte magic first: a shorter file is EINVAL.
+	if size < 6 {
+		return nil, buf, syscall.EINVAL
+	}
 	if bytes.HasPrefix(buf, []byte(elf.ELFMAG)) {
 		return buf, buf, nil
 	}
 	img, err = modprobe.ReadModuleFile(path, maxModuleSize)
+	var errno syscall.Errno
+	if err != nil && !errors.As(err, &errno) {
+		err = syscall.EINVAL // a corrupt compressed file, as libkmod's loaders say
+	}
 	return img, buf, err
 }
 

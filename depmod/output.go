@@ -334,6 +334,10 @@ func (r *run) writeBuiltinAliasBin(w *bytes.Buffer) error {
 		return err
 	}
 	for _, e := range bad {
+		if pe, ok := e.(*index.ParseError); ok && pe.Value != "" {
+			r.warnf("Unmatched bracket in %s", pe.Value)
+			continue
+		}
 		r.warnf("%v", e)
 	}
 	return finish(w, b)

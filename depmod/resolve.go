@@ -69,6 +69,9 @@ func (r *run) dependencies(m *mod) {
 		}
 		m.deps = append(m.deps, sym.owner)
 		sym.owner.users++
+		if r.opts.Show != nil {
+			fmt.Fprintf(r.opts.Show, "%s needs \"%s\": %s\n", m.path, sym.name, sym.owner.path)
+		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"syscall"
 
 	"github.com/gokmod/modprobe/internal/modname"
 )
@@ -43,7 +44,7 @@ func (r *run) searchPath(dir string) error {
 		return err
 	}
 	defer d.Close()
-	r.searchDir(d, dir+"/")
+	r.searchDir(d, dir+"/", 3)
 	return nil
 }
 
@@ -56,8 +57,9 @@ func (r *run) excluded(name string) bool {
 }
 
 // searchDir walks a directory in the order the kernel lists it, as
-// readdir does.
-func (r *run) searchDir(d *os.File, base string) {
+// readdir does. fd is the descriptor number kmod's walk has the directory
+// open as (3 for the top, one more per level), which its messages show.
+func (r *run) searchDir(d *os.File, base string, fd int) {
 	entries, err := d.ReadDir(-1)
 	if err != nil && len(entries) == 0 {
 		return
@@ -80,7 +82,7 @@ func (r *run) searchDir(d *os.File, base string) {
 			st, err := os.Stat(p)
 			switch {
 			case err != nil:
-				r.errorf("fstatat(%d, %s): %s", 3, name, strerror(err))
+				r.errorf("fstatat(%d, %s): %s", fd, name, strerror(err))
 				continue
 			case st.Mode().IsRegular():
 			case st.IsDir():
@@ -93,10 +95,10 @@ func (r *run) searchDir(d *os.File, base string) {
 		if isDir {
 			sub, err := os.Open(p)
 			if err != nil {
-				r.errorf("openat(%d, %s, O_RDONLY): %s", 3, name, strerror(err))
+				r.errorf("openat(%d, %s, O_RDONLY): %s", fd, name, strerror(err))
 				continue
 			}
-			r.searchDir(sub, p+"/")
+			r.searchDir(sub, p+"/", fd+1)
 			sub.Close()
 			continue
 		}
@@ -136,20 +138,23 @@ func (r *run) searchFile(base, name, path string) {
 		}
 		r.del(old)
 	}
-	r.add(path)
+	if err := r.add(path); err != nil {
+		r.errorf("could not add module %s: %s", path, strerror(err))
+		r.errorf("failed %s: %s", path, strerror(err))
+	}
 }
 
-// add is depmod_module_add.
-func (r *run) add(path string) {
+// add is depmod_module_add; a name or relative path already taken is
+// EEXIST.
+func (r *run) add(path string) error {
 	m := &mod{name: modname.FromPath(path), path: path, sortIdx: 1, depSortIdx: 1<<31 - 1}
 	m.baselen = strings.LastIndexByte(path, '/')
 	if strings.HasPrefix(path, r.dirname) && len(path) > len(r.dirname) && path[len(r.dirname)] == '/' {
 		m.relpath = path[len(r.dirname)+1:]
 	}
 	if _, dup := r.byName[m.name]; dup {
-		r.errorf("hash_add_unique %s: File exists", m.name)
-		r.errorf("could not add module %s: File exists", path)
-		return
+		r.errorf("hash_add_unique %s: %s", m.name, strerror(syscall.EEXIST))
+		return syscall.EEXIST
 	}
 	if m.relpath != "" {
 		// kmod copies the relative path's own bytes up to where ".ko"
@@ -158,13 +163,13 @@ func (r *run) add(path string) {
 		n := m.baselen - len(r.dirname) - 1 + 1 + len(m.name) + len(".ko")
 		m.uncrelpath = m.relpath[:min(n, len(m.relpath))]
 		if _, dup := r.byUncrel[m.uncrelpath]; dup {
-			r.errorf("hash_add_unique %s: File exists", m.uncrelpath)
-			r.errorf("could not add module %s: File exists", path)
-			return
+			r.errorf("hash_add_unique %s: %s", m.uncrelpath, strerror(syscall.EEXIST))
+			return syscall.EEXIST
 		}
 		r.byUncrel[m.uncrelpath] = m
 	}
 	r.byName[m.name] = m
+	return nil
 }
 
 func (r *run) del(m *mod) {

@@ -56,7 +56,7 @@ func runDepmod(e *env, argv0 string, args []string) (status int) {
 	verbose := logWarning
 	opts := depmod.Options{}
 	var configs []string
-	maybeAll := false
+	maybeAll, all := false, false
 	p := getopt.New(argv0, args, depmodShort, depmodLong(), e.stderr)
 	for {
 		c, arg, done := p.Next()
@@ -65,6 +65,7 @@ func runDepmod(e *env, argv0 string, args []string) (status int) {
 		}
 		switch c {
 		case 'a':
+			all = true
 		case 'A':
 			maybeAll = true
 		case 'b':
@@ -90,7 +91,11 @@ func runDepmod(e *env, argv0 string, args []string) (status int) {
 		case 'w':
 			opts.WarnDups = true
 		case 'u', 'q', 'r', 'm':
-			log.printf(logWarning, "Ignored deprecated option -%c\n", rune(c))
+			if name := p.LongName(); name != "" {
+				log.printf(logWarning, "Ignored deprecated option --%s\n", name)
+			} else {
+				log.printf(logWarning, "Ignored deprecated option -%c\n", rune(c))
+			}
 		case 'o':
 			opts.OutputDir = arg
 		case 'h':
@@ -115,22 +120,42 @@ func runDepmod(e *env, argv0 string, args []string) (status int) {
 		opts.Release = operands[0]
 		operands = operands[1:]
 	}
-	if len(operands) > 0 {
+	// With -a, or with no module named, the whole tree.
+	if len(operands) > 0 && !all {
 		opts.Modules = operands
 	}
 	if configs != nil {
 		opts.ConfigPaths = configs
 	}
-	if maybeAll && opts.DryRun != nil {
-		return 0
-	}
 	log.priority = verbose
 	opts.Log = func(l depmod.Level, msg string) { log.printf(int(l), "%s\n", msg) }
-	if err := depmod.Run(context.Background(), opts); err != nil {
+	if maybeAll {
+		if opts.DryRun != nil {
+			return 0
+		}
+		if depmod.UpToDate(opts) {
+			return 0
+		}
+		// -A then indexes the whole tree, whatever the operands say.
+		opts.Modules = nil
+	}
+	if verbose > logWarning {
+		opts.Show = e.stdout
+	}
+	// libkmod's context: kmod -vv shows it set up and released (the
+	// addresses differ from run to run anyway).
+	log.printf(logInfo, "../libkmod/libkmod.c:367 kmod_set_log_fn() custom logging function %#x registered\n", kmodContext)
+	err := depmod.Run(context.Background(), opts)
+	// (A fatal message has ended the tool before this, as it does kmod.)
+	log.printf(logInfo, "../libkmod/libkmod.c:334 kmod_unref() context %#x released\n", kmodContext)
+	if err != nil {
 		return 1
 	}
 	return 0
 }
+
+// kmodContext stands for the address libkmod's messages print.
+const kmodContext = 0x55d0c0de2a0
 
 // absoluteCwd is path_make_absolute_cwd: a relative path is put after the
 // working directory, without cleaning.

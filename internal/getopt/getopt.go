@@ -103,6 +103,7 @@ type Parser struct {
 	optarg      string
 	optargSet   bool
 	optopt      int
+	longName    string // the long option Next last returned, if any
 }
 
 // New returns a parser for args, the command-line arguments without the
@@ -155,6 +156,7 @@ func (p *Parser) WithEnv(lookup func(key string) (string, bool)) *Parser {
 // a short option byte of 0xff in shortopts is reported as -1, as glibc's
 // signed char makes it, with done = false.
 func (p *Parser) Next() (opt int, arg string, done bool) {
+	p.longName = ""
 	if p.done {
 		p.optarg, p.optargSet = "", false
 		return -1, "", true
@@ -166,6 +168,10 @@ func (p *Parser) Next() (opt int, arg string, done bool) {
 	}
 	return c, p.optarg, false
 }
+
+// LongName returns the name of the long option the last Next returned
+// (glibc's longindex), or "" when it was a short option or none.
+func (p *Parser) LongName() string { return p.longName }
 
 // ArgPresent reports whether the option most recently returned by Next had
 // an argument, even an empty one ("--name="); it is glibc's optarg != NULL.

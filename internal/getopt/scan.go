@@ -282,6 +282,7 @@ func (p *Parser) longOption(prefix string) int {
 	}
 
 	o := &p.long[found]
+	p.longName = o.Name
 	p.optind++
 	p.nextchar = ""
 	if hasValue {

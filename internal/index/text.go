@@ -14,6 +14,8 @@ type ParseError struct {
 	File string
 	Line int
 	Msg  string
+	// Value is the offending value, for an unmatched bracket.
+	Value string
 }
 
 func (e *ParseError) Error() string {
@@ -169,7 +171,7 @@ func BuildBuiltinAlias(r io.Reader, file string) (*Builder, []error, error) {
 		}
 		alias, err := modname.Alias(val)
 		if err != nil {
-			bad = append(bad, &ParseError{File: file, Line: rec, Msg: fmt.Sprintf("record %d: unmatched bracket in %s", rec, val)})
+			bad = append(bad, &ParseError{File: file, Line: rec, Msg: fmt.Sprintf("record %d: unmatched bracket in %s", rec, val), Value: val})
 			continue
 		}
 		if err := b.Add(alias, mod, 0); err != nil {
