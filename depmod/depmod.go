@@ -81,6 +81,10 @@ type Options struct {
 	// Show, if set, receives what depmod -v prints: each dependency as
 	// it is found.
 	Show io.Writer
+	// Weakdep also writes modules.weakdep from the modules' weakdep=
+	// entries, as kmod 33 and later do (kmod 30 knows no weak
+	// dependencies).
+	Weakdep bool
 }
 
 // ErrCycles: modules depend on each other in a cycle; no file is written.

@@ -190,3 +190,22 @@ func TestKernelMatches(t *testing.T) {
 		}
 	}
 }
+
+func TestWeakdep(t *testing.T) {
+	root := writeTree(t, &testmod.Tree{Modules: []testmod.TreeModule{tmod("kernel/a.ko", nil, nil, "weakdep=b", "weakdep=c")}})
+	for _, latest := range []bool{false, true} {
+		if _, _, err := runTree(t, root, Options{Weakdep: latest}); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(root, "lib/modules", rel, "modules.weakdep"))
+		if !latest {
+			if !errors.Is(err, os.ErrNotExist) {
+				t.Fatalf("kmod 30 writes no modules.weakdep: %q, %v", b, err)
+			}
+			continue
+		}
+		if want := "# Weak dependencies extracted from modules themselves.\nweakdep a b\nweakdep a c\n"; string(b) != want {
+			t.Fatalf("modules.weakdep %q, %v", b, err)
+		}
+	}
+}

@@ -24,18 +24,23 @@ type outputFile struct {
 }
 
 func (r *run) files() []outputFile {
-	return []outputFile{
+	files := []outputFile{
 		{"modules.dep", false, r.writeDeps},
 		{"modules.dep.bin", true, r.writeDepsBin},
 		{"modules.alias", false, r.writeAliases},
 		{"modules.alias.bin", true, r.writeAliasesBin},
 		{"modules.softdep", false, r.writeSoftdeps},
+		{"modules.weakdep", false, r.writeWeakdeps},
 		{"modules.symbols", false, r.writeSymbols},
 		{"modules.symbols.bin", true, r.writeSymbolsBin},
 		{"modules.builtin.bin", true, r.writeBuiltinBin},
 		{"modules.builtin.alias.bin", true, r.writeBuiltinAliasBin},
 		{"modules.devname", false, r.writeDevname},
 	}
+	if !r.opts.Weakdep {
+		files = slices.DeleteFunc(files, func(f outputFile) bool { return f.name == "modules.weakdep" })
+	}
+	return files
 }
 
 // output is depmod_output: each file is written to a temporary name and
@@ -244,6 +249,14 @@ func (r *run) writeSoftdeps(w *bytes.Buffer) error {
 	w.WriteString("# Soft dependencies extracted from modules themselves.\n")
 	for _, m := range r.modules {
 		m.infos("softdep", func(v string) { fmt.Fprintf(w, "softdep %s %s\n", m.name, v) })
+	}
+	return nil
+}
+
+func (r *run) writeWeakdeps(w *bytes.Buffer) error {
+	w.WriteString("# Weak dependencies extracted from modules themselves.\n")
+	for _, m := range r.modules {
+		m.infos("weakdep", func(v string) { fmt.Fprintf(w, "weakdep %s %s\n", m.name, v) })
 	}
 	return nil
 }

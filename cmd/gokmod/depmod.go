@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/gokmod/modprobe"
 	"github.com/gokmod/modprobe/depmod"
 	"github.com/gokmod/modprobe/internal/getopt"
 )
@@ -127,6 +128,12 @@ func runDepmod(e *env, argv0 string, args []string) (status int) {
 	if configs != nil {
 		opts.ConfigPaths = configs
 	}
+	compat, err := compatFromEnv(e)
+	if err != nil {
+		log.printf(logErr, "%v\n", err)
+		return 1
+	}
+	opts.Weakdep = compat == modprobe.CompatLatest
 	log.priority = verbose
 	opts.Log = func(l depmod.Level, msg string) { log.printf(int(l), "%s\n", msg) }
 	if maybeAll {
@@ -145,7 +152,7 @@ func runDepmod(e *env, argv0 string, args []string) (status int) {
 	// libkmod's context: kmod -vv shows it set up and released (the
 	// addresses differ from run to run anyway).
 	log.printf(logInfo, "../libkmod/libkmod.c:367 kmod_set_log_fn() custom logging function %#x registered\n", kmodContext)
-	err := depmod.Run(context.Background(), opts)
+	err = depmod.Run(context.Background(), opts)
 	// (A fatal message has ended the tool before this, as it does kmod.)
 	log.printf(logInfo, "../libkmod/libkmod.c:334 kmod_unref() context %#x released\n", kmodContext)
 	if err != nil {
