@@ -128,7 +128,11 @@
 // the image's author or the container's user writes them. The adapters
 // (packages kata and isula) therefore refuse module names and parameters
 // that a modprobe command line would take as options ("-r", "-d DIR"),
-// names holding "/", and unbalanced quotes, before anything loads.
+// names holding "/", and unbalanced quotes, before anything loads. A kmod
+// image is its author's: package kmodimage writes only its module and
+// firmware directories, through an os.Root, refusing traversal, escaping
+// links, device nodes and oversized content. SECURITY.md at the top of
+// the repository states the whole trust model.
 package modprobe
 
 import (
