@@ -3,7 +3,6 @@ package depmod
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -433,5 +432,3 @@ func scanUint(s string) (uint64, string, bool) {
 	}
 	return uint64(v32), s[i:], true
 }
-
-var _ = io.Discard

@@ -11,18 +11,11 @@ import (
 	"github.com/gokmod/modprobe/internal/modname"
 )
 
-// moduleExts are the file name endings of modules Debian's kmod 30 reads:
-// it is built with xz and zstd and without zlib, so .ko.gz files are not
-// modules to it.
-var moduleExts = []string{".ko", ".ko.zst", ".ko.xz"}
-
+// isModuleFile reports whether a file name ends as the modules Debian's
+// kmod 30 reads do: it is built with xz and zstd and without zlib, so
+// .ko.gz files are not modules to it.
 func isModuleFile(name string) bool {
-	for _, e := range moduleExts {
-		if strings.HasSuffix(name, e) {
-			return true
-		}
-	}
-	return false
+	return strings.HasSuffix(name, ".ko") || strings.HasSuffix(name, ".ko.zst") || strings.HasSuffix(name, ".ko.xz")
 }
 
 // search is depmod_modules_search: the module directory, then the

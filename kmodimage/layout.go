@@ -15,8 +15,6 @@ import (
 // ErrLayout: a module tree is not laid out as a kmod image's must be.
 var ErrLayout = errors.New("bad kmod image layout")
 
-// moduleSuffixes are the file names of modules.
-var moduleSuffixes = []string{".ko", ".ko.xz", ".ko.zst", ".ko.gz"}
 
 // CheckLayout checks the module tree root/DIRNAME/lib/modules/KERNEL that
 // a worker will load from: the directory exists, holds at least one
@@ -81,8 +79,10 @@ func hasIndex(dir string) bool {
 	return false
 }
 
+// hasModuleSuffix reports whether name is a module file's: .ko, .ko.xz,
+// .ko.zst or .ko.gz.
 func hasModuleSuffix(name string) bool {
-	for _, s := range moduleSuffixes {
+	for _, s := range []string{".ko", ".ko.xz", ".ko.zst", ".ko.gz"} {
 		if strings.HasSuffix(name, s) {
 			return true
 		}
