@@ -8,7 +8,9 @@ import (
 
 // Kernel is the Loader's one door to the kernel: the three module system
 // calls. Errors are returned as the kernel gives them, a syscall.Errno
-// (wrapped or not). Options.Kernel replaces the running kernel, for
+// (wrapped or not); EINTR should be retried by the Kernel itself, as the
+// running kernel's implementation does: the Loader reports it as it
+// comes. Options.Kernel replaces the running kernel, for
 // instance with modprobetest's fake one; module state is still read from
 // Options.SysfsDir.
 type Kernel interface {

@@ -271,7 +271,16 @@ func (r *loadRun) action(ctx context.Context, a *Action) error {
 		l.log.errorf(ctx, originNoPath, "could not find module by name='%s'", a.Module)
 		return moduleErr("insert", a.Module, "", fmt.Errorf("%w: %w", ErrNotFound, syscall.ENOENT))
 	}
-	r.sem <- struct{}{}
+	// Waiting for a slot, a cancelled load starts nothing more.
+	select {
+	case r.sem <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if err := ctx.Err(); err != nil {
+		<-r.sem
+		return err
+	}
 	err, shared := l.flights.do(a.Module, func() error {
 		// A concurrent caller may have inserted it since the check above.
 		if (l.runs.Load() > 1 || cap(r.sem) > 1) && l.isLive(a.Module) {

@@ -185,7 +185,9 @@ func (k *Kernel) FailRemove(name string, err error) {
 
 // OnInsert sets a function called for each insert after the image is
 // read and before anything else is checked; a non-nil error is returned
-// to the caller and nothing is loaded.
+// to the caller and nothing is loaded. f runs with the fake kernel's lock
+// held: it must not call the Kernel's methods (read its sysfs files
+// instead).
 func (k *Kernel) OnInsert(f func(Insert) error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
