@@ -4,8 +4,9 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"os"
 	"syscall"
+
+	"github.com/gokmod/modprobe/internal/fileio"
 
 	"github.com/gokmod/modprobe/internal/kernel"
 )
@@ -59,7 +60,7 @@ func (l *Loader) kernelCompression() compression {
 // descriptive error (wrapping ErrTooLarge, a decompression failure or a
 // read failure) otherwise.
 func (l *Loader) insertFile(path, params string, flags insertFlags) error {
-	f, err := os.Open(path)
+	f, err := fileio.OpenRegular(path)
 	if err != nil {
 		return err
 	}

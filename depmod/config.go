@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/gokmod/modprobe/internal/config"
+	"github.com/gokmod/modprobe/internal/fileio"
 	"github.com/gokmod/modprobe/internal/kmodlog"
 )
 
@@ -103,7 +104,8 @@ func (r *run) loadConfig(paths []string) {
 
 // parseConfig reads one depmod.d file.
 func (r *run) parseConfig(path string) {
-	data, err := os.ReadFile(path)
+	// A device is read (/dev/null masks a file), a FIFO refused.
+	data, err := fileio.ReadFile(path, maxTextSize)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			r.errorf("file parse %s: %s", path, strerror(err))

@@ -21,6 +21,7 @@ import (
 	"runtime"
 
 	"github.com/gokmod/modprobe/internal/elfmod"
+	"github.com/gokmod/modprobe/internal/fileio"
 	"github.com/gokmod/modprobe/internal/kernel"
 )
 
@@ -102,7 +103,8 @@ type run struct {
 	byUncrel map[string]*mod
 	modules  []*mod
 	symbols  map[string]*symbol
-	owned    []*symbol // the symbols modules own, in output order
+	owned    []*symbol          // the symbols modules own, in output order
+	walked   map[[2]uint64]bool // directories searched, by device and inode
 }
 
 // mod is one module of the tree.
@@ -232,3 +234,13 @@ func (r *run) errorf(format string, args ...any) { r.logf(LevelErr, format, args
 func (r *run) warnf(format string, args ...any)  { r.logf(LevelWarning, format, args...) }
 func (r *run) infof(format string, args ...any)  { r.logf(LevelInfo, format, args...) }
 func (r *run) debugf(format string, args ...any) { r.logf(LevelDebug, format, args...) }
+
+// maxTextSize bounds the text files depmod reads (modules.order,
+// modules.builtin*, depmod.d, Module.symvers, System.map).
+const maxTextSize = 64 << 20
+
+// readText reads a regular file of at most maxTextSize bytes: a FIFO or a
+// device is refused rather than read forever.
+func readText(path string) ([]byte, error) {
+	return fileio.ReadRegular(path, maxTextSize)
+}

@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"sync"
 	"syscall"
 
 	"github.com/gokmod/modprobe"
 	"github.com/gokmod/modprobe/internal/elfmod"
+	"github.com/gokmod/modprobe/internal/fileio"
 )
 
 // maxModuleSize bounds a decompressed module, as a Loader's default does.
@@ -82,7 +82,7 @@ func (r *run) read(m *mod, buf []byte) []byte {
 // readImage returns the ELF image of the module file at path: the file
 // read into buf when it is plain ELF, else decompressed.
 func readImage(path string, buf []byte) (img, scratch []byte, err error) {
-	f, err := os.Open(path)
+	f, err := fileio.OpenRegular(path)
 	if err != nil {
 		return nil, buf, err
 	}

@@ -307,7 +307,7 @@ func (r *run) readTreeFile(name string) ([]byte, bool) {
 		r.warnf("could not open directory %s: %s", r.dirname, strerror(err))
 		return nil, false
 	}
-	data, err := os.ReadFile(filepath.Join(r.dirname, name))
+	data, err := readText(filepath.Join(r.dirname, name))
 	if err != nil {
 		r.warnf("could not open %s at %s: %s", name, r.dirname, strerror(err))
 		return nil, false

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/gokmod/modprobe/internal/fileio"
 	"github.com/gokmod/modprobe/internal/modname"
 )
 
@@ -37,6 +38,14 @@ func (r *run) searchPath(dir string) error {
 		return err
 	}
 	defer d.Close()
+	if r.walked == nil {
+		r.walked = map[[2]uint64]bool{}
+	}
+	if st, err := d.Stat(); err == nil {
+		if dev, ino, ok := fileio.FileID(st); ok {
+			r.walked[[2]uint64{dev, ino}] = true
+		}
+	}
 	r.searchDir(d, dir+"/", 3)
 	return nil
 }
@@ -90,6 +99,19 @@ func (r *run) searchDir(d *os.File, base string, fd int) {
 			if err != nil {
 				r.errorf("openat(%d, %s, O_RDONLY): %s", fd, name, strerror(err))
 				continue
+			}
+			// kmod walks a directory each time a link leads to it, and
+			// links to "." or a parent make that endless; gokmod walks
+			// each directory once.
+			if st, err := sub.Stat(); err == nil {
+				if dev, ino, ok := fileio.FileID(st); ok {
+					id := [2]uint64{dev, ino}
+					if r.walked[id] {
+						sub.Close()
+						continue
+					}
+					r.walked[id] = true
+				}
 			}
 			r.searchDir(sub, p+"/", fd+1)
 			sub.Close()
@@ -268,7 +290,7 @@ const pathMax = 4096
 // sort is depmod_modules_sort: modules named in modules.order come first,
 // in its order; the others keep their order after them.
 func (r *run) sort() {
-	data, err := os.ReadFile(r.dirname + "/modules.order")
+	data, err := readText(r.dirname + "/modules.order")
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			if _, derr := os.Stat(r.dirname); derr != nil {

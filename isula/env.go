@@ -1,6 +1,7 @@
 package isula
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -9,6 +10,12 @@ import (
 
 // EnvKey is the environment variable that lists the modules.
 const EnvKey = "KERNEL_MODULES"
+
+// MaxModules is the most modules KERNEL_MODULES may name.
+const MaxModules = 4096
+
+// ErrTooMany: KERNEL_MODULES names more than MaxModules modules.
+var ErrTooMany = errors.New("too many modules")
 
 // Env is what ParseEnv found in a container's environment.
 type Env struct {
@@ -49,9 +56,14 @@ func ParseEnv(env []string) (Env, error) {
 		}
 		out := Env{Found: true, Index: i}
 		value, out.Dropped, _ = strings.Cut(value, "=")
-		for _, item := range strings.Split(value, ",") {
+		for rest, more := value, true; more; {
+			var item string
+			item, rest, more = strings.Cut(rest, ",")
 			if item == "" {
 				continue
+			}
+			if len(out.Requests) == MaxModules {
+				return Env{}, &EnvError{Index: i, Item: item, Err: fmt.Errorf("%w: more than %d modules", ErrTooMany, MaxModules)}
 			}
 			if err := checkName(item); err != nil {
 				return Env{}, &EnvError{Index: i, Item: item, Err: err}

@@ -1,9 +1,16 @@
 package isula
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/gokmod/modprobe"
 )
@@ -60,19 +67,62 @@ func FuzzEnv(f *testing.F) {
 	})
 }
 
-// FuzzState checks that the hook's inputs give a result or ErrBadState,
-// never a panic.
+// FuzzState checks the hook's inputs: a state or an environment, or an
+// error wrapping ErrBadState that says where, as "LINE:COL:" inside the
+// input; an accepted state has an absolute bundle; an accepted config.json
+// gives the process.env encoding/json reads from it, and that environment
+// goes through ParseEnv.
 func FuzzState(f *testing.F) {
 	f.Add([]byte(`{"ociVersion":"1.0.2-dev","id":"c1","status":"creating","pid":17781,"bundle":"/run/c1"}`))
 	f.Add([]byte(`{"process":{"env":["KERNEL_MODULES=a"]}}`))
+	f.Add([]byte("{\"process\":{\"env\":[\"PATH=/bin\",\"KERNEL_MODULES=a,,b=c\"]}}\n\t "))
+	f.Add([]byte("{\"process\":\n{\"env\": 7}}"))
+	f.Add([]byte(`{"bundle":"run/c1"} {}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		checkPos := func(err error) {
+			t.Helper()
+			m := regexp.MustCompile(`:([0-9]+):([0-9]+): `).FindStringSubmatch(err.Error())
+			if m == nil {
+				t.Fatalf("error %q says no position", err)
+			}
+			line, _ := strconv.Atoi(m[1])
+			col, _ := strconv.Atoi(m[2])
+			lines := bytes.Split(data, []byte("\n"))
+			if line < 1 || line > len(lines) || col < 1 || col > len(lines[line-1])+1 {
+				t.Fatalf("error %q: position outside the input (%d lines)", err, len(lines))
+			}
+		}
 		if st, err := ParseState(data); err == nil && !strings.HasPrefix(st.Bundle, "/") {
 			t.Fatalf("ParseState accepted bundle %q", st.Bundle)
 		} else if err != nil && !errors.Is(err, ErrBadState) {
 			t.Fatalf("ParseState: %v", err)
 		}
-		if _, err := ParseSpecEnv(data, "config.json"); err != nil && !errors.Is(err, ErrBadState) {
-			t.Fatalf("ParseSpecEnv: %v", err)
+		env, err := ParseSpecEnv(data, "config.json")
+		if err != nil {
+			if !errors.Is(err, ErrBadState) || !strings.HasPrefix(err.Error(), "config.json:") {
+				t.Fatalf("ParseSpecEnv: %v", err)
+			}
+			checkPos(err)
+			return
+		}
+		var spec specs.Spec
+		if jerr := json.Unmarshal(data, &spec); jerr != nil {
+			t.Fatalf("ParseSpecEnv accepted what encoding/json refuses: %v", jerr)
+		}
+		var want []string
+		if spec.Process != nil {
+			want = spec.Process.Env
+		}
+		if !slices.Equal(env, want) {
+			t.Fatalf("ParseSpecEnv = %q, encoding/json reads %q", env, want)
+		}
+		if got, err := ParseEnv(env); err != nil {
+			var ee *EnvError
+			if !errors.As(err, &ee) || ee.Index < 0 || ee.Index >= len(env) {
+				t.Fatalf("ParseEnv(%q): %v", env, err)
+			}
+		} else if got.Found && (got.Index < 0 || got.Index >= len(env)) {
+			t.Fatalf("ParseEnv(%q) = %+v", env, got)
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package kata
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/gokmod/modprobe"
@@ -14,5 +15,15 @@ const Annotation = "io.katacontainers.config.agent.kernel_modules"
 // elements separated by ";", each read by ParseElement; empty elements
 // are skipped.
 func ParseAnnotation(value string) ([]modprobe.Request, error) {
-	return parseList("annotation "+Annotation, strings.Split(value, ";"))
+	source := "annotation " + Annotation
+	var elems []string
+	for rest, more := value, true; more; {
+		var e string
+		e, rest, more = strings.Cut(rest, ";")
+		elems = append(elems, e)
+		if len(elems) > MaxElements {
+			return nil, &ParseError{Source: source, Index: -1, Err: fmt.Errorf("%w: more than %d elements", ErrTooLarge, MaxElements)}
+		}
+	}
+	return parseList(source, elems)
 }

@@ -1,6 +1,8 @@
 package kata
 
 import (
+	"fmt"
+
 	"github.com/BurntSushi/toml"
 
 	"github.com/gokmod/modprobe"
@@ -33,9 +35,15 @@ type configFile struct {
 // (or agent, or agent.kata) of the wrong type, gives a *ParseError naming
 // the file and the line; a bad element, one naming the element.
 func ParseConfig(data []byte, name string) ([]modprobe.Request, error) {
+	if len(data) > MaxConfigSize {
+		return nil, &ParseError{Source: name, Index: -1, Err: fmt.Errorf("%w: %d bytes, more than %d", ErrTooLarge, len(data), MaxConfigSize)}
+	}
 	var c configFile
 	if _, err := toml.Decode(string(data), &c); err != nil {
 		return nil, &ParseError{Source: name, Index: -1, Err: err}
+	}
+	if n := len(c.Agent.Kata.KernelModules); n > MaxElements {
+		return nil, &ParseError{Source: name + ": [agent.kata] kernel_modules", Index: -1, Err: fmt.Errorf("%w: %d elements, more than %d", ErrTooLarge, n, MaxElements)}
 	}
 	return parseList(name+": [agent.kata] kernel_modules", c.Agent.Kata.KernelModules)
 }

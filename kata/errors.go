@@ -8,6 +8,19 @@ import (
 // ErrUnbalancedQuote: an element opens a double quote it does not close.
 var ErrUnbalancedQuote = errors.New("unbalanced double quote")
 
+// ErrTooLarge: a list or configuration file beyond the limits below,
+// which no sandbox needs.
+var ErrTooLarge = errors.New("kernel module list too large")
+
+// Limits on what the parsers accept.
+const (
+	// MaxElements is the most elements a list (configuration or
+	// annotation, empty ones included) may have.
+	MaxElements = 4096
+	// MaxConfigSize is the largest configuration.toml ParseConfig reads.
+	MaxConfigSize = 512 << 10
+)
+
 // ParseError reports an element of a kernel module list, or a
 // configuration file, that could not be read.
 type ParseError struct {

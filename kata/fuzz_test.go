@@ -8,6 +8,8 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/BurntSushi/toml"
+
 	"github.com/gokmod/modprobe"
 )
 
@@ -72,21 +74,57 @@ func FuzzAnnotation(f *testing.F) {
 }
 
 // FuzzConfig checks that any configuration gives a list or a
-// *ParseError, never a panic, and that every request passes the checks.
+// *ParseError, never a panic: the list is what ParseElement makes of the
+// [agent.kata] kernel_modules strings a plain TOML decoding finds, and a
+// bad element is named by its index and text.
 func FuzzConfig(f *testing.F) {
 	if data, err := os.ReadFile("testdata/configuration.toml"); err == nil {
 		f.Add(data)
 	}
 	f.Add([]byte("[agent.kata]\nkernel_modules = [\"a b=1\", 'c']\n"))
 	f.Add([]byte("agent.kata.kernel_modules = \"x\"\n"))
+	f.Add([]byte("[agent.kata]\nkernel_modules = [\"ok\", \" \", '-bad', \"\"\"\nm p=\"a b\"\"\"\"]\n[hypervisor.qemu]\npath = 1\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		reqs, err := ParseConfig(data, "f.toml")
+		var raw struct {
+			Agent struct {
+				Kata struct {
+					KernelModules []string `toml:"kernel_modules"`
+				} `toml:"kata"`
+			} `toml:"agent"`
+		}
+		_, terr := toml.Decode(string(data), &raw)
+		list := raw.Agent.Kata.KernelModules
 		if err != nil {
 			var pe *ParseError
-			if !errors.As(err, &pe) || reqs != nil {
+			if !errors.As(err, &pe) || reqs != nil || !strings.HasPrefix(pe.Source, "f.toml") {
 				t.Fatalf("ParseConfig: %v", err)
 			}
+			switch {
+			case pe.Index < 0:
+				if terr == nil {
+					t.Fatalf("ParseConfig: %v, but the TOML decodes", err)
+				}
+			case terr != nil || pe.Index >= len(list) || list[pe.Index] != pe.Element:
+				t.Fatalf("ParseConfig: %v names element %d %q of %q (TOML error %v)", err, pe.Index, pe.Element, list, terr)
+			default:
+				if _, _, eerr := ParseElement(pe.Element); eerr == nil {
+					t.Fatalf("ParseConfig: %v, but ParseElement accepts the element", err)
+				}
+			}
 			return
+		}
+		if terr != nil {
+			t.Fatalf("ParseConfig accepted TOML that does not decode: %v", terr)
+		}
+		var want []modprobe.Request
+		for _, e := range list {
+			if r, ok, _ := ParseElement(e); ok {
+				want = append(want, r)
+			}
+		}
+		if !reflect.DeepEqual(reqs, want) {
+			t.Fatalf("ParseConfig = %#v, its elements give %#v", reqs, want)
 		}
 		for _, r := range reqs {
 			if err := check(r); err != nil || r.Name == "" {

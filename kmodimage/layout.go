@@ -15,7 +15,6 @@ import (
 // ErrLayout: a module tree is not laid out as a kmod image's must be.
 var ErrLayout = errors.New("bad kmod image layout")
 
-
 // CheckLayout checks the module tree root/DIRNAME/lib/modules/KERNEL that
 // a worker will load from: the directory exists, holds at least one
 // module (.ko, .ko.xz, .ko.zst or .ko.gz, at any depth, not counting

@@ -3,6 +3,7 @@ package modprobetest
 import (
 	"bytes"
 	"compress/gzip"
+	"debug/elf"
 	"errors"
 	"fmt"
 	"io"
@@ -112,6 +113,9 @@ func readImage(data []byte) (*image, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkSections(data); err != nil {
+		return nil, err
+	}
 	img := &image{parms: map[string]string{}}
 	info, err := mod.Modinfo()
 	if err != nil && !errors.Is(err, elfmod.ErrNoModinfo) {
@@ -143,6 +147,26 @@ func readImage(data []byte) (*image, error) {
 		return nil, errors.New("no module name")
 	}
 	return img, nil
+}
+
+// checkSections refuses, as Linux's elf_validity_cache_copy does, an
+// image whose section headers do not hold together: a section with file
+// contents past the end of the image (or wrapping around), or a name
+// outside the section-name table.
+func checkSections(data []byte) error {
+	f, err := elf.NewFile(bytes.NewReader(data))
+	if err != nil {
+		return fmt.Errorf("%w: %v", syscall.ENOEXEC, err)
+	}
+	for _, s := range f.Sections {
+		if s.Type == elf.SHT_NULL || s.Type == elf.SHT_NOBITS {
+			continue
+		}
+		if end := s.Offset + s.FileSize; end < s.Offset || end > uint64(len(data)) {
+			return fmt.Errorf("%w: section %q lies outside the image", syscall.ENOEXEC, s.Name)
+		}
+	}
+	return nil
 }
 
 // load is load_module: checks, then the module goes live.

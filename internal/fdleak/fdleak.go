@@ -92,4 +92,3 @@ func open() (map[int]string, error) {
 	}
 	return fds, nil
 }
-

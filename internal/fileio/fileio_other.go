@@ -38,6 +38,24 @@ func ReadRegular(path string, limit int64) ([]byte, error) {
 	return os.ReadFile(path)
 }
 
+// OpenRegular opens the regular file at path for reading, refusing
+// anything else.
+func OpenRegular(path string) (*os.File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err == nil && !st.Mode().IsRegular() {
+		err = &os.PathError{Op: "open", Path: path, Err: ErrNotRegular}
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
 // Map reads the regular file at path into memory (no mapping here).
 func Map(path string, maxSize int64) (data []byte, size int64, unmap func() error, err error) {
 	st, err := os.Stat(path)
@@ -85,3 +103,6 @@ func Kind(path string) (isDir bool, err error) {
 	}
 	return st.IsDir(), nil
 }
+
+// FileID is not available here: it reports false.
+func FileID(fi os.FileInfo) (dev, ino uint64, ok bool) { return 0, 0, false }

@@ -4,6 +4,7 @@ package fileio
 
 import (
 	"io/fs"
+	"os"
 	"syscall"
 )
 
@@ -26,16 +27,28 @@ func open(path string, flags int) (int, error) {
 // ReadFile reads at most limit bytes of the file at path (limit < 0 means
 // no limit). The error wraps the errno, so errors.Is(err,
 // fs.ErrNotExist) works.
+//
+// A FIFO or a socket is refused (ErrNotRegular), without blocking on it:
+// nothing kmod reads this way is one, and reading one could hang or never
+// end. Devices are read (/dev/null masks a configuration file).
 func ReadFile(path string, limit int) ([]byte, error) {
-	fd, err := open(path, syscall.O_RDONLY)
+	fd, err := open(path, syscall.O_RDONLY|syscall.O_NONBLOCK)
 	if err != nil {
 		return nil, err
 	}
 	defer syscall.Close(fd)
 	size := 512
 	var st syscall.Stat_t
-	if syscall.Fstat(fd, &st) == nil && st.Mode&syscall.S_IFMT == syscall.S_IFREG && st.Size > 0 {
-		size = int(st.Size) + 1
+	if err := syscall.Fstat(fd, &st); err != nil {
+		return nil, pathErr("stat", path, err)
+	}
+	switch st.Mode & syscall.S_IFMT {
+	case syscall.S_IFIFO, syscall.S_IFSOCK:
+		return nil, pathErr("read", path, ErrNotRegular)
+	case syscall.S_IFREG:
+		if st.Size > 0 {
+			size = int(st.Size) + 1
+		}
 	}
 	if limit >= 0 && size > limit {
 		size = limit
@@ -98,6 +111,26 @@ func ReadRegular(path string, limit int64) ([]byte, error) {
 		n += m
 	}
 	return buf, nil
+}
+
+// OpenRegular opens the regular file at path for reading, refusing
+// anything else (ErrNotRegular) without blocking on a FIFO: module files
+// are opened this way.
+func OpenRegular(path string) (*os.File, error) {
+	fd, err := open(path, syscall.O_RDONLY|syscall.O_NONBLOCK)
+	if err != nil {
+		return nil, err
+	}
+	var st syscall.Stat_t
+	if err := syscall.Fstat(fd, &st); err != nil {
+		syscall.Close(fd)
+		return nil, pathErr("stat", path, err)
+	}
+	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+		syscall.Close(fd)
+		return nil, pathErr("open", path, ErrNotRegular)
+	}
+	return os.NewFile(uintptr(fd), path), nil
 }
 
 // Map maps the regular file at path read-only into memory and returns its
@@ -186,4 +219,14 @@ func Kind(path string) (isDir bool, err error) {
 		return false, pathErr("stat", path, err)
 	}
 	return st.Mode&syscall.S_IFMT == syscall.S_IFDIR, nil
+}
+
+// FileID returns the device and inode numbers of fi, which tell whether
+// two paths name the same file.
+func FileID(fi fs.FileInfo) (dev, ino uint64, ok bool) {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return 0, 0, false
+	}
+	return uint64(st.Dev), uint64(st.Ino), true
 }
