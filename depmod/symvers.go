@@ -2,7 +2,8 @@ package depmod
 
 import (
 	"bytes"
-	"os"
+	"errors"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -11,7 +12,7 @@ import (
 // Module.symvers ("0xCRC\tSYMBOL\tvmlinux\tEXPORT_SYMBOL") give the
 // kernel's symbols and their CRCs.
 func (r *run) loadSymvers(path string) error {
-	data, err := os.ReadFile(path)
+	data, err := readText(path)
 	if err != nil {
 		return err
 	}
@@ -32,7 +33,8 @@ func (r *run) loadSymvers(path string) error {
 	return nil
 }
 
-// parseHexCRC is strtoull(s, &end, 16) with nothing left after it.
+// parseHexCRC is strtoull(s, &end, 16) with nothing left after it
+// (ULLONG_MAX for a value over 64 bits, as strtoull gives).
 func parseHexCRC(s string) (uint64, bool) {
 	t := strings.TrimLeft(s, " \t\n\v\f\r")
 	neg := false
@@ -47,6 +49,12 @@ func parseHexCRC(s string) (uint64, bool) {
 		return 0, s == ""
 	}
 	v, err := strconv.ParseUint(t, 16, 64)
+	if errors.Is(err, strconv.ErrRange) {
+		// strtoull consumes every digit of a value too large for it and
+		// returns ULLONG_MAX, whatever the sign: kmod keeps that CRC if
+		// only digits follow (ParseUint stops at the overflow).
+		return math.MaxUint64, strings.IndexFunc(t, func(r rune) bool { return r > 0x7f || !isHex(byte(r)) }) < 0
+	}
 	if err != nil {
 		return 0, false
 	}
@@ -63,7 +71,7 @@ func isHex(c byte) bool {
 // loadSystemMap is depmod_load_system_map: the __ksymtab_ symbols of a
 // System.map ("ADDRESS TYPE NAME") are the kernel's.
 func (r *run) loadSystemMap(path string) error {
-	data, err := os.ReadFile(path)
+	data, err := readText(path)
 	if err != nil {
 		return err
 	}

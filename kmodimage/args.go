@@ -47,8 +47,16 @@ var ErrBadArgs = errors.New("invalid modprobe arguments")
 // parsing (getopt_long, options and operands in any order). Options that
 // do not load or remove modules are errors wrapping ErrUnsupportedFlag;
 // an unknown option or a missing argument, errors wrapping ErrBadArgs with
-// getopt's message.
+// getopt's message, as is an argument holding a NUL byte, which an exec'd
+// modprobe could not receive.
 func ParseArgs(argv []string) (Invocation, error) {
+	for i, a := range argv {
+		// getopt would read the argument up to the NUL, as C does; but
+		// no exec'd modprobe can receive it, so KMM's worker fails.
+		if strings.IndexByte(a, 0) >= 0 {
+			return Invocation{}, fmt.Errorf("%w: argument %d %q holds a NUL byte", ErrBadArgs, i, a)
+		}
+	}
 	var inv Invocation
 	var msg bytes.Buffer
 	p := getopt.New("modprobe", argv, modprobeopt.Short, modprobeopt.Long(), &msg)

@@ -2,8 +2,14 @@ package elfmod
 
 import (
 	"bytes"
+	"debug/elf"
 	"encoding/asn1"
 	"encoding/binary"
+	"errors"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/gokmod/modprobe/internal/testmod"
@@ -125,20 +131,184 @@ func FuzzParse(f *testing.F) {
 	f.Add(img)
 	f.Add(pkcs7Trailer(der))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if s, ok := ParseSignature(b); ok {
-			_ = s.Info()
-		}
+		checkSignature(t, b)
 		m, err := Parse(b)
 		if err != nil {
+			if m != nil || !errors.Is(err, ErrFormat) {
+				t.Fatalf("Parse: %v (module %v); want only an error wrapping ErrFormat", err, m != nil)
+			}
 			return
 		}
-		_ = m.Class()
-		_ = m.ByteOrder()
+		if want := elf.Class(b[elf.EI_CLASS]); m.Class() != want {
+			t.Fatalf("Class() = %v, the header says %v", m.Class(), want)
+		}
+		if bo := map[elf.Data]binary.ByteOrder{elf.ELFDATA2LSB: binary.LittleEndian, elf.ELFDATA2MSB: binary.BigEndian}[elf.Data(b[elf.EI_DATA])]; m.ByteOrder() != bo {
+			t.Fatalf("ByteOrder() = %v, the header says %v", m.ByteOrder(), elf.Data(b[elf.EI_DATA]))
+		}
 		_ = m.Machine()
-		_, _ = m.Modinfo()
-		_, _ = m.Versions()
-		_, _ = m.Exports()
-		_, _ = m.Undefined()
-		_, _ = m.ThisModuleName()
+		// Every accessor either fails with one of the documented
+		// sentinels or returns strings read from the image: no NUL, no
+		// name over maxName, never more entries than the image can hold.
+		checkErr := func(what string, err error) {
+			t.Helper()
+			var fe *FormatError
+			if !errors.As(err, &fe) || !errors.Is(err, ErrFormat) && !errors.Is(err, ErrNoSection) || fe.Error() == "" {
+				t.Fatalf("%s: error %v is not a *FormatError wrapping ErrFormat or ErrNoSection", what, err)
+			}
+		}
+		checkName := func(what, name string) {
+			t.Helper()
+			if len(name) > maxName || strings.IndexByte(name, 0) >= 0 {
+				t.Fatalf("%s: name %q is not a C string of at most %d bytes", what, name, maxName)
+			}
+		}
+		info, err := m.Modinfo()
+		if err != nil {
+			checkErr("Modinfo", err)
+		}
+		if len(info) > (len(b)+1)/2 {
+			t.Fatalf("Modinfo: %d entries from %d bytes", len(info), len(b))
+		}
+		for _, kv := range info {
+			if strings.ContainsRune(kv.Key, '=') || strings.IndexByte(kv.Key+kv.Value, 0) >= 0 {
+				t.Fatalf("Modinfo entry %q=%q: the key holds '=' or a NUL is kept", kv.Key, kv.Value)
+			}
+		}
+		vers, err := m.Versions()
+		if err != nil {
+			checkErr("Versions", err)
+		}
+		if len(vers) > len(b)/versionLen {
+			t.Fatalf("Versions: %d entries of %d bytes from %d bytes", len(vers), versionLen, len(b))
+		}
+		for _, v := range vers {
+			checkName("Versions", v.Name)
+			if v.Bind != byte(elf.STB_GLOBAL) || m.Class() == elf.ELFCLASS32 && v.CRC > 0xffffffff {
+				t.Fatalf("Versions: entry %+v", v)
+			}
+		}
+		exports, err := m.Exports()
+		if err != nil {
+			checkErr("Exports", err)
+		}
+		if len(exports) > len(b) {
+			t.Fatalf("Exports: %d entries from %d bytes", len(exports), len(b))
+		}
+		for _, s := range exports {
+			checkName("Exports", s.Name)
+			if s.Bind > 0xf {
+				t.Fatalf("Exports: entry %+v has a binding over 4 bits", s)
+			}
+		}
+		undef, err := m.Undefined()
+		if err != nil {
+			checkErr("Undefined", err)
+		}
+		if len(undef) > len(b) {
+			t.Fatalf("Undefined: %d entries from %d bytes", len(undef), len(b))
+		}
+		for _, s := range undef {
+			checkName("Undefined", s.Name)
+			if s.Bind != byte(elf.STB_GLOBAL) && s.Bind != byte(elf.STB_WEAK) {
+				t.Fatalf("Undefined: entry %+v is neither global nor weak", s)
+			}
+		}
+		// Undefined lists every __versions entry, matched to a symbol or
+		// not, when the section is well formed.
+		if err == nil && vers != nil {
+			names := map[string]bool{}
+			for _, s := range undef {
+				names[s.Name] = true
+			}
+			for _, v := range vers {
+				if raw := v.Name; !names[raw] && !names["."+raw] {
+					t.Fatalf("Undefined misses the __versions entry %q", raw)
+				}
+			}
+		}
+		name, err := m.ThisModuleName()
+		if err != nil {
+			checkErr("ThisModuleName", err)
+		}
+		if len(name) > 60 || strings.IndexByte(name, 0) >= 0 {
+			t.Fatalf("ThisModuleName = %q: over MODULE_NAME_LEN or holding a NUL", name)
+		}
 	})
+}
+
+// checkSignature checks ParseSignature on arbitrary bytes: a signature is
+// only found before SignatureMagic, its fields take the documented values,
+// and Info renders it with HexString, which decodes back to the bytes.
+func checkSignature(t *testing.T, b []byte) {
+	t.Helper()
+	s, ok := ParseSignature(b)
+	if !ok {
+		if !reflect.DeepEqual(s, Signature{}) {
+			t.Fatalf("ParseSignature: no signature, but %+v", s)
+		}
+		return
+	}
+	if !bytes.HasSuffix(b, []byte(SignatureMagic)) {
+		t.Fatal("ParseSignature found a signature without the magic")
+	}
+	if !slices.Contains(pkeyIDType, s.IDType) || !slices.Contains(pkeyHash, s.HashAlgo) ||
+		(s.IDType == "PKCS#7") != (s.Algo == "") || s.Algo != "" && !slices.Contains(pkeyAlgo, s.Algo) {
+		t.Fatalf("ParseSignature: fields out of range: %+v", s)
+	}
+	if s.IDType != "PKCS#7" && (len(s.Sig) == 0 || len(s.Signer)+len(s.KeyID)+len(s.Sig)+sigInfoLen+len(SignatureMagic) > len(b)) {
+		t.Fatalf("ParseSignature: blobs of %d, %d and %d bytes in a %d-byte file", len(s.Signer), len(s.KeyID), len(s.Sig), len(b))
+	}
+	if s.IDType == "PKCS#7" && (len(s.KeyID) > 0 && s.KeyID[0] == 0 || strings.IndexByte(s.Signer, 0) >= 0) {
+		t.Fatalf("ParseSignature: PKCS#7 key id % x has a leading zero or signer %q a NUL", s.KeyID, s.Signer)
+	}
+	info := s.Info()
+	keys := []string{"sig_id", "signer", "sig_key", "sig_hashalgo", "signature"}
+	if len(info) != len(keys) {
+		t.Fatalf("Info() = %q", info)
+	}
+	for i, kv := range info {
+		if kv.Key != keys[i] {
+			t.Fatalf("Info() = %q, want keys %q", info, keys)
+		}
+	}
+	for _, blob := range [][]byte{s.KeyID, s.Sig} {
+		h := HexString(blob)
+		if got := unhex(t, h); !bytes.Equal(got, blob) {
+			t.Fatalf("HexString(% x) = %q, which reads back as % x", blob, h, got)
+		}
+	}
+	if info[2].Value != HexString(s.KeyID) || info[4].Value != HexString(s.Sig) {
+		t.Fatalf("Info() = %q does not render the key id and signature with HexString", info)
+	}
+}
+
+// unhex decodes HexString's format, checking its layout: two uppercase
+// digits per byte, ':' between bytes and "\n\t\t" after every 20th
+// byte but the last.
+func unhex(t *testing.T, h string) []byte {
+	t.Helper()
+	var out []byte
+	for i := 0; h != ""; i++ {
+		if i > 0 {
+			sep := ":"
+			if i%20 == 0 {
+				sep = ":\n\t\t"
+			}
+			rest, ok := strings.CutPrefix(h, sep)
+			if !ok {
+				t.Fatalf("HexString: %q after byte %d, want %q", h, i, sep)
+			}
+			h = rest
+		}
+		if len(h) < 2 || strings.ToUpper(h[:2]) != h[:2] {
+			t.Fatalf("HexString: byte %d is %q", i, h)
+		}
+		v, err := strconv.ParseUint(h[:2], 16, 8)
+		if err != nil {
+			t.Fatalf("HexString: byte %d: %v", i, err)
+		}
+		out = append(out, byte(v))
+		h = h[2:]
+	}
+	return out
 }

@@ -130,6 +130,10 @@ func BuildBuiltin(r io.Reader, file string) (*Builder, []error, error) {
 			bad = append(bad, &ParseError{File: file, Line: n, Msg: fmt.Sprintf("invalid modules.builtin line: %q", line)})
 			return nil
 		}
+		// depmod reads the line as a C string: a NUL ends it.
+		if i := strings.IndexByte(line, 0); i >= 0 {
+			line = line[:i]
+		}
 		name := modname.FromPath(line)
 		if err := b.Add(name, "", 0); err != nil {
 			bad = append(bad, &ParseError{File: file, Line: n, Msg: err.Error()})
