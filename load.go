@@ -271,15 +271,20 @@ func (r *loadRun) action(ctx context.Context, a *Action) error {
 		l.log.errorf(ctx, originNoPath, "could not find module by name='%s'", a.Module)
 		return moduleErr("insert", a.Module, "", fmt.Errorf("%w: %w", ErrNotFound, syscall.ENOENT))
 	}
-	// Waiting for a slot, a cancelled load starts nothing more.
+	// A module whose action has begun goes in; one that has to wait for
+	// a slot does not once the load is cancelled.
 	select {
 	case r.sem <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	if err := ctx.Err(); err != nil {
-		<-r.sem
-		return err
+	default:
+		select {
+		case r.sem <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if err := ctx.Err(); err != nil {
+			<-r.sem
+			return err
+		}
 	}
 	err, shared := l.flights.do(a.Module, func() error {
 		// A concurrent caller may have inserted it since the check above.
