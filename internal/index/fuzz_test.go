@@ -524,7 +524,9 @@ func FuzzBuildDep(f *testing.F) {
 	})
 }
 
-// modnameFromPath restates modname.FromPath for the check above.
+// modnameFromPath restates modname.FromPath for the check above: the
+// base name up to its first '.' or NUL, at most PATH_MAX-1 bytes of it (as
+// kmod's modname_normalize copies into a PATH_MAX buffer), '-' as '_'.
 func modnameFromPath(p string) string {
 	if p == "" || strings.HasSuffix(p, "/") {
 		return ""
@@ -534,6 +536,9 @@ func modnameFromPath(p string) string {
 	}
 	if i := strings.IndexAny(p, ".\x00"); i >= 0 {
 		p = p[:i]
+	}
+	if len(p) > modname.MaxLen {
+		p = p[:modname.MaxLen]
 	}
 	return strings.ReplaceAll(p, "-", "_")
 }
