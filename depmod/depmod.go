@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -239,8 +240,16 @@ func (r *run) debugf(format string, args ...any) { r.logf(LevelDebug, format, ar
 // modules.builtin*, depmod.d, Module.symvers, System.map).
 const maxTextSize = 64 << 20
 
-// readText reads a regular file of at most maxTextSize bytes: a FIFO or a
-// device is refused rather than read forever.
+// readText reads a text file of at most maxTextSize bytes. A FIFO or a
+// socket is refused rather than waited on; a device is read as kmod reads
+// it (/dev/null is an empty file), but no further than the bound.
 func readText(path string) ([]byte, error) {
-	return fileio.ReadRegular(path, maxTextSize)
+	data, err := fileio.ReadFile(path, maxTextSize+1)
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxTextSize {
+		return nil, &fs.PathError{Op: "read", Path: path, Err: fileio.ErrTooLarge}
+	}
+	return data, nil
 }

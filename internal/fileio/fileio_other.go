@@ -5,6 +5,7 @@ package fileio
 import (
 	"io"
 	"os"
+	"syscall"
 )
 
 // ReadFile reads at most limit bytes of the file at path (limit < 0 means
@@ -46,7 +47,9 @@ func OpenRegular(path string) (*os.File, error) {
 		return nil, err
 	}
 	st, err := f.Stat()
-	if err == nil && !st.Mode().IsRegular() {
+	if err == nil && st.IsDir() {
+		err = &os.PathError{Op: "read", Path: path, Err: syscall.EISDIR}
+	} else if err == nil && !st.Mode().IsRegular() {
 		err = &os.PathError{Op: "open", Path: path, Err: ErrNotRegular}
 	}
 	if err != nil {

@@ -114,8 +114,9 @@ func ReadRegular(path string, limit int64) ([]byte, error) {
 }
 
 // OpenRegular opens the regular file at path for reading, refusing
-// anything else (ErrNotRegular) without blocking on a FIFO: module files
-// are opened this way.
+// anything else without blocking on a FIFO: module files are opened this
+// way. A directory fails with EISDIR (what reading it would report, as
+// kmod does), any other kind of file with ErrNotRegular.
 func OpenRegular(path string) (*os.File, error) {
 	fd, err := open(path, syscall.O_RDONLY|syscall.O_NONBLOCK)
 	if err != nil {
@@ -126,7 +127,13 @@ func OpenRegular(path string) (*os.File, error) {
 		syscall.Close(fd)
 		return nil, pathErr("stat", path, err)
 	}
-	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+	switch st.Mode & syscall.S_IFMT {
+	case syscall.S_IFREG:
+	case syscall.S_IFDIR:
+		// What reading it would say, as kmod reports.
+		syscall.Close(fd)
+		return nil, pathErr("read", path, syscall.EISDIR)
+	default:
 		syscall.Close(fd)
 		return nil, pathErr("open", path, ErrNotRegular)
 	}
