@@ -729,6 +729,26 @@ func (e *advEnv) load(ctx context.Context, t *testing.T, name string, params ...
 	return l.Load(ctx, name, params...)
 }
 
+// plan opens a Loader and plans name as --show-depends does; it returns
+// the plan's number of actions in e.vals["actions"].
+func (e *advEnv) plan(ctx context.Context, t *testing.T, name string) error {
+	l, err := e.loader(t)
+	if err != nil {
+		return err
+	}
+	p, err := l.Plan(ctx, name, nil, modprobe.PlanOptions{IgnoreLoaded: true})
+	if err != nil {
+		return err
+	}
+	n := 0
+	for _, pr := range p.Probes {
+		n += len(pr.Actions)
+	}
+	e.vals["probes"] = fmt.Sprint(len(p.Probes))
+	e.vals["actions"] = fmt.Sprint(n)
+	return nil
+}
+
 // advLogHas returns a post-condition that the log holds every substring.
 func advLogHas(subs ...string) func(t *testing.T, e *advEnv) {
 	return func(t *testing.T, e *advEnv) {
@@ -957,6 +977,24 @@ func advModdepCases() []advCase {
 			act:   func(ctx context.Context, t *testing.T, e *advEnv) error { return e.load(ctx, t, "big") },
 			want:  advIs(modprobe.ErrNotFound),
 		},
+		{
+			// One modules.dep line of 10 MB naming the same dependency
+			// 870,000 times: depmod never writes that. libkmod's probe
+			// list holds one entry per copy (and modprobe -D prints
+			// each), so the plan does too, but it stays linear in the
+			// line: the file is stat'ed once, not once per copy.
+			name: "10 MB line of repeated deps", category: cat, size: advBig, text: true, pilot: true,
+			setup: func(t *testing.T, n int) *advEnv {
+				e := withDepN(func(n int) string {
+					return "kernel/a.ko:\nkernel/c.ko: " + strings.Repeat("kernel/a.ko ", n/12) + "\n"
+				})(t, n)
+				e.vals["n"] = fmt.Sprint(n / 12)
+				return e
+			},
+			act:  func(ctx context.Context, t *testing.T, e *advEnv) error { return e.plan(ctx, t, "c") },
+			want: advNoError(),
+			post: advChainLength,
+		},
 	}
 }
 
@@ -1032,6 +1070,88 @@ func advNameCases() []advCase {
 			post: stillLive,
 		},
 	}
+}
+
+// advChain writes the builtin modules m1..mN and a real module m0, with a
+// softdep chain m0 -> m1 -> ... -> mN in modprobe.d (each m_i's softdep
+// names m_i+1, pre or post).
+func advChain(kind string) func(t *testing.T, n int) *advEnv {
+	return func(t *testing.T, n int) *advEnv {
+		e := advTree(t, modprobetest.Module{Name: "m0"})
+		var bi, conf strings.Builder
+		for i := 1; i <= n; i++ {
+			fmt.Fprintf(&bi, "kernel/m%d.ko\n", i)
+		}
+		for i := range n {
+			fmt.Fprintf(&conf, "softdep m%d %s: m%d\n", i, kind, i+1)
+		}
+		e.writeFile(t, "modules.builtin", bi.String())
+		e.writeFile(t, filepath.Join(e.conf, "chain.conf"), conf.String())
+		e.vals["n"] = fmt.Sprint(n)
+		return e
+	}
+}
+
+// advChainLength checks that a plan has e.vals["n"]+1 actions: one per
+// module of a chain, or one per copy of a repeated dependency and the
+// module itself.
+func advChainLength(t *testing.T, e *advEnv) {
+	n := 0
+	fmt.Sscan(e.vals["n"], &n)
+	advVal("actions", fmt.Sprint(n+1))(t, e)
+}
+
+// advAliasLines writes n modules f0000.. without files in modules.dep and
+// n alias lines (format, given the module's number) to the file file
+// names, relative to the module directory or absolute.
+func advAliasLines(file func(e *advEnv) string, format string) func(t *testing.T, n int) *advEnv {
+	return func(t *testing.T, n int) *advEnv {
+		e := advTree(t)
+		var alias, dep strings.Builder
+		for i := range n {
+			fmt.Fprintf(&alias, format, i)
+			fmt.Fprintf(&dep, "kernel/f%04d.ko:\n", i)
+		}
+		e.writeFile(t, file(e), alias.String())
+		e.writeFile(t, "modules.dep", dep.String())
+		e.vals["n"] = fmt.Sprint(n)
+		return e
+	}
+}
+
+// advCountingKernel is a Kernel that only records the files it is given:
+// for the fan-out load, whose cost must be the Loader's alone (the fake
+// kernel rewrites /proc/modules whole at every insert, which is quadratic
+// in itself).
+type advCountingKernel struct {
+	mu    sync.Mutex
+	files []string
+}
+
+func (k *advCountingKernel) FinitModule(f *os.File, params string, flags modprobe.InitFlags) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.files = append(k.files, filepath.Base(f.Name()))
+	return nil
+}
+
+func (k *advCountingKernel) InitModule(image []byte, params string) error { return syscall.ENOSYS }
+
+func (k *advCountingKernel) DeleteModule(name string, flags modprobe.DeleteFlags) error {
+	return syscall.ENOSYS
+}
+
+// advFanout writes n real modules f0000.. each with the alias "fan:*" in
+// modules.alias, and loads them into an advCountingKernel.
+func advFanout(t *testing.T, n int) *advEnv {
+	var mods []modprobetest.Module
+	for i := range n {
+		mods = append(mods, modprobetest.Module{Name: fmt.Sprintf("f%04d", i), Aliases: []string{"fan:*"}})
+	}
+	e := advTree(t, mods...)
+	e.vals["n"] = fmt.Sprint(n)
+	e.kern = &advCountingKernel{}
+	return e
 }
 
 func advConfigCases() []advCase {
@@ -1121,6 +1241,34 @@ func advConfigCases() []advCase {
 			want: advNoError(), inserted: []string{"a"},
 		},
 		{
+			name: "softdep chain 10,000 deep (pre)", category: cat, size: 10000, pilot: true,
+			setup: advChain("pre"),
+			act:   func(ctx context.Context, t *testing.T, e *advEnv) error { return e.plan(ctx, t, "m0") },
+			want:  advNoError(),
+			post:  advChainLength,
+		},
+		{
+			name: "softdep chain 10,000 deep (post)", category: cat, size: 10000, pilot: true,
+			setup: advChain("post"),
+			act:   func(ctx context.Context, t *testing.T, e *advEnv) error { return e.plan(ctx, t, "m0") },
+			want:  advNoError(),
+			post:  advChainLength,
+		},
+		{
+			// A parallel load schedules the chain: its constraints must
+			// not be quadratic either. Every m_i is builtin; m0 goes in.
+			name: "softdep chain 10,000 deep, parallel load", category: cat, size: 10000, pilot: true,
+			setup: advChain("pre"),
+			act: func(ctx context.Context, t *testing.T, e *advEnv) error {
+				l, err := e.loader(t)
+				if err != nil {
+					return err
+				}
+				return l.LoadWith(ctx, "m0", nil, modprobe.LoadOptions{Jobs: 2})
+			},
+			want: advNoError(), inserted: []string{"m0"},
+		},
+		{
 			name: "softdep cycle", category: cat,
 			setup: func(t *testing.T, n int) *advEnv {
 				e := advTree(t, modprobetest.Module{Name: "a"}, modprobetest.Module{Name: "b"}, modprobetest.Module{Name: "c"})
@@ -1131,21 +1279,19 @@ func advConfigCases() []advCase {
 			want: advNoError(), inserted: []string{"c", "b", "a"},
 		},
 		{
+			// 5,000 alias lines for one name: Plan has 5,000 probes and
+			// must stay linear.
+			name: "alias fan-out to 5,000 modules (plan)", category: cat, size: 5000, pilot: true,
+			setup: advAliasLines(func(e *advEnv) string { return filepath.Join(e.conf, "fan.conf") }, "alias cfan f%04d\n"),
+			act:   func(ctx context.Context, t *testing.T, e *advEnv) error { return e.plan(ctx, t, "cfan") },
+			want:  advNoError(),
+			post:  func(t *testing.T, e *advEnv) { advVal("probes", e.vals["n"])(t, e) },
+		},
+		{
 			// modules.alias patterns matching one name 5,000 times:
 			// Lookup returns them all, in modules.alias order.
 			name: "alias fan-out to 5,000 modules (lookup)", category: cat, size: 5000, pilot: true,
-			setup: func(t *testing.T, n int) *advEnv {
-				e := advTree(t)
-				var alias, dep strings.Builder
-				for i := range n {
-					fmt.Fprintf(&alias, "alias fan:* f%04d\n", i)
-					fmt.Fprintf(&dep, "kernel/f%04d.ko:\n", i)
-				}
-				e.writeFile(t, "modules.alias", alias.String())
-				e.writeFile(t, "modules.dep", dep.String())
-				e.vals["n"] = fmt.Sprint(n)
-				return e
-			},
+			setup: advAliasLines(func(*advEnv) string { return "modules.alias" }, "alias fan:* f%04d\n"),
 			act: func(ctx context.Context, t *testing.T, e *advEnv) error {
 				l, err := e.loader(t)
 				if err != nil {
@@ -1162,6 +1308,27 @@ func advConfigCases() []advCase {
 			},
 			want: advNoError(),
 			post: func(t *testing.T, e *advEnv) { advVal("found", e.vals["n"])(t, e) },
+		},
+		{
+			// A modules.alias pattern shared by 2,000 modules: a load
+			// tries each, in modules.alias order, as modprobe does.
+			name: "alias fan-out to 2,000 modules (load)", category: cat, size: 2000, pilot: true,
+			setup: advFanout,
+			act:   func(ctx context.Context, t *testing.T, e *advEnv) error { return e.load(ctx, t, "fan:x") },
+			want:  advNoError(),
+			post: func(t *testing.T, e *advEnv) {
+				n := 0
+				fmt.Sscan(e.vals["n"], &n)
+				got := e.kern.(*advCountingKernel).files
+				if len(got) != n {
+					t.Fatalf("%d modules inserted, want %d", len(got), n)
+				}
+				for i, f := range got {
+					if want := fmt.Sprintf("f%04d.ko", i); f != want {
+						t.Fatalf("insert %d is %s, want %s (modules.alias order)", i, f, want)
+					}
+				}
+			},
 		},
 	}
 }

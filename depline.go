@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/gokmod/modprobe/internal/modname"
+
 	"github.com/gokmod/modprobe/internal/index"
 	"github.com/gokmod/modprobe/internal/kmodlog"
 )
@@ -26,6 +28,27 @@ func (p *pool) depPath(rel string) (string, bool) {
 		return "", false
 	}
 	return dir + "/" + rel, true
+}
+
+// knownDep returns the module already found at the modules.dep entry rel
+// (a line naming a dependency many times, or a dependency of several
+// lines), without building its path or looking at the file again; nil
+// when there is none.
+func (p *pool) knownDep(rel string) *module {
+	m := p.mods[modname.FromPath(rel)]
+	if m == nil || m.path == "" {
+		return nil
+	}
+	if strings.HasPrefix(rel, "/") {
+		if m.path != rel {
+			return nil
+		}
+	} else if dir := p.l.moduleDir; len(m.path) != len(dir)+1+len(rel) ||
+		!strings.HasPrefix(m.path, dir) || m.path[len(dir)] != '/' || !strings.HasSuffix(m.path, rel) {
+		return nil
+	}
+	m.builtin = triNo
+	return m
 }
 
 // parseDepline sets m's path and dependencies from its modules.dep line,
@@ -61,6 +84,10 @@ func (p *pool) parseDepline(m *module, line string) {
 		if f == "" {
 			continue
 		}
+		if d := p.knownDep(f); d != nil {
+			deps = append(deps, d)
+			continue
+		}
 		path, ok := p.depPath(f)
 		if !ok {
 			p.errorf(originDeplineJoin, "could not join path '%s' and '%s'.", p.l.moduleDir, f)
@@ -77,6 +104,7 @@ func (p *pool) parseDepline(m *module, line string) {
 	}
 	slices.Reverse(deps)
 	m.deps = deps
+	m.nextDeps, p.depsLoaded = p.depsLoaded, m
 }
 
 // dependencies returns m's modules.dep dependencies in load order.

@@ -333,7 +333,7 @@ func (r *loadRun) kernelLog(module string) []string {
 // the one of the earliest failing action, as in a sequential run.
 func (r *loadRun) parallel(ctx context.Context, pr *Probe) error {
 	n := len(pr.Actions)
-	done := make([]chan struct{}, n)
+	done := make([]chan struct{}, len(pr.after))
 	for i := range done {
 		done[i] = make(chan struct{})
 	}
@@ -341,13 +341,16 @@ func (r *loadRun) parallel(ctx context.Context, pr *Probe) error {
 	var stopMu sync.Mutex
 	stopped := false
 	var wg sync.WaitGroup
-	for i := range pr.Actions {
+	for i := range pr.after {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer close(done[i])
 			for _, j := range pr.after[i] {
 				<-done[j]
+			}
+			if i >= n {
+				return // a join node: done when what it joins is
 			}
 			stopMu.Lock()
 			stop := stopped

@@ -56,10 +56,19 @@ type module struct {
 	optionsInit bool
 	options     string
 
-	// probe state, reset at the start of each probe
-	visited   bool
-	required  bool
+	// probe state: visited and required hold the number of the probe
+	// (pool.gen) that set them, so that a new probe needs no reset.
+	visited   uint64
+	required  uint64
 	ignorecmd bool
+
+	// kept: the module outlives the probes of its request (see keep).
+	kept bool
+	// key in pool.mods, and the pool's lists of modules since the last
+	// release (see release)
+	key       string
+	nextFresh *module
+	nextDeps  *module
 }
 
 // pool interns modules for one request, like libkmod's per-context hash.
@@ -71,6 +80,17 @@ type pool struct {
 	l    *Loader
 	idx  *index.Set
 	mods map[string]*module
+
+	gen        uint64  // the current probe's number
+	fresh      *module // modules created since the last release (nextFresh)
+	depsLoaded *module // modules whose deps were parsed since then (nextDeps)
+}
+
+// add interns m under key.
+func (p *pool) add(key string, m *module) {
+	p.mods[key] = m
+	m.key, m.nextFresh = key, p.fresh
+	p.fresh = m
 }
 
 func (l *Loader) newPool(ctx context.Context) (*pool, error) {
@@ -86,29 +106,35 @@ func (p *pool) errorf(origin, format string, args ...any) {
 	p.l.log.errorf(p.ctx, origin, format, args...)
 }
 
+// keep marks the modules that outlive the probes of a request: the
+// lookup results and, as they are parsed, their dependency lists.
+func (p *pool) keep(mods []*module) {
+	for _, m := range mods {
+		if m.kept {
+			continue
+		}
+		m.kept = true
+		p.keep(m.deps)
+	}
+}
+
 // release drops every module that libkmod would have freed after a probe:
-// all but the lookup results and the dependencies their lists hold. The
-// next probe creates them afresh, with fresh state.
-func (p *pool) release(keep []*module) {
-	alive := map[*module]bool{}
-	var mark func(m *module)
-	mark = func(m *module) {
-		if alive[m] {
-			return
-		}
-		alive[m] = true
-		for _, d := range m.deps {
-			mark(d)
+// all but the kept modules (see keep). The next probe creates them
+// afresh, with fresh state. Only modules created since the last release
+// can go, so a release costs what the probe created, not the pool's size.
+func (p *pool) release() {
+	for m := p.depsLoaded; m != nil; m = m.nextDeps {
+		if m.kept {
+			p.keep(m.deps)
 		}
 	}
-	for _, m := range keep {
-		mark(m)
-	}
-	for k, m := range p.mods {
-		if !alive[m] {
-			delete(p.mods, k)
+	p.depsLoaded = nil
+	for m := p.fresh; m != nil; m = m.nextFresh {
+		if !m.kept && p.mods[m.key] == m {
+			delete(p.mods, m.key)
 		}
 	}
+	p.fresh = nil
 }
 
 // newFromName returns the module named name, normalized.
@@ -118,7 +144,7 @@ func (p *pool) newFromName(name string) *module {
 		return m
 	}
 	m := &module{name: name}
-	p.mods[name] = m
+	p.add(name, m)
 	return m
 }
 
@@ -133,7 +159,7 @@ func (p *pool) newFromAlias(alias, name string) (*module, bool) {
 		return m, true
 	}
 	m := &module{name: name, alias: alias, hasAlias: true}
-	p.mods[key] = m
+	p.add(key, m)
 	return m, true
 }
 
@@ -151,7 +177,7 @@ func (p *pool) newFromPath(path string) (*module, error) {
 	switch {
 	case m == nil:
 		m = &module{name: name, path: path}
-		p.mods[name] = m
+		p.add(name, m)
 	case m.path == "":
 		m.path = path
 	case m.path != path:

@@ -117,8 +117,9 @@ type Probe struct {
 	Skip    Skip
 	Actions []Action
 
-	// after[i] lists the actions action i waits for in a parallel load;
-	// nil when the plan was not made for one.
+	// after[i] lists the nodes node i waits for in a parallel load: the
+	// actions, then join nodes (done when what they wait for is); nil
+	// when the plan was not made for one.
 	after [][]int
 }
 
@@ -164,12 +165,13 @@ func (l *Loader) plan(ctx context.Context, name string, params []string, opts Pl
 		return nil, err
 	}
 	plan := &Plan{Name: name, Params: JoinParams(params)}
+	p.keep(mods)
 	for _, mod := range mods {
 		if err := ctx.Err(); err != nil {
 			return nil, moduleErr("plan", name, "", err)
 		}
 		plan.Probes = append(plan.Probes, p.planProbe(mod, plan.Params, opts, schedule))
-		p.release(mods)
+		p.release()
 	}
 	return plan, nil
 }
@@ -184,10 +186,10 @@ func (p *pool) planProbe(mod *module, extra string, opts PlanOptions, schedule b
 		pr.Skip = SkipBlacklisted
 		return pr
 	}
-	b := p.probeList(mod, opts.IgnoreCommands)
+	b := p.probeList(mod, opts.IgnoreCommands, schedule)
 	pr.Actions = make([]Action, 0, len(b.list))
 	for _, m := range b.list {
-		a := Action{Module: m.name, Requested: m == mod, Required: m.required}
+		a := Action{Module: m.name, Requested: m == mod, Required: m.required == p.gen}
 		x := ""
 		if a.Requested {
 			x = extra

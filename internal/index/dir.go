@@ -1,7 +1,6 @@
 package index
 
 import (
-	"bytes"
 	"errors"
 	"io/fs"
 	"path/filepath"
@@ -159,7 +158,7 @@ func (s *Set) build(k Kind) *Index {
 		s.log(err)
 		return nil
 	}
-	f := bytes.NewReader(data)
+	f := newTextReader(string(data))
 	var (
 		b   *Builder
 		bad []error

@@ -35,8 +35,32 @@ func (p Priorities) of(mod string) uint32 {
 	return uint32(len(p))
 }
 
+// textReader is a reader of text already in memory, which lines splits
+// without copying it again (a 10 MB modules.dep line is one string, not
+// three).
+type textReader struct {
+	*strings.Reader
+	text string
+}
+
+// newTextReader returns a reader of text for the Build functions.
+func newTextReader(text string) *textReader {
+	return &textReader{strings.NewReader(text), text}
+}
+
 // lines calls fn with each line of r (without its newline) and its number.
 func lines(r io.Reader, fn func(line string, n int) error) error {
+	if tr, ok := r.(*textReader); ok {
+		rest := tr.text
+		for n := 1; rest != ""; n++ {
+			line, after, _ := strings.Cut(rest, "\n")
+			rest = after
+			if err := fn(line, n); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	br := bufio.NewReaderSize(r, 64<<10)
 	for n := 1; ; n++ {
 		line, err := br.ReadString('\n')

@@ -2,6 +2,8 @@ package index
 
 import (
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -119,5 +121,27 @@ func TestLoadSet(t *testing.T) {
 	}
 	if !strings.Contains(logged[0].Error(), "magic check fail") {
 		t.Errorf("message = %v", logged[0])
+	}
+}
+
+// TestLinesInMemory checks that text already in memory is split into the
+// same lines, with the same numbers, as text read from a stream.
+func TestLinesInMemory(t *testing.T) {
+	for _, text := range []string{"", "\n", "a", "a\n", "a\nb", "a\n\nb\n", "\n\n\nx", "a\r\nb\n", strings.Repeat("x ", 100000) + "\ny\n"} {
+		collect := func(r io.Reader) []string {
+			var got []string
+			if err := lines(r, func(line string, n int) error {
+				got = append(got, fmt.Sprintf("%d:%s", n, line))
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return got
+		}
+		stream := collect(strings.NewReader(text))
+		mem := collect(newTextReader(text))
+		if !slices.Equal(stream, mem) {
+			t.Errorf("%.20q: in memory %.40q, streamed %.40q", text, mem, stream)
+		}
 	}
 }
