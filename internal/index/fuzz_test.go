@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -497,6 +498,17 @@ func FuzzBuildDep(f *testing.F) {
 				failf("BuildDep: %v", err)
 			}
 			checkBad(bad, "modules.dep", true)
+			// Text in memory (how a Set reads modules.dep) is split the
+			// same way as a stream.
+			mb, mprio, mbad, err := BuildDep(newTextReader(string(data)), "modules.dep")
+			if err != nil || !maps.Equal(mprio, prio) || len(mbad) != len(bad) {
+				failf("BuildDep of the text in memory differs from the stream (%v)", err)
+			}
+			got, err1 := mb.Bytes()
+			want, err2 := b.Bytes()
+			if (err1 == nil) != (err2 == nil) || !bytes.Equal(got, want) {
+				failf("the index of the text in memory differs from the stream's (%v, %v)", err1, err2)
+			}
 			x := checkBuilt(b)
 			x.Walk(func(key string, v Value) {
 				if key == "" || strings.ContainsAny(key, "-./") {
