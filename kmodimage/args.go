@@ -60,11 +60,7 @@ func ParseArgs(argv []string) (Invocation, error) {
 	var inv Invocation
 	var msg bytes.Buffer
 	p := getopt.New("modprobe", argv, modprobeopt.Short, modprobeopt.Long(), &msg)
-	for {
-		c, arg, done := p.Next()
-		if done {
-			break
-		}
+	for c, arg := range p.Options() {
 		switch c {
 		case 'a':
 			inv.All = true

@@ -63,6 +63,38 @@ func (a *adapterCmd) option(c int, arg string) bool {
 	return true
 }
 
+// parse reads an adapter's command line: the options every adapter takes,
+// -h (printing usage, a format naming the tool), and the command's extra
+// options, which own handles (false for one it does not know; an error
+// is printed). It returns false, with the exit status, when the command
+// ends there.
+func (a *adapterCmd) parse(argv0 string, args []string, tool, usage string, extra []getopt.Option, own func(c int, arg string) (bool, error)) (status int, ok bool) {
+	stderr := a.m.env.stderr
+	p := getopt.New(argv0, args, "nd:qvh", append(adapterLong(), extra...), stderr)
+	for c, arg := range p.Options() {
+		if a.option(c, arg) {
+			continue
+		}
+		if c == 'h' {
+			fmt.Fprintf(a.m.out, usage, usageName(argv0, tool))
+			return 0, false
+		}
+		known, err := own(c, arg)
+		if err != nil {
+			fmt.Fprintf(stderr, "%v\n", err)
+			return 1, false
+		}
+		if !known {
+			return 1, false
+		}
+	}
+	if ops := p.Operands(); len(ops) > 0 {
+		fmt.Fprintf(stderr, "%s: unexpected argument %q. See -h.\n", tool, ops[0])
+		return 1, false
+	}
+	return 0, true
+}
+
 // open opens the Loader the requests load through.
 func (a *adapterCmd) open() (*modprobe.Loader, error) {
 	compat, err := compatFromEnv(a.m.env)
@@ -102,42 +134,30 @@ func runKata(e *env, argv0 string, args []string) int {
 	m := newModprobeCmd(e, argv0)
 	return m.run(func(m *modprobeCmd) int {
 		a := &adapterCmd{m: m}
-		long := append(adapterLong(),
-			getopt.Option{Name: "config", HasArg: getopt.RequiredArgument, Val: optConfig},
-			getopt.Option{Name: "annotation", HasArg: getopt.RequiredArgument, Val: optAnnotation},
-			getopt.Option{Name: "annotation-mode", HasArg: getopt.RequiredArgument, Val: optAnnotationMode},
-		)
 		var configPath string
 		annotations := map[string]string{}
 		mode := kata.Replace
-		p := getopt.New(argv0, args, "nd:qvh", long, e.stderr)
-		for {
-			c, arg, done := p.Next()
-			if done {
-				break
-			}
-			switch {
-			case a.option(c, arg):
-			case c == optConfig:
-				configPath = arg
-			case c == optAnnotation:
-				annotations[kata.Annotation] = arg
-			case c == optAnnotationMode:
-				var err error
-				if mode, err = kata.ParseMode(arg); err != nil {
-					fmt.Fprintf(e.stderr, "%v\n", err)
-					return 1
-				}
-			case c == 'h':
-				fmt.Fprintf(m.out, kataUsage, usageName(argv0, "kata"))
-				return 0
-			default:
-				return 1
-			}
+		extra := []getopt.Option{
+			{Name: "config", HasArg: getopt.RequiredArgument, Val: optConfig},
+			{Name: "annotation", HasArg: getopt.RequiredArgument, Val: optAnnotation},
+			{Name: "annotation-mode", HasArg: getopt.RequiredArgument, Val: optAnnotationMode},
 		}
-		if ops := p.Operands(); len(ops) > 0 {
-			fmt.Fprintf(e.stderr, "kata: unexpected argument %q. See -h.\n", ops[0])
-			return 1
+		status, ok := a.parse(argv0, args, "kata", kataUsage, extra, func(c int, arg string) (bool, error) {
+			var err error
+			switch c {
+			case optConfig:
+				configPath = arg
+			case optAnnotation:
+				annotations[kata.Annotation] = arg
+			case optAnnotationMode:
+				mode, err = kata.ParseMode(arg)
+			default:
+				return false, nil
+			}
+			return true, err
+		})
+		if !ok {
+			return status
 		}
 		config, err := kataConfig(e, configPath)
 		if err == nil {
@@ -225,28 +245,17 @@ func runOCIHook(e *env, argv0 string, args []string) int {
 	m.logPriority = logWarning
 	return m.run(func(m *modprobeCmd) int {
 		a := &adapterCmd{m: m}
-		long := append(adapterLong(), getopt.Option{Name: "state", HasArg: getopt.RequiredArgument, Val: optState})
-		p := getopt.New(argv0, args, "nd:qvh", long, e.stderr)
 		state := "prestart"
-		for {
-			c, arg, done := p.Next()
-			if done {
-				break
+		extra := []getopt.Option{{Name: "state", HasArg: getopt.RequiredArgument, Val: optState}}
+		status, ok := a.parse(argv0, args, "oci-hook", hookUsage, extra, func(c int, arg string) (bool, error) {
+			if c != optState {
+				return false, nil
 			}
-			switch {
-			case a.option(c, arg):
-			case c == optState:
-				state = arg
-			case c == 'h':
-				fmt.Fprintf(m.out, hookUsage, usageName(argv0, "oci-hook"))
-				return 0
-			default:
-				return 1
-			}
-		}
-		if ops := p.Operands(); len(ops) > 0 {
-			fmt.Fprintf(e.stderr, "oci-hook: unexpected argument %q. See -h.\n", ops[0])
-			return 1
+			state = arg
+			return true, nil
+		})
+		if !ok {
+			return status
 		}
 		// iSulad's hookspec runs its hook at every stage with --state;
 		// modules load at prestart only.

@@ -59,11 +59,7 @@ func runDepmod(e *env, argv0 string, args []string) (status int) {
 	var configs []string
 	maybeAll, all := false, false
 	p := getopt.New(argv0, args, depmodShort, depmodLong(), e.stderr)
-	for {
-		c, arg, done := p.Next()
-		if done {
-			break
-		}
+	for c, arg := range p.Options() {
 		switch c {
 		case 'a':
 			all = true

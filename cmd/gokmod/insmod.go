@@ -94,11 +94,7 @@ func runInsmod(e *env, argv0 string, args []string) (status int) {
 		{Name: "help", Val: 'h'},
 	}, e.stderr).WithEnv(e.getenv)
 	var force bool
-	for {
-		c, _, done := p.Next()
-		if done {
-			break
-		}
+	for c := range p.Options() {
 		switch c {
 		case 'p', 's': // ignored, for compatibility
 		case 'f':

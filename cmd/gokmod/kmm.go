@@ -61,11 +61,7 @@ type kmmCmd struct {
 func runKMM(e *env, argv0 string, args []string) int {
 	c := &kmmCmd{e: e}
 	p := getopt.New(argv0, args, "h", kmmLong(), e.stderr)
-	for {
-		o, arg, done := p.Next()
-		if done {
-			break
-		}
+	for o, arg := range p.Options() {
 		switch o {
 		case optFirmwarePath:
 			c.firmwarePath = arg

@@ -46,11 +46,7 @@ func runModinfo(e *env, argv0 string, args []string) (status int) {
 	}, e.stderr).WithEnv(e.getenv)
 	var byName, rootSet, versionSet bool
 	var root, version string
-	for {
-		c, arg, done := p.Next()
-		if done {
-			break
-		}
+	for c, arg := range p.Options() {
 		switch c {
 		case 'a':
 			m.field = "author"

@@ -133,11 +133,7 @@ func (m *modprobeCmd) main(args []string) int {
 	var useAll, doRemove, showConfig, showModversions, showExports bool
 
 	p := getopt.New(m.argv0, args, modprobeopt.Short, modprobeopt.Long(), m.env.stderr).WithEnv(m.env.getenv)
-	for {
-		c, arg, done := p.Next()
-		if done {
-			break
-		}
+	for c, arg := range p.Options() {
 		switch c {
 		case 'a':
 			m.logPriority = logWarning

@@ -25,11 +25,7 @@ func runRmmod(e *env, argv0 string, args []string) (status int) {
 	}, e.stderr).WithEnv(e.getenv)
 	var force, useSyslog bool
 	verbose := logWarning
-	for {
-		c, _, done := p.Next()
-		if done {
-			break
-		}
+	for c := range p.Options() {
 		switch c {
 		case 'f':
 			force = true

@@ -39,7 +39,10 @@
 // an argument list needs.
 package getopt
 
-import "io"
+import (
+	"io"
+	"iter"
+)
 
 // HasArg tells whether a long option takes an argument. Its values are the
 // ones of glibc's no_argument, required_argument and optional_argument.
@@ -167,6 +170,21 @@ func (p *Parser) Next() (opt int, arg string, done bool) {
 		return -1, "", true
 	}
 	return c, p.optarg, false
+}
+
+// Options returns the options Next would return, each with its
+// argument, up to the end of the options: a loop over it is a loop over
+// Next that stops at done. LongName, ArgPresent and Optopt describe the
+// option being yielded.
+func (p *Parser) Options() iter.Seq2[int, string] {
+	return func(yield func(opt int, arg string) bool) {
+		for {
+			c, arg, done := p.Next()
+			if done || !yield(c, arg) {
+				return
+			}
+		}
+	}
 }
 
 // LongName returns the name of the long option the last Next returned

@@ -173,3 +173,36 @@ func TestOptopt(t *testing.T) {
 		}
 	}
 }
+
+// TestOptions checks that ranging over Options yields what Next returns
+// up to done, and that leaving the loop early leaves the rest to Next.
+func TestOptions(t *testing.T) {
+	args := []string{"-a", "x", "--beta=1", "-c", "2", "-?", "y"}
+	long := []Option{{Name: "beta", HasArg: RequiredArgument, Val: 'b'}}
+	var want, got []string
+	p := New("p", args, "ab:c:", long, nil)
+	for {
+		c, arg, done := p.Next()
+		if done {
+			break
+		}
+		want = append(want, fmt.Sprintf("%d=%s", c, arg))
+	}
+	q := New("p", args, "ab:c:", long, nil)
+	for c, arg := range q.Options() {
+		got = append(got, fmt.Sprintf("%d=%s", c, arg))
+	}
+	if !reflect.DeepEqual(got, want) || !reflect.DeepEqual(q.Operands(), p.Operands()) {
+		t.Fatalf("Options gave %q, operands %q; Next gave %q, %q", got, q.Operands(), want, p.Operands())
+	}
+	r := New("p", args, "ab:c:", long, nil)
+	for c := range r.Options() {
+		if c != 'a' {
+			t.Fatalf("first option %d", c)
+		}
+		break
+	}
+	if c, arg, done := r.Next(); done || c != 'b' || arg != "1" {
+		t.Fatalf("Next after leaving the loop = %d, %q, %v", c, arg, done)
+	}
+}
