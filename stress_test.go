@@ -105,7 +105,7 @@ func (s *stressErrors) bad(op string, err error) {
 //     check and delete_module;
 //   - ErrAlreadyLoaded / ErrNotLoaded: first-time operations.
 func (s *stressErrors) classify(op string, err error, firstTime bool) {
-	for _, leaf := range stressLeaves(err) {
+	for _, leaf := range modprobetest.Errors(err) {
 		var me *modprobe.ModuleError
 		if !errors.As(leaf, &me) {
 			s.bad(op, leaf)
@@ -126,28 +126,6 @@ func (s *stressErrors) classify(op string, err error, firstTime bool) {
 			s.bad(op, leaf)
 		}
 	}
-}
-
-// stressLeaves returns the innermost *ModuleError (or other error) of
-// each branch of err.
-func stressLeaves(err error) []error {
-	if err == nil {
-		return nil
-	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []error
-		for _, e := range j.Unwrap() {
-			out = append(out, stressLeaves(e)...)
-		}
-		return out
-	}
-	if me, ok := err.(*modprobe.ModuleError); ok {
-		var inner *modprobe.ModuleError
-		if errors.As(me.Err, &inner) {
-			return stressLeaves(me.Err)
-		}
-	}
-	return []error{err}
 }
 
 func TestStressLoadRemove(t *testing.T) {

@@ -54,3 +54,40 @@ func Example() {
 	// base: live refcnt 1 holders [net_drv]
 	// broken: true
 }
+
+// ExampleErrors splits LoadAll's error into one error per failing module:
+// the dependency that failed, not the module that needed it.
+func ExampleErrors() {
+	dir, _ := os.MkdirTemp("", "modprobetest")
+	defer os.RemoveAll(dir)
+	_, err := modprobetest.WriteTree(dir, "6.1.0-test",
+		modprobetest.Module{Name: "base"},
+		modprobetest.Module{Name: "needs_base", Depends: []string{"base"}},
+		modprobetest.Module{Name: "fine"},
+	)
+	if err != nil {
+		panic(err)
+	}
+	k, err := modprobetest.New(dir + "/fake")
+	if err != nil {
+		panic(err)
+	}
+	k.FailInsert("base", syscall.EPERM)
+	l, err := modprobe.Open(k.Options(modprobe.Options{RootDir: dir, KernelRelease: "6.1.0-test", ConfigPaths: []string{}}))
+	if err != nil {
+		panic(err)
+	}
+	defer l.Close()
+
+	err = l.LoadAll(context.Background(), "needs_base", "fine", "missing")
+	for _, e := range modprobetest.Errors(err) {
+		var me *modprobe.ModuleError
+		errors.As(e, &me)
+		fmt.Printf("%s: %v\n", me.Module, errors.Is(e, syscall.EPERM))
+	}
+	fmt.Println("fine loaded:", k.Inserts()[len(k.Inserts())-1].Module)
+	// Output:
+	// base: true
+	// missing: false
+	// fine loaded: fine
+}

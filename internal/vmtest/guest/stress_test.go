@@ -21,6 +21,7 @@ import (
 
 	"github.com/gokmod/modprobe"
 	"github.com/gokmod/modprobe/internal/kernel"
+	"github.com/gokmod/modprobe/modprobetest"
 )
 
 // TestStressLoadRemove is the host's stress test (stress_test.go at the
@@ -63,7 +64,7 @@ func TestStressLoadRemove(t *testing.T) {
 	classify := func(op string, err error) {
 		mu.Lock()
 		defer mu.Unlock()
-		for _, leaf := range guestLeaves(err) {
+		for _, leaf := range modprobetest.Errors(err) {
 			var me *modprobe.ModuleError
 			kind := ""
 			switch {
@@ -225,27 +226,6 @@ func checkGuestState(t *testing.T, l *modprobe.Loader, names []string) {
 			}
 		}
 	}
-}
-
-// guestLeaves returns the innermost error of each branch of err.
-func guestLeaves(err error) []error {
-	if err == nil {
-		return nil
-	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []error
-		for _, e := range j.Unwrap() {
-			out = append(out, guestLeaves(e)...)
-		}
-		return out
-	}
-	if me, ok := err.(*modprobe.ModuleError); ok {
-		var inner *modprobe.ModuleError
-		if errors.As(me.Err, &inner) {
-			return guestLeaves(me.Err)
-		}
-	}
-	return []error{err}
 }
 
 // countingKernel is the running kernel, counting the calls.
