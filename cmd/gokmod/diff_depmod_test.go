@@ -558,14 +558,7 @@ func TestDifferentialDepmodCommandLine(t *testing.T) {
 	testmod.RequireTool(t, "depmod")
 	root := dmSmallTree(t)
 	conf := filepath.Join(root, "depmod.d")
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rel, err := filepath.Rel(wd, root)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rel := relToWd(t, root)
 	moddir := testmod.ModuleDir(root, dmRelease)
 	before := dmEntries(t, moddir)
 	same, total := 0, 0

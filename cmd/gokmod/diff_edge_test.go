@@ -700,14 +700,7 @@ func TestDifferentialEdge(t *testing.T) {
 	add(edgeCase{mode: []string{"-R"}, args: []string{"edge_a", "-v"}, env: map[string]string{"POSIXLY_CORRECT": "1"}})
 
 	// -d and -S.
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rel, err := filepath.Rel(wd, root)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rel := relToWd(t, root)
 	for _, da := range [][]string{
 		{"-d", rel, "-S", edgeRelease}, {"-d", root + "/", "-S", edgeRelease}, {"-S", edgeRelease},
 		{"-d", root}, {"-d", root, "-S", "nosuch"}, {"-d", "", "-S", edgeRelease},
@@ -803,4 +796,19 @@ func TestDifferentialEdgeDiffs(t *testing.T) {
 			runEdgeCases(t, root, []edgeCase{c}, nil)
 		})
 	}
+}
+
+// relToWd returns path relative to the working directory, for the
+// command lines that must give kmod a relative directory.
+func relToWd(t *testing.T, path string) string {
+	t.Helper()
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel, err := filepath.Rel(wd, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rel
 }
