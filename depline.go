@@ -30,12 +30,12 @@ func (p *pool) depPath(rel string) (string, bool) {
 	return dir + "/" + rel, true
 }
 
-// knownDep returns the module already found at the modules.dep entry rel
-// (a line naming a dependency many times, or a dependency of several
-// lines), without building its path or looking at the file again; nil
-// when there is none.
-func (p *pool) knownDep(rel string) *module {
-	m := p.mods[modname.FromPath(rel)]
+// knownDep returns the module name already found at the modules.dep
+// entry rel (a line naming a dependency many times, or a dependency of
+// several lines), without building its path or looking at the file again;
+// nil when there is none.
+func (p *pool) knownDep(name, rel string) *module {
+	m := p.mods[name]
 	if m == nil || m.path == "" {
 		return nil
 	}
@@ -84,7 +84,8 @@ func (p *pool) parseDepline(m *module, line string) {
 		if f == "" {
 			continue
 		}
-		if d := p.knownDep(f); d != nil {
+		name := modname.FromPath(f)
+		if d := p.knownDep(name, f); d != nil {
 			deps = append(deps, d)
 			continue
 		}
@@ -94,7 +95,7 @@ func (p *pool) parseDepline(m *module, line string) {
 			m.depInit = false
 			return
 		}
-		d, err := p.newFromPath(path)
+		d, err := p.newFromPath(path, name)
 		if err != nil {
 			p.errorf(originDepline, "ctx=%p path=%s error=%s", p.l, path, kmodlog.Strerror(err))
 			m.depInit = false

@@ -163,13 +163,13 @@ func (p *pool) newFromAlias(alias, name string) (*module, bool) {
 	return m, true
 }
 
-// newFromPath returns the module whose file is path (absolute). It fails
-// when the file does not exist or the module already has another path.
-func (p *pool) newFromPath(path string) (*module, error) {
+// newFromPath returns the module name whose file is path (absolute; name
+// is modname.FromPath of it). It fails when the file does not exist or the
+// module already has another path.
+func (p *pool) newFromPath(path, name string) (*module, error) {
 	if err := p.l.statFile(path); err != nil {
 		return nil, err
 	}
-	name := modname.FromPath(path)
 	if name == "" {
 		return nil, syscall.ENOENT
 	}
