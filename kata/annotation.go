@@ -16,14 +16,9 @@ const Annotation = "io.katacontainers.config.agent.kernel_modules"
 // are skipped.
 func ParseAnnotation(value string) ([]modprobe.Request, error) {
 	source := "annotation " + Annotation
-	var elems []string
-	for rest, more := value, true; more; {
-		var e string
-		e, rest, more = strings.Cut(rest, ";")
-		elems = append(elems, e)
-		if len(elems) > MaxElements {
-			return nil, &ParseError{Source: source, Index: -1, Err: fmt.Errorf("%w: more than %d elements", ErrTooLarge, MaxElements)}
-		}
+	elems := strings.SplitN(value, ";", MaxElements+1)
+	if len(elems) > MaxElements {
+		return nil, &ParseError{Source: source, Index: -1, Err: fmt.Errorf("%w: more than %d elements", ErrTooLarge, MaxElements)}
 	}
 	return parseList(source, elems)
 }

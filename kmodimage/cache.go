@@ -62,7 +62,7 @@ func (c Cache) Extract(ctx context.Context, img v1.Image, opts ExtractOptions) (
 		return "", fmt.Errorf("kmodimage cache: %w", err)
 	}
 	defer os.RemoveAll(tmp) // a no-op once renamed
-	if err := Extract(ctx, img, tmp, opts); err != nil {
+	if err := p.extract(ctx, img, tmp); err != nil {
 		return "", err
 	}
 	if err := writeMarker(tmp, digest, p); err != nil {

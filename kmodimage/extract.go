@@ -1,6 +1,7 @@
 package kmodimage
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -223,10 +224,7 @@ type plan struct {
 
 // newPlan checks opts and applies the defaults.
 func newPlan(opts ExtractOptions) (plan, error) {
-	dirName := opts.DirName
-	if dirName == "" {
-		dirName = "/opt"
-	}
+	dirName := cmp.Or(opts.DirName, DefaultDirName)
 	if err := checkAbsDir("DirName", dirName, true); err != nil {
 		return plan{}, err
 	}

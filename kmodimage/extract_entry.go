@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"slices"
@@ -70,13 +71,7 @@ func (x *extractor) haveVersions() string {
 	if len(x.versions) == 0 {
 		return fmt.Sprintf("the image has no kernel versions under /%s", x.modules)
 	}
-	vs := slices.Sorted(func(yield func(string) bool) {
-		for v := range x.versions {
-			if !yield(v) {
-				return
-			}
-		}
-	})
+	vs := slices.Sorted(maps.Keys(x.versions))
 	return fmt.Sprintf("image has %s under /%s", strings.Join(vs, ", "), x.modules)
 }
 

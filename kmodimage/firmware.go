@@ -1,13 +1,14 @@
 package kmodimage
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/gokmod/modprobe/internal/kernel"
 )
 
 // SetFirmwareClassPath makes the kernel look for firmware in dir as well
@@ -18,11 +19,10 @@ func SetFirmwareClassPath(sysfsDir, dir string) error {
 	if sysfsDir == "" {
 		sysfsDir = "/sys"
 	}
-	param := filepath.Join(sysfsDir, "module/firmware_class/parameters/path")
-	cur, err := os.ReadFile(param)
-	if err == nil && string(bytes.TrimSuffix(cur, []byte("\n"))) == dir {
+	if cur, err := kernel.ReadParameter(sysfsDir, "firmware_class", "path"); err == nil && cur == dir {
 		return nil
 	}
+	param := filepath.Join(sysfsDir, "module/firmware_class/parameters/path")
 	f, err := os.OpenFile(param, os.O_WRONLY|os.O_TRUNC, 0)
 	if err == nil {
 		_, err = io.WriteString(f, dir)

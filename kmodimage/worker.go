@@ -1,6 +1,7 @@
 package kmodimage
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -17,7 +18,7 @@ type Worker struct {
 	// SharedDir is where the image's files are: the kmod image's
 	// DIRNAME/lib/modules/KERNEL is SharedDir/DIRNAME/lib/modules/KERNEL
 	// (KMM's init container copies it to /tmp; Extract writes it).
-	// Empty means "/tmp".
+	// Empty means DefaultSharedDir.
 	SharedDir string
 	// FirmwarePath is the host directory firmware is copied to, and the
 	// value written to firmware_class.path (the worker's
@@ -51,12 +52,11 @@ func (w *Worker) show(a modprobe.Action) {
 	}
 }
 
-func (w *Worker) sharedDir() string {
-	if w.SharedDir == "" {
-		return "/tmp"
-	}
-	return w.SharedDir
-}
+// DefaultSharedDir is the directory KMM's worker shares with the kmod
+// image's container when none is configured.
+const DefaultSharedDir = "/tmp"
+
+func (w *Worker) sharedDir() string { return cmp.Or(w.SharedDir, DefaultSharedDir) }
 
 // Load does what KMM's worker does to load a Module, in order, stopping
 // at the first error:
@@ -84,7 +84,8 @@ func (w *Worker) Load(ctx context.Context, cfg *ModuleConfig) error {
 	if m.FirmwarePath != "" && w.FirmwarePath == "" {
 		return fmt.Errorf("kmodimage: modprobe.firmwarePath %s is set but the worker has no firmware path", m.FirmwarePath)
 	}
-	l, err := w.open(inv, Softdeps(m.ModulesLoadingOrder))
+	softdeps := Softdeps(m.ModulesLoadingOrder)
+	l, err := w.open(inv, softdeps)
 	if err != nil {
 		return err
 	}
@@ -98,7 +99,7 @@ func (w *Worker) Load(ctx context.Context, cfg *ModuleConfig) error {
 				return fmt.Errorf("%w: %s has no modules.dep and could not be indexed: %w", ErrLayout, dir, err)
 			}
 			w.logf("indexed %s", dir)
-			if l, err = w.open(inv, Softdeps(m.ModulesLoadingOrder)); err != nil {
+			if l, err = w.open(inv, softdeps); err != nil {
 				return err
 			}
 		}

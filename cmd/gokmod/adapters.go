@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"log/slog"
 	"os"
 	"path/filepath"
 
@@ -102,16 +101,7 @@ func (a *adapterCmd) open() (*modprobe.Loader, error) {
 		return nil, err
 	}
 	a.m.compat = compat
-	l, err := modprobe.Open(a.m.env.loaderOptions(modprobe.Options{
-		RootDir: a.root,
-		Logger:  slog.New(slogHandler{a.m.log}),
-		Compat:  compat,
-	}))
-	if err != nil {
-		return nil, err
-	}
-	a.m.log.setupKmodLog(a.m.verbose)
-	return l, nil
+	return a.m.openLoader(modprobe.Options{RootDir: a.root})
 }
 
 // printRequests is -n: each request on a line.

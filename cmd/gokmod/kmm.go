@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -179,10 +180,7 @@ func (c *kmmCmd) worker(ctx context.Context, load bool) error {
 		return w.Unload(ctx, cfg)
 	}
 	if c.pull {
-		dir := c.sharedDir
-		if dir == "" {
-			dir = "/tmp"
-		}
+		dir := cmp.Or(c.sharedDir, kmodimage.DefaultSharedDir)
 		img, err := kmodimage.OpenImage(ctx, cfg.ContainerImage, kmodimage.PullOptions{Insecure: cfg.InsecurePull})
 		if err != nil {
 			return err
@@ -218,8 +216,9 @@ func (c *kmmCmd) pullImage(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	dirName := cmp.Or(c.dirName, kmodimage.DefaultDirName)
 	opts := kmodimage.ExtractOptions{
-		DirName:       c.dirName,
+		DirName:       dirName,
 		KernelVersion: c.kernel,
 		FirmwarePath:  c.firmware,
 		HostModules:   c.hostModules,
@@ -228,12 +227,8 @@ func (c *kmmCmd) pullImage(ctx context.Context) error {
 	if err := kmodimage.Extract(ctx, img, c.dir, opts); err != nil {
 		return err
 	}
-	if err := kmodimage.CheckLayout(c.dir, c.dirName, c.kernel); err != nil {
+	if err := kmodimage.CheckLayout(c.dir, dirName, c.kernel); err != nil {
 		return err
-	}
-	dirName := c.dirName
-	if dirName == "" {
-		dirName = kmodimage.DefaultDirName
 	}
 	fmt.Fprintf(c.e.stdout, "%s\n", filepath.Join(c.dir, dirName, "lib/modules", c.kernel))
 	return nil

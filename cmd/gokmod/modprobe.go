@@ -214,11 +214,7 @@ func (m *modprobeCmd) main(args []string) int {
 		return -1
 	}
 
-	opts := m.env.loaderOptions(modprobe.Options{
-		ConfigPaths: configPaths,
-		Logger:      slog.New(slogHandler{m.log}),
-		Compat:      m.compat,
-	})
+	opts := modprobe.Options{ConfigPaths: configPaths}
 	switch {
 	case kversionSet:
 		// modprobe builds the path in a PATH_MAX buffer.
@@ -229,14 +225,13 @@ func (m *modprobeCmd) main(args []string) int {
 	case rootSet:
 		opts.RootDir = root
 	}
-	l, err := modprobe.Open(opts)
+	l, err := m.openLoader(opts)
 	if err != nil {
 		m.log.printf(logErr, "kmod_new() failed!\n")
 		return -1
 	}
 	// The Loader is not closed: the process ends right after, and leaving
 	// the unmapping of the indexes to the kernel saves a few syscalls.
-	m.log.setupKmodLog(m.verbose)
 
 	switch {
 	case showConfig:
@@ -628,4 +623,19 @@ General Options:
 	-V, --version               Print the version
 	-h, --help                  Print this help
 `, p)
+}
+
+// openLoader opens the Loader of the command with o (its module
+// directory and configuration), logging through the command's log in the
+// command's compatibility mode, and then sets libkmod's log priority as
+// kmod does once its context exists.
+func (m *modprobeCmd) openLoader(o modprobe.Options) (*modprobe.Loader, error) {
+	o.Logger = slog.New(slogHandler{m.log})
+	o.Compat = m.compat
+	l, err := modprobe.Open(m.env.loaderOptions(o))
+	if err != nil {
+		return nil, err
+	}
+	m.log.setupKmodLog(m.verbose)
+	return l, nil
 }
