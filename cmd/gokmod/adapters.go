@@ -282,7 +282,7 @@ func runOCIHook(e *env, argv0 string, args []string) int {
 			names[i] = r.Name
 		}
 		fmt.Fprintf(e.stderr, "[module-hook] Failed to modprobe modules (%q) to host : %d of %d failed\n",
-			names, len(unjoin(err)), len(names))
+			names, failedNames(err), len(names))
 		return 1
 	})
 }
@@ -371,4 +371,13 @@ func usageName(argv0, tool string) string {
 		return base
 	}
 	return "gokmod " + tool
+}
+
+// failedNames counts the names a LoadAll error reports: one branch per
+// failed name, however many modules of an alias failed within it.
+func failedNames(err error) int {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return len(j.Unwrap())
+	}
+	return 1
 }

@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/gokmod/modprobe/modprobetest"
@@ -97,6 +98,27 @@ func TestOCIHookTriesAll(t *testing.T) {
 		if !k.IsLive("x") {
 			t.Fatalf("jobs %s: x not loaded after nosuch failed", jobs)
 		}
+	}
+}
+
+// TestOCIHookCountsNames checks that the summary counts the names that
+// failed, not the modules: an alias whose two modules both fail is one
+// failed name.
+func TestOCIHookCountsNames(t *testing.T) {
+	root, k := fakeTree(t)
+	dir := root + "/lib/modules/" + fakeRelease
+	if err := os.WriteFile(dir+"/modules.alias", []byte("alias twofail x\nalias twofail p\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	k.FailInsert("x", syscall.EPERM)
+	k.FailInsert("p", syscall.EPERM)
+	o := runFakeIO(k, map[string]string{}, runcState(runcBundle(t, "KERNEL_MODULES=twofail,c")), "oci-hook", "-d", root)
+	want := `[module-hook] Failed to modprobe modules (["twofail" "c"]) to host : 1 of 2 failed` + "\n"
+	if o.Code != 1 || !strings.HasSuffix(o.Stderr, want) || strings.Count(o.Stderr, "Operation not permitted") != 2 {
+		t.Fatalf("got %+v; want exit 1, both failures reported, and the summary %q", o, want)
+	}
+	if !k.IsLive("c") {
+		t.Fatal("c not loaded")
 	}
 }
 
