@@ -3,7 +3,6 @@ package depmod
 import (
 	"errors"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -59,27 +58,20 @@ func (r *run) loadConfig(paths []string) {
 		files = slices.Insert(files, i, file{name, path})
 	}
 	for _, p := range paths {
-		fi, err := os.Stat(p)
+		isDir, err := fileio.Kind(p)
 		if err != nil {
 			continue
 		}
-		if !fi.IsDir() {
+		if !isDir {
 			insert(filepath.Base(p), p)
 			continue
 		}
-		d, err := os.Open(p)
+		names, err := fileio.ReadDirNames(p)
 		if err != nil {
 			r.errorf("files list %s: %s", p, strerror(err))
 			continue
 		}
-		entries, err := d.ReadDir(-1)
-		d.Close()
-		if err != nil {
-			r.errorf("files list %s: %s", p, strerror(err))
-			continue
-		}
-		for _, e := range entries {
-			name := e.Name()
+		for _, name := range names {
 			if name[0] == '.' {
 				continue
 			}
@@ -87,7 +79,7 @@ func (r *run) loadConfig(paths []string) {
 				r.infof("All cfg files need .conf: %s/%s", p, name)
 				continue
 			}
-			if st, err := os.Stat(filepath.Join(p, name)); err == nil && st.IsDir() {
+			if fileio.IsDir(p + "/" + name) {
 				r.errorf("Directories inside directories are not supported: %s/%s", p, name)
 				continue
 			}

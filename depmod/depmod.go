@@ -24,6 +24,7 @@ import (
 	"github.com/gokmod/modprobe/internal/elfmod"
 	"github.com/gokmod/modprobe/internal/fileio"
 	"github.com/gokmod/modprobe/internal/kernel"
+	"github.com/gokmod/modprobe/internal/modname"
 )
 
 // Level is a message's importance, with syslog's values, as kmod's log
@@ -127,6 +128,7 @@ type mod struct {
 	exportErr error
 	deps      []*mod
 	line      string // the modules.dep line, once built
+	mark      *mod   // the module whose allDeps last reached this one
 }
 
 // symbol is an exported symbol and its owner (nil for the kernel's).
@@ -183,7 +185,7 @@ func Run(ctx context.Context, opts Options) error {
 				r.critf("could not create module %s: %s", p, strerror(err))
 				return err
 			}
-			if err := r.add(p); err != nil {
+			if err := r.add(p, modname.FromPath(p)); err != nil {
 				r.critf("could not add module %s: %s", p, strerror(err))
 				return err
 			}

@@ -127,14 +127,13 @@ func (m *mod) compressedPath() string {
 // directly or not, once, in topological order.
 func (m *mod) allDeps() []*mod {
 	var out []*mod
-	seen := map[*mod]bool{}
 	var fill func(x *mod)
 	fill = func(x *mod) {
 		for _, d := range x.deps {
-			if seen[d] {
+			if d.mark == m {
 				continue
 			}
-			seen[d] = true
+			d.mark = m // seen for m
 			out = append(out, d)
 			fill(d)
 		}
@@ -168,6 +167,15 @@ func (r *run) writeDeps(w *bytes.Buffer) error {
 	return nil
 }
 
+// writeLine writes the strings and a newline to w (without fmt's
+// formatting, on the lines written once per alias and symbol).
+func writeLine(w *bytes.Buffer, parts ...string) {
+	for _, p := range parts {
+		w.WriteString(p)
+	}
+	w.WriteByte('\n')
+}
+
 // dups tracks index entries for -w's duplicate warnings.
 type dups map[string]bool
 
@@ -196,7 +204,7 @@ func (r *run) writeDepsBin(w *bytes.Buffer) error {
 	d := dups{}
 	for _, m := range r.modules {
 		line := m.depLine()
-		if d.seen(m.name, line) && r.opts.WarnDups {
+		if r.opts.WarnDups && d.seen(m.name, line) {
 			r.warnf("duplicate module deps:\n%s", line)
 		}
 		if err := b.Add(m.name, line, uint32(m.idx)); err != nil {
@@ -218,7 +226,7 @@ func (m *mod) infos(key string, fn func(value string)) {
 func (r *run) writeAliases(w *bytes.Buffer) error {
 	w.WriteString("# Aliases extracted from modules themselves.\n")
 	for _, m := range r.modules {
-		m.infos("alias", func(v string) { fmt.Fprintf(w, "alias %s %s\n", v, m.name) })
+		m.infos("alias", func(v string) { writeLine(w, "alias ", v, " ", m.name) })
 	}
 	return nil
 }
@@ -233,7 +241,7 @@ func (r *run) writeAliasesBin(w *bytes.Buffer) error {
 				r.warnf("Unmatched bracket in %s", v)
 				return
 			}
-			if d.seen(alias, m.name) && r.opts.WarnDups {
+			if r.opts.WarnDups && d.seen(alias, m.name) {
 				r.warnf("duplicate module alias:\n%s %s", alias, m.name)
 			}
 			if err := b.Add(alias, m.name, uint32(m.idx)); err != nil {
@@ -247,7 +255,7 @@ func (r *run) writeAliasesBin(w *bytes.Buffer) error {
 func (r *run) writeSoftdeps(w *bytes.Buffer) error {
 	w.WriteString("# Soft dependencies extracted from modules themselves.\n")
 	for _, m := range r.modules {
-		m.infos("softdep", func(v string) { fmt.Fprintf(w, "softdep %s %s\n", m.name, v) })
+		m.infos("softdep", func(v string) { writeLine(w, "softdep ", m.name, " ", v) })
 	}
 	return nil
 }
@@ -255,7 +263,7 @@ func (r *run) writeSoftdeps(w *bytes.Buffer) error {
 func (r *run) writeWeakdeps(w *bytes.Buffer) error {
 	w.WriteString("# Weak dependencies extracted from modules themselves.\n")
 	for _, m := range r.modules {
-		m.infos("weakdep", func(v string) { fmt.Fprintf(w, "weakdep %s %s\n", m.name, v) })
+		m.infos("weakdep", func(v string) { writeLine(w, "weakdep ", m.name, " ", v) })
 	}
 	return nil
 }
@@ -280,7 +288,7 @@ func (r *run) ownedSymbols() []*symbol {
 func (r *run) writeSymbols(w *bytes.Buffer) error {
 	w.WriteString("# Aliases for symbols, used by symbol_request().\n")
 	for _, s := range r.ownedSymbols() {
-		fmt.Fprintf(w, "alias symbol:%s %s\n", s.name, s.owner.name)
+		writeLine(w, "alias symbol:", s.name, " ", s.owner.name)
 	}
 	return nil
 }
@@ -290,7 +298,7 @@ func (r *run) writeSymbolsBin(w *bytes.Buffer) error {
 	d := dups{}
 	for _, s := range r.ownedSymbols() {
 		key := "symbol:" + s.name
-		if d.seen(key, s.owner.name) && r.opts.WarnDups {
+		if r.opts.WarnDups && d.seen(key, s.owner.name) {
 			r.warnf("duplicate module syms:\n%s %s", key, s.owner.name)
 		}
 		if err := b.Add(key, s.owner.name, uint32(s.owner.idx)); err != nil {

@@ -38,7 +38,7 @@ func (r *run) upToDateDir(d *os.File, base string, mtime int64, fd int) int {
 	res := 1
 	for _, e := range entries {
 		name := e.Name()
-		if name == "." || name == ".." || name == "build" || name == "source" {
+		if skipName(name) {
 			continue
 		}
 		st, err := os.Stat(base + name)

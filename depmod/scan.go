@@ -50,12 +50,13 @@ func (r *run) searchPath(dir string) error {
 	return nil
 }
 
+// skipName reports the entries every walk of the tree skips (ReadDir
+// never gives "." or "..").
+func skipName(name string) bool { return name == "build" || name == "source" }
+
 // excluded is should_exclude_dir, for any entry name.
 func (r *run) excluded(name string) bool {
-	if name == "." || name == ".." || name == "build" || name == "source" {
-		return true
-	}
-	return slices.Contains(r.cfg.excludes, name)
+	return skipName(name) || slices.Contains(r.cfg.excludes, name)
 }
 
 // searchDir walks a directory in the order the kernel lists it, as
@@ -153,16 +154,16 @@ func (r *run) searchFile(base, name, path string) {
 		}
 		r.del(old)
 	}
-	if err := r.add(path); err != nil {
+	if err := r.add(path, mn); err != nil {
 		r.errorf("could not add module %s: %s", path, strerror(err))
 		r.errorf("failed %s: %s", path, strerror(err))
 	}
 }
 
-// add is depmod_module_add; a name or relative path already taken is
-// EEXIST.
-func (r *run) add(path string) error {
-	m := &mod{name: modname.FromPath(path), path: path, sortIdx: 1, depSortIdx: 1<<31 - 1}
+// add is depmod_module_add for the module name (modname.FromPath of path);
+// a name or relative path already taken is EEXIST.
+func (r *run) add(path, name string) error {
+	m := &mod{name: name, path: path, sortIdx: 1, depSortIdx: 1<<31 - 1}
 	m.baselen = strings.LastIndexByte(path, '/')
 	if strings.HasPrefix(path, r.dirname) && len(path) > len(r.dirname) && path[len(r.dirname)] == '/' {
 		m.relpath = path[len(r.dirname)+1:]
