@@ -1,6 +1,7 @@
 package modprobe_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/gokmod/modprobe"
+	"github.com/gokmod/modprobe/internal/testmod"
 	"github.com/gokmod/modprobe/modprobetest"
 )
 
@@ -216,4 +218,23 @@ func ExampleLoader_Remove() {
 	// rmmod ip_vs
 	// <nil> [nf_defrag_ipv4 nf_conntrack]
 	// true
+}
+
+// ExampleDecompressModule decompresses a module file already in memory
+// (here an xz-compressed module), refusing an image over the size bound.
+func ExampleDecompressModule() {
+	elfImage, err := (&testmod.Module{Name: "demo"}).ELF()
+	check(err)
+	file, err := testmod.Compress(elfImage, testmod.Xz)
+	check(err)
+
+	img, err := modprobe.DecompressModule(file, 0)
+	check(err)
+	fmt.Printf("%q, same image: %v\n", img[:4], bytes.Equal(img, elfImage))
+
+	_, err = modprobe.DecompressModule(file, 64)
+	fmt.Println("with a 64-byte bound:", errors.Is(err, modprobe.ErrTooLarge))
+	// Output:
+	// "\x7fELF", same image: true
+	// with a 64-byte bound: true
 }

@@ -1,6 +1,7 @@
 package modprobe
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -30,6 +31,30 @@ func ReadModuleFile(path string, maxSize int64) ([]byte, error) {
 		return nil, err
 	}
 	return readImage(f, path, comp, maxSize)
+}
+
+// DecompressModule returns the ELF image in data, the bytes of a module
+// file already read: data itself when it is not gzip, xz or zstd (told by
+// its magic bytes, as ReadModuleFile tells them), else its decompressed
+// contents. maxSize bounds the image (ErrTooLarge beyond); zero or less
+// means DefaultMaxModuleSize. Unlike ReadModuleFile it does not refuse
+// data shorter than a module's magic.
+func DecompressModule(data []byte, maxSize int64) ([]byte, error) {
+	if maxSize <= 0 {
+		maxSize = DefaultMaxModuleSize
+	}
+	comp := sniffCompression(data)
+	if comp == compNone {
+		if int64(len(data)) > maxSize {
+			return nil, tooLarge(compNone, maxSize)
+		}
+		return data, nil
+	}
+	img, err := decompress(bytes.NewReader(data), int64(len(data)), comp, maxSize)
+	if err != nil {
+		return nil, fmt.Errorf("decompressing module: %w", err)
+	}
+	return img, nil
 }
 
 // sniffFile returns the compression of the open module file f, from its

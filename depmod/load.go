@@ -109,7 +109,7 @@ func readImage(path string, buf []byte) (img, scratch []byte, err error) {
 	if bytes.HasPrefix(buf, []byte(elf.ELFMAG)) {
 		return buf, buf, nil
 	}
-	img, err = modprobe.ReadModuleFile(path, maxModuleSize)
+	img, err = modprobe.DecompressModule(buf, maxModuleSize)
 	var errno syscall.Errno
 	if err != nil && !errors.As(err, &errno) {
 		err = syscall.EINVAL // a corrupt compressed file, as libkmod's loaders say
