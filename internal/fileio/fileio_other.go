@@ -109,3 +109,19 @@ func Kind(path string) (isDir bool, err error) {
 
 // FileID is not available here: it reports false.
 func FileID(fi os.FileInfo) (dev, ino uint64, ok bool) { return 0, 0, false }
+
+// openInput opens path for ReadInput, refusing directories and named
+// pipes.
+func openInput(path string) (*os.File, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case st.IsDir():
+		return nil, &os.PathError{Op: "read", Path: path, Err: syscall.EISDIR}
+	case st.Mode()&(os.ModeNamedPipe|os.ModeSocket) != 0:
+		return nil, &os.PathError{Op: "open", Path: path, Err: ErrNotRegular}
+	}
+	return os.Open(path)
+}

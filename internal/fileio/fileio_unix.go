@@ -140,6 +140,35 @@ func OpenRegular(path string) (*os.File, error) {
 	return os.NewFile(uintptr(fd), path), nil
 }
 
+// openInput opens path for ReadInput: FIFOs and sockets are refused
+// without blocking, directories with EISDIR.
+func openInput(path string) (*os.File, error) {
+	fd, err := open(path, syscall.O_RDONLY|syscall.O_NONBLOCK)
+	if err != nil {
+		return nil, err
+	}
+	var st syscall.Stat_t
+	if err := syscall.Fstat(fd, &st); err != nil {
+		syscall.Close(fd)
+		return nil, pathErr("stat", path, err)
+	}
+	switch st.Mode & syscall.S_IFMT {
+	case syscall.S_IFIFO, syscall.S_IFSOCK:
+		syscall.Close(fd)
+		return nil, pathErr("open", path, ErrNotRegular)
+	case syscall.S_IFDIR:
+		syscall.Close(fd)
+		return nil, pathErr("read", path, syscall.EISDIR)
+	}
+	// Reads block again (a device may need it); the descriptor stays out
+	// of the network poller.
+	if err := syscall.SetNonblock(fd, false); err != nil {
+		syscall.Close(fd)
+		return nil, pathErr("open", path, err)
+	}
+	return os.NewFile(uintptr(fd), path), nil
+}
+
 // Map maps the regular file at path read-only into memory and returns its
 // contents and a function that unmaps them. It returns the size of the
 // file in size even when it is too small or too large to map (maxSize),
