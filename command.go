@@ -43,6 +43,7 @@ func expandCmdlineOpts(cmd, opts string) string {
 // MODPROBE_MODULE set to the module's name.
 func (l *Loader) runCommand(ctx context.Context, kind, module, cmd string) error {
 	c := exec.CommandContext(ctx, "/bin/sh", "-c", cmd)
+	c.Args[0] = "sh" // system(3)'s argv[0], which the shell's messages start with
 	c.Env = append(os.Environ(), "MODPROBE_MODULE="+module)
 	c.Stdout, c.Stderr = l.stdout, l.stderr
 	err := c.Run()

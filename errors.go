@@ -22,7 +22,8 @@ var (
 	ErrClosed = errors.New("loader closed")
 	// ErrBadParams: a module parameter holds a newline or a NUL byte,
 	// which the kernel would read as a separator or the end of the
-	// parameters.
+	// parameters, or starts with '-', which an install command would
+	// read as an option (see LoadOptions.RawCmdlineOpts).
 	ErrBadParams = errors.New("invalid module parameters")
 	// ErrTooLarge: a compressed module decompresses to more than the
 	// Loader's limit (Options.MaxModuleSize).

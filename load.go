@@ -42,6 +42,17 @@ type LoadOptions struct {
 	// Show, if set, is called with each action just before it is taken,
 	// as modprobe -v prints it.
 	Show func(Action)
+	// RawCmdlineOpts substitutes the caller's parameters for
+	// $CMDLINE_OPTS in install commands as they are, as kmod does, for
+	// /bin/sh to read: a parameter may then expand, substitute commands
+	// and split into more words. Set it only for parameters an
+	// administrator typed (gokmod modprobe does). By default each
+	// parameter holding anything but letters, digits and "_-.,:=+/@%" is
+	// single-quoted, so that the command sees it as one word of data, and
+	// parameters starting with '-' (an option to a command such as
+	// modprobe) are refused with ErrBadParams. The configuration's own
+	// options are substituted as they are either way.
+	RawCmdlineOpts bool
 }
 
 func (o LoadOptions) jobs() int {
@@ -90,13 +101,15 @@ func (l *Loader) LoadAllWith(ctx context.Context, names []string, opts LoadOptio
 // what would change the meaning of the request: a name starting with '-'
 // (an option to a modprobe command line), holding '/' (a path) or a NUL
 // byte, or parameters with a newline or NUL byte (the kernel would split
-// them into more parameters).
-func checkRequest(name string, params []string) error {
+// them into more parameters). Unless raw (LoadOptions.RawCmdlineOpts),
+// a parameter starting with '-' is refused too: an install command would
+// take it for an option.
+func checkRequest(name string, params []string, raw bool) error {
 	if name == "" || strings.HasPrefix(name, "-") || strings.ContainsAny(name, "/\x00") {
 		return moduleErr("load", name, "", fmt.Errorf("%w: %q", ErrBadName, name))
 	}
 	for _, p := range params {
-		if strings.ContainsAny(p, "\n\x00") {
+		if strings.ContainsAny(p, "\n\x00") || !raw && strings.HasPrefix(p, "-") {
 			return moduleErr("load", name, "", fmt.Errorf("%w: %q", ErrBadParams, p))
 		}
 	}
@@ -162,7 +175,7 @@ func (l *Loader) loadAll(ctx context.Context, reqs []loadRequest, opts LoadOptio
 	errs := make([]error, len(reqs))
 	var wg sync.WaitGroup
 	for i, r := range reqs {
-		if err := checkRequest(r.name, r.params); err != nil {
+		if err := checkRequest(r.name, r.params, opts.RawCmdlineOpts); err != nil {
 			errs[i] = err
 			continue
 		}
@@ -215,7 +228,7 @@ func (r *loadRun) probe(ctx context.Context, pr *Probe) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := r.verdict(&pr.Actions[i], r.action(ctx, &pr.Actions[i])); err != nil {
+		if err := r.verdict(&pr.Actions[i], r.action(ctx, pr, &pr.Actions[i])); err != nil {
 			return err
 		}
 	}
@@ -246,11 +259,15 @@ func (r *loadRun) verdict(a *Action, err error) error {
 	return err
 }
 
-// action takes one action of a probe list.
-func (r *loadRun) action(ctx context.Context, a *Action) error {
+// action takes one action, a, of probe pr.
+func (r *loadRun) action(ctx context.Context, pr *Probe, a *Action) error {
 	l := r.l
 	if a.Kind == ActionBuiltin || l.isLive(a.Module) {
 		return errLoaded
+	}
+	if a.Kind == ActionInstall && a.Requested && pr.caller != nil && pr.caller.option && !r.opts.RawCmdlineOpts {
+		// No quoting keeps it from being an option to the command.
+		return moduleErr("install", a.Module, "", fmt.Errorf("%w: a parameter starting with '-' for install command '%s'", ErrBadParams, a.Command))
 	}
 	if r.opts.Show != nil {
 		r.opts.Show(*a)
@@ -260,7 +277,7 @@ func (r *loadRun) action(ctx context.Context, a *Action) error {
 	}
 	switch a.Kind {
 	case ActionInstall:
-		cmd := expandCmdlineOpts(a.Command, a.Params)
+		cmd := expandCmdlineOpts(a.Command, pr.cmdlineOpts(a, r.opts.RawCmdlineOpts))
 		err := l.runCommand(ctx, "install", a.Module, cmd)
 		if err != nil {
 			l.logCommandError(ctx, err, a.Module)
@@ -361,7 +378,7 @@ func (r *loadRun) parallel(ctx context.Context, pr *Probe) error {
 			if err := ctx.Err(); err != nil {
 				errs[i] = err
 			} else {
-				errs[i] = r.verdict(&pr.Actions[i], r.action(ctx, &pr.Actions[i]))
+				errs[i] = r.verdict(&pr.Actions[i], r.action(ctx, pr, &pr.Actions[i]))
 			}
 			if errs[i] != nil {
 				stopMu.Lock()

@@ -25,7 +25,8 @@
 // A load follows kmod's probe: a module already live or built in is
 // success (unless FirstTime), the modules.dep closure goes in first with
 // softdeps around each module, install commands run through /bin/sh with
-// MODPROBE_MODULE set and $CMDLINE_OPTS replaced, a failing softdep is
+// MODPROBE_MODULE set and $CMDLINE_OPTS replaced (the caller's parameters
+// quoted for the shell unless LoadOptions.RawCmdlineOpts), a failing softdep is
 // ignored, a failing dependency stops the probe, and EEXIST from a
 // concurrent loader counts as success. A plain .ko always goes to
 // finit_module, so that the kernel sees the file (LoadPin, IMA). A
@@ -79,7 +80,8 @@
 //	ErrNotFound       nothing matches the name
 //	ErrBadName        the name is unusable: an unmatched bracket, a NUL
 //	                  byte, or (for Load) a leading '-' or a '/'
-//	ErrBadParams      a parameter holds a newline or a NUL byte
+//	ErrBadParams      a parameter holds a newline or a NUL byte, or
+//	                  starts with '-' (unless LoadOptions.RawCmdlineOpts)
 //	ErrAlreadyLoaded  a first-time load found the module already loaded
 //	ErrNotLoaded      a first-time removal found the module not loaded
 //	ErrBuiltin        a builtin module cannot be removed
@@ -121,7 +123,10 @@
 // are refused with ErrBadName. Work stays proportional to the size of the
 // input. Planning has no side effects. Load refuses names that could be
 // options or paths and parameters that would smuggle in more parameters,
-// decompresses within a size cap, and stops at the first failing step.
+// gives install commands the caller's parameters as quoted words of data
+// (never shell syntax, unless LoadOptions.RawCmdlineOpts says they are an
+// administrator's), decompresses within a size cap, and stops at the
+// first failing step.
 // Checking signatures and enforcing lockdown is left to the kernel.
 //
 // A container's environment and annotations are not the administrator's:

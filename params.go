@@ -9,6 +9,13 @@ import "strings"
 // b="x y". Like modprobe, it puts a space only after a non-empty string,
 // so leading empty parameters vanish and later ones leave a space.
 func JoinParams(params []string) string {
+	return joinParams(params, false)
+}
+
+// joinParams is JoinParams; with quote, each word is also quoted for
+// /bin/sh (see shellQuote), so that the string stands for the same words
+// when a shell reads it.
+func joinParams(params []string, quote bool) string {
 	var b strings.Builder
 	for _, p := range params {
 		if b.Len() > 0 {
@@ -16,15 +23,33 @@ func JoinParams(params []string) string {
 		}
 		key, value, ok := strings.Cut(p, "=")
 		if ok && !strings.HasPrefix(value, `"`) && !strings.HasPrefix(value, "'") && strings.IndexByte(value, ' ') >= 0 {
-			b.WriteString(key)
-			b.WriteString(`="`)
-			b.WriteString(value)
-			b.WriteByte('"')
-			continue
+			p = key + `="` + value + `"`
+		}
+		if quote {
+			p = shellQuote(p)
 		}
 		b.WriteString(p)
 	}
 	return b.String()
+}
+
+// shellQuote returns s as one word of /bin/sh's language: s itself when
+// it holds only letters, digits and "_-.,:=+/@%" (or is empty, so that it
+// vanishes as an unquoted empty word would), and otherwise s in single
+// quotes, where a single quote of s ends the quoting, is escaped with a
+// backslash and starts it again. The shell then expands
+// nothing in it: no command substitution, no parameter, no field
+// splitting, no globbing.
+func shellQuote(s string) string {
+	safe := true
+	for i := 0; i < len(s) && safe; i++ {
+		c := s[i]
+		safe = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("_-.,:=+/@%", c) >= 0
+	}
+	if safe {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // configOptions returns the options modprobe.d and the kernel command

@@ -2,7 +2,9 @@ package modprobe
 
 import (
 	"context"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/gokmod/modprobe/internal/kernel"
 )
@@ -60,7 +62,8 @@ type Action struct {
 	// modprobe.d and kernel command line options, then the caller's
 	// parameters for the requested module. When the configuration gives
 	// options it ends with a space even without caller parameters, as in
-	// kmod.
+	// kmod. An install command gets it with each of the caller's
+	// parameters quoted for the shell, unless LoadOptions.RawCmdlineOpts.
 	Params string
 	// Command is the install command as configured, for ActionInstall.
 	Command string
@@ -121,6 +124,36 @@ type Probe struct {
 	// actions, then join nodes (done when what they wait for is); nil
 	// when the plan was not made for one.
 	after [][]int
+	// caller holds the caller's parameters of a probe made by Plan, for
+	// install commands; nil in a Probe made by hand.
+	caller *callerParams
+}
+
+// callerParams are the caller's parameters of a plan: joined for the
+// kernel (Plan.Params) and joined with each word quoted for the shell;
+// option reports one that starts with '-', which no quoting keeps from
+// being an option to a command.
+type callerParams struct {
+	joined, quoted string
+	option         bool
+}
+
+// cmdlineOpts returns what $CMDLINE_OPTS stands for in a's install
+// command. With raw it is a.Params, as kmod substitutes it, for the shell
+// to read: an administrator's own command line. Otherwise the caller's
+// parameters in it, which only the requested module gets, are quoted for
+// the shell, each as one word; the configuration's options stay as they
+// are. When a.Params is not what Plan made of them (a Probe made or
+// changed by hand), the whole of it is one quoted word.
+func (pr *Probe) cmdlineOpts(a *Action, raw bool) string {
+	c := pr.caller
+	switch {
+	case raw || !a.Requested:
+		return a.Params
+	case c == nil || !strings.HasSuffix(a.Params, c.joined):
+		return shellQuote(a.Params)
+	}
+	return a.Params[:len(a.Params)-len(c.joined)] + c.quoted
 }
 
 // Plan is what loading a name would do: one probe per module the name
@@ -165,12 +198,19 @@ func (l *Loader) plan(ctx context.Context, name string, params []string, opts Pl
 		return nil, err
 	}
 	plan := &Plan{Name: name, Params: JoinParams(params)}
+	caller := &callerParams{joined: plan.Params, quoted: plan.Params}
+	if len(params) > 0 {
+		caller.quoted = joinParams(params, true)
+		caller.option = slices.ContainsFunc(params, func(p string) bool { return strings.HasPrefix(p, "-") })
+	}
 	p.keep(mods)
 	for _, mod := range mods {
 		if err := ctx.Err(); err != nil {
 			return nil, moduleErr("plan", name, "", err)
 		}
-		plan.Probes = append(plan.Probes, p.planProbe(mod, plan.Params, opts, schedule))
+		pr := p.planProbe(mod, plan.Params, opts, schedule)
+		pr.caller = caller
+		plan.Probes = append(plan.Probes, pr)
 		p.release()
 	}
 	return plan, nil

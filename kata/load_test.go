@@ -123,3 +123,50 @@ func TestLoadContextCancelled(t *testing.T) {
 		t.Fatalf("loaded %q", got)
 	}
 }
+
+// TestLoadInstallCommandGetsData: a parameter from the annotation (the
+// container's author writes it) reaches an install command's
+// $CMDLINE_OPTS as one word of data: no field splitting into options, no
+// command substitution.
+func TestLoadInstallCommandGetsData(t *testing.T) {
+	root := t.TempDir()
+	if _, err := modprobetest.WriteTree(root, release, modprobetest.Module{Name: "loop", Params: []string{"max_loop:int"}}); err != nil {
+		t.Fatal(err)
+	}
+	out, pwned := filepath.Join(root, "argv"), filepath.Join(root, "pwned")
+	conf := filepath.Join(root, "modprobe.d")
+	if err := os.MkdirAll(conf, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := "install loop for a in $CMDLINE_OPTS; do echo \"$a\"; done >" + out + "\n"
+	if err := os.WriteFile(filepath.Join(conf, "loop.conf"), []byte(cmd), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	k := modprobetest.NewKernel(t)
+	if err := k.SetRelease(release); err != nil {
+		t.Fatal(err)
+	}
+	l := k.Open(t, modprobe.Options{RootDir: root, ConfigPaths: []string{conf}})
+	value := "loop max_loop=8${IFS}-a${IFS}dummy p=$(touch${IFS}" + pwned + ") q=`id`"
+	reqs, err := ParseAnnotation(value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Load(context.Background(), l, reqs, modprobe.LoadOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "max_loop=8${IFS}-a${IFS}dummy\np=$(touch${IFS}" + pwned + ")\nq=`id`\n"
+	if string(b) != want {
+		t.Errorf("the install command got\n%s\nwant\n%s", b, want)
+	}
+	if _, err := os.Stat(pwned); err == nil {
+		t.Error("a parameter from the annotation ran a command")
+	}
+	if got := inserted(k); len(got) != 0 {
+		t.Errorf("inserts %q; the install command replaces them", got)
+	}
+}

@@ -407,6 +407,8 @@ func (m *modprobeCmd) insmodParallel(l *modprobe.Loader, names []string, jobs in
 		ForceModversion: m.stripModvers || m.force,
 		Jobs:            jobs,
 		Show:            m.showAction,
+		// The administrator's own command line: kmod's substitution.
+		RawCmdlineOpts: true,
 	})
 	return m.reportLoad(l, err)
 }
@@ -492,6 +494,8 @@ func (m *modprobeCmd) probe(l *modprobe.Loader, pr *modprobe.Probe) (int, string
 		ForceVermagic:   m.stripVermagic || m.force,
 		ForceModversion: m.stripModvers || m.force,
 		Show:            m.showAction,
+		// The administrator's own command line: kmod's substitution.
+		RawCmdlineOpts: true,
 	})
 	return errnoResult(err)
 }
