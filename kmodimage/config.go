@@ -1,6 +1,7 @@
 package kmodimage
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -118,12 +119,20 @@ func unknownFieldLine(data []byte, err error) string {
 // rawArgs (not both; rawArgs then with load and unload); a
 // modulesLoadingOrder of at least two different modules starting with
 // moduleName; an absolute dirName; at most one in-tree field; an absolute
-// firmwarePath. Errors wrap ErrConfig.
+// firmwarePath. Then the paths must stay inside the worker's shared
+// directory, with the rules Extract applies to an image: dirName and
+// firmwarePath absolute and clean (no "..", no "//", no trailing "/",
+// no NUL), firmwarePath neither "/" nor overlapping the kernel
+// directory dirName/lib/modules/kernelVersion, and kernelVersion one path
+// element; so a configuration that kmm load accepts, kmm load --pull
+// accepts too, and the other way round. An empty dirName stands for
+// DefaultDirName. Errors wrap ErrConfig.
 func (c *ModuleConfig) Validate() error {
 	m := &c.Modprobe
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", ErrConfig, fmt.Sprintf(format, args...))
 	}
+	dirName := cmp.Or(m.DirName, DefaultDirName)
 	switch {
 	case m.ModuleName != "" && m.RawArgs != nil:
 		return bad("modprobe: moduleName and rawArgs are mutually exclusive")
@@ -131,7 +140,7 @@ func (c *ModuleConfig) Validate() error {
 		return bad("modprobe: moduleName or rawArgs is required")
 	case m.ModuleName == "" && (len(m.RawArgs.Load) == 0 || len(m.RawArgs.Unload) == 0):
 		return bad("modprobe.rawArgs: load and unload are both required")
-	case !path.IsAbs(m.DirName):
+	case !path.IsAbs(dirName):
 		return bad("modprobe.dirName %q is not an absolute path", m.DirName)
 	case m.FirmwarePath != "" && !path.IsAbs(m.FirmwarePath):
 		return bad("modprobe.firmwarePath %q is not an absolute path", m.FirmwarePath)
@@ -153,7 +162,26 @@ func (c *ModuleConfig) Validate() error {
 			seen[n] = true
 		}
 	}
+	if _, err := checkPlan(c.extractOptions(), configNames()); err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
 	return nil
+}
+
+// configNames returns the names of the worker configuration's fields, for
+// errors.
+func configNames() fieldNames {
+	return fieldNames{"modprobe.dirName", "kernelVersion", "modprobe.firmwarePath"}
+}
+
+// extractOptions are the options that extract the configuration's image
+// parts: its dirName, kernelVersion and firmwarePath.
+func (c *ModuleConfig) extractOptions() ExtractOptions {
+	return ExtractOptions{
+		DirName:       cmp.Or(c.Modprobe.DirName, DefaultDirName),
+		KernelVersion: c.KernelVersion,
+		FirmwarePath:  c.Modprobe.FirmwarePath,
+	}
 }
 
 // InTreeModules returns the in-tree modules to remove before loading:

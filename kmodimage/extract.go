@@ -224,13 +224,29 @@ type plan struct {
 
 // newPlan checks opts and applies the defaults.
 func newPlan(opts ExtractOptions) (plan, error) {
+	p, err := checkPlan(opts, optionNames())
+	if err != nil {
+		return plan{}, fmt.Errorf("extract image: %w", err)
+	}
+	return p, nil
+}
+
+// fieldNames name the options that select an image's parts, in errors.
+type fieldNames struct{ dirName, kernel, firmware string }
+
+// optionNames returns ExtractOptions' names; ModuleConfig.Validate uses
+// the worker configuration's (configNames).
+func optionNames() fieldNames { return fieldNames{"DirName", "KernelVersion", "FirmwarePath"} }
+
+// checkPlan is newPlan, naming the fields as names says.
+func checkPlan(opts ExtractOptions, names fieldNames) (plan, error) {
 	dirName := cmp.Or(opts.DirName, DefaultDirName)
-	if err := checkAbsDir("DirName", dirName, true); err != nil {
+	if err := checkAbsDir(names.dirName, dirName, true); err != nil {
 		return plan{}, err
 	}
 	k := opts.KernelVersion
 	if k == "" || k == "." || k == ".." || strings.ContainsAny(k, "/\x00") {
-		return plan{}, fmt.Errorf("extract image: KernelVersion %q is not a single path element", k)
+		return plan{}, fmt.Errorf("%s %q is not a single path element", names.kernel, k)
 	}
 	p := plan{
 		modules:     path.Join(strings.TrimPrefix(dirName, "/"), "lib/modules"),
@@ -243,12 +259,12 @@ func newPlan(opts ExtractOptions) (plan, error) {
 	}
 	p.parts = []part{{rel: path.Join(p.modules, k), what: "kernel directory"}}
 	if fw := opts.FirmwarePath; fw != "" {
-		if err := checkAbsDir("FirmwarePath", fw, false); err != nil {
+		if err := checkAbsDir(names.firmware, fw, false); err != nil {
 			return plan{}, err
 		}
 		rel := strings.TrimPrefix(fw, "/")
 		if within(rel, p.parts[0].rel) || within(p.parts[0].rel, rel) {
-			return plan{}, fmt.Errorf("extract image: FirmwarePath %s overlaps the kernel directory %s", fw, p.parts[0].abs())
+			return plan{}, fmt.Errorf("%s %s overlaps the kernel directory %s", names.firmware, fw, p.parts[0].abs())
 		}
 		p.parts = append(p.parts, part{rel: rel, what: "firmware path"})
 	}
@@ -258,7 +274,7 @@ func newPlan(opts ExtractOptions) (plan, error) {
 		}
 	}
 	if p.maxFile < 0 || p.maxTotal < 0 || p.maxEntries < 0 {
-		return plan{}, errors.New("extract image: negative limit")
+		return plan{}, errors.New("negative limit")
 	}
 	return p, nil
 }
@@ -268,9 +284,9 @@ func newPlan(opts ExtractOptions) (plan, error) {
 func checkAbsDir(opt, dir string, rootOK bool) error {
 	switch {
 	case !path.IsAbs(dir) || path.Clean(dir) != dir || strings.ContainsRune(dir, 0):
-		return fmt.Errorf("extract image: %s %q is not an absolute clean path", opt, dir)
+		return fmt.Errorf("%s %q is not an absolute clean path", opt, dir)
 	case dir == "/" && !rootOK:
-		return fmt.Errorf("extract image: %s may not be /", opt)
+		return fmt.Errorf("%s may not be /", opt)
 	}
 	return nil
 }

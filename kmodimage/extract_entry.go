@@ -338,17 +338,23 @@ func (x *extractor) symlink(name string, pt part, target string) error {
 // first element that descends, and every later element descends from
 // inside pt or follows a link that was itself checked so.
 func (x *extractor) checkSymlink(name string, pt part, target string) error {
+	return checkLinkTarget(name, pt, target, x.hostModules)
+}
+
+// checkLinkTarget is checkSymlink, with the host's module tree given as
+// hostModules ("" for none): CopyFirmware checks links with it too.
+func checkLinkTarget(name string, pt part, target, hostModules string) error {
 	switch {
 	case target == "":
 		return fmt.Errorf("%w: empty symlink target", ErrUnsafeEntry)
 	case strings.ContainsRune(target, 0):
 		return fmt.Errorf("%w: symlink target holds NUL", ErrUnsafeEntry)
 	case path.IsAbs(target):
-		if x.hostModules == "" {
+		if hostModules == "" {
 			return fmt.Errorf("%w: absolute symlink target %q", ErrUnsafeEntry, target)
 		}
-		if path.Clean(target) != strings.TrimSuffix(target, "/") || !within(path.Clean(target), x.hostModules) {
-			return fmt.Errorf("%w: absolute symlink target %q is not a clean path in %s", ErrUnsafeEntry, target, x.hostModules)
+		if path.Clean(target) != strings.TrimSuffix(target, "/") || !within(path.Clean(target), hostModules) {
+			return fmt.Errorf("%w: absolute symlink target %q is not a clean path in %s", ErrUnsafeEntry, target, hostModules)
 		}
 		return nil
 	}

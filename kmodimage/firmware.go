@@ -6,7 +6,9 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
+	"syscall"
 
 	"github.com/gokmod/modprobe/internal/kernel"
 )
@@ -39,51 +41,102 @@ func SetFirmwareClassPath(sysfsDir, dir string) error {
 // CopyFirmware copies the tree src into dst, as KMM's worker copies an
 // image's firmware to the host: directories are created, files and
 // symbolic links replace what dst holds under the same name, and nothing
-// else in dst changes. Every write goes through dst (an os.Root), so a
-// symbolic link already in dst cannot send it elsewhere.
+// else in dst changes. src is read through an os.Root, so no symbolic link
+// in it leads the copy elsewhere, and a symbolic link is copied only when
+// its target stays inside src (a relative target that climbs only with
+// leading ".." elements), as Extract allows in an image's firmware path;
+// any other fails the copy with an error wrapping ErrUnsafeEntry. Every
+// write goes through dst (an os.Root), so a symbolic link already in dst
+// cannot send it elsewhere either.
 func CopyFirmware(src, dst string) error {
-	if err := os.MkdirAll(dst, 0o755); err != nil {
-		return fmt.Errorf("failed to copy firmware from path %s to path %s: %w", src, dst, err)
-	}
-	root, err := os.OpenRoot(dst)
-	if err != nil {
-		return fmt.Errorf("failed to copy firmware from path %s to path %s: %w", src, dst, err)
-	}
-	defer root.Close()
-	err = filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, p)
-		if err != nil || rel == "." {
-			return err
-		}
-		switch {
-		case d.IsDir():
-			return root.MkdirAll(rel, 0o755)
-		case d.Type()&fs.ModeSymlink != 0:
-			target, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			if err := root.Remove(rel); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return err
-			}
-			return root.Symlink(target, rel)
-		case d.Type().IsRegular():
-			return copyFile(root, p, rel)
-		}
-		return fmt.Errorf("%s: not a file, directory or symbolic link", p)
-	})
-	if err != nil {
+	if err := copyFirmware(src, dst); err != nil {
 		return fmt.Errorf("failed to copy firmware from path %s to path %s: %w", src, dst, err)
 	}
 	return nil
 }
 
-// copyFile copies the regular file src to rel in root, replacing it.
-func copyFile(root *os.Root, src, rel string) error {
-	in, err := os.Open(src)
+// firmwarePart stands for the source tree of CopyFirmware when its links
+// are checked as an image's parts are.
+const firmwarePart = "firmware"
+
+func copyFirmware(src, dst string) error {
+	from, err := os.OpenRoot(src)
+	if err != nil {
+		return err
+	}
+	defer from.Close()
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return err
+	}
+	to, err := os.OpenRoot(dst)
+	if err != nil {
+		return err
+	}
+	defer to.Close()
+	return walkFirmware(from, src, func(rel string, d fs.DirEntry, target string) error {
+		switch {
+		case d.IsDir():
+			return to.MkdirAll(rel, 0o755)
+		case target != "":
+			if err := to.Remove(rel); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+			return to.Symlink(target, rel)
+		}
+		return copyFile(from, to, rel)
+	})
+}
+
+// CheckFirmware checks the tree src as CopyFirmware would copy it,
+// writing nothing: the worker checks the Module's firmware before it
+// changes anything on the node.
+func CheckFirmware(src string) error {
+	from, err := os.OpenRoot(src)
+	if err == nil {
+		defer from.Close()
+		err = walkFirmware(from, src, nil)
+	}
+	if err != nil {
+		return fmt.Errorf("firmware at path %s: %w", src, err)
+	}
+	return nil
+}
+
+// walkFirmware walks the tree of from (opened at src) and calls visit,
+// unless nil, for each directory, regular file and symbolic link below
+// its top, with the link's target (checked to stay in the tree) or "".
+// Anything else fails the walk.
+func walkFirmware(from *os.Root, src string, visit func(rel string, d fs.DirEntry, target string) error) error {
+	pt := part{rel: firmwarePart, what: "firmware directory " + src}
+	return fs.WalkDir(from.FS(), ".", func(rel string, d fs.DirEntry, err error) error {
+		if err != nil || rel == "." {
+			return err
+		}
+		var target string
+		switch {
+		case d.IsDir(), d.Type().IsRegular():
+		case d.Type()&fs.ModeSymlink != 0:
+			if target, err = from.Readlink(rel); err != nil {
+				return err
+			}
+			if err := checkLinkTarget(path.Join(firmwarePart, rel), pt, target, ""); err != nil {
+				return fmt.Errorf("%s: %w", filepath.Join(src, rel), err)
+			}
+		default:
+			return fmt.Errorf("%s: %w: not a file, directory or symbolic link", filepath.Join(src, rel), ErrUnsafeEntry)
+		}
+		if visit == nil {
+			return nil
+		}
+		return visit(rel, d, target)
+	})
+}
+
+// copyFile copies the regular file rel of from to rel in to, replacing
+// it.
+func copyFile(from, to *os.Root, rel string) error {
+	// Not blocking on a FIFO put there since the walk saw a file.
+	in, err := from.OpenFile(rel, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return err
 	}
@@ -92,14 +145,17 @@ func copyFile(root *os.Root, src, rel string) error {
 	if err != nil {
 		return err
 	}
+	if !st.Mode().IsRegular() {
+		return fmt.Errorf("%s: not a regular file", rel)
+	}
 	// A symbolic link or other non-file at rel is replaced, not written
 	// through.
-	if fi, err := root.Lstat(rel); err == nil && !fi.Mode().IsRegular() {
-		if err := root.Remove(rel); err != nil {
+	if fi, err := to.Lstat(rel); err == nil && !fi.Mode().IsRegular() {
+		if err := to.Remove(rel); err != nil {
 			return err
 		}
 	}
-	out, err := root.OpenFile(rel, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, st.Mode().Perm())
+	out, err := to.OpenFile(rel, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, st.Mode().Perm())
 	if err != nil {
 		return err
 	}

@@ -72,10 +72,18 @@ func (w *Worker) sharedDir() string { return cmp.Or(w.SharedDir, DefaultSharedDi
 //     modulesLoadingOrder, whose failures are ignored as kmod ignores
 //     softdep failures.
 //
-// A module already loaded is success, so Load may run again after a
-// failure, as KMM's pods do. ctx is checked between modules.
+// Before the first step it checks what it can: the configuration
+// (Validate), that the module directory SharedDir/dirName/lib/modules/KERNEL
+// and the firmware path SharedDir/firmwarePath lie inside SharedDir once
+// symbolic links are resolved (an error wrapping ErrOutsideRoot), and the
+// firmware tree as CopyFirmware will copy it. A module already loaded is
+// success, so Load may run again after a failure, as KMM's pods do. ctx
+// is checked between modules.
 func (w *Worker) Load(ctx context.Context, cfg *ModuleConfig) error {
 	// Everything that can be checked is, before anything changes.
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
 	m := &cfg.Modprobe
 	inv, err := w.invocation(m, false)
 	if err != nil {
@@ -84,9 +92,17 @@ func (w *Worker) Load(ctx context.Context, cfg *ModuleConfig) error {
 	if m.FirmwarePath != "" && w.FirmwarePath == "" {
 		return fmt.Errorf("kmodimage: modprobe.firmwarePath %s is set but the worker has no firmware path", m.FirmwarePath)
 	}
+	firmware, err := w.firmwareSource(m, true)
+	if err != nil {
+		return err
+	}
 	softdeps := Softdeps(m.ModulesLoadingOrder)
 	l, err := w.open(inv, softdeps)
 	if err != nil {
+		return err
+	}
+	if err := w.confineModuleDir(m, inv, l); err != nil {
+		l.Close()
 		return err
 	}
 	if m.RawArgs == nil {
@@ -116,8 +132,8 @@ func (w *Worker) Load(ctx context.Context, cfg *ModuleConfig) error {
 	if err := w.RemoveInTree(ctx, cfg.InTreeModules()); err != nil {
 		return err
 	}
-	if m.FirmwarePath != "" {
-		if err := CopyFirmware(filepath.Join(w.sharedDir(), m.FirmwarePath), w.FirmwarePath); err != nil {
+	if firmware != "" {
+		if err := CopyFirmware(firmware, w.FirmwarePath); err != nil {
 			return err
 		}
 	}
@@ -133,25 +149,75 @@ func (w *Worker) Load(ctx context.Context, cfg *ModuleConfig) error {
 // its order, or of moduleName; every module is tried, and one not loaded
 // is success. Then, with the Module's firmwarePath and FirmwarePath set,
 // the firmware files it copied are removed from FirmwarePath (failures
-// are logged, not returned).
+// are logged, not returned). The configuration and its paths are checked
+// first, as by Load.
 func (w *Worker) Unload(ctx context.Context, cfg *ModuleConfig) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
 	m := &cfg.Modprobe
 	inv, err := w.invocation(m, true)
 	if err != nil {
 		return err
+	}
+	var firmware string
+	if w.FirmwarePath != "" {
+		if firmware, err = w.firmwareSource(m, false); err != nil {
+			return err
+		}
 	}
 	l, err := w.open(inv, nil)
 	if err != nil {
 		return err
 	}
 	defer l.Close()
+	if err := w.confineModuleDir(m, inv, l); err != nil {
+		return err
+	}
 	if err := w.exec(ctx, l, inv); err != nil {
 		return fmt.Errorf("failed to unload module %q: %w", strings.Join(inv.Operands, " "), err)
 	}
-	if m.FirmwarePath != "" && w.FirmwarePath != "" {
-		for _, err := range RemoveFirmwareFiles(filepath.Join(w.sharedDir(), m.FirmwarePath), w.FirmwarePath) {
+	if firmware != "" {
+		for _, err := range RemoveFirmwareFiles(firmware, w.FirmwarePath) {
 			w.logf("warning: %v", err)
 		}
+	}
+	return nil
+}
+
+// firmwareSource returns the directory the Module's firmwarePath names
+// below SharedDir, symbolic links resolved, or "" when it has none; a
+// path that leads outside SharedDir is an error wrapping ErrOutsideRoot.
+// With check, the tree is also checked as CopyFirmware will copy it.
+func (w *Worker) firmwareSource(m *ModprobeSpec, check bool) (string, error) {
+	if m.FirmwarePath == "" {
+		return "", nil
+	}
+	dir, err := resolveIn(w.sharedDir(), m.FirmwarePath)
+	if err == nil && check {
+		err = CheckFirmware(dir)
+	}
+	if err != nil {
+		return "", fmt.Errorf("kmodimage: modprobe.firmwarePath %s: %w", m.FirmwarePath, err)
+	}
+	return dir, nil
+}
+
+// confineModuleDir checks that the module directory l reads, when it is
+// SharedDir/dirName/lib/modules/KERNEL (not a -d given in rawArgs or
+// args, which is taken as given), lies inside SharedDir once symbolic
+// links are resolved: before the worker indexes it (which writes files
+// there) or loads from it.
+func (w *Worker) confineModuleDir(m *ModprobeSpec, inv Invocation, l *modprobe.Loader) error {
+	if m.RawArgs != nil || inv.Root != filepath.Join(w.sharedDir(), m.DirName) {
+		return nil
+	}
+	rel, err := filepath.Rel(w.sharedDir(), l.ModuleDir())
+	if err != nil {
+		return err
+	}
+	if _, err := resolveIn(w.sharedDir(), rel); err != nil {
+		return fmt.Errorf("kmodimage: modprobe.dirName %s: %w", m.DirName, err)
 	}
 	return nil
 }

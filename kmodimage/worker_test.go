@@ -28,6 +28,8 @@ type node struct {
 	log          []string
 	w            *Worker
 	fwParam      string
+	// cfgMutate, if set, adjusts the configuration a test case loads.
+	cfgMutate func(*ModuleConfig)
 }
 
 func newNode(t *testing.T) *node {
@@ -226,9 +228,11 @@ func TestWorkerFailures(t *testing.T) {
 		"-r in args.load":                 func(c *ModuleConfig) { c.Modprobe.Args = &ModprobeArgs{Load: []string{"-r"}} },
 		"-D in args.load":                 func(c *ModuleConfig) { c.Modprobe.Args = &ModprobeArgs{Load: []string{"-D"}} },
 		"rawArgs.load removes": func(c *ModuleConfig) {
+			c.Modprobe.ModuleName, c.Modprobe.ModulesLoadingOrder = "", nil
 			c.Modprobe.RawArgs = &ModprobeArgs{Load: []string{"-r", "x"}, Unload: []string{"-r", "x"}}
 		},
 		"rawArgs.load without a module": func(c *ModuleConfig) {
+			c.Modprobe.ModuleName, c.Modprobe.ModulesLoadingOrder = "", nil
 			c.Modprobe.RawArgs = &ModprobeArgs{Load: []string{"-v"}, Unload: []string{"-r", "x"}}
 		},
 	} {
