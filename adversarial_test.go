@@ -810,6 +810,8 @@ func advCases() []advCase {
 	cases = append(cases, advImageCases()...)
 	cases = append(cases, advAdapterCases()...)
 	cases = append(cases, advDepmodCases()...)
+	cases = append(cases, advShellCases()...)
+	cases = append(cases, advWorkerPathCases()...)
 	return cases
 }
 

@@ -33,10 +33,13 @@ func (e *CommandError) Error() string {
 // the reason.
 func (e *CommandError) Unwrap() []error { return []error{ErrCommandFailed, e.Err} }
 
+// cmdlineOpts is what install and remove commands name the options by.
+const cmdlineOpts = "$CMDLINE_OPTS"
+
 // expandCmdlineOpts replaces every $CMDLINE_OPTS in cmd with opts, as
 // libkmod does for install commands.
 func expandCmdlineOpts(cmd, opts string) string {
-	return strings.ReplaceAll(cmd, "$CMDLINE_OPTS", opts)
+	return strings.ReplaceAll(cmd, cmdlineOpts, opts)
 }
 
 // runCommand runs cmd through /bin/sh -c, as system(3) does, with

@@ -277,8 +277,11 @@ func (r *loadRun) action(ctx context.Context, pr *Probe, a *Action) error {
 	}
 	switch a.Kind {
 	case ActionInstall:
-		cmd := expandCmdlineOpts(a.Command, pr.cmdlineOpts(a, r.opts.RawCmdlineOpts))
-		err := l.runCommand(ctx, "install", a.Module, cmd)
+		cmd, err := pr.installCommand(a, r.opts.RawCmdlineOpts)
+		if err != nil {
+			return moduleErr("install", a.Module, "", err)
+		}
+		err = l.runCommand(ctx, "install", a.Module, cmd)
 		if err != nil {
 			l.logCommandError(ctx, err, a.Module)
 			return moduleErr("install", a.Module, "", fmt.Errorf("%w: %w", err, syscall.EINVAL))

@@ -9,47 +9,122 @@ import "strings"
 // b="x y". Like modprobe, it puts a space only after a non-empty string,
 // so leading empty parameters vanish and later ones leave a space.
 func JoinParams(params []string) string {
-	return joinParams(params, false)
+	return joinParams("", params, false)
 }
 
-// joinParams is JoinParams; with quote, each word is also quoted for
-// /bin/sh (see shellQuote), so that the string stands for the same words
-// when a shell reads it.
-func joinParams(params []string, quote bool) string {
+// joinParams returns prefix followed by params joined as JoinParams
+// joins them; with quote, each word is also quoted for /bin/sh (see
+// shellQuote), so that the string stands for the same words when a shell
+// reads it. The string is built once, at its final size.
+func joinParams(prefix string, params []string, quote bool) string {
+	var n counter
+	n.WriteString(prefix)
+	writeParams(&n, params, quote)
 	var b strings.Builder
+	b.Grow(int(n))
+	b.WriteString(prefix)
+	writeParams(&b, params, quote)
+	return b.String()
+}
+
+// quotedLen returns the length of joinParams(prefix, params, true)
+// without building it.
+func quotedLen(prefix string, params []string) int {
+	n := counter(len(prefix))
+	writeParams(&n, params, true)
+	return int(n)
+}
+
+// paramWriter is what writeParams writes to: a strings.Builder, or a
+// counter that only adds up the length.
+type paramWriter interface {
+	WriteString(string) (int, error)
+	WriteByte(byte) error
+	Len() int
+}
+
+// counter is a paramWriter that counts bytes.
+type counter int
+
+func (c *counter) WriteString(s string) (int, error) { *c += counter(len(s)); return len(s), nil }
+func (c *counter) WriteByte(byte) error              { *c++; return nil }
+func (c *counter) Len() int                          { return int(*c) }
+
+// writeParams writes params as JoinParams joins them, each word quoted
+// with quote.
+func writeParams(w paramWriter, params []string, quote bool) {
+	start := w.Len()
 	for _, p := range params {
-		if b.Len() > 0 {
-			b.WriteByte(' ')
+		if w.Len() > start {
+			w.WriteByte(' ')
 		}
 		key, value, ok := strings.Cut(p, "=")
-		if ok && !strings.HasPrefix(value, `"`) && !strings.HasPrefix(value, "'") && strings.IndexByte(value, ' ') >= 0 {
-			p = key + `="` + value + `"`
+		wrap := ok && !strings.HasPrefix(value, `"`) && !strings.HasPrefix(value, "'") && strings.IndexByte(value, ' ') >= 0
+		switch {
+		case wrap && quote: // never safe: it holds '"'
+			w.WriteByte('\'')
+			writeInQuotes(w, key)
+			w.WriteString(`="`)
+			writeInQuotes(w, value)
+			w.WriteString(`"'`)
+		case wrap:
+			w.WriteString(key)
+			w.WriteString(`="`)
+			w.WriteString(value)
+			w.WriteByte('"')
+		case quote && !shellSafe(p):
+			w.WriteByte('\'')
+			writeInQuotes(w, p)
+			w.WriteByte('\'')
+		default:
+			w.WriteString(p)
 		}
-		if quote {
-			p = shellQuote(p)
-		}
-		b.WriteString(p)
 	}
-	return b.String()
 }
 
 // shellQuote returns s as one word of /bin/sh's language: s itself when
 // it holds only letters, digits and "_-.,:=+/@%" (or is empty, so that it
 // vanishes as an unquoted empty word would), and otherwise s in single
 // quotes, where a single quote of s ends the quoting, is escaped with a
-// backslash and starts it again. The shell then expands
-// nothing in it: no command substitution, no parameter, no field
-// splitting, no globbing.
+// backslash and starts it again. The shell then expands nothing in it: no
+// command substitution, no parameter, no field splitting, no globbing.
 func shellQuote(s string) string {
-	safe := true
-	for i := 0; i < len(s) && safe; i++ {
-		c := s[i]
-		safe = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("_-.,:=+/@%", c) >= 0
-	}
-	if safe {
+	if shellSafe(s) {
 		return s
 	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	var b strings.Builder
+	b.Grow(len(s) + 2 + 3*strings.Count(s, "'"))
+	b.WriteByte('\'')
+	writeInQuotes(&b, s)
+	b.WriteByte('\'')
+	return b.String()
+}
+
+// shellSafe reports whether the shell reads s as the word s unquoted.
+func shellSafe(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("_-.,:=+/@%", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// writeInQuotes writes s for the inside of single quotes, each single
+// quote of s as a quote that ends the quoting, a backslash-escaped quote
+// and a quote that starts it again.
+func writeInQuotes(w paramWriter, s string) {
+	for {
+		i := strings.IndexByte(s, '\'')
+		if i < 0 {
+			w.WriteString(s)
+			return
+		}
+		w.WriteString(s[:i])
+		w.WriteString(`'\''`)
+		s = s[i+1:]
+	}
 }
 
 // configOptions returns the options modprobe.d and the kernel command

@@ -44,12 +44,61 @@ func TestJoinParamsQuoted(t *testing.T) {
 		{[]string{"a=1", "b=x y"}, `a=1 'b="x y"'`},
 		{[]string{"a", "", "b"}, "a  b"},
 		{[]string{"p=it's"}, `'p=it'\''s'`},
+		{[]string{"b=it's a", "", "c"}, `'b="it'\''s a"'  c`},
+		{[]string{"p=$(id)", "q='x y'"}, `'p=$(id)' 'q='\''x y'\'''`},
 	} {
-		if got := joinParams(tc.params, true); got != tc.want {
+		if got := joinParams("", tc.params, true); got != tc.want {
 			t.Errorf("joinParams(%q, true) = %q, want %q", tc.params, got, tc.want)
 		}
-		if got, want := joinParams(tc.params, false), JoinParams(tc.params); got != want {
+		if got, want := joinParams("", tc.params, false), JoinParams(tc.params); got != want {
 			t.Errorf("joinParams(%q, false) = %q, JoinParams %q", tc.params, got, want)
 		}
+		if got := quotedLen("x=1 ", tc.params); got != len("x=1 ")+len(tc.want) {
+			t.Errorf("quotedLen(%q) = %d, want %d", tc.params, got, len("x=1 ")+len(tc.want))
+		}
 	}
+}
+
+// FuzzJoinParams: joinParams without quoting is what modprobe joins, after
+// any prefix; quotedLen is the length of the quoted form; and /bin/sh
+// reads the quoted form as the prefix's words, then each non-empty
+// parameter as one word, as modprobe joins it.
+func FuzzJoinParams(f *testing.F) {
+	f.Add("count=2 ", "a=1\x00b=x y\x00\x00c='q r'\x00p=$(id)")
+	f.Add("", "it's\x00\x00")
+	f.Add("x ", "-a\x00b=\"x\x00*")
+	f.Fuzz(func(t *testing.T, prefix, list string) {
+		if prefix != "" && !strings.HasSuffix(prefix, " ") {
+			prefix += " " // optionString's prefixes end with a space
+		}
+		params := strings.Split(list, "\x00")
+		plain := joinParams(prefix, params, false)
+		if want := prefix + JoinParams(params); plain != want {
+			t.Fatalf("joinParams(%q, %q, false) = %q, want %q", prefix, params, plain, want)
+		}
+		quoted := joinParams(prefix, params, true)
+		if n := quotedLen(prefix, params); n != len(quoted) {
+			t.Fatalf("quotedLen = %d, len %d", n, len(quoted))
+		}
+		if !shellSafe(strings.ReplaceAll(prefix, " ", "")) || strings.Contains(list, "\n") {
+			return // the prefix is shell text; a newline never reaches here
+		}
+		var want strings.Builder
+		for _, w := range strings.Fields(prefix) {
+			want.WriteString("<" + w + ">")
+		}
+		for _, p := range params {
+			if p != "" {
+				want.WriteString("<" + JoinParams([]string{p}) + ">")
+			}
+		}
+		want.WriteString(".")
+		out, err := exec.Command("/bin/sh", "-c", "for w in "+quoted+"; do printf '<%s>' \"$w\"; done; printf .").Output()
+		if err != nil {
+			t.Fatalf("sh on %q: %v", quoted, err)
+		}
+		if string(out) != want.String() {
+			t.Errorf("joinParams(%q, %q, true) = %q; sh read %q, want %q", prefix, params, quoted, out, want.String())
+		}
+	})
 }

@@ -2,9 +2,11 @@ package modprobe
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/gokmod/modprobe/internal/kernel"
 )
@@ -129,31 +131,47 @@ type Probe struct {
 	caller *callerParams
 }
 
-// callerParams are the caller's parameters of a plan: joined for the
-// kernel (Plan.Params) and joined with each word quoted for the shell;
-// option reports one that starts with '-', which no quoting keeps from
-// being an option to a command.
+// callerParams are the caller's parameters of a plan, as given and
+// joined for the kernel (Plan.Params); option reports one that starts
+// with '-', which no quoting keeps from being an option to a command.
 type callerParams struct {
-	joined, quoted string
-	option         bool
+	params []string
+	joined string
+	option bool
 }
 
-// cmdlineOpts returns what $CMDLINE_OPTS stands for in a's install
-// command. With raw it is a.Params, as kmod substitutes it, for the shell
-// to read: an administrator's own command line. Otherwise the caller's
-// parameters in it, which only the requested module gets, are quoted for
-// the shell, each as one word; the configuration's options stay as they
-// are. When a.Params is not what Plan made of them (a Probe made or
-// changed by hand), the whole of it is one quoted word.
-func (pr *Probe) cmdlineOpts(a *Action, raw bool) string {
+// maxCommandLen is the longest command line /bin/sh -c can be given: the
+// kernel refuses a single argument longer than MAX_ARG_STRLEN (32 pages)
+// with E2BIG.
+const maxCommandLen = 32 * 4096
+
+// installCommand returns a's install command with $CMDLINE_OPTS
+// replaced. With raw the replacement is a.Params, as kmod substitutes it,
+// for the shell to read: an administrator's own command line. Otherwise
+// the caller's parameters in it, which only the requested module gets,
+// are quoted for the shell, each as one word; the configuration's
+// options stay as they are; and a command longer than a shell can be
+// given is refused (ErrBadParams wrapping E2BIG) before it is built. When
+// a.Params is not what Plan made of them (a Probe made or changed by
+// hand), the whole of it is one quoted word.
+func (pr *Probe) installCommand(a *Action, raw bool) (string, error) {
 	c := pr.caller
+	var opts string
 	switch {
 	case raw || !a.Requested:
-		return a.Params
+		opts = a.Params
 	case c == nil || !strings.HasSuffix(a.Params, c.joined):
-		return shellQuote(a.Params)
+		opts = shellQuote(a.Params)
+	default:
+		prefix := a.Params[:len(a.Params)-len(c.joined)]
+		n := quotedLen(prefix, c.params)
+		if refs := strings.Count(a.Command, cmdlineOpts); len(a.Command)+refs*(n-len(cmdlineOpts)) > maxCommandLen {
+			return "", fmt.Errorf("%w: %w: with its parameters quoted for the shell (%d bytes), install command '%s' is longer than the %d bytes a command can take",
+				ErrBadParams, syscall.E2BIG, n, a.Command, maxCommandLen)
+		}
+		opts = joinParams(prefix, c.params, true)
 	}
-	return a.Params[:len(a.Params)-len(c.joined)] + c.quoted
+	return expandCmdlineOpts(a.Command, opts), nil
 }
 
 // Plan is what loading a name would do: one probe per module the name
@@ -198,10 +216,10 @@ func (l *Loader) plan(ctx context.Context, name string, params []string, opts Pl
 		return nil, err
 	}
 	plan := &Plan{Name: name, Params: JoinParams(params)}
-	caller := &callerParams{joined: plan.Params, quoted: plan.Params}
-	if len(params) > 0 {
-		caller.quoted = joinParams(params, true)
-		caller.option = slices.ContainsFunc(params, func(p string) bool { return strings.HasPrefix(p, "-") })
+	caller := &callerParams{
+		params: params,
+		joined: plan.Params,
+		option: slices.ContainsFunc(params, func(p string) bool { return strings.HasPrefix(p, "-") }),
 	}
 	p.keep(mods)
 	for _, mod := range mods {
