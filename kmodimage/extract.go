@@ -119,30 +119,42 @@ func Extract(ctx context.Context, img v1.Image, dst string, opts ExtractOptions)
 	if dst == "" {
 		return errors.New("extract image: empty destination directory")
 	}
-	return p.extract(ctx, img, dst)
+	im, err := readManifest(img)
+	if err != nil {
+		return fmt.Errorf("extract image: %w", err)
+	}
+	return p.extract(ctx, im, dst)
 }
 
-// extract is Extract with checked options.
-func (p plan) extract(ctx context.Context, img v1.Image, dst string) (err error) {
+// extract is Extract with checked options and the manifest read.
+func (p plan) extract(ctx context.Context, im *imageManifest, dst string) error {
+	if err := p.extractChecked(ctx, im, dst); err != nil {
+		return fmt.Errorf("extract image %s: %w", im.name, err)
+	}
+	return nil
+}
+
+// extractChecked does extract's work.
+func (p plan) extractChecked(ctx context.Context, im *imageManifest, dst string) (err error) {
 	created := false
 	if _, err := os.Lstat(dst); errors.Is(err, fs.ErrNotExist) {
 		if err := os.MkdirAll(dst, 0o755); err != nil {
-			return fmt.Errorf("extract image: %w", err)
+			return err
 		}
 		created = true
 	}
 	dstRoot, err := os.OpenRoot(dst)
 	if err != nil {
-		return fmt.Errorf("extract image: %w", err)
+		return err
 	}
 	defer dstRoot.Close()
 	tmp, err := makeTempDir(dstRoot)
 	if err != nil {
-		return fmt.Errorf("extract image: %w", err)
+		return err
 	}
 	defer func() {
 		if rmErr := dstRoot.RemoveAll(tmp); rmErr != nil && err == nil {
-			err = fmt.Errorf("extract image: removing the temporary directory: %w", rmErr)
+			err = fmt.Errorf("removing the temporary directory: %w", rmErr)
 		}
 		if err != nil && created {
 			os.Remove(dst) // only succeeds if dst is empty
@@ -150,7 +162,7 @@ func (p plan) extract(ctx context.Context, img v1.Image, dst string) (err error)
 	}()
 	root, err := dstRoot.OpenRoot(tmp)
 	if err != nil {
-		return fmt.Errorf("extract image: %w", err)
+		return err
 	}
 	defer root.Close()
 	x := &extractor{
@@ -161,18 +173,17 @@ func (p plan) extract(ctx context.Context, img v1.Image, dst string) (err error)
 		dirs:     map[string]bool{},
 		versions: map[string]bool{},
 	}
-	if err := x.run(img); err != nil {
+	// run returns once every layer has been read to its end and checked:
+	// only then is the tree indexed and moved into place.
+	if err := x.run(im); err != nil {
 		return err
 	}
 	if p.index {
 		if _, err := IndexTree(ctx, filepath.Join(dst, tmp, filepath.Dir(filepath.Dir(p.modules))), p.kernel); err != nil {
-			return fmt.Errorf("extract image: %w", err)
+			return err
 		}
 	}
-	if err := p.commit(dstRoot, tmp); err != nil {
-		return fmt.Errorf("extract image: %w", err)
-	}
-	return nil
+	return p.commit(dstRoot, tmp)
 }
 
 // makeTempDir creates an empty directory with a fresh name in root and
