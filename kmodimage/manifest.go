@@ -69,7 +69,7 @@ func (im *imageManifest) diffIDs() ([]v1.Hash, error) {
 	}
 	raw, err := im.img.RawConfigFile()
 	if err != nil {
-		return nil, fmt.Errorf("config %s: %w", d.Digest, err)
+		return nil, fmt.Errorf("reading the config: %w", err)
 	}
 	if err := checkBytes(raw, "config", d.Digest, d.Size); err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"path"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -108,7 +109,7 @@ func (t *pullTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		first, hops = first.Response.Request, hops+1
 	}
 	if hops >= maxRedirects {
-		return nil, fmt.Errorf("%s %s: %w (more than %d)", req.Method, first.URL.Redacted(), ErrTooManyRedirects, maxRedirects-1)
+		return nil, fmt.Errorf("%s %s: %w: stopped after %d", req.Method, first.URL.Redacted(), ErrTooManyRedirects, maxRedirects)
 	}
 	w := t.watch(req.Context(), req.Method+" "+first.URL.Redacted())
 	resp, err := t.inner.RoundTrip(req.WithContext(w.ctx))
@@ -134,25 +135,25 @@ func (t *pullTransport) bound(req, first *http.Request, resp *http.Response) (io
 		return resp.Body, nil
 	}
 	dir, last := path.Split(first.URL.Path)
-	kind := path.Base(dir)
-	what, size := "response from "+first.URL.Host, int64(-1)
+	what, size := "response", int64(-1)
 	var digest v1.Hash
-	if d, err := v1.NewHash(last); err == nil && resp.StatusCode == http.StatusOK {
-		switch kind {
-		case "manifests":
-			what, digest = "manifest", d
-		case "blobs":
-			what, digest = "blob", d
-			if n, ok := t.blobSize(d); ok {
-				size = n
-			}
+	switch kind := path.Base(dir); {
+	case kind == "manifests":
+		what = "manifest " + last
+	case kind == "blobs":
+		what = "blob " + last
+	}
+	if d, err := v1.NewHash(last); err == nil && resp.StatusCode == http.StatusOK && what != "response" {
+		digest = d
+		if n, ok := t.blobSize(d); ok && strings.HasPrefix(what, "blob") {
+			size = n
 		}
 	}
 	switch n := resp.ContentLength; {
 	case size >= 0 && n >= 0 && n != size:
-		return nil, fmt.Errorf("%s %s: %w: Content-Length %d, its descriptor says %d", what, digest, ErrDigestMismatch, n, size)
+		return nil, fmt.Errorf("%s: %w: Content-Length %d, its descriptor says %d", what, ErrDigestMismatch, n, size)
 	case n > MaxManifestSize && size < 0:
-		return nil, fmt.Errorf("%s %s: %w: Content-Length %d, over the limit of %d", what, first.URL.Redacted(), ErrTooLarge, n, MaxManifestSize)
+		return nil, fmt.Errorf("%s from %s: %w: Content-Length %d, over the limit of %d", what, first.URL.Host, ErrTooLarge, n, MaxManifestSize)
 	}
 	return newBlobReader(resp.Body, what, digest, size, MaxManifestSize)
 }

@@ -9,6 +9,7 @@ import (
 	"hash"
 	"io"
 	"math"
+	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -114,10 +115,10 @@ func (b *blobReader) fail(err error) error {
 
 // label names the blob in messages: "blob sha256:HEX".
 func (b *blobReader) label() string {
-	if b.digest == (v1.Hash{}) {
-		return b.what
+	if d := b.digest.String(); b.digest != (v1.Hash{}) && !strings.HasSuffix(b.what, d) {
+		return b.what + " " + d
 	}
-	return b.what + " " + b.digest.String()
+	return b.what
 }
 
 // tooLong describes a blob going past its limit.

@@ -55,7 +55,8 @@ type Fault struct {
 	// Drip sends the body one byte at a time, pausing this long before
 	// each.
 	Drip time.Duration
-	// Stall sends the header and then nothing until the client goes away.
+	// Stall sends nothing, not even the status line, until the client
+	// goes away.
 	Stall bool
 	// RedirectLoop answers every request for it with a redirect to
 	// itself.
@@ -225,7 +226,7 @@ func (s *Server) Requests() int64 { return s.requests.Load() }
 func (s *Server) lookup(p string) (object, Fault, bool) {
 	dir, ref := path.Split(p)
 	kind := path.Base(dir)
-	repo := strings.TrimPrefix(path.Dir(dir), "/v2/")
+	repo := strings.TrimPrefix(path.Dir(path.Clean(dir)), "/v2/")
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	key := ref
@@ -264,6 +265,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, `{"errors":[{"code":"MANIFEST_UNKNOWN","message":"not found"}]}`, http.StatusNotFound)
 		return
 	}
+	if f.Stall {
+		<-r.Context().Done()
+		return
+	}
 	if f.RedirectLoop {
 		http.Redirect(w, r, r.URL.Path, http.StatusTemporaryRedirect)
 		return
@@ -292,10 +297,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 func (s *Server) send(w http.ResponseWriter, r *http.Request, body []byte, f Fault) {
 	rc := http.NewResponseController(w)
 	done := r.Context().Done()
-	if f.Stall {
-		rc.Flush()
-		<-done
-		return
+	if f.NoLength || f.Endless {
+		rc.Flush() // else net/http adds a Content-Length to a short body
 	}
 	if f.Drip > 0 {
 		for i := range body {
