@@ -137,7 +137,13 @@ func openRemote(ctx context.Context, ref string, opts PullOptions, platform v1.P
 		remote.WithTransport(t),
 		remote.WithRetryBackoff(pullRetry),
 	}
-	top, err := remote.Get(r, remoteOpts...)
+	// One puller for the manifest and the indexes above it: one
+	// connection setup and authentication.
+	puller, err := remote.NewPuller(remoteOpts...)
+	if err != nil {
+		return nil, err
+	}
+	top, err := puller.Get(ctx, r)
 	if err != nil {
 		return nil, err
 	}
@@ -152,7 +158,7 @@ func openRemote(ctx context.Context, ref string, opts PullOptions, platform v1.P
 	}
 	last := top
 	fetch := func(d v1.Descriptor) ([]byte, error) {
-		child, err := remote.Get(r.Context().Digest(d.Digest.String()), remoteOpts...)
+		child, err := puller.Get(ctx, r.Context().Digest(d.Digest.String()))
 		if err != nil {
 			return nil, err
 		}
