@@ -34,8 +34,9 @@ type ExtractOptions struct {
 	// MaxEntries caps the number of entries extracted; zero means DefaultMaxEntries (1<<20).
 	MaxEntries int
 	// Index builds the module indexes (modules.dep and the others) with
-	// gokmod's depmod when the image carries none, before the files are
-	// moved into place. depmod.d configuration is not read.
+	// gokmod's depmod when the image carries none, after every layer has
+	// been checked and before the files are moved into place. depmod.d
+	// configuration is not read.
 	Index bool
 }
 
@@ -58,7 +59,8 @@ const (
 var ErrUnsafeEntry = errors.New("unsafe entry in image")
 
 // ErrTooLarge reports an image whose wanted parts go over a limit of
-// ExtractOptions: a file's size, the total size or the number of entries.
+// ExtractOptions (a file's size, the total size or the number of
+// entries), or a manifest, an index or a config over MaxManifestSize.
 var ErrTooLarge = errors.New("image content over the size limit")
 
 // ErrNotInImage reports that the image has no entries for the kernel
@@ -104,6 +106,14 @@ const tmpPrefix = ".gokmod-extract-"
 // bit is set in the image and 0644 otherwise; directories get 0755;
 // ownership and times are not kept. Going over a limit of opts fails with
 // an *EntryError wrapping ErrTooLarge, before the file is written.
+//
+// Before anything is indexed or moved into place, the image is checked:
+// the config against the manifest, every layer's blob, read to its end,
+// against the manifest's digest and size, and its tar archive against
+// the config's diff_id (layers are decompressed by their magic number:
+// gzip, zstd or plain tar). A mismatch fails with an error wrapping
+// ErrDigestMismatch that names the image (its reference when OpenImage
+// returned it) and the digests expected and got.
 //
 // When the image has nothing at DIRNAME/lib/modules/KERNEL the error wraps
 // ErrNotInImage and lists the kernel versions the image has; likewise for
