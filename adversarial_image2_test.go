@@ -62,7 +62,9 @@ func advImageIntegrityCases() []advCase {
 				img = &advTamperedImage{Image: registrytest.ImageOf(t, l), blob: func() io.Reader { return blob(good) }}
 				return noKernel(t)
 			},
-			act:  func(ctx context.Context, t *testing.T, e *advEnv) error { return kmodimage.Extract(ctx, img, dst(e), xopts) },
+			act: func(ctx context.Context, t *testing.T, e *advEnv) error {
+				return kmodimage.Extract(ctx, img, dst(e), xopts)
+			},
 			want: advIs(kmodimage.ErrDigestMismatch),
 		}
 	}

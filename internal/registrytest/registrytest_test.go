@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -135,5 +136,63 @@ func TestTarTruncated(t *testing.T) {
 	_, err = registrytest.Tar([]registrytest.Entry{{Name: "cut", Size: 10}, {Name: "after"}})
 	if err == nil {
 		t.Error("an entry after a truncated one was accepted")
+	}
+}
+
+func TestServe(t *testing.T) {
+	srv := registrytest.Serve(t)
+	b, err := registrytest.Tar([]registrytest.Entry{{Name: "a", Data: []byte("a")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	layer := registrytest.Layer(t, registrytest.Zstd, registrytest.Padded(b))
+	img := registrytest.ImageOf(t, layer)
+	ref := srv.Put(t, "some/repo", "v1", img)
+	r, err := name.ParseReference(ref, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := remote.Image(r, remote.WithContext(t.Context()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gd, _ := got.Digest()
+	wd, _ := img.Digest()
+	if gd != wd {
+		t.Errorf("pulled %s, put %s", gd, wd)
+	}
+	ld, _ := layer.Digest()
+	blobURL := "http://" + srv.Host + "/v2/other/repo/blobs/" + ld.String()
+	get := func() (*http.Response, []byte) {
+		t.Helper()
+		resp, err := http.Get(blobURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp, body
+	}
+	if resp, body := get(); resp.ContentLength != int64(len(body)) || !bytes.Equal(body, srv.Bytes(ld)) {
+		t.Errorf("honest blob: Content-Length %d, %d bytes", resp.ContentLength, len(body))
+	}
+	srv.SetFault(ld.String(), registrytest.Fault{Body: []byte("swapped"), NoLength: true})
+	if resp, body := get(); resp.ContentLength != -1 || string(body) != "swapped" {
+		t.Errorf("faulty blob: Content-Length %d, %q", resp.ContentLength, body)
+	}
+	srv.SetFault(ld.String(), registrytest.Fault{RedirectLoop: true})
+	n := srv.Requests()
+	if _, err := http.Get(blobURL); err == nil || !strings.Contains(err.Error(), "redirects") {
+		t.Errorf("redirect loop: %v", err)
+	}
+	if d := srv.Requests() - n; d != 10 {
+		t.Errorf("redirect loop: %d requests, want net/http's 10", d)
+	}
+	srv.ClearFaults()
+	if resp, _ := get(); resp.StatusCode != http.StatusOK {
+		t.Errorf("after ClearFaults: %s", resp.Status)
 	}
 }

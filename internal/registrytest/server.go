@@ -117,6 +117,16 @@ type manifestOf interface {
 // tag stores m's manifest and tags it REPO:TAG.
 func (s *Server) tag(tb testing.TB, repo, tag string, m manifestOf) string {
 	tb.Helper()
+	d := s.putManifest(tb, m)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tags[repo+":"+tag] = d
+	return s.Host + "/" + repo + ":" + tag
+}
+
+// putManifest stores m's manifest and returns its digest.
+func (s *Server) putManifest(tb testing.TB, m manifestOf) string {
+	tb.Helper()
 	raw, err := m.RawManifest()
 	if err != nil {
 		tb.Fatalf("registrytest: %v", err)
@@ -132,8 +142,7 @@ func (s *Server) tag(tb testing.TB, repo, tag string, m manifestOf) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.objects[d.String()] = object{data: raw, mediaType: mt}
-	s.tags[repo+":"+tag] = d.String()
-	return s.Host + "/" + repo + ":" + tag
+	return d.String()
 }
 
 // putImage stores img's manifest, config and layers.
@@ -170,24 +179,12 @@ func (s *Server) putImage(tb testing.TB, img v1.Image) {
 		}
 		blobs[d.String()] = buf.Bytes()
 	}
-	raw, err := img.RawManifest()
-	if err != nil {
-		tb.Fatalf("registrytest: %v", err)
-	}
-	mt, err := img.MediaType()
-	if err != nil {
-		tb.Fatalf("registrytest: %v", err)
-	}
-	d, err := img.Digest()
-	if err != nil {
-		tb.Fatalf("registrytest: %v", err)
-	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	for k, b := range blobs {
 		s.objects[k] = object{data: b}
 	}
-	s.objects[d.String()] = object{data: raw, mediaType: mt}
+	s.mu.Unlock()
+	s.putManifest(tb, img)
 }
 
 // Bytes returns a copy of the stored manifest or blob with digest d, or
