@@ -3,7 +3,6 @@ package kmodimage
 import (
 	"archive/tar"
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -145,9 +144,9 @@ func (x *extractor) applyEntries(tr *tar.Reader) error {
 }
 
 // The magic numbers that start a gzip and a zstd stream.
-var (
-	gzipMagic = []byte{0x1f, 0x8b}
-	zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
+const (
+	gzipMagic = "\x1f\x8b"
+	zstdMagic = "\x28\xb5\x2f\xfd"
 )
 
 // zstdMaxWindow is the largest zstd window a layer may use: libzstd's
@@ -160,13 +159,13 @@ const zstdMaxWindow = 1 << 27
 func decompressor(br *bufio.Reader) (io.Reader, func(), error) {
 	magic, _ := br.Peek(len(zstdMagic)) // a short or failing blob fails in the tar reader
 	switch {
-	case bytes.HasPrefix(magic, gzipMagic):
+	case strings.HasPrefix(string(magic), gzipMagic):
 		zr, err := gzip.NewReader(br)
 		if err != nil {
 			return nil, nil, fmt.Errorf("gzip: %w", err)
 		}
 		return zr, func() { zr.Close() }, nil
-	case bytes.HasPrefix(magic, zstdMagic):
+	case strings.HasPrefix(string(magic), zstdMagic):
 		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(zstdMaxWindow))
 		if err != nil {
 			return nil, nil, fmt.Errorf("zstd: %w", err)

@@ -55,10 +55,13 @@ var ociTag = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
 // maxIndexDepth bounds the indexes nested on the way to an image.
 const maxIndexDepth = 8
 
-// pullRetry is how a request that failed on the network or with a
-// status such as 503 is retried: three tries, 250 ms and 750 ms apart,
-// so that cancelling the pull takes effect within a second.
-var pullRetry = remote.Backoff{Duration: 250 * time.Millisecond, Factor: 3, Jitter: 0.1, Steps: 3}
+// pullRetry returns how a request that failed on the network or with a
+// status such as 503 is retried: three tries, 250 ms and 750 ms apart
+// (go-containerregistry waits 1 s and 3 s, without looking at the
+// context), so that cancelling a pull takes effect within a second.
+func pullRetry() remote.Backoff {
+	return remote.Backoff{Duration: 250 * time.Millisecond, Factor: 3, Jitter: 0.1, Steps: 3}
+}
 
 // OpenImage returns the image ref names. The reference is one of:
 //
@@ -135,7 +138,7 @@ func openRemote(ctx context.Context, ref string, opts PullOptions, platform v1.P
 		remote.WithContext(ctx),
 		remote.WithAuthFromKeychain(keychain),
 		remote.WithTransport(t),
-		remote.WithRetryBackoff(pullRetry),
+		remote.WithRetryBackoff(pullRetry()),
 	}
 	// One puller for the manifest and the indexes above it: one
 	// connection setup and authentication.

@@ -45,7 +45,9 @@ const (
 // manifest is), anything else to MaxManifestSize. A body fetched by
 // digest (a manifest or a blob) is checked against the digest: instead of
 // its end, or of the bytes past its size, the reader gets an error
-// wrapping ErrDigestMismatch.
+// wrapping ErrDigestMismatch. (Extract checks the blobs again, against
+// the manifest; the check here comes first, before go-containerregistry's
+// own, whose error wraps nothing of ours.)
 type pullTransport struct {
 	inner    http.RoundTripper
 	stall    time.Duration
