@@ -12,18 +12,16 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/gokmod/modprobe/internal/registrytest"
 )
 
-func TestStartPush(t *testing.T) {
-	reg := registrytest.Start(t)
-	img := registrytest.Image(t, []registrytest.Entry{{Name: "a", Data: []byte("a")}})
-	ref := reg.Push(t, "some/repo", "v1", img)
-	if want := reg.Host + "/some/repo:v1"; ref != want {
-		t.Errorf("Push = %q, want %q", ref, want)
-	}
+// checkPull pulls ref with go-containerregistry and checks that it is
+// img.
+func checkPull(t *testing.T, ref string, img v1.Image) {
+	t.Helper()
 	r, err := name.ParseReference(ref, name.Insecure)
 	if err != nil {
 		t.Fatal(err)
@@ -35,8 +33,18 @@ func TestStartPush(t *testing.T) {
 	gd, _ := got.Digest()
 	wd, _ := img.Digest()
 	if gd != wd {
-		t.Errorf("pulled %s, pushed %s", gd, wd)
+		t.Errorf("pulled %s, stored %s", gd, wd)
 	}
+}
+
+func TestStartPush(t *testing.T) {
+	reg := registrytest.Start(t)
+	img := registrytest.Image(t, []registrytest.Entry{{Name: "a", Data: []byte("a")}})
+	ref := reg.Push(t, "some/repo", "v1", img)
+	if want := reg.Host + "/some/repo:v1"; ref != want {
+		t.Errorf("Push = %q, want %q", ref, want)
+	}
+	checkPull(t, ref, img)
 
 	resp, err := http.Get("http://" + reg.Host + "/v2/_catalog")
 	if err != nil {
@@ -148,19 +156,7 @@ func TestServe(t *testing.T) {
 	layer := registrytest.Layer(t, registrytest.Zstd, registrytest.Padded(b))
 	img := registrytest.ImageOf(t, layer)
 	ref := srv.Put(t, "some/repo", "v1", img)
-	r, err := name.ParseReference(ref, name.Insecure)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := remote.Image(r, remote.WithContext(t.Context()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	gd, _ := got.Digest()
-	wd, _ := img.Digest()
-	if gd != wd {
-		t.Errorf("pulled %s, put %s", gd, wd)
-	}
+	checkPull(t, ref, img)
 	ld, _ := layer.Digest()
 	blobURL := "http://" + srv.Host + "/v2/other/repo/blobs/" + ld.String()
 	get := func() (*http.Response, []byte) {
