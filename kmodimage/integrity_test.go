@@ -290,16 +290,17 @@ func TestPullHostileRegistry(t *testing.T) {
 		f    registrytest.Fault
 		o    kmodimage.PullOptions
 		want error
+		says string // what the error must say besides
 	}{
-		{"redirect loop on a layer", layer, registrytest.Fault{RedirectLoop: true}, hostileOpts(), kmodimage.ErrTooManyRedirects},
-		{"redirect loop on the manifest", tag, registrytest.Fault{RedirectLoop: true}, hostileOpts(), kmodimage.ErrTooManyRedirects},
-		{"layer body without end", layer, registrytest.Fault{Endless: true}, hostileOpts(), kmodimage.ErrDigestMismatch},
-		{"manifest body without end", tag, registrytest.Fault{Endless: true}, hostileOpts(), kmodimage.ErrTooLarge},
-		{"manifest over the bound, Content-Length", tag, registrytest.Fault{Body: big}, hostileOpts(), kmodimage.ErrTooLarge},
-		{"manifest over the bound, chunked", tag, registrytest.Fault{Body: big, NoLength: true}, hostileOpts(), kmodimage.ErrTooLarge},
-		{"silent registry", tag, registrytest.Fault{Stall: true}, hostileOpts(), kmodimage.ErrStalled},
-		{"layer stalls mid-body", layer, registrytest.Fault{Drip: 2 * time.Second}, hostileOpts(), kmodimage.ErrStalled},
-		{"layer drips within the stall timeout", layer, registrytest.Fault{Drip: 50 * time.Millisecond}, drip, context.DeadlineExceeded},
+		{"redirect loop on a layer", layer, registrytest.Fault{RedirectLoop: true}, hostileOpts(), kmodimage.ErrTooManyRedirects, "stopped after 10"},
+		{"redirect loop on the manifest", tag, registrytest.Fault{RedirectLoop: true}, hostileOpts(), kmodimage.ErrTooManyRedirects, "stopped after 10"},
+		{"layer body without end", layer, registrytest.Fault{Endless: true}, hostileOpts(), kmodimage.ErrDigestMismatch, "longer than the"},
+		{"manifest body without end", tag, registrytest.Fault{Endless: true}, hostileOpts(), kmodimage.ErrTooLarge, "more than 4194304 bytes"},
+		{"manifest over the bound, Content-Length", tag, registrytest.Fault{Body: big}, hostileOpts(), kmodimage.ErrTooLarge, "Content-Length 4194305"},
+		{"manifest over the bound, chunked", tag, registrytest.Fault{Body: big, NoLength: true}, hostileOpts(), kmodimage.ErrTooLarge, "more than 4194304 bytes"},
+		{"silent registry", tag, registrytest.Fault{Stall: true}, hostileOpts(), kmodimage.ErrStalled, "nothing received for 300ms"},
+		{"layer body stalls", layer, registrytest.Fault{Drip: 2 * time.Second}, hostileOpts(), kmodimage.ErrStalled, "nothing received for 300ms"},
+		{"layer drips within the stall timeout", layer, registrytest.Fault{Drip: 50 * time.Millisecond}, drip, context.DeadlineExceeded, "timeout of 1.5s"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv.SetFault(tc.key, tc.f)
@@ -311,8 +312,13 @@ func TestPullHostileRegistry(t *testing.T) {
 				t.Fatalf("pull = %v, want %v naming %s", err, tc.want, ref)
 			}
 			t.Log(err)
-			if n := srv.Requests() - n0; n > 40 {
+			n := srv.Requests() - n0
+			t.Logf("%d requests", n)
+			if n > 20 {
 				t.Errorf("%d requests for one pull", n)
+			}
+			if !strings.Contains(err.Error(), tc.says) {
+				t.Errorf("the error does not say %q", tc.says)
 			}
 			s.checkEmpty(t)
 			srv.ClearFaults()
