@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"regexp"
 	"runtime"
 	"strings"
@@ -15,7 +14,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
@@ -207,15 +205,6 @@ func manifestType(mt types.MediaType, raw []byte) types.MediaType {
 	default:
 		return types.OCIManifestSchema1
 	}
-}
-
-// openTarball reads the single image of the tarball at path, opening it
-// as a regular file only (a FIFO would block).
-func openTarball(path string) (v1.Image, error) {
-	if path == "" {
-		return nil, fmt.Errorf("no tarball path after %q", tarballPrefix)
-	}
-	return tarball.Image(func() (io.ReadCloser, error) { return openRegular(path) }, nil)
 }
 
 // splitLayoutSpec splits "DIR", "DIR:TAG" or "DIR@DIGEST" into its parts.

@@ -167,6 +167,25 @@ func TestTarballTampered(t *testing.T) {
 		t.Fatalf("FIFO tarball: %v, want fileio.ErrNotRegular", err)
 	}
 
+	// go-containerregistry reads manifest.json and the config whole: a
+	// large one is refused by its header (the config through a link).
+	big := string(bytes.Repeat([]byte(" "), kmodimage.MaxManifestSize))
+	for name, members := range map[string][]tarMember{
+		"manifest.json": {{name: "manifest.json", data: big + "[]"}},
+		"config": {
+			{name: "manifest.json", data: `[{"Config":"cfg.json","Layers":[]}]`},
+			{name: "cfg.json", link: "big.json"},
+			{name: "big.json", data: big + "{}"},
+		},
+	} {
+		p := filepath.Join(t.TempDir(), "big.tar")
+		writeTar(t, p, members)
+		err := timed(t, func() error { return pullExtract(t.Context(), "tarball:"+p, s.dst, kmodimage.PullOptions{}) })
+		if !errors.Is(err, kmodimage.ErrTooLarge) || !strings.Contains(err.Error(), "in the tarball") {
+			t.Errorf("tarball with a large %s: %v, want ErrTooLarge before it is read", name, err)
+		}
+	}
+
 	s = newSandbox(t)
 	if err := pullExtract(t.Context(), "tarball:"+path, s.dst, kmodimage.PullOptions{}); err != nil {
 		t.Fatal(err)
@@ -218,6 +237,37 @@ func swapMember(t *testing.T, src, dst, hex string, body []byte) {
 		t.Fatalf("%d members named after %s", swaps, hex)
 	}
 	if err := os.WriteFile(dst, out.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// tarMember is a member of writeTar's archive: a file, or a symlink when
+// link is set.
+type tarMember struct {
+	name, data, link string
+}
+
+// writeTar writes a tar archive of members at p.
+func writeTar(t *testing.T, p string, members []tarMember) {
+	t.Helper()
+	var b bytes.Buffer
+	tw := tar.NewWriter(&b)
+	for _, m := range members {
+		h := &tar.Header{Name: m.name, Mode: 0o644, Size: int64(len(m.data)), Typeflag: tar.TypeReg}
+		if m.link != "" {
+			h.Typeflag, h.Linkname, h.Size = tar.TypeSymlink, m.link, 0
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write([]byte(m.data)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
