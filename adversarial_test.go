@@ -808,6 +808,7 @@ func advCases() []advCase {
 	cases = append(cases, advCompressCases()...)
 	cases = append(cases, advELFCases()...)
 	cases = append(cases, advImageCases()...)
+	cases = append(cases, advImageIntegrityCases()...)
 	cases = append(cases, advAdapterCases()...)
 	cases = append(cases, advDepmodCases()...)
 	cases = append(cases, advShellCases()...)

@@ -11,4 +11,21 @@
 // an exec'd modprobe, keeping KMM's semantics (see their docs), and
 // Extract takes the place of the init container that copies the image's
 // files.
+//
+// # Integrity
+//
+// Nothing extracted from an image is indexed, moved into place, cached
+// or loaded before the image has been checked against its digests:
+// OpenImage checks every manifest and index on the way to the image
+// against the reference's digest or the index entry's; Extract checks
+// the config against the manifest, each layer's blob, read to its last
+// byte and never past its size plus one, against the manifest's digest
+// and size, and the layer's tar archive against the config's diff_id.
+// A mismatch wraps ErrDigestMismatch. A reference by tag leaves the
+// choice of the manifest to the registry; one pinned by digest does not.
+//
+// A pull is bounded too: 10 redirects, PullOptions.StallTimeout for any
+// wait on the registry, PullOptions.Timeout for the whole pull,
+// MaxManifestSize for manifests, indexes and configs, and the context
+// throughout.
 package kmodimage

@@ -34,8 +34,9 @@ type ExtractOptions struct {
 	// MaxEntries caps the number of entries extracted; zero means DefaultMaxEntries (1<<20).
 	MaxEntries int
 	// Index builds the module indexes (modules.dep and the others) with
-	// gokmod's depmod when the image carries none, before the files are
-	// moved into place. depmod.d configuration is not read.
+	// gokmod's depmod when the image carries none, after every layer has
+	// been checked and before the files are moved into place. depmod.d
+	// configuration is not read.
 	Index bool
 }
 
@@ -58,7 +59,8 @@ const (
 var ErrUnsafeEntry = errors.New("unsafe entry in image")
 
 // ErrTooLarge reports an image whose wanted parts go over a limit of
-// ExtractOptions: a file's size, the total size or the number of entries.
+// ExtractOptions (a file's size, the total size or the number of
+// entries), or a manifest, an index or a config over MaxManifestSize.
 var ErrTooLarge = errors.New("image content over the size limit")
 
 // ErrNotInImage reports that the image has no entries for the kernel
@@ -105,6 +107,14 @@ const tmpPrefix = ".gokmod-extract-"
 // ownership and times are not kept. Going over a limit of opts fails with
 // an *EntryError wrapping ErrTooLarge, before the file is written.
 //
+// Before anything is indexed or moved into place, the image is checked:
+// the config against the manifest, every layer's blob, read to its end,
+// against the manifest's digest and size, and its tar archive against
+// the config's diff_id (layers are decompressed by their magic number:
+// gzip, zstd or plain tar). A mismatch fails with an error wrapping
+// ErrDigestMismatch that names the image (its reference when OpenImage
+// returned it) and the digests expected and got.
+//
 // When the image has nothing at DIRNAME/lib/modules/KERNEL the error wraps
 // ErrNotInImage and lists the kernel versions the image has; likewise for
 // a requested firmware path. ctx is checked between entries, and the
@@ -119,30 +129,42 @@ func Extract(ctx context.Context, img v1.Image, dst string, opts ExtractOptions)
 	if dst == "" {
 		return errors.New("extract image: empty destination directory")
 	}
-	return p.extract(ctx, img, dst)
+	im, err := readManifest(img)
+	if err != nil {
+		return fmt.Errorf("extract image: %w", err)
+	}
+	return p.extract(ctx, im, dst)
 }
 
-// extract is Extract with checked options.
-func (p plan) extract(ctx context.Context, img v1.Image, dst string) (err error) {
+// extract is Extract with checked options and the manifest read.
+func (p plan) extract(ctx context.Context, im *imageManifest, dst string) error {
+	if err := p.extractChecked(ctx, im, dst); err != nil {
+		return fmt.Errorf("extract image %s: %w", im.name, err)
+	}
+	return nil
+}
+
+// extractChecked does extract's work.
+func (p plan) extractChecked(ctx context.Context, im *imageManifest, dst string) (err error) {
 	created := false
 	if _, err := os.Lstat(dst); errors.Is(err, fs.ErrNotExist) {
 		if err := os.MkdirAll(dst, 0o755); err != nil {
-			return fmt.Errorf("extract image: %w", err)
+			return err
 		}
 		created = true
 	}
 	dstRoot, err := os.OpenRoot(dst)
 	if err != nil {
-		return fmt.Errorf("extract image: %w", err)
+		return err
 	}
 	defer dstRoot.Close()
 	tmp, err := makeTempDir(dstRoot)
 	if err != nil {
-		return fmt.Errorf("extract image: %w", err)
+		return err
 	}
 	defer func() {
 		if rmErr := dstRoot.RemoveAll(tmp); rmErr != nil && err == nil {
-			err = fmt.Errorf("extract image: removing the temporary directory: %w", rmErr)
+			err = fmt.Errorf("removing the temporary directory: %w", rmErr)
 		}
 		if err != nil && created {
 			os.Remove(dst) // only succeeds if dst is empty
@@ -150,7 +172,7 @@ func (p plan) extract(ctx context.Context, img v1.Image, dst string) (err error)
 	}()
 	root, err := dstRoot.OpenRoot(tmp)
 	if err != nil {
-		return fmt.Errorf("extract image: %w", err)
+		return err
 	}
 	defer root.Close()
 	x := &extractor{
@@ -161,18 +183,17 @@ func (p plan) extract(ctx context.Context, img v1.Image, dst string) (err error)
 		dirs:     map[string]bool{},
 		versions: map[string]bool{},
 	}
-	if err := x.run(img); err != nil {
+	// run returns once every layer has been read to its end and checked:
+	// only then is the tree indexed and moved into place.
+	if err := x.run(im); err != nil {
 		return err
 	}
 	if p.index {
 		if _, err := IndexTree(ctx, filepath.Join(dst, tmp, filepath.Dir(filepath.Dir(p.modules))), p.kernel); err != nil {
-			return fmt.Errorf("extract image: %w", err)
+			return err
 		}
 	}
-	if err := p.commit(dstRoot, tmp); err != nil {
-		return fmt.Errorf("extract image: %w", err)
-	}
-	return nil
+	return p.commit(dstRoot, tmp)
 }
 
 // makeTempDir creates an empty directory with a fresh name in root and

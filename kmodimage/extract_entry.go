@@ -7,13 +7,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"maps"
 	"os"
 	"path"
 	"slices"
 	"strings"
-
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 // extractor applies an image's layers to a temporary directory.
@@ -34,72 +31,6 @@ type extractor struct {
 
 // maxVersions caps the kernel versions kept for ErrNotInImage's message.
 const maxVersions = 32
-
-// run applies img's layers in order and checks that the parts exist.
-func (x *extractor) run(img v1.Image) error {
-	layers, err := img.Layers()
-	if err != nil {
-		return fmt.Errorf("extract image: %w", err)
-	}
-	for _, pt := range x.parts {
-		if err := x.root.MkdirAll(path.Dir(pt.rel), 0o755); err != nil {
-			return fmt.Errorf("extract image: %w", err)
-		}
-	}
-	for i, l := range layers {
-		if err := x.layer(l); err != nil {
-			return fmt.Errorf("extract image: layer %d: %w", i, err)
-		}
-	}
-	for i, pt := range x.parts {
-		if _, err := x.root.Lstat(pt.rel); err == nil {
-			continue
-		} else if !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("extract image: %w", err)
-		}
-		if i == 0 { // the kernel directory
-			return fmt.Errorf("extract image: %s: %w (%s)", pt.abs(), ErrNotInImage, x.haveVersions())
-		}
-		return fmt.Errorf("extract image: %s %s: %w", pt.what, pt.abs(), ErrNotInImage)
-	}
-	return nil
-}
-
-// haveVersions describes the kernel versions the image has.
-func (x *extractor) haveVersions() string {
-	delete(x.versions, x.kernel)
-	if len(x.versions) == 0 {
-		return fmt.Sprintf("the image has no kernel versions under /%s", x.modules)
-	}
-	vs := slices.Sorted(maps.Keys(x.versions))
-	return fmt.Sprintf("image has %s under /%s", strings.Join(vs, ", "), x.modules)
-}
-
-// layer applies one layer.
-func (x *extractor) layer(l v1.Layer) error {
-	rc, err := l.Uncompressed()
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	clear(x.current)
-	tr := tar.NewReader(rc)
-	for {
-		if err := x.ctx.Err(); err != nil {
-			return err
-		}
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if err := x.entry(hdr, tr); err != nil {
-			return &EntryError{Entry: hdr.Name, Err: err}
-		}
-	}
-}
 
 // cleanName returns the clean name of an entry of the image, "" for the
 // image's root, or an error wrapping ErrUnsafeEntry.

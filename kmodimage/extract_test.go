@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"io/fs"
@@ -15,6 +16,7 @@ import (
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/gokmod/modprobe/internal/registrytest"
 	"github.com/gokmod/modprobe/internal/testmod"
@@ -184,9 +186,9 @@ type countingLayer struct {
 	i   int
 }
 
-// Uncompressed counts the reader opened and its closing.
-func (l *countingLayer) Uncompressed() (io.ReadCloser, error) {
-	rc, err := l.Layer.Uncompressed()
+// Compressed counts the reader opened and its closing.
+func (l *countingLayer) Compressed() (io.ReadCloser, error) {
+	rc, err := l.Layer.Compressed()
 	if err != nil {
 		return nil, err
 	}
@@ -717,15 +719,15 @@ func TestExtractOptionsChecked(t *testing.T) {
 
 // streamLayer is a layer whose tar archive is generated as it is read: one
 // regular file in the kernel directory holding size zero bytes. Only
-// Uncompressed works.
+// Compressed works: the layer is a plain tar archive.
 type streamLayer struct {
 	v1.Layer
 	size int64
 	read *atomic.Int64 // bytes of the archive read
 }
 
-// Uncompressed returns the generated archive.
-func (l streamLayer) Uncompressed() (io.ReadCloser, error) {
+// Compressed returns the generated archive.
+func (l streamLayer) Compressed() (io.ReadCloser, error) {
 	pr, pw := io.Pipe()
 	go func() {
 		tw := tar.NewWriter(pw)
@@ -763,18 +765,67 @@ func (r *readCounter) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// streamImage is an image of one streamLayer.
+// streamImage is an image of one streamLayer. Only RawManifest,
+// RawConfigFile and Layers work.
 type streamImage struct {
 	v1.Image
-	layer streamLayer
+	layer            streamLayer
+	manifest, config []byte
 }
 
+// newStreamImage returns the image of a streamLayer of size bytes. Its
+// manifest and config name the archive's real digest when digest is set
+// (computed by generating the archive once), and a wrong one otherwise.
+func newStreamImage(t *testing.T, size int64, read *atomic.Int64, digest bool) *streamImage {
+	t.Helper()
+	s := &streamImage{layer: streamLayer{size: size, read: read}}
+	d := v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("0", 64)}
+	n := size + 4096
+	if digest {
+		rc, _ := s.layer.Compressed()
+		var err error
+		d, n, err = v1.SHA256(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		read.Store(0)
+	}
+	cfg, err := json.Marshal(v1.ConfigFile{RootFS: v1.RootFS{Type: "layers", DiffIDs: []v1.Hash{d}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := v1.Manifest{
+		SchemaVersion: 2,
+		MediaType:     types.OCIManifestSchema1,
+		Config:        v1.Descriptor{MediaType: types.OCIConfigJSON, Size: int64(len(cfg)), Digest: sha256Hash(cfg)},
+		Layers:        []v1.Descriptor{{MediaType: types.OCIUncompressedLayer, Size: n, Digest: d}},
+	}
+	if s.manifest, err = json.Marshal(m); err != nil {
+		t.Fatal(err)
+	}
+	s.config = cfg
+	return s
+}
+
+// sha256Hash returns the sha256 digest of b.
+func sha256Hash(b []byte) v1.Hash {
+	h, _, _ := v1.SHA256(bytes.NewReader(b))
+	return h
+}
+
+// RawManifest returns the manifest.
+func (s *streamImage) RawManifest() ([]byte, error) { return s.manifest, nil }
+
+// RawConfigFile returns the config.
+func (s *streamImage) RawConfigFile() ([]byte, error) { return s.config, nil }
+
 // Layers returns the streamLayer.
-func (s streamImage) Layers() ([]v1.Layer, error) { return []v1.Layer{s.layer}, nil }
+func (s *streamImage) Layers() ([]v1.Layer, error) { return []v1.Layer{s.layer}, nil }
 
 func TestExtractStreamedBody(t *testing.T) {
 	var read atomic.Int64
-	img := streamImage{layer: streamLayer{size: 1 << 30, read: &read}}
+	img := newStreamImage(t, 1<<30, &read, false)
 	s := newSandbox(t)
 	o := opts()
 	o.MaxFileSize = 1 << 20
@@ -787,8 +838,7 @@ func TestExtractStreamedBody(t *testing.T) {
 	s.checkEmpty(t)
 
 	// Under the limits, the body is streamed to the file.
-	read.Store(0)
-	img.layer.size = 8 << 20
+	img = newStreamImage(t, 8<<20, &read, true)
 	s = newSandbox(t)
 	o.MaxFileSize = 8 << 20
 	s.mustExtract(t, img, o)

@@ -1,20 +1,20 @@
 package kmodimage
 
 import (
+	"bytes"
 	"context"
-	"crypto/tls"
+	"encoding/json"
 	"fmt"
-	"net/http"
 	"regexp"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // PullOptions adjust how an image is fetched from a registry.
@@ -25,6 +25,16 @@ type PullOptions struct {
 	Keychain authn.Keychain
 	// Platform selects the image of a multi-platform index; nil means linux and runtime.GOARCH.
 	Platform *v1.Platform
+	// Timeout bounds the whole pull, from OpenImage's call to the last
+	// read of the image's layers by Extract: a request to the registry
+	// after it fails with an error wrapping context.DeadlineExceeded.
+	// Zero means DefaultPullTimeout.
+	Timeout time.Duration
+	// StallTimeout bounds every wait on the registry: connecting, the TLS
+	// handshake, a response's header, and each pause in a body. A
+	// registry that stays silent longer fails the request with an error
+	// wrapping ErrStalled. Zero means DefaultStallTimeout.
+	StallTimeout time.Duration
 }
 
 // The prefixes of OpenImage's references that do not name a registry.
@@ -40,6 +50,17 @@ const refNameAnnotation = "org.opencontainers.image.ref.name"
 // ociTag matches the tag that may end an "oci:DIR:TAG" reference.
 var ociTag = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
 
+// maxIndexDepth bounds the indexes nested on the way to an image.
+const maxIndexDepth = 8
+
+// pullRetry returns how a request that failed on the network or with a
+// status such as 503 is retried: three tries, 250 ms and 750 ms apart
+// (go-containerregistry waits 1 s and 3 s, without looking at the
+// context), so that cancelling a pull takes effect within a second.
+func pullRetry() remote.Backoff {
+	return remote.Backoff{Duration: 250 * time.Millisecond, Factor: 3, Jitter: 0.1, Steps: 3}
+}
+
 // OpenImage returns the image ref names. The reference is one of:
 //
 //   - "oci:DIR", "oci:DIR:TAG" or "oci:DIR@sha256:HEX": the OCI image layout
@@ -54,9 +75,13 @@ var ociTag = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
 //     "quay.io/org/kmod:6.1.0-13-amd64" or "host:5000/repo@sha256:HEX",
 //     pulled over HTTPS (or plain HTTP when opts.Insecure is set). The
 //     manifest is fetched before OpenImage returns; the layers are fetched
-//     when they are read, still bounded by ctx.
+//     when they are read, still bounded by ctx and by opts' timeouts.
 //
-// Errors name the reference.
+// Every manifest and index on the way to the image is read up to
+// MaxManifestSize and checked against its digest: the reference's when it
+// names one, else that of the index entry leading to it. A mismatch fails
+// with an error wrapping ErrDigestMismatch. Extract then checks the config
+// and the layers against the manifest. Errors name the reference.
 func OpenImage(ctx context.Context, ref string, opts PullOptions) (v1.Image, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("open image %q: %w", ref, err)
@@ -77,7 +102,11 @@ func OpenImage(ctx context.Context, ref string, opts PullOptions) (v1.Image, err
 	if err != nil {
 		return nil, fmt.Errorf("open image %q: %w", ref, err)
 	}
-	return img, nil
+	d, err := img.Digest()
+	if err != nil {
+		return nil, fmt.Errorf("open image %q: %w", ref, err)
+	}
+	return &openedImage{Image: img, ref: ref, digest: d}, nil
 }
 
 // platform returns the platform opts select.
@@ -88,7 +117,7 @@ func (opts PullOptions) platform() v1.Platform {
 	return v1.Platform{OS: "linux", Architecture: runtime.GOARCH}
 }
 
-// openRemote pulls ref's manifest from its registry.
+// openRemote pulls ref's manifest, through indexes, from its registry.
 func openRemote(ctx context.Context, ref string, opts PullOptions, platform v1.Platform) (v1.Image, error) {
 	var nameOpts []name.Option
 	if opts.Insecure {
@@ -102,60 +131,80 @@ func openRemote(ctx context.Context, ref string, opts PullOptions, platform v1.P
 	if keychain == nil {
 		keychain = authn.DefaultKeychain
 	}
+	t := newPullTransport(opts)
 	remoteOpts := []remote.Option{
 		remote.WithContext(ctx),
 		remote.WithAuthFromKeychain(keychain),
-		remote.WithPlatform(platform),
+		remote.WithTransport(t),
+		remote.WithRetryBackoff(pullRetry()),
 	}
-	if opts.Insecure {
-		remoteOpts = append(remoteOpts, remote.WithTransport(insecureTransport()))
+	// One puller for the manifest and the indexes above it: one
+	// connection setup and authentication.
+	puller, err := remote.NewPuller(remoteOpts...)
+	if err != nil {
+		return nil, err
 	}
-	return remote.Image(r, remoteOpts...)
+	top, err := puller.Get(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	want := v1.Descriptor{MediaType: manifestType(top.MediaType, top.Manifest), Size: -1}
+	if d, ok := r.(name.Digest); ok {
+		if want.Digest, err = v1.NewHash(d.DigestStr()); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkBytes(top.Manifest, "manifest", want.Digest, want.Size); err != nil {
+		return nil, err
+	}
+	last := top
+	fetch := func(d v1.Descriptor) ([]byte, error) {
+		child, err := puller.Get(ctx, r.Context().Digest(d.Digest.String()))
+		if err != nil {
+			return nil, err
+		}
+		if err := checkBytes(child.Manifest, "manifest", d.Digest, d.Size); err != nil {
+			return nil, err
+		}
+		last = child
+		return child.Manifest, nil
+	}
+	desc, raw, err := resolveManifest(want, top.Manifest, platform, fetch)
+	if err != nil {
+		return nil, err
+	}
+	m, err := v1.ParseManifest(bytes.NewReader(raw))
+	if err != nil {
+		return nil, err
+	}
+	t.expectBlobs(m)
+	// The media type resolveManifest went by, not the registry's
+	// Content-Type, says what the manifest is.
+	last.MediaType = desc.MediaType
+	return last.Image()
 }
 
-// insecureTransport returns a transport like http.DefaultTransport that
-// does not verify TLS certificates.
-func insecureTransport() http.RoundTripper {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	if t.TLSClientConfig == nil {
-		t.TLSClientConfig = &tls.Config{}
+// manifestType returns the media type of the manifest raw, which a
+// registry served as mt: mt, unless it is missing or generic JSON, and
+// then the manifest's own mediaType field, else OCI's index or manifest
+// type by the manifest's shape.
+func manifestType(mt types.MediaType, raw []byte) types.MediaType {
+	if generic := mt == "" || strings.HasPrefix(string(mt), "application/json") || strings.HasPrefix(string(mt), "text/plain"); !generic {
+		return mt
 	}
-	t.TLSClientConfig.InsecureSkipVerify = true
-	return t
-}
-
-// openTarball reads the single image of the tarball at path.
-func openTarball(path string) (v1.Image, error) {
-	if path == "" {
-		return nil, fmt.Errorf("no tarball path after %q", tarballPrefix)
+	var shape struct {
+		MediaType types.MediaType `json:"mediaType"`
+		Manifests json.RawMessage `json:"manifests"`
 	}
-	return tarball.ImageFromPath(path, nil)
-}
-
-// openLayout resolves spec ("DIR", "DIR:TAG" or "DIR@DIGEST") in an OCI
-// image layout.
-func openLayout(spec string, platform v1.Platform) (v1.Image, error) {
-	dir, tag, digest, err := splitLayoutSpec(spec)
-	if err != nil {
-		return nil, err
+	json.Unmarshal(raw, &shape) // a bad manifest fails when parsed
+	switch {
+	case shape.MediaType != "":
+		return shape.MediaType
+	case shape.Manifests != nil:
+		return types.OCIImageIndex
+	default:
+		return types.OCIManifestSchema1
 	}
-	p, err := layout.FromPath(dir)
-	if err != nil {
-		return nil, err
-	}
-	idx, err := p.ImageIndex()
-	if err != nil {
-		return nil, err
-	}
-	m, err := idx.IndexManifest()
-	if err != nil {
-		return nil, err
-	}
-	desc, err := pickManifest(m.Manifests, tag, digest)
-	if err != nil {
-		return nil, err
-	}
-	return resolveDescriptor(idx, desc, platform)
 }
 
 // splitLayoutSpec splits "DIR", "DIR:TAG" or "DIR@DIGEST" into its parts.
@@ -211,31 +260,33 @@ func pickManifest(manifests []v1.Descriptor, tag string, digest v1.Hash) (v1.Des
 	}
 }
 
-// resolveDescriptor returns the image desc names in idx, choosing by
-// platform when desc is an index.
-func resolveDescriptor(idx v1.ImageIndex, desc v1.Descriptor, platform v1.Platform) (v1.Image, error) {
+// resolveManifest follows the manifest raw, which desc describes and
+// which has been checked against it, down nested indexes to the image
+// for platform, and returns the image's descriptor and manifest. fetch
+// reads the manifest a descriptor names and checks it against the
+// descriptor.
+func resolveManifest(desc v1.Descriptor, raw []byte, platform v1.Platform, fetch func(v1.Descriptor) ([]byte, error)) (v1.Descriptor, []byte, error) {
 	for depth := 0; ; depth++ {
 		switch {
 		case desc.MediaType.IsImage():
-			return idx.Image(desc.Digest)
+			return desc, raw, nil
 		case !desc.MediaType.IsIndex():
-			return nil, fmt.Errorf("manifest %s has unsupported media type %q", desc.Digest, desc.MediaType)
-		case depth == 8:
-			return nil, fmt.Errorf("manifest %s: indexes nested too deeply", desc.Digest)
+			return v1.Descriptor{}, nil, fmt.Errorf("manifest %s has unsupported media type %q", desc.Digest, desc.MediaType)
+		case depth == maxIndexDepth:
+			return v1.Descriptor{}, nil, fmt.Errorf("manifest %s: indexes nested too deeply", desc.Digest)
 		}
-		child, err := idx.ImageIndex(desc.Digest)
+		idx, err := v1.ParseIndexManifest(bytes.NewReader(raw))
 		if err != nil {
-			return nil, err
+			return v1.Descriptor{}, nil, fmt.Errorf("index %s: %w", desc.Digest, err)
 		}
-		m, err := child.IndexManifest()
+		next, err := matchPlatform(idx.Manifests, platform)
 		if err != nil {
-			return nil, err
+			return v1.Descriptor{}, nil, fmt.Errorf("index %s: %w", desc.Digest, err)
 		}
-		next, err := matchPlatform(m.Manifests, platform)
-		if err != nil {
-			return nil, fmt.Errorf("index %s: %w", desc.Digest, err)
+		if raw, err = fetch(next); err != nil {
+			return v1.Descriptor{}, nil, err
 		}
-		idx, desc = child, next
+		desc = next
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/gokmod/modprobe/internal/getopt"
 	"github.com/gokmod/modprobe/kmodimage"
@@ -27,6 +28,7 @@ const (
 	optFirmware
 	optHostModules
 	optCache
+	optPullTimeout
 )
 
 // kmmLong returns the options of gokmod kmm's subcommands.
@@ -44,6 +46,7 @@ func kmmLong() []getopt.Option {
 		{Name: "firmware", HasArg: getopt.RequiredArgument, Val: optFirmware},
 		{Name: "host-modules", HasArg: getopt.RequiredArgument, Val: optHostModules},
 		{Name: "cache", HasArg: getopt.RequiredArgument, Val: optCache},
+		{Name: "pull-timeout", HasArg: getopt.RequiredArgument, Val: optPullTimeout},
 		{Name: "help", Val: 'h'},
 	}
 }
@@ -55,12 +58,13 @@ type kmmCmd struct {
 	pull, insecure                  bool
 	hostRoot, image, dir, dirName   string
 	firmware, hostModules, cache    string
+	pullTimeout                     time.Duration
 	operands                        []string
 }
 
 // runKMM is gokmod kmm: KMM's worker (load, unload) and image pull.
 func runKMM(e *env, argv0 string, args []string) int {
-	c := &kmmCmd{e: e}
+	c := &kmmCmd{e: e, pullTimeout: kmodimage.DefaultPullTimeout}
 	p := getopt.New(argv0, args, "h", kmmLong(), e.stderr)
 	for o, arg := range p.Options() {
 		switch o {
@@ -88,6 +92,13 @@ func runKMM(e *env, argv0 string, args []string) int {
 			c.hostModules = arg
 		case optCache:
 			c.cache = arg
+		case optPullTimeout:
+			d, err := time.ParseDuration(arg)
+			if err != nil || d <= 0 {
+				fmt.Fprintf(e.stderr, "kmm: invalid --pull-timeout %q: want a positive duration such as 90s or 10m\n", arg)
+				return 1
+			}
+			c.pullTimeout = d
 		case 'h':
 			fmt.Fprintf(e.stdout, kmmUsage, usageName(argv0, "kmm"))
 			return 0
@@ -126,17 +137,18 @@ func runKMM(e *env, argv0 string, args []string) int {
 }
 
 const kmmUsage = `Usage:
-	%[1]s load CONFIG [--firmware-path DIR] [--shared-dir DIR] [--kernel RELEASE] [--pull [--cache DIR]] [--host-modules DIR]
+	%[1]s load CONFIG [--firmware-path DIR] [--shared-dir DIR] [--kernel RELEASE] [--pull [--cache DIR] [--pull-timeout DURATION]] [--host-modules DIR]
 	%[1]s unload CONFIG [--firmware-path DIR] [--shared-dir DIR] [--kernel RELEASE]
-	%[1]s pull --image REF --kernel RELEASE --dir DIR [--insecure] [--dirname DIR] [--firmware DIR] [--host-modules DIR]
+	%[1]s pull --image REF --kernel RELEASE --dir DIR [--insecure] [--dirname DIR] [--firmware DIR] [--host-modules DIR] [--pull-timeout DURATION]
 Kernel Module Management's worker: load and unload read the worker's
 configuration (/etc/kmm-worker/config.yaml) and load or unload the Module's
 modules from the image files under the shared directory (default /tmp);
 pull extracts a kmod image's modules (DIRNAME/lib/modules/RELEASE) and
 firmware into a directory; an image without depmod's indexes is indexed
-with gokmod's depmod (by pull, load --pull and load). As KMM runs its worker, "worker kmod load
-CONFIG ..." (a link named worker) and "%[1]s kmod load CONFIG ..." work
-too.
+with gokmod's depmod (by pull, load --pull and load). Every manifest and
+layer is checked against its digest before anything is moved into place,
+cached or loaded. As KMM runs its worker, "worker kmod load CONFIG ..." (a
+link named worker) and "%[1]s kmod load CONFIG ..." work too.
 
 Options:
 	    --firmware-path=DIR   Copy firmware to DIR and set firmware_class.path
@@ -146,6 +158,8 @@ Options:
 	                          directory first
 	    --cache=DIR           With --pull, keep the image's files in DIR by
 	                          digest and load from there
+	    --pull-timeout=DURATION
+	                          Give up a pull that takes longer (default 10m)
 	    --host-root=DIR       The root of the host's module tree, for in-tree
 	                          removal (default /)
 	    --image=REF           An image: a registry reference, oci:DIR[:TAG] or
@@ -180,11 +194,6 @@ func (c *kmmCmd) worker(ctx context.Context, load bool) error {
 		return w.Unload(ctx, cfg)
 	}
 	if c.pull {
-		dir := cmp.Or(c.sharedDir, kmodimage.DefaultSharedDir)
-		img, err := kmodimage.OpenImage(ctx, cfg.ContainerImage, kmodimage.PullOptions{Insecure: cfg.InsecurePull})
-		if err != nil {
-			return err
-		}
 		opts := kmodimage.ExtractOptions{
 			DirName:       cfg.Modprobe.DirName,
 			KernelVersion: cfg.KernelVersion,
@@ -192,14 +201,11 @@ func (c *kmmCmd) worker(ctx context.Context, load bool) error {
 			HostModules:   c.hostModules,
 			Index:         true,
 		}
-		if c.cache != "" {
-			// A pod restart finds the image's files by digest.
-			if w.SharedDir, err = (kmodimage.Cache{Dir: c.cache}).Extract(ctx, img, opts); err != nil {
-				return err
-			}
-		} else if err := kmodimage.Extract(ctx, img, dir, opts); err != nil {
+		dir, err := c.pullInto(ctx, cfg.ContainerImage, cfg.InsecurePull, opts, cmp.Or(c.sharedDir, kmodimage.DefaultSharedDir), c.cache)
+		if err != nil {
 			return err
 		}
+		w.SharedDir = dir
 	}
 	return w.Load(ctx, cfg)
 }
@@ -212,10 +218,6 @@ func (c *kmmCmd) pullImage(ctx context.Context) error {
 	case c.image == "" || c.kernel == "" || c.dir == "":
 		return fmt.Errorf("pull needs --image, --kernel and --dir")
 	}
-	img, err := kmodimage.OpenImage(ctx, c.image, kmodimage.PullOptions{Insecure: c.insecure})
-	if err != nil {
-		return err
-	}
 	dirName := cmp.Or(c.dirName, kmodimage.DefaultDirName)
 	opts := kmodimage.ExtractOptions{
 		DirName:       dirName,
@@ -224,7 +226,7 @@ func (c *kmmCmd) pullImage(ctx context.Context) error {
 		HostModules:   c.hostModules,
 		Index:         true,
 	}
-	if err := kmodimage.Extract(ctx, img, c.dir, opts); err != nil {
+	if _, err := c.pullInto(ctx, c.image, c.insecure, opts, c.dir, ""); err != nil {
 		return err
 	}
 	if err := kmodimage.CheckLayout(c.dir, dirName, c.kernel); err != nil {
@@ -232,4 +234,25 @@ func (c *kmmCmd) pullImage(ctx context.Context) error {
 	}
 	fmt.Fprintf(c.e.stdout, "%s\n", filepath.Join(c.dir, dirName, "lib/modules", c.kernel))
 	return nil
+}
+
+// pullInto pulls the image ref and extracts it into dir, or through the
+// cache in the directory cache when that is set, and returns the
+// directory holding its files. The pull, extraction included, ends after
+// c.pullTimeout.
+func (c *kmmCmd) pullInto(ctx context.Context, ref string, insecure bool, opts kmodimage.ExtractOptions, dir, cache string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.pullTimeout)
+	defer cancel()
+	img, err := kmodimage.OpenImage(ctx, ref, kmodimage.PullOptions{Insecure: insecure, Timeout: c.pullTimeout})
+	if err != nil {
+		return "", err
+	}
+	if cache != "" {
+		// A pod restart finds the image's files by digest.
+		return kmodimage.Cache{Dir: cache}.Extract(ctx, img, opts)
+	}
+	if err := kmodimage.Extract(ctx, img, dir, opts); err != nil {
+		return "", err
+	}
+	return dir, nil
 }

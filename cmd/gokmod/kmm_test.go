@@ -2,11 +2,14 @@ package main
 
 import (
 	"archive/tar"
+	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gokmod/modprobe/internal/registrytest"
 	"github.com/gokmod/modprobe/internal/testmod"
@@ -96,6 +99,8 @@ func TestKMMErrors(t *testing.T) {
 		{[]string{"load", bad}, "kmm: " + bad + ":5: invalid worker configuration: error unmarshaling JSON: while decoding JSON: json: unknown field \"parms\"\n"},
 		{[]string{"load", cfg, "--shared-dir", shared, "--host-root", host, "--kernel", fakeRelease}, "kmm: kmodimage: modprobe.firmwarePath /firmware is set but the worker has no firmware path\n"},
 		{[]string{"pull", "--image", "x"}, "kmm: pull needs --image, --kernel and --dir\n"},
+		{[]string{"pull", "--pull-timeout", "soon"}, "kmm: invalid --pull-timeout \"soon\": want a positive duration such as 90s or 10m\n"},
+		{[]string{"pull", "--pull-timeout", "0s"}, "kmm: invalid --pull-timeout \"0s\": want a positive duration such as 90s or 10m\n"},
 		{[]string{"load", cfg, "--bogus"}, "/sbin/gokmod: unrecognized option '--bogus'\n"},
 	}
 	for _, tc := range cases {
@@ -173,5 +178,105 @@ func TestKMMPull(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(fresh); len(entries) != 0 {
 		t.Fatalf("hostile image left %v in the shared directory", entries)
+	}
+}
+
+// TestKMMPullHostile pulls, with kmm pull and kmm load --pull --cache, an
+// image pinned by digest from a registry that swaps its layer for one
+// whose oot_main.ko is another module, then from one that stops answering:
+// each run fails within a few seconds naming the image and (for the swap)
+// the digest, writes nothing, caches nothing and loads nothing; once the
+// registry is honest, load --pull --cache loads the honest module.
+func TestKMMPullHostile(t *testing.T) {
+	k, host, shared, _ := kmmNode(t)
+	img := registrytest.ImageFromDir(t, shared)
+	evilTree := t.TempDir()
+	if err := os.CopyFS(evilTree, os.DirFS(shared)); err != nil {
+		t.Fatal(err)
+	}
+	evilMod := &testmod.Module{Name: "evil", ModInfo: testmod.StandardModInfo("evil", testmod.DefaultVermagic(fakeRelease))}
+	evilELF, err := evilMod.ELF()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mainPath := filepath.Join("opt/lib/modules", fakeRelease, "extra/oot_main.ko")
+	writeFile(t, filepath.Join(evilTree, mainPath), string(evilELF))
+	evilLayers, err := registrytest.ImageFromDir(t, evilTree).Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := evilLayers[0].Compressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	evilBlob, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	srv := registrytest.Serve(t)
+	srv.Put(t, "drivers/oot", fakeRelease, img)
+	digest, _ := img.Digest()
+	ref := srv.Host + "/drivers/oot@" + digest.String()
+	layers, _ := img.Layers()
+	layer, _ := layers[0].Digest()
+	cfg := filepath.Join(t.TempDir(), "config.yaml")
+	writeFile(t, cfg, "kernelVersion: "+fakeRelease+"\ncontainerImage: "+ref+"\ninsecurePull: true\nmodprobe:\n  moduleName: oot_main\n")
+	cache, dst := t.TempDir(), t.TempDir()
+	run := func(args ...string) outcome {
+		t.Helper()
+		start := time.Now()
+		o := runFake(k, "gokmod", append([]string{"kmm"}, args...)...)
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("kmm %s took %v", args[0], d)
+		}
+		return o
+	}
+	nothingDone := func(what string, o outcome, want ...string) {
+		t.Helper()
+		if o.Code != 1 || o.Stdout != "" {
+			t.Errorf("%s:\n%s", what, o)
+		}
+		for _, w := range want {
+			if !strings.Contains(o.Stderr, w) {
+				t.Errorf("%s: stderr does not say %q:\n%s", what, w, o.Stderr)
+			}
+		}
+		for _, dir := range []string{dst, cache} {
+			if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+				t.Errorf("%s: left %v in %s", what, entries, dir)
+			}
+		}
+		if n := len(k.Inserts()); n != 0 {
+			t.Errorf("%s: %d modules inserted", what, n)
+		}
+	}
+
+	srv.SetFault(layer.String(), registrytest.Fault{Body: evilBlob, NoLength: true})
+	nothingDone("pull, swapped layer",
+		run("pull", "--image", ref, "--kernel", fakeRelease, "--dir", dst, "--insecure", "--pull-timeout", "4s"),
+		"content does not match its digest", ref, layer.String())
+	loadArgs := []string{"load", cfg, "--pull", "--cache", cache, "--host-root", host, "--kernel", fakeRelease}
+	nothingDone("load --pull --cache, swapped layer", run(append(loadArgs, "--pull-timeout", "4s")...),
+		"content does not match its digest", ref, layer.String())
+
+	srv.SetFault(layer.String(), registrytest.Fault{Stall: true})
+	nothingDone("load --pull --cache, silent registry", run(append(loadArgs, "--pull-timeout", "1s")...),
+		"took longer than its timeout of 1s", ref)
+
+	srv.ClearFaults()
+	o := run(loadArgs...)
+	if o.Code != 0 || !strings.HasPrefix(o.Stdout, "insmod "+cache+"/sha256-"+digest.Hex+"-") {
+		t.Fatalf("honest load --pull --cache:\n%s", o)
+	}
+	ins := k.Inserts()
+	if len(ins) != 1 || ins[0].Module != "oot_main" || ins[0].Err != nil {
+		t.Fatalf("inserts %+v", ins)
+	}
+	got, err := os.ReadFile(ins[0].File)
+	want, _ := os.ReadFile(filepath.Join(shared, mainPath))
+	if err != nil || !bytes.Equal(got, want) {
+		t.Errorf("loaded %s: %v, not the honest module", ins[0].File, err)
 	}
 }

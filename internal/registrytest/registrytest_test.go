@@ -8,21 +8,20 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/gokmod/modprobe/internal/registrytest"
 )
 
-func TestStartPush(t *testing.T) {
-	reg := registrytest.Start(t)
-	img := registrytest.Image(t, []registrytest.Entry{{Name: "a", Data: []byte("a")}})
-	ref := reg.Push(t, "some/repo", "v1", img)
-	if want := reg.Host + "/some/repo:v1"; ref != want {
-		t.Errorf("Push = %q, want %q", ref, want)
-	}
+// checkPull pulls ref with go-containerregistry and checks that it is
+// img.
+func checkPull(t *testing.T, ref string, img v1.Image) {
+	t.Helper()
 	r, err := name.ParseReference(ref, name.Insecure)
 	if err != nil {
 		t.Fatal(err)
@@ -34,8 +33,18 @@ func TestStartPush(t *testing.T) {
 	gd, _ := got.Digest()
 	wd, _ := img.Digest()
 	if gd != wd {
-		t.Errorf("pulled %s, pushed %s", gd, wd)
+		t.Errorf("pulled %s, stored %s", gd, wd)
 	}
+}
+
+func TestStartPush(t *testing.T) {
+	reg := registrytest.Start(t)
+	img := registrytest.Image(t, []registrytest.Entry{{Name: "a", Data: []byte("a")}})
+	ref := reg.Push(t, "some/repo", "v1", img)
+	if want := reg.Host + "/some/repo:v1"; ref != want {
+		t.Errorf("Push = %q, want %q", ref, want)
+	}
+	checkPull(t, ref, img)
 
 	resp, err := http.Get("http://" + reg.Host + "/v2/_catalog")
 	if err != nil {
@@ -135,5 +144,51 @@ func TestTarTruncated(t *testing.T) {
 	_, err = registrytest.Tar([]registrytest.Entry{{Name: "cut", Size: 10}, {Name: "after"}})
 	if err == nil {
 		t.Error("an entry after a truncated one was accepted")
+	}
+}
+
+func TestServe(t *testing.T) {
+	srv := registrytest.Serve(t)
+	b, err := registrytest.Tar([]registrytest.Entry{{Name: "a", Data: []byte("a")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	layer := registrytest.Layer(t, registrytest.Zstd, registrytest.Padded(b))
+	img := registrytest.ImageOf(t, layer)
+	ref := srv.Put(t, "some/repo", "v1", img)
+	checkPull(t, ref, img)
+	ld, _ := layer.Digest()
+	blobURL := "http://" + srv.Host + "/v2/other/repo/blobs/" + ld.String()
+	get := func() (*http.Response, []byte) {
+		t.Helper()
+		resp, err := http.Get(blobURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp, body
+	}
+	if resp, body := get(); resp.ContentLength != int64(len(body)) || !bytes.Equal(body, srv.Bytes(ld)) {
+		t.Errorf("honest blob: Content-Length %d, %d bytes", resp.ContentLength, len(body))
+	}
+	srv.SetFault(ld.String(), registrytest.Fault{Body: []byte("swapped"), NoLength: true})
+	if resp, body := get(); resp.ContentLength != -1 || string(body) != "swapped" {
+		t.Errorf("faulty blob: Content-Length %d, %q", resp.ContentLength, body)
+	}
+	srv.SetFault(ld.String(), registrytest.Fault{RedirectLoop: true})
+	n := srv.Requests()
+	if _, err := http.Get(blobURL); err == nil || !strings.Contains(err.Error(), "redirects") {
+		t.Errorf("redirect loop: %v", err)
+	}
+	if d := srv.Requests() - n; d != 10 {
+		t.Errorf("redirect loop: %d requests, want net/http's 10", d)
+	}
+	srv.ClearFaults()
+	if resp, _ := get(); resp.StatusCode != http.StatusOK {
+		t.Errorf("after ClearFaults: %s", resp.Status)
 	}
 }

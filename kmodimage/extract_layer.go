@@ -1,0 +1,177 @@
+package kmodimage
+
+import (
+	"archive/tar"
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"maps"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// run applies the image's layers in order, each checked to its end, and
+// checks that the parts exist.
+func (x *extractor) run(im *imageManifest) error {
+	diffIDs, err := im.diffIDs()
+	if err != nil {
+		return err
+	}
+	layers, err := im.img.Layers()
+	if err != nil {
+		return err
+	}
+	if len(layers) != len(im.m.Layers) {
+		return fmt.Errorf("%d layers, the manifest lists %d", len(layers), len(im.m.Layers))
+	}
+	for _, pt := range x.parts {
+		if err := x.root.MkdirAll(path.Dir(pt.rel), 0o755); err != nil {
+			return err
+		}
+	}
+	for i, l := range layers {
+		d := im.m.Layers[i]
+		if err := x.layer(l, d, diffIDs[i]); err != nil {
+			return fmt.Errorf("layer %d (%s): %w", i, d.Digest, err)
+		}
+	}
+	for i, pt := range x.parts {
+		if _, err := x.root.Lstat(pt.rel); err == nil {
+			continue
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		if i == 0 { // the kernel directory
+			return fmt.Errorf("%s: %w (%s)", pt.abs(), ErrNotInImage, x.haveVersions())
+		}
+		return fmt.Errorf("%s %s: %w", pt.what, pt.abs(), ErrNotInImage)
+	}
+	return nil
+}
+
+// haveVersions describes the kernel versions the image has.
+func (x *extractor) haveVersions() string {
+	delete(x.versions, x.kernel)
+	if len(x.versions) == 0 {
+		return fmt.Sprintf("the image has no kernel versions under /%s", x.modules)
+	}
+	vs := slices.Sorted(maps.Keys(x.versions))
+	return fmt.Sprintf("image has %s under /%s", strings.Join(vs, ", "), x.modules)
+}
+
+// layer applies the layer l, whose descriptor in the manifest is desc and
+// whose tar archive's digest the config gives as diffID. It returns nil
+// only when the whole of the layer's blob has been read and matched desc
+// and the whole of its tar archive matched diffID.
+//
+// When reading the layer fails otherwise than on a refused entry or the
+// end of ctx, the rest of the blob is read to tell a tampered layer (the
+// error then wraps ErrDigestMismatch) from a broken one.
+func (x *extractor) layer(l v1.Layer, desc v1.Descriptor, diffID v1.Hash) error {
+	rc, err := l.Compressed()
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	blob, err := newBlobReader(ctxReader{x.ctx, rc}, "blob", desc.Digest, desc.Size, desc.Size)
+	if err != nil {
+		return err
+	}
+	err = x.layerStream(blob, diffID)
+	if err == nil || errors.Is(err, ErrDigestMismatch) || x.ctx.Err() != nil ||
+		errors.Is(err, ErrUnsafeEntry) || errors.Is(err, ErrTooLarge) {
+		return err
+	}
+	if berr := blob.finish(); errors.Is(berr, ErrDigestMismatch) {
+		return fmt.Errorf("%w (reading it: %v)", berr, err)
+	}
+	return err
+}
+
+// layerStream applies the layer read through blob, and then reads what
+// follows the tar archive's end marker, where the tar reader stops
+// (padding; for gzip, the trailer and its checksum), and the rest of the
+// blob, so that both digests cover every byte.
+func (x *extractor) layerStream(blob *blobReader, diffID v1.Hash) error {
+	br := bufio.NewReaderSize(blob, 64<<10)
+	un, closeUn, err := decompressor(br)
+	if err != nil {
+		return err
+	}
+	defer closeUn()
+	archive, err := newBlobReader(ctxReader{x.ctx, un}, "tar archive (diff_id)", diffID, -1, unbounded)
+	if err != nil {
+		return err
+	}
+	if err := x.applyEntries(tar.NewReader(archive)); err != nil {
+		return err
+	}
+	if err := archive.finish(); err != nil {
+		return err
+	}
+	if _, err := io.Copy(io.Discard, br); err != nil {
+		return err
+	}
+	return blob.finish()
+}
+
+// applyEntries applies the entries of a layer's tar archive.
+func (x *extractor) applyEntries(tr *tar.Reader) error {
+	clear(x.current)
+	for {
+		if err := x.ctx.Err(); err != nil {
+			return err
+		}
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := x.entry(hdr, tr); err != nil {
+			return &EntryError{Entry: hdr.Name, Err: err}
+		}
+	}
+}
+
+// The magic numbers that start a gzip and a zstd stream.
+const (
+	gzipMagic = "\x1f\x8b"
+	zstdMagic = "\x28\xb5\x2f\xfd"
+)
+
+// zstdMaxWindow is the largest zstd window a layer may use: libzstd's
+// default limit (ZSTD_WINDOWLOG_LIMIT_DEFAULT, 27).
+const zstdMaxWindow = 1 << 27
+
+// decompressor returns the tar archive of a layer's blob br, which is
+// gzip or zstd by its magic number and a plain tar archive otherwise, and
+// a function that releases the decompressor.
+func decompressor(br *bufio.Reader) (io.Reader, func(), error) {
+	magic, _ := br.Peek(len(zstdMagic)) // a short or failing blob fails in the tar reader
+	switch {
+	case strings.HasPrefix(string(magic), gzipMagic):
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, nil, fmt.Errorf("gzip: %w", err)
+		}
+		return zr, func() { zr.Close() }, nil
+	case strings.HasPrefix(string(magic), zstdMagic):
+		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(zstdMaxWindow))
+		if err != nil {
+			return nil, nil, fmt.Errorf("zstd: %w", err)
+		}
+		return zr, zr.Close, nil
+	default:
+		return br, func() {}, nil
+	}
+}

@@ -1,0 +1,551 @@
+package kmodimage_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"testing/iotest"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/gokmod/modprobe/internal/registrytest"
+	"github.com/gokmod/modprobe/kmodimage"
+)
+
+// honestModule is the content of good.ko in the honest images of these
+// tests; the tampered ones carry evilModule, of the same length.
+const (
+	honestModule = "good module"
+	evilModule   = "evil module"
+)
+
+// pullBound is how long a refused pull may take, with hostileOpts'
+// timeouts, before it counts as a hang.
+const pullBound = 5 * time.Second
+
+// hostileOpts are the pull options of these tests: small timeouts.
+func hostileOpts() kmodimage.PullOptions {
+	return kmodimage.PullOptions{Insecure: true, Timeout: 4 * time.Second, StallTimeout: 300 * time.Millisecond}
+}
+
+// moduleTar returns the padded tar archive of baseLayer with good.ko
+// holding module.
+func moduleTar(t *testing.T, module string) []byte {
+	t.Helper()
+	entries := baseLayer()
+	for i := range entries {
+		if entries[i].Name == kdir+"/extra/good.ko" {
+			entries[i].Data = []byte(module)
+		}
+	}
+	b, err := registrytest.Tar(entries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return registrytest.Padded(b)
+}
+
+// layerBytes returns the compressed bytes of l.
+func layerBytes(t *testing.T, l v1.Layer) []byte {
+	t.Helper()
+	rc, err := l.Compressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	var b bytes.Buffer
+	if _, err := b.ReadFrom(rc); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// digestOf returns d's digest or fails t.
+func digestOf(t *testing.T, d interface{ Digest() (v1.Hash, error) }) v1.Hash {
+	t.Helper()
+	h, err := d.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// flipAt returns a copy of b with the byte at i (from the end when
+// negative) changed.
+func flipAt(b []byte, i int) []byte {
+	b = bytes.Clone(b)
+	if i < 0 {
+		i += len(b)
+	}
+	b[i] ^= 0x01
+	return b
+}
+
+// timed runs f and fails t if it takes longer than pullBound.
+func timed(t *testing.T, f func() error) error {
+	t.Helper()
+	start := time.Now()
+	err := f()
+	if d := time.Since(start); d > pullBound {
+		t.Errorf("took %v, more than %v", d, pullBound)
+	}
+	return err
+}
+
+// pullExtract opens ref and extracts it into dst.
+func pullExtract(ctx context.Context, ref, dst string, o kmodimage.PullOptions) error {
+	img, err := kmodimage.OpenImage(ctx, ref, o)
+	if err != nil {
+		return err
+	}
+	return kmodimage.Extract(ctx, img, dst, opts())
+}
+
+// checkHonestPull pulls ref into a new sandbox and checks that it holds
+// the honest module.
+func checkHonestPull(t *testing.T, ref string) {
+	t.Helper()
+	s := newSandbox(t)
+	if err := pullExtract(t.Context(), ref, s.dst, hostileOpts()); err != nil {
+		t.Fatalf("honest pull of %s: %v", ref, err)
+	}
+	if got := s.readFile(t, kdir+"/extra/good.ko"); got != honestModule {
+		t.Fatalf("honest pull of %s: good.ko = %q", ref, got)
+	}
+}
+
+// TestPullTamperedLayer serves layers whose bytes are not those their
+// digest names (plain tar, gzip and zstd; with and without
+// Content-Length; bytes after the tar end marker or in the gzip trailer,
+// where the tar reader never looks): each pull of the image, pinned by
+// digest, fails naming the reference and the digests, leaves the
+// destination as it was, and the next pull of the same digest from the
+// honest registry gets the honest module.
+func TestPullTamperedLayer(t *testing.T) {
+	srv := registrytest.Serve(t)
+	type tamper struct {
+		name string
+		c    registrytest.Compression
+		body func(good []byte) []byte
+		got  bool // the error gives the digest got
+	}
+	evil := func(c registrytest.Compression) func([]byte) []byte {
+		return func([]byte) []byte { return layerBytes(t, registrytest.Layer(t, c, moduleTar(t, evilModule))) }
+	}
+	cases := []tamper{
+		{"plain, byte after the tar end marker", registrytest.Uncompressed, func(b []byte) []byte { return flipAt(b, -1) }, true},
+		{"plain, module swapped", registrytest.Uncompressed, evil(registrytest.Uncompressed), true},
+		{"gzip, trailer checksum", registrytest.Gzip, func(b []byte) []byte { return flipAt(b, -1) }, true},
+		{"gzip, header byte gzip ignores", registrytest.Gzip, func(b []byte) []byte { return flipAt(b, 9) }, true},
+		{"gzip, module swapped", registrytest.Gzip, evil(registrytest.Gzip), false},
+		{"zstd, last byte", registrytest.Zstd, func(b []byte) []byte { return flipAt(b, -1) }, true},
+		{"zstd, module swapped", registrytest.Zstd, evil(registrytest.Zstd), false},
+		{"blob longer than its descriptor", registrytest.Gzip, func(b []byte) []byte { return append(bytes.Clone(b), "more"...) }, false},
+		{"blob shorter than its descriptor", registrytest.Gzip, func(b []byte) []byte { return b[:len(b)-1] }, false},
+	}
+	for _, tc := range cases {
+		for _, noLength := range []bool{false, true} {
+			name := tc.name + ", Content-Length"
+			if noLength {
+				name = tc.name + ", chunked"
+			}
+			t.Run(name, func(t *testing.T) {
+				layer := registrytest.Layer(t, tc.c, moduleTar(t, honestModule))
+				img := registrytest.ImageOf(t, layer)
+				srv.Put(t, "kmod/tampered", "v1", img)
+				ref := srv.Host + "/kmod/tampered@" + digestOf(t, img).String()
+				ld := digestOf(t, layer)
+				srv.SetFault(ld.String(), registrytest.Fault{Body: tc.body(layerBytes(t, layer)), NoLength: noLength})
+				defer srv.ClearFaults()
+
+				s := newSandbox(t)
+				s.mustExtract(t, img, opts()) // what a failed pull must leave alone
+				before := s.dstFiles(t)
+				err := timed(t, func() error { return pullExtract(t.Context(), ref, s.dst, hostileOpts()) })
+				if !errors.Is(err, kmodimage.ErrDigestMismatch) {
+					t.Fatalf("pull = %v, want ErrDigestMismatch", err)
+				}
+				t.Log(err)
+				msg := err.Error()
+				if !strings.Contains(msg, ref) || !strings.Contains(msg, ld.String()) || (tc.got && !strings.Contains(msg, "got sha256:")) {
+					t.Errorf("error %q does not name the reference, the layer's digest and (for a whole blob) the digest got", msg)
+				}
+				if after := s.dstFiles(t); !slices.Equal(after, before) || s.readFile(t, kdir+"/extra/good.ko") != honestModule {
+					t.Errorf("a refused pull changed the destination: %q, was %q", after, before)
+				}
+				srv.ClearFaults()
+				checkHonestPull(t, ref)
+			})
+		}
+	}
+}
+
+// TestPullTamperedManifest serves, for a reference pinned by digest, a
+// manifest that is another image's; for an index's entry, another
+// platform's manifest; and a config that is not the manifest's. Each is
+// refused with ErrDigestMismatch naming the reference.
+func TestPullTamperedManifest(t *testing.T) {
+	srv := registrytest.Serve(t)
+	good := registrytest.ImageOf(t, registrytest.Layer(t, registrytest.Gzip, moduleTar(t, honestModule)))
+	evil := registrytest.ImageOf(t, registrytest.Layer(t, registrytest.Gzip, moduleTar(t, evilModule)))
+	srv.Put(t, "kmod/evil", "v1", evil)
+	srv.Put(t, "kmod/good", "v1", good)
+	pinned := srv.Host + "/kmod/good@" + digestOf(t, good).String()
+	evilManifest, _ := evil.RawManifest()
+	evilConfig, _ := evil.RawConfigFile()
+
+	check := func(t *testing.T, ref string, o kmodimage.PullOptions) {
+		t.Helper()
+		s := newSandbox(t)
+		err := timed(t, func() error { return pullExtract(t.Context(), ref, s.dst, o) })
+		if !errors.Is(err, kmodimage.ErrDigestMismatch) || !strings.Contains(err.Error(), ref) {
+			t.Fatalf("pull = %v, want ErrDigestMismatch naming %s", err, ref)
+		}
+		s.checkEmpty(t)
+	}
+	t.Run("manifest of a pinned reference", func(t *testing.T) {
+		srv.SetFault(digestOf(t, good).String(), registrytest.Fault{Body: evilManifest})
+		defer srv.ClearFaults()
+		check(t, pinned, hostileOpts())
+	})
+	t.Run("config", func(t *testing.T) {
+		cfg, _ := good.ConfigName()
+		srv.SetFault(cfg.String(), registrytest.Fault{Body: evilConfig, NoLength: true})
+		defer srv.ClearFaults()
+		check(t, pinned, hostileOpts())
+		check(t, srv.Host+"/kmod/good:v1", hostileOpts())
+	})
+	t.Run("index entry", func(t *testing.T) {
+		idx, imgs := imgIndex(t)
+		ref := srv.PutIndex(t, "kmod/multi", "v1", idx)
+		srv.SetFault(digestOf(t, imgs["amd64"]).String(), registrytest.Fault{Body: mustRaw(t, imgs["arm64"])})
+		defer srv.ClearFaults()
+		o := hostileOpts()
+		o.Platform = &v1.Platform{OS: "linux", Architecture: "amd64"}
+		check(t, ref, o)
+	})
+	srv.ClearFaults()
+	checkHonestPull(t, pinned)
+}
+
+// imgIndex returns an OCI index of an amd64 and an arm64 image, whose
+// good.ko are honest and evil.
+func imgIndex(t *testing.T) (v1.ImageIndex, map[string]v1.Image) {
+	t.Helper()
+	imgs := map[string]v1.Image{
+		"amd64": registrytest.ImageOf(t, registrytest.Layer(t, registrytest.Gzip, moduleTar(t, honestModule))),
+		"arm64": registrytest.ImageOf(t, registrytest.Layer(t, registrytest.Gzip, moduleTar(t, evilModule))),
+	}
+	var adds []mutate.IndexAddendum
+	for _, arch := range []string{"amd64", "arm64"} {
+		adds = append(adds, mutate.IndexAddendum{
+			Add:        imgs[arch],
+			Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: arch}},
+		})
+	}
+	return mutate.IndexMediaType(mutate.AppendManifests(empty.Index, adds...), types.OCIImageIndex), imgs
+}
+
+// mustRaw returns img's manifest.
+func mustRaw(t *testing.T, img v1.Image) []byte {
+	t.Helper()
+	b, err := img.RawManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestPullHostileRegistry has the registry loop, stall, drip and send
+// without end: each pull fails with a clear error within a few seconds
+// (the configured timeouts are small), leaves nothing behind, and the
+// next pull from the honest registry works.
+func TestPullHostileRegistry(t *testing.T) {
+	srv := registrytest.Serve(t)
+	img := registrytest.ImageOf(t, registrytest.Layer(t, registrytest.Gzip, moduleTar(t, honestModule)))
+	ref := srv.Put(t, "kmod/hostile", "v1", img)
+	layers, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	layer := digestOf(t, layers[0]).String()
+	const tag = "kmod/hostile:v1"
+	big := bytes.Repeat([]byte(" "), kmodimage.MaxManifestSize+1)
+	drip := hostileOpts()
+	drip.Timeout, drip.StallTimeout = 1500*time.Millisecond, time.Second
+	for _, tc := range []struct {
+		name string
+		key  string // what the fault applies to
+		f    registrytest.Fault
+		o    kmodimage.PullOptions
+		want error
+		says string // what the error must say besides
+	}{
+		{"redirect loop on a layer", layer, registrytest.Fault{RedirectLoop: true}, hostileOpts(), kmodimage.ErrTooManyRedirects, "stopped after 10"},
+		{"redirect loop on the manifest", tag, registrytest.Fault{RedirectLoop: true}, hostileOpts(), kmodimage.ErrTooManyRedirects, "stopped after 10"},
+		{"layer body without end", layer, registrytest.Fault{Endless: true}, hostileOpts(), kmodimage.ErrDigestMismatch, "longer than the"},
+		{"manifest body without end", tag, registrytest.Fault{Endless: true}, hostileOpts(), kmodimage.ErrTooLarge, "more than 4194304 bytes"},
+		{"manifest over the bound, Content-Length", tag, registrytest.Fault{Body: big}, hostileOpts(), kmodimage.ErrTooLarge, "Content-Length 4194305"},
+		{"manifest over the bound, chunked", tag, registrytest.Fault{Body: big, NoLength: true}, hostileOpts(), kmodimage.ErrTooLarge, "more than 4194304 bytes"},
+		{"silent registry", tag, registrytest.Fault{Stall: true}, hostileOpts(), kmodimage.ErrStalled, "nothing received for 300ms"},
+		{"layer body stalls", layer, registrytest.Fault{Drip: 2 * time.Second}, hostileOpts(), kmodimage.ErrStalled, "nothing received for 300ms"},
+		{"layer drips within the stall timeout", layer, registrytest.Fault{Drip: 50 * time.Millisecond}, drip, context.DeadlineExceeded, "timeout of 1.5s"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv.SetFault(tc.key, tc.f)
+			defer srv.ClearFaults()
+			s := newSandbox(t)
+			n0 := srv.Requests()
+			err := timed(t, func() error { return pullExtract(t.Context(), ref, s.dst, tc.o) })
+			if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), ref) {
+				t.Fatalf("pull = %v, want %v naming %s", err, tc.want, ref)
+			}
+			t.Log(err)
+			n := srv.Requests() - n0
+			t.Logf("%d requests", n)
+			if n > 20 {
+				t.Errorf("%d requests for one pull", n)
+			}
+			if !strings.Contains(err.Error(), tc.says) {
+				t.Errorf("the error does not say %q", tc.says)
+			}
+			s.checkEmpty(t)
+			srv.ClearFaults()
+			checkHonestPull(t, ref)
+		})
+	}
+}
+
+// TestPullCancel cancels a pull whose registry has stopped answering,
+// with long timeouts: the context alone ends it.
+func TestPullCancel(t *testing.T) {
+	srv := registrytest.Serve(t)
+	img := registrytest.ImageOf(t, registrytest.Layer(t, registrytest.Gzip, moduleTar(t, honestModule)))
+	ref := srv.Put(t, "kmod/cancel", "v1", img)
+	layers, _ := img.Layers()
+	srv.SetFault(digestOf(t, layers[0]).String(), registrytest.Fault{Stall: true})
+	ctx, cancel := context.WithCancel(t.Context())
+	time.AfterFunc(300*time.Millisecond, cancel)
+	s := newSandbox(t)
+	err := timed(t, func() error { return pullExtract(ctx, ref, s.dst, kmodimage.PullOptions{Insecure: true}) })
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("pull = %v, want context.Canceled", err)
+	}
+	s.checkEmpty(t)
+}
+
+// TestCacheHostileRegistry pulls through a Cache from a registry that
+// swaps a layer of an image pinned by digest: nothing is cached, twice;
+// the same digest from an honest registry (Debian's docker-registry) is
+// cached with the honest module and the layers' digests in its marker;
+// and the hostile registry then gets the honest entry, not its layer.
+func TestCacheHostileRegistry(t *testing.T) {
+	srv := registrytest.Serve(t)
+	reg := registrytest.Start(t)
+	layer := registrytest.Layer(t, registrytest.Gzip, moduleTar(t, honestModule))
+	img := registrytest.ImageOf(t, layer)
+	d := digestOf(t, img).String()
+	srv.Put(t, "kmod/cached", "v1", img)
+	reg.Push(t, "kmod/cached", "v1", img)
+	hostile, honest := srv.Host+"/kmod/cached@"+d, reg.Host+"/kmod/cached@"+d
+	evil := layerBytes(t, registrytest.Layer(t, registrytest.Gzip, moduleTar(t, evilModule)))
+	srv.SetFault(digestOf(t, layer).String(), registrytest.Fault{Body: evil, NoLength: true})
+
+	c := kmodimage.Cache{Dir: t.TempDir()}
+	extract := func(ref string) (string, error) {
+		img, err := kmodimage.OpenImage(t.Context(), ref, hostileOpts())
+		if err != nil {
+			return "", err
+		}
+		return c.Extract(t.Context(), img, opts())
+	}
+	for range 2 {
+		_, err := extract(hostile)
+		if !errors.Is(err, kmodimage.ErrDigestMismatch) || !strings.Contains(err.Error(), hostile) {
+			t.Fatalf("hostile pull = %v, want ErrDigestMismatch naming %s", err, hostile)
+		}
+		if got := cacheEntries(t, c.Dir); len(got) != 0 {
+			t.Fatalf("a refused pull left %q in the cache", got)
+		}
+	}
+	dir, err := extract(honest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, kdir, "extra/good.ko")); err != nil || string(b) != honestModule {
+		t.Fatalf("cached module: %q, %v", b, err)
+	}
+	var m struct {
+		Version int
+		Digest  string
+		Layers  []string
+		DiffIDs []string
+	}
+	b, err := os.ReadFile(filepath.Join(dir, ".gokmod-cache-complete"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	diffID, _ := layer.DiffID()
+	if m.Version != 2 || m.Digest != d || !slices.Equal(m.Layers, []string{digestOf(t, layer).String()}) || !slices.Equal(m.DiffIDs, []string{diffID.String()}) {
+		t.Errorf("marker %s", b)
+	}
+	again, err := extract(hostile)
+	if err != nil || again != dir {
+		t.Fatalf("hostile pull after the honest one = %q, %v; want the cached %q", again, err, dir)
+	}
+}
+
+// TestCacheMarkerChecked: an entry is served only when its marker names
+// the image's digest, options and layers, and says the layers were
+// checked; otherwise it is extracted again.
+func TestCacheMarkerChecked(t *testing.T) {
+	c := kmodimage.Cache{Dir: t.TempDir()}
+	img := &countingImage{Image: registrytest.Image(t, baseLayer())}
+	dir, err := c.Extract(t.Context(), img, opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, ".gokmod-cache-complete")
+	orig, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, edit := range []func(m map[string]any){
+		func(m map[string]any) { delete(m, "version") }, // written by a gokmod that checked no layer
+		func(m map[string]any) { m["digest"] = "sha256:" + strings.Repeat("0", 64) },
+		func(m map[string]any) { m["layers"] = []string{"sha256:" + strings.Repeat("1", 64)} },
+		func(m map[string]any) { m["fields"] = []string{"other"} },
+	} {
+		var m map[string]any
+		if err := json.Unmarshal(orig, &m); err != nil {
+			t.Fatal(err)
+		}
+		edit(m)
+		b, _ := json.Marshal(m)
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, kdir, "extra/good.ko"), []byte("stale"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		again, err := c.Extract(t.Context(), img, opts())
+		if err != nil || again != dir {
+			t.Fatalf("edit %d: Extract = %q, %v", i, again, err)
+		}
+		if n := img.layersCalls.Load(); n != int32(i+2) {
+			t.Errorf("edit %d: layers read %d times in all, want %d", i, n, i+2)
+		}
+		if b, _ := os.ReadFile(filepath.Join(dir, kdir, "extra/good.ko")); string(b) != "good module" {
+			t.Errorf("edit %d: good.ko = %q after re-extraction", i, b)
+		}
+	}
+}
+
+// tamperedImage is an image whose layers' compressed bytes are replaced
+// (the manifest still names the originals), served one byte per read so
+// that no read-ahead reaches the end of a layer by chance.
+type tamperedImage struct {
+	v1.Image
+	blobs map[int][]byte // by layer index
+}
+
+// Layers returns the layers, tampered.
+func (ti *tamperedImage) Layers() ([]v1.Layer, error) {
+	ls, err := ti.Image.Layers()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]v1.Layer, len(ls))
+	for i, l := range ls {
+		out[i] = &tamperedLayer{Layer: l, blob: ti.blobs[i]}
+	}
+	return out, nil
+}
+
+// tamperedLayer is a layer of a tamperedImage.
+type tamperedLayer struct {
+	v1.Layer
+	blob []byte // nil: the original bytes
+}
+
+// Compressed returns the tampered bytes, one per read.
+func (l *tamperedLayer) Compressed() (io.ReadCloser, error) {
+	if l.blob == nil {
+		rc, err := l.Layer.Compressed()
+		if err != nil {
+			return nil, err
+		}
+		return struct {
+			io.Reader
+			io.Closer
+		}{iotest.OneByteReader(rc), rc}, nil
+	}
+	return io.NopCloser(iotest.OneByteReader(bytes.NewReader(l.blob))), nil
+}
+
+// TestExtractTamperedLayer gives Extract, without a registry, layers
+// whose last bytes (after the tar end marker, in the gzip trailer, in the
+// zstd checksum) or gzip header differ from the descriptor's digest,
+// read one byte at a time: only reading each layer to its end finds
+// them. A layer whose tar archive is not the config's diff_id is refused
+// too. Nothing is written.
+func TestExtractTamperedLayer(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		c    registrytest.Compression
+		at   int
+	}{
+		{"plain, padding", registrytest.Uncompressed, -1},
+		{"gzip, trailer", registrytest.Gzip, -1},
+		{"gzip, header", registrytest.Gzip, 9},
+		{"zstd, checksum", registrytest.Zstd, -1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			layer := registrytest.Layer(t, tc.c, moduleTar(t, honestModule))
+			img := registrytest.ImageOf(t, layer)
+			s := newSandbox(t)
+			bad := &tamperedImage{Image: img, blobs: map[int][]byte{0: flipAt(layerBytes(t, layer), tc.at)}}
+			err := s.extract(t, bad, opts())
+			if !errors.Is(err, kmodimage.ErrDigestMismatch) || !strings.Contains(err.Error(), digestOf(t, layer).String()) {
+				t.Fatalf("Extract = %v, want ErrDigestMismatch naming the layer", err)
+			}
+			s.checkEmpty(t)
+			s.mustExtract(t, &tamperedImage{Image: img}, opts())
+			if got := s.readFile(t, kdir+"/extra/good.ko"); got != honestModule {
+				t.Errorf("good.ko = %q", got)
+			}
+		})
+	}
+	t.Run("diff_id", func(t *testing.T) {
+		img := registrytest.ImageOf(t, registrytest.Layer(t, registrytest.Gzip, moduleTar(t, honestModule)))
+		cfg, err := img.ConfigFile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg = cfg.DeepCopy()
+		cfg.RootFS.DiffIDs[0] = v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("0", 64)}
+		if img, err = mutate.ConfigFile(img, cfg); err != nil {
+			t.Fatal(err)
+		}
+		s := newSandbox(t)
+		err = s.extract(t, img, opts())
+		if !errors.Is(err, kmodimage.ErrDigestMismatch) || !strings.Contains(err.Error(), "diff_id") {
+			t.Fatalf("Extract = %v, want ErrDigestMismatch naming the diff_id", err)
+		}
+		s.checkEmpty(t)
+	})
+}
