@@ -45,6 +45,7 @@ func (l *Loader) runCommand(ctx context.Context, kind, module, cmd string) error
 	c := exec.CommandContext(ctx, "/bin/sh", "-c", cmd)
 	c.Env = append(os.Environ(), "MODPROBE_MODULE="+module)
 	c.Stdout, c.Stderr = l.stdout, l.stderr
+	stopOnCancel(c)
 	err := c.Run()
 	if err == nil {
 		return nil

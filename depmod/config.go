@@ -96,8 +96,9 @@ func (r *run) loadConfig(paths []string) {
 
 // parseConfig reads one depmod.d file.
 func (r *run) parseConfig(path string) {
-	// A device is read (/dev/null masks a file), a FIFO refused.
-	data, err := fileio.ReadFile(path, maxTextSize)
+	// A device is read (/dev/null masks a file), a FIFO refused, and a
+	// file over maxTextSize (/dev/zero) is an error, not cut short.
+	data, err := readText(path)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			r.errorf("file parse %s: %s", path, strerror(err))

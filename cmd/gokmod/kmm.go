@@ -4,10 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 
 	"github.com/gokmod/modprobe/internal/getopt"
 	"github.com/gokmod/modprobe/kmodimage"
@@ -105,10 +102,9 @@ func runKMM(e *env, argv0 string, args []string) int {
 		fmt.Fprintf(e.stderr, "kmm: missing subcommand (load, unload or pull). See -h.\n")
 		return 1
 	}
-	// KMM's worker stops on SIGTERM: the context ends, and the load stops
-	// before the next module.
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
+	// KMM's worker stops on SIGTERM: the context ends (see signals.go),
+	// and the pull or the load stops before the next step.
+	ctx := e.context()
 	var err error
 	switch sub := c.operands[0]; sub {
 	case "load", "unload":
@@ -119,7 +115,7 @@ func runKMM(e *env, argv0 string, args []string) int {
 		err = fmt.Errorf("unknown subcommand %q (want load, unload or pull)", sub)
 	}
 	if err != nil {
-		fmt.Fprintf(e.stderr, "kmm: %v\n", err)
+		fmt.Fprintf(e.stderr, "kmm: %v\n", e.explain(err))
 		return 1
 	}
 	return 0
@@ -164,7 +160,8 @@ func (c *kmmCmd) worker(ctx context.Context, load bool) error {
 	if len(c.operands) != 2 {
 		return fmt.Errorf("%s takes one configuration file", c.operands[0])
 	}
-	cfg, err := kmodimage.ReadConfig(c.operands[1])
+	// The file may be a device that waits: a signal ends the wait.
+	cfg, err := interruptible(ctx, func() (*kmodimage.ModuleConfig, error) { return kmodimage.ReadConfig(c.operands[1]) })
 	if err != nil {
 		return err
 	}
