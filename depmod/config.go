@@ -175,5 +175,13 @@ func kernelMatches(pattern, release string) bool {
 	return re.MatchString(release)
 }
 
-// strerror is strerror(3) of the errno in err.
-func strerror(err error) string { return kmodlog.Strerror(err) }
+// strerror is strerror(3) of the errno in err; an error without one that
+// names a file (a FIFO refused, a file over its bound) is told without
+// the file, which depmod's messages name already.
+func strerror(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return kmodlog.Strerror(err)
+}

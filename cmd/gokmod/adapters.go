@@ -198,6 +198,9 @@ Options:
 	-q, --quiet                   Print no messages
 	-v, --verbose                 Print what is loaded, as modprobe -v
 	-h, --help                    Print this help
+
+SIGTERM or SIGINT stops it after the module in flight: it prints its error
+and exits with status 1.
 `
 
 // kataConfig reads the configuration's list: from path, or else from
@@ -312,6 +315,9 @@ Options:
 	-q, --quiet                   Print no messages
 	-v, --verbose                 Print what is loaded, as modprobe -v
 	-h, --help                    Print this help
+
+SIGTERM or SIGINT stops it after the module in flight: it prints its error
+and exits with status 1.
 `
 
 // hookRequests reads the hook's state from stdin and the bundle's

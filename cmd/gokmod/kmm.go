@@ -153,6 +153,9 @@ Options:
 	    --host-modules=DIR    Allow symbolic links into DIR (KMM's
 	                          /host/lib/modules link)
 	-h, --help                Print this help
+
+SIGTERM or SIGINT stops it after the step in flight (a module whose
+insertion has begun goes in): it prints its error and exits with status 1.
 `
 
 // worker is kmm load and kmm unload.

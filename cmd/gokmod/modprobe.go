@@ -303,6 +303,8 @@ func elfErrno(err error) syscall.Errno {
 		return errno
 	case errors.Is(err, elfmod.ErrNoSection):
 		return syscall.ENOENT
+	case errors.Is(err, modprobe.ErrTooLarge):
+		return syscall.EFBIG // over MaxModuleSize: read no further
 	}
 	return syscall.ENOEXEC
 }

@@ -32,15 +32,17 @@ import (
 //     pipe nobody reads, a device read that never returns) is ended by the
 //     signal, as kmod would have been at once.
 //
-// A signal ignored when the process started (nohup, a shell's background
-// job) stays ignored, as it does for kmod.
+// A SIGINT ignored when the process started (a shell's background job)
+// stays ignored, as it does for kmod. An ignored SIGTERM cannot be: the
+// Go runtime takes SIGTERM whatever the parent set, so gokmod handles it
+// as above.
 
 // stopGrace is how long a tool has to reach a safe point after the first
 // signal before the signal ends it.
 const stopGrace = 10 * time.Second
 
-// kmodTools are the tools that stand in for kmod's, which die by a
-// signal that stops them.
+// isKmodTool reports whether name is a tool that stands in for kmod's,
+// which dies by a signal that stops it.
 func isKmodTool(name string) bool {
 	switch name {
 	case "modprobe", "insmod", "rmmod", "lsmod", "modinfo", "depmod":
@@ -53,6 +55,10 @@ func isKmodTool(name string) bool {
 type signalError struct{ sig syscall.Signal }
 
 func (e *signalError) Error() string { return "stopped by " + signalName(e.sig) }
+
+// Unwrap makes the cause a cancellation too, for code that reports
+// context.Cause (net/http does).
+func (e *signalError) Unwrap() error { return context.Canceled }
 
 // signalName is the signal's C name.
 func signalName(sig syscall.Signal) string {
@@ -113,6 +119,8 @@ func (s *stopper) wait(sigs []os.Signal) {
 	s.cancel(&signalError{sig: sig})
 	select {
 	case <-s.done:
+	case v := <-s.ch: // a second one, come before the Reset
+		dieBy(v.(syscall.Signal))
 	case <-time.After(stopGrace):
 		dieBy(sig)
 	}
