@@ -170,11 +170,15 @@ func (e *env) interrupted() error {
 }
 
 // explain adds the signal that stopped the tool to err when err is the
-// cancellation it caused.
+// cancellation it caused, or says only the signal when err is nothing
+// more.
 func (e *env) explain(err error) error {
 	cause := e.interrupted()
-	if cause == nil || !errors.Is(err, context.Canceled) || errors.Is(err, cause) {
+	switch {
+	case cause == nil || !errors.Is(err, context.Canceled) || errors.Is(err, cause):
 		return err
+	case err == context.Canceled:
+		return cause
 	}
 	return fmt.Errorf("%w (%v)", err, cause)
 }

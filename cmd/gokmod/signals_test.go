@@ -325,9 +325,9 @@ func TestSignalConfigOnWaitingDevice(t *testing.T) {
 		want string
 	}{
 		{"kata --config", syscall.SIGTERM, func(tty string) []string { return []string{"kata", "-n", "--config", tty} },
-			"kata: context canceled (stopped by SIGTERM)\n"},
+			"kata: stopped by SIGTERM\n"},
 		{"kmm load", syscall.SIGINT, func(tty string) []string { return []string{"kmm", "load", tty} },
-			"kmm: context canceled (stopped by SIGINT)\n"},
+			"kmm: stopped by SIGINT\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, tty := openPTY(t)
