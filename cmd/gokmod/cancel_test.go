@@ -151,3 +151,25 @@ func TestCancelBeforeStart(t *testing.T) {
 		})
 	}
 }
+
+// TestCancelKMMLoad: KMM's worker signalled while the first module of its
+// loading order goes in loads nothing after it and fails with the signal.
+func TestCancelKMMLoad(t *testing.T) {
+	k, host, shared, cfg := kmmNode(t)
+	ctx, cancel := signalled()
+	k.OnInsert(func(ins modprobetest.Insert) error {
+		if ins.Module == "oot_dep" {
+			cancel()
+		}
+		return nil
+	})
+	fw := filepath.Join(t.TempDir(), "fw")
+	writeFile(t, filepath.Join(k.SysfsDir(), "module/firmware_class/parameters/path"), "\n")
+	got := runCancellable(ctx, k, "", "kmm", "load", cfg, "--shared-dir", shared, "--host-root", host, "--kernel", fakeRelease, "--firmware-path", fw)
+	if got.Code != 1 || got.Stderr != "kmm: failed to load module oot_main: load oot_main: context canceled (stopped by SIGTERM)\n" {
+		t.Errorf("got:\n%s", got)
+	}
+	if ins := inserted(k); !slices.Equal(ins, []string{"oot_dep"}) {
+		t.Errorf("inserted %v, want oot_dep (in flight at the signal), nothing after", ins)
+	}
+}
