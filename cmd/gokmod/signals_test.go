@@ -121,9 +121,11 @@ func (p *toolProc) end(t *testing.T, bound time.Duration) (ws syscall.WaitStatus
 	case <-time.After(bound - time.Since(p.sent)):
 		t.Fatalf("gokmod %q still runs %v after the signal: hung", p.cmd.Args[1:], time.Since(p.sent).Round(time.Millisecond))
 	}
+	ws = p.cmd.ProcessState.Sys().(syscall.WaitStatus)
+	t.Logf("ended %v after the signal: %s", time.Since(p.sent).Round(time.Millisecond), describeStatus(ws))
 	out, _ := os.ReadFile(p.stdout)
 	errb, _ := os.ReadFile(p.stderr)
-	return p.cmd.ProcessState.Sys().(syscall.WaitStatus), string(out), string(errb)
+	return ws, string(out), string(errb)
 }
 
 // waitUntil polls cond until it holds, failing the test after 20 s.
@@ -169,7 +171,8 @@ func describeStatus(ws syscall.WaitStatus) string {
 
 // installTree writes an empty module tree and a configuration whose
 // install commands for gk_x, gk_a and gk_p touch a marker each; gk_a's
-// then waits 30 s, and on SIGTERM touches gk_a.term and exits 7. It
+// sets a trap for SIGTERM first (touch gk_a.term, exit 7), then touches
+// its marker and waits 30 s. It
 // returns the modprobe arguments before the names, and the marker
 // directory.
 func installTree(t *testing.T) (args []string, marks string) {
@@ -184,7 +187,7 @@ func installTree(t *testing.T) (args []string, marks string) {
 	writeFile(t, filepath.Join(root, "lib/modules/1.0/modules.dep"), "")
 	conf := filepath.Join(root, "install.conf")
 	writeFile(t, conf, fmt.Sprintf(`install gk_x touch %[1]s/gk_x
-install gk_a touch %[1]s/gk_a; trap 'kill $!; touch %[1]s/gk_a.term; exit 7' TERM; sleep 30 & wait
+install gk_a trap 'kill $!; touch %[1]s/gk_a.term; exit 7' TERM; touch %[1]s/gk_a; sleep 30 & wait
 install gk_p touch %[1]s/gk_p
 `, marks))
 	return []string{"modprobe", "-d", root, "-S", "1.0", "-C", conf}, marks
