@@ -813,6 +813,7 @@ func advCases() []advCase {
 	cases = append(cases, advDepmodCases()...)
 	cases = append(cases, advShellCases()...)
 	cases = append(cases, advWorkerPathCases()...)
+	cases = append(cases, advInputCases()...)
 	return cases
 }
 

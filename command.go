@@ -18,7 +18,7 @@ type CommandError struct {
 	Kind     string // "install" or "remove"
 	Command  string // the command as run, $CMDLINE_OPTS replaced
 	ExitCode int    // the exit status, or -1 when the command did not run
-	Err      error  // why it did not run, when ExitCode is -1
+	Err      error  // why it did not run, when ExitCode is -1; the context's error when it was stopped
 }
 
 // Error returns libkmod's wording.
@@ -49,6 +49,7 @@ func (l *Loader) runCommand(ctx context.Context, kind, module, cmd string) error
 	c.Args[0] = "sh" // system(3)'s argv[0], which the shell's messages start with
 	c.Env = append(os.Environ(), "MODPROBE_MODULE="+module)
 	c.Stdout, c.Stderr = l.stdout, l.stderr
+	stopOnCancel(c)
 	err := c.Run()
 	if err == nil {
 		return nil
@@ -62,7 +63,9 @@ func (l *Loader) runCommand(ctx context.Context, kind, module, cmd string) error
 			}
 			return nil
 		}
-		return &CommandError{Kind: kind, Command: cmd, ExitCode: code}
+		// A command that exits after the cancellation's SIGTERM (its
+		// trap) failed because of it: Err says so.
+		return &CommandError{Kind: kind, Command: cmd, ExitCode: code, Err: ctx.Err()}
 	}
 	return &CommandError{Kind: kind, Command: cmd, ExitCode: -1, Err: err}
 }

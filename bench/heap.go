@@ -80,6 +80,7 @@ func partC(c *config) error {
 func mib(n uint64) string { return fmt.Sprintf("%.2f MiB", float64(n)/(1<<20)) }
 
 func vmRSS() string {
+	// Not an input: procfs, read for the benchmark report.
 	f, err := os.Open("/proc/self/status")
 	if err != nil {
 		return "?"

@@ -130,6 +130,7 @@ func run(c *config) error {
 // moduleNames returns the module name of every line of modules.dep, in
 // file order.
 func moduleNames(dir string) ([]string, error) {
+	// Not an input: the tree the benchmark was pointed at by its runner.
 	f, err := os.Open(filepath.Join(dir, "modules.dep"))
 	if err != nil {
 		return nil, err

@@ -96,8 +96,9 @@ func (r *run) loadConfig(paths []string) {
 
 // parseConfig reads one depmod.d file.
 func (r *run) parseConfig(path string) {
-	// A device is read (/dev/null masks a file), a FIFO refused.
-	data, err := fileio.ReadFile(path, maxTextSize)
+	// A device is read (/dev/null masks a file), a FIFO refused, and a
+	// file over maxTextSize (/dev/zero) is an error, not cut short.
+	data, err := readText(path)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			r.errorf("file parse %s: %s", path, strerror(err))
@@ -174,5 +175,13 @@ func kernelMatches(pattern, release string) bool {
 	return re.MatchString(release)
 }
 
-// strerror is strerror(3) of the errno in err.
-func strerror(err error) string { return kmodlog.Strerror(err) }
+// strerror is strerror(3) of the errno in err; an error without one that
+// names a file (a FIFO refused, a file over its bound) is told without
+// the file, which depmod's messages name already.
+func strerror(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return kmodlog.Strerror(err)
+}

@@ -98,6 +98,7 @@ func (r *run) output() error {
 
 // writeNew creates path (which must not exist) with data, mode 0644.
 func writeNew(path string, data []byte) error {
+	// O_EXCL: an existing file, a FIFO included, is EEXIST, never opened.
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return err

@@ -2,6 +2,8 @@ package depmod
 
 import (
 	"os"
+
+	"github.com/gokmod/modprobe/internal/fileio"
 )
 
 // UpToDate reports whether the index of the tree Options name is newer
@@ -19,7 +21,7 @@ func UpToDate(opts Options) bool {
 // newer than modules.dep, 0 when one is, negative on an error (a missing
 // modules.dep, said as kmod says it).
 func (r *run) upToDate() int {
-	d, err := os.Open(r.dirname)
+	d, err := fileio.OpenDir(r.dirname)
 	if err != nil {
 		r.errorf("could not open directory %s: %s", r.dirname, strerror(err))
 		return -1
@@ -48,7 +50,7 @@ func (r *run) upToDateDir(d *os.File, base string, mtime int64, fd int) int {
 		}
 		switch {
 		case st.IsDir():
-			sub, err := os.Open(base + name)
+			sub, err := fileio.OpenDir(base + name)
 			if err != nil {
 				r.errorf("openat(%d, %s, O_RDONLY): %s", fd, name, strerror(err))
 				continue

@@ -32,7 +32,9 @@ func (r *run) search() error {
 }
 
 func (r *run) searchPath(dir string) error {
-	d, err := os.Open(dir)
+	// Directories are opened as opendir(3) opens them: a FIFO in the tree
+	// is ENOTDIR at once, never a wait for a writer.
+	d, err := fileio.OpenDir(dir)
 	if err != nil {
 		r.errorf("could not open directory %s: %s", dir, strerror(err))
 		return err
@@ -96,7 +98,7 @@ func (r *run) searchDir(d *os.File, base string, fd int) {
 			}
 		}
 		if isDir {
-			sub, err := os.Open(p)
+			sub, err := fileio.OpenDir(p)
 			if err != nil {
 				r.errorf("openat(%d, %s, O_RDONLY): %s", fd, name, strerror(err))
 				continue

@@ -15,10 +15,20 @@ import (
 // the OCI runtime specification says it is.
 var ErrBadState = errors.New("malformed OCI input")
 
+// MaxInputSize is the largest state or config.json ParseState and
+// ParseSpecEnv accept, and what a hook should read of either at most:
+// runtimes write a few kilobytes, and a config.json with a container's
+// whole environment stays well under it.
+const MaxInputSize = 16 << 20
+
 // ParseState reads the container state an OCI runtime writes to a hook's
 // standard input. The bundle must be an absolute path, as the runtime
-// specification requires.
+// specification requires. A state over MaxInputSize is refused before it
+// is decoded.
 func ParseState(data []byte) (specs.State, error) {
+	if err := checkSize(data); err != nil {
+		return specs.State{}, fmt.Errorf("state: %w", err)
+	}
 	var st specs.State
 	if err := decodeJSON(data, &st); err != nil {
 		return specs.State{}, fmt.Errorf("state:%w", err)
@@ -37,8 +47,12 @@ const ConfigFile = "config.json"
 
 // ParseSpecEnv reads a bundle's config.json and returns its process.env
 // (nil when the spec has no process); name, the file's path, is used in
-// errors, with the line and column of a syntax error.
+// errors, with the line and column of a syntax error. A file over
+// MaxInputSize is refused before it is decoded.
 func ParseSpecEnv(data []byte, name string) ([]string, error) {
+	if err := checkSize(data); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
 	var spec specs.Spec
 	if err := decodeJSON(data, &spec); err != nil {
 		return nil, fmt.Errorf("%s:%w", name, err)
@@ -47,6 +61,14 @@ func ParseSpecEnv(data []byte, name string) ([]string, error) {
 		return nil, nil
 	}
 	return spec.Process.Env, nil
+}
+
+// checkSize refuses an input over MaxInputSize.
+func checkSize(data []byte) error {
+	if len(data) > MaxInputSize {
+		return fmt.Errorf("%w: %d bytes, more than %d", ErrBadState, len(data), MaxInputSize)
+	}
+	return nil
 }
 
 // decodeJSON decodes one JSON value, with nothing but space after it; a

@@ -4,11 +4,11 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"os"
 	"path"
 	"regexp"
 	"strings"
 
+	"github.com/gokmod/modprobe/internal/fileio"
 	"sigs.k8s.io/yaml"
 )
 
@@ -60,10 +60,22 @@ const DefaultDirName = "/opt"
 // ErrConfig: the worker configuration is malformed or breaks KMM's rules.
 var ErrConfig = errors.New("invalid worker configuration")
 
+// MaxConfigSize is the largest worker configuration ReadConfig and
+// ParseConfig accept: more than any the Kubernetes API server can hold
+// (its objects are at most 1.5 MiB), so that a configuration that is not
+// KMM's cannot make the worker read or parse without end.
+const MaxConfigSize = 2 << 20
+
 // ReadConfig reads and checks the worker configuration file at path (see
-// ParseConfig).
+// ParseConfig). The file is read no further than MaxConfigSize bytes: a
+// larger file, or an endless device, is an error wrapping ErrConfig; a
+// FIFO or a socket is refused at once (fs.ErrInvalid), without waiting
+// for a writer.
 func ReadConfig(path string) (*ModuleConfig, error) {
-	data, err := os.ReadFile(path)
+	data, err := fileio.ReadInput(path, MaxConfigSize)
+	if errors.Is(err, fileio.ErrTooLarge) {
+		return nil, fmt.Errorf("could not read config file %s: %w: more than %d bytes", path, ErrConfig, MaxConfigSize)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("could not read config file %s: %w", path, err)
 	}
@@ -74,8 +86,11 @@ func ReadConfig(path string) (*ModuleConfig, error) {
 // does (an unknown or repeated field is an error), fills in dirName's
 // default and checks it against KMM's admission rules (see Validate).
 // Errors wrap ErrConfig and name the file, and the line where one is
-// known.
+// known; data over MaxConfigSize is refused before it is decoded.
 func ParseConfig(data []byte, name string) (*ModuleConfig, error) {
+	if len(data) > MaxConfigSize {
+		return nil, fmt.Errorf("%s: %w: %d bytes, more than %d", name, ErrConfig, len(data), MaxConfigSize)
+	}
 	var c ModuleConfig
 	if err := yaml.UnmarshalStrict(data, &c); err != nil {
 		return nil, fmt.Errorf("%s%s: %w: %v", name, unknownFieldLine(data, err), ErrConfig, err)

@@ -272,6 +272,7 @@ func (k *Kernel) Log(msg string) error {
 
 func (k *Kernel) logf(format string, args ...any) error {
 	k.seq++
+	// Safe: the fake kernel's own log file, which NewKernel created.
 	f, err := os.OpenFile(k.KmsgPath(), os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		return err

@@ -89,6 +89,7 @@ func (k *Kernel) decompress(data []byte) ([]byte, error) {
 	if err != nil {
 		return nil, syscall.EINVAL
 	}
+	// Bounded: one byte past the largest image the fake kernel takes.
 	out, err := io.ReadAll(io.LimitReader(r, maxImage+1))
 	if err != nil || len(out) > maxImage {
 		_ = k.logf("module_decompress: decompression failed")

@@ -1,15 +1,13 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 
 	"github.com/gokmod/modprobe"
+	"github.com/gokmod/modprobe/internal/fileio"
 	"github.com/gokmod/modprobe/internal/getopt"
 	"github.com/gokmod/modprobe/isula"
 	"github.com/gokmod/modprobe/kata"
@@ -154,7 +152,7 @@ func runKata(e *env, argv0 string, args []string) int {
 			config, err = kata.Merge(mode, config, annotations)
 		}
 		if err != nil {
-			fmt.Fprintf(e.stderr, "kata: %v\n", err)
+			fmt.Fprintf(e.stderr, "kata: %v\n", e.explain(err))
 			return 1
 		}
 		if a.show {
@@ -170,7 +168,13 @@ func runKata(e *env, argv0 string, args []string) int {
 		// found is modprobe's fatal error.
 		opts := a.loadOptions()
 		opts.Jobs = 1
-		if m.reportLoad(l, kata.Load(context.Background(), l, config, opts)) < 0 {
+		err = kata.Load(e.context(), l, config, opts)
+		rc := m.reportLoad(l, err)
+		if cause := e.interrupted(); err != nil && cause != nil {
+			fmt.Fprintf(e.stderr, "kata: %v\n", cause)
+			return 1
+		}
+		if rc < 0 {
 			return 1
 		}
 		return 0
@@ -194,26 +198,33 @@ Options:
 	-q, --quiet                   Print no messages
 	-v, --verbose                 Print what is loaded, as modprobe -v
 	-h, --help                    Print this help
+
+SIGTERM or SIGINT stops it after the module in flight: it prints its error
+and exits with status 1.
 `
 
 // kataConfig reads the configuration's list: from path, or else from
 // $KATA_CONF_FILE or the first of Kata's default files that exists (none
-// is an empty list).
+// is an empty list). Each file is read no further than
+// kata.MaxConfigSize bytes; a FIFO is refused without waiting on it.
 func kataConfig(e *env, path string) ([]modprobe.Request, error) {
 	if path == "" {
 		if v, ok := e.getenv("KATA_CONF_FILE"); ok && v != "" {
 			path = v
 		}
 	}
+	read := func(p string) ([]byte, error) {
+		return interruptible(e.context(), func() ([]byte, error) { return fileio.ReadInput(p, kata.MaxConfigSize) })
+	}
 	if path != "" {
-		data, err := os.ReadFile(path)
+		data, err := read(path)
 		if err != nil {
 			return nil, err
 		}
 		return kata.ParseConfig(data, path)
 	}
 	for _, p := range kata.DefaultConfigPaths() {
-		data, err := os.ReadFile(p)
+		data, err := read(p)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
@@ -254,7 +265,7 @@ func runOCIHook(e *env, argv0 string, args []string) int {
 		}
 		reqs, dropped, err := hookRequests(e)
 		if err != nil {
-			fmt.Fprintf(e.stderr, "[module-hook] %v\n", err)
+			fmt.Fprintf(e.stderr, "[module-hook] %v\n", e.explain(err))
 			return 1
 		}
 		if dropped != "" {
@@ -272,11 +283,15 @@ func runOCIHook(e *env, argv0 string, args []string) int {
 			fmt.Fprintf(e.stderr, "[module-hook] %v\n", err)
 			return 1
 		}
-		err = isula.Load(context.Background(), l, reqs, a.loadOptions())
+		err = isula.Load(e.context(), l, reqs, a.loadOptions())
 		if err == nil {
 			return 0
 		}
 		m.reportLoad(l, err)
+		if cause := e.interrupted(); cause != nil {
+			fmt.Fprintf(e.stderr, "[module-hook] %v\n", cause)
+			return 1
+		}
 		names := make([]string, len(reqs))
 		for i, r := range reqs {
 			names[i] = r.Name
@@ -300,25 +315,32 @@ Options:
 	-q, --quiet                   Print no messages
 	-v, --verbose                 Print what is loaded, as modprobe -v
 	-h, --help                    Print this help
+
+SIGTERM or SIGINT stops it after the module in flight: it prints its error
+and exits with status 1.
 `
 
 // hookRequests reads the hook's state from stdin and the bundle's
 // config.json, and parses KERNEL_MODULES; it returns what iSulad's grammar
-// drops after a second '='.
+// drops after a second '='. Each is read no further than
+// isula.MaxInputSize bytes; a config.json that is a FIFO is refused
+// without waiting on it, and a signal ends a read of standard input that
+// waits for a writer.
 func hookRequests(e *env) ([]modprobe.Request, string, error) {
 	if e.stdin == nil {
 		return nil, "", errors.New("state: no standard input")
 	}
-	data, err := readAllLimited(e.stdin, maxHookInput)
+	ctx := e.context()
+	data, err := interruptible(ctx, func() ([]byte, error) { return fileio.ReadAllBounded(e.stdin, isula.MaxInputSize) })
 	if err != nil {
-		return nil, "", fmt.Errorf("state: %w", err)
+		return nil, "", fmt.Errorf("state: reading standard input: %w", err)
 	}
 	st, err := isula.ParseState(data)
 	if err != nil {
 		return nil, "", err
 	}
 	path := filepath.Join(st.Bundle, isula.ConfigFile)
-	data, err = readFileLimited(path, maxHookInput)
+	data, err = interruptible(ctx, func() ([]byte, error) { return fileio.ReadInput(path, isula.MaxInputSize) })
 	if err != nil {
 		return nil, "", err
 	}
@@ -331,37 +353,6 @@ func hookRequests(e *env) ([]modprobe.Request, string, error) {
 		return nil, "", fmt.Errorf("%s: %w", path, err)
 	}
 	return parsed.Requests, parsed.Dropped, nil
-}
-
-// maxHookInput bounds the state and config.json a hook reads: runtimes
-// write a few kilobytes.
-const maxHookInput = 16 << 20
-
-// readAllLimited reads r to its end, refusing more than limit bytes.
-func readAllLimited(r io.Reader, limit int64) ([]byte, error) {
-	data, err := io.ReadAll(io.LimitReader(r, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("larger than %d bytes", limit)
-	}
-	return data, nil
-}
-
-// readFileLimited reads the file at path, refusing more than limit bytes;
-// errors name the file.
-func readFileLimited(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := readAllLimited(f, limit)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return data, nil
 }
 
 // usageName is how a tool is called in its usage: the link's name, or

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -148,7 +147,7 @@ func runDepmod(e *env, argv0 string, args []string) (status int) {
 	// libkmod's context: kmod -vv shows it set up and released (the
 	// addresses differ from run to run anyway).
 	log.printf(logInfo, "../libkmod/libkmod.c:367 kmod_set_log_fn() custom logging function %#x registered\n", kmodContext)
-	err = depmod.Run(context.Background(), opts)
+	err = depmod.Run(e.context(), opts)
 	// (A fatal message has ended the tool before this, as it does kmod.)
 	log.printf(logInfo, "../libkmod/libkmod.c:334 kmod_unref() context %#x released\n", kmodContext)
 	if err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -126,7 +125,10 @@ func runInsmod(e *env, argv0 string, args []string) (status int) {
 		t.log.printf(logErr, "could not load module %s: %s\n", filename, kmodlog.Strerror(errnoOf(err)))
 		return 1
 	}
-	err = l.InsertFile(context.Background(), filename, opts, modprobe.LoadOptions{ForceVermagic: force, ForceModversion: force})
+	err = l.InsertFile(e.context(), filename, opts, modprobe.LoadOptions{ForceVermagic: force, ForceModversion: force})
+	if err != nil && e.cancelledBy(err) {
+		return 1 // a signal stopped it before the insertion began
+	}
 	if err != nil {
 		var errno syscall.Errno
 		msg := ""

@@ -4,10 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/gokmod/modprobe/internal/getopt"
@@ -116,10 +113,9 @@ func runKMM(e *env, argv0 string, args []string) int {
 		fmt.Fprintf(e.stderr, "kmm: missing subcommand (load, unload or pull). See -h.\n")
 		return 1
 	}
-	// KMM's worker stops on SIGTERM: the context ends, and the load stops
-	// before the next module.
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
+	// KMM's worker stops on SIGTERM: the context ends (see signals.go),
+	// and the pull or the load stops before the next step.
+	ctx := e.context()
 	var err error
 	switch sub := c.operands[0]; sub {
 	case "load", "unload":
@@ -130,7 +126,7 @@ func runKMM(e *env, argv0 string, args []string) int {
 		err = fmt.Errorf("unknown subcommand %q (want load, unload or pull)", sub)
 	}
 	if err != nil {
-		fmt.Fprintf(e.stderr, "kmm: %v\n", err)
+		fmt.Fprintf(e.stderr, "kmm: %v\n", e.explain(err))
 		return 1
 	}
 	return 0
@@ -171,6 +167,9 @@ Options:
 	    --host-modules=DIR    Allow symbolic links into DIR (KMM's
 	                          /host/lib/modules link)
 	-h, --help                Print this help
+
+SIGTERM or SIGINT stops it after the step in flight (a module whose
+insertion has begun goes in): it prints its error and exits with status 1.
 `
 
 // worker is kmm load and kmm unload.
@@ -178,7 +177,8 @@ func (c *kmmCmd) worker(ctx context.Context, load bool) error {
 	if len(c.operands) != 2 {
 		return fmt.Errorf("%s takes one configuration file", c.operands[0])
 	}
-	cfg, err := kmodimage.ReadConfig(c.operands[1])
+	// The file may be a device that waits: a signal ends the wait.
+	cfg, err := interruptible(ctx, func() (*kmodimage.ModuleConfig, error) { return kmodimage.ReadConfig(c.operands[1]) })
 	if err != nil {
 		return err
 	}

@@ -4,8 +4,8 @@
 package main
 
 import (
+	"context"
 	"fmt"
-
 	"io"
 	"os"
 	"path/filepath"
@@ -62,6 +62,9 @@ type env struct {
 	// kernel, when set, replaces the running kernel and its sysfs,
 	// procfs and log (tests use modprobetest's fake kernel).
 	kernel *fakeKernel
+	// ctx is cancelled when the tool must stop (SIGTERM, SIGINT: see
+	// signals.go); nil means it never is. Tools get it from context().
+	ctx context.Context
 }
 
 // fakeKernel is a kernel for tests: the system-call seam and the
@@ -100,20 +103,33 @@ func main() {
 		getenv:    os.LookupEnv,
 		setenv:    func(k, v string) { _ = os.Setenv(k, v) },
 	}
-	os.Exit(run(e, os.Args))
+	ctx, stop := watchSignals()
+	e.ctx = ctx
+	name, _, _ := resolve(os.Args)
+	os.Exit(stop.exit(name, run(e, os.Args)))
 }
 
-func run(e *env, argv []string) int {
-	name := filepath.Base(argv[0])
+// resolve returns the tool argv calls for, its entry point and its
+// arguments: the tool a link is named after, or the one the first
+// argument names; "" and nil for neither.
+func resolve(argv []string) (name string, fn func(env *env, argv0 string, args []string) int, args []string) {
+	name = filepath.Base(argv[0])
 	if t := tool(name); t != nil {
-		return t(e, argv[0], argv[1:])
+		return name, t, argv[1:]
 	}
 	if len(argv) > 1 {
 		if t := tool(argv[1]); t != nil {
-			return t(e, argv[0], argv[2:])
+			return argv[1], t, argv[2:]
 		}
 	}
-	fmt.Fprintf(e.stderr, "usage: %s TOOL [ARGS...]\n\ntools: %s\n\nA link to gokmod named after a tool runs that tool.\n", name, strings.Join(toolNames(), ", "))
+	return "", nil, nil
+}
+
+func run(e *env, argv []string) int {
+	if _, t, args := resolve(argv); t != nil {
+		return t(e, argv[0], args)
+	}
+	fmt.Fprintf(e.stderr, "usage: %s TOOL [ARGS...]\n\ntools: %s\n\nA link to gokmod named after a tool runs that tool.\n", filepath.Base(argv[0]), strings.Join(toolNames(), ", "))
 	return 1
 }
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -103,6 +102,9 @@ func runModinfo(e *env, argv0 string, args []string) (status int) {
 	m.moddir = l.ModuleDir()
 	failed := false
 	for _, arg := range operands {
+		if e.interrupted() != nil {
+			return 1 // a signal: no further module
+		}
 		var ok bool
 		switch {
 		case byName:
@@ -125,7 +127,7 @@ func runModinfo(e *env, argv0 string, args []string) (status int) {
 // releaseOf is uname -r, or the fake kernel's release in tests.
 func releaseOf(e *env) (string, error) {
 	if e.kernel != nil {
-		b, err := os.ReadFile(filepath.Join(e.kernel.proc, "sys/kernel/osrelease"))
+		b, err := fileio.ReadFile(filepath.Join(e.kernel.proc, "sys/kernel/osrelease"), 256)
 		return strings.TrimSpace(string(b)), err
 	}
 	var u syscall.Utsname
@@ -153,7 +155,10 @@ func isModuleFilename(name string) bool {
 }
 
 func (m *modinfoCmd) byName(l *modprobe.Loader, name string) bool {
-	mods, err := l.Lookup(context.Background(), name)
+	mods, err := l.Lookup(m.env.context(), name)
+	if m.env.cancelledBy(err) {
+		return false
+	}
 	want := modname.Normalize(name)
 	for _, mod := range mods {
 		if err == nil && mod.Alias == "" && mod.Name == want {
@@ -165,7 +170,10 @@ func (m *modinfoCmd) byName(l *modprobe.Loader, name string) bool {
 }
 
 func (m *modinfoCmd) byAlias(l *modprobe.Loader, alias string) bool {
-	mods, err := l.Lookup(context.Background(), alias)
+	mods, err := l.Lookup(m.env.context(), alias)
+	if m.env.cancelledBy(err) {
+		return false
+	}
 	if err != nil {
 		if errors.Is(err, modprobe.ErrNotFound) {
 			m.log.printf(logErr, "Module %s not found.\n", alias)

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -235,7 +234,7 @@ func (m *modprobeCmd) main(args []string) int {
 
 	switch {
 	case showConfig:
-		if err := l.WriteConfig(context.Background(), m.out); err != nil {
+		if err := l.WriteConfig(m.env.context(), m.out); err != nil {
 			m.log.printf(logErr, "%v\n", err)
 			return -1
 		}
@@ -252,6 +251,9 @@ func (m *modprobeCmd) main(args []string) int {
 		}
 		err := 0
 		for _, name := range operands {
+			if m.env.interrupted() != nil {
+				return errStopped // a signal: no name after the one in flight
+			}
 			if r := m.insmod(l, name, nil); r < 0 {
 				err = r
 			}
@@ -301,6 +303,8 @@ func elfErrno(err error) syscall.Errno {
 		return errno
 	case errors.Is(err, elfmod.ErrNoSection):
 		return syscall.ENOENT
+	case errors.Is(err, modprobe.ErrTooLarge):
+		return syscall.EFBIG // over MaxModuleSize: read no further
 	}
 	return syscall.ENOEXEC
 }
@@ -334,7 +338,10 @@ func parseULong(s string) (uint64, error) {
 // stands for. It returns a negative errno on failure.
 func (m *modprobeCmd) insmod(l *modprobe.Loader, name string, params []string) int {
 	if m.lookupOnly {
-		mods, err := l.Lookup(context.Background(), name)
+		mods, err := l.Lookup(m.env.context(), name)
+		if m.env.cancelledBy(err) {
+			return errStopped
+		}
 		if err != nil {
 			m.LOG("Module %s not found in directory %s\n", name, l.ModuleDir())
 			return -int(syscall.ENOENT)
@@ -344,18 +351,24 @@ func (m *modprobeCmd) insmod(l *modprobe.Loader, name string, params []string) i
 		}
 		return 0
 	}
-	plan, err := l.Plan(context.Background(), name, params, modprobe.PlanOptions{
+	plan, err := l.Plan(m.env.context(), name, params, modprobe.PlanOptions{
 		IgnoreLoaded:   m.ignoreLoaded,
 		IgnoreCommands: m.ignoreCommands,
 		UseBlacklist:   m.useBlacklist,
 		ForLoad:        !m.dryRun,
 	})
+	if m.env.cancelledBy(err) {
+		return errStopped
+	}
 	if err != nil {
 		m.LOG("Module %s not found in directory %s\n", name, l.ModuleDir())
 		return -int(syscall.ENOENT)
 	}
 	rc := 0
 	for i := range plan.Probes {
+		if m.env.interrupted() != nil {
+			return errStopped
+		}
 		pr := &plan.Probes[i]
 		var msg string
 		rc, msg = m.probe(l, pr)
@@ -363,10 +376,16 @@ func (m *modprobeCmd) insmod(l *modprobe.Loader, name string, params []string) i
 			rc = 0
 			continue
 		}
-		m.printInsertError(pr.Module.Name, rc, msg)
+		if rc != errStopped {
+			m.printInsertError(pr.Module.Name, rc, msg)
+		}
 	}
 	return rc
 }
+
+// errStopped is the result of a step a signal stopped (see signals.go):
+// modprobe reports nothing for it and ends by the signal.
+const errStopped = -int(syscall.EINTR)
 
 // printInsertError prints modprobe's message for a failed probe.
 func (m *modprobeCmd) printInsertError(name string, rc int, msg string) {
@@ -399,7 +418,7 @@ func (m *modprobeCmd) jobs() int {
 // insmodParallel is modprobe -a with GOKMOD_JOBS: the names load in
 // parallel, then each failure is reported as modprobe reports it.
 func (m *modprobeCmd) insmodParallel(l *modprobe.Loader, names []string, jobs int) int {
-	err := l.LoadAllWith(context.Background(), names, modprobe.LoadOptions{
+	err := l.LoadAllWith(m.env.context(), names, modprobe.LoadOptions{
 		FirstTime:       m.firstTime,
 		IgnoreCommands:  m.ignoreCommands,
 		UseBlacklist:    m.useBlacklist,
@@ -422,6 +441,10 @@ func (m *modprobeCmd) reportLoad(l *modprobe.Loader, err error) int {
 		return rc
 	}
 	for _, e := range unjoin(err) {
+		if m.env.cancelledBy(e) {
+			rc = errStopped // a signal stopped it: kmod would say nothing
+			continue
+		}
 		var me *modprobe.ModuleError
 		switch {
 		case errors.Is(e, modprobe.ErrNotFound) || errors.Is(e, modprobe.ErrBadName):
@@ -489,7 +512,7 @@ func (m *modprobeCmd) probe(l *modprobe.Loader, pr *modprobe.Probe) (int, string
 		}
 		return 0, ""
 	}
-	err := l.LoadProbe(context.Background(), pr, modprobe.LoadOptions{
+	err := l.LoadProbe(m.env.context(), pr, modprobe.LoadOptions{
 		FirstTime:       m.firstTime,
 		ForceVermagic:   m.stripVermagic || m.force,
 		ForceModversion: m.stripModvers || m.force,
@@ -497,6 +520,9 @@ func (m *modprobeCmd) probe(l *modprobe.Loader, pr *modprobe.Probe) (int, string
 		// The administrator's own command line: kmod's substitution.
 		RawCmdlineOpts: true,
 	})
+	if m.env.cancelledBy(err) {
+		return errStopped, ""
+	}
 	return errnoResult(err)
 }
 
@@ -527,7 +553,10 @@ func errnoResult(err error) (int, string) {
 func (m *modprobeCmd) removeAll(l *modprobe.Loader, names []string) int {
 	rc := 0
 	for _, name := range names {
-		err := l.RemoveWith(context.Background(), []string{name}, modprobe.RemoveOptions{
+		if m.env.interrupted() != nil {
+			return errStopped // a signal: no name after the one in flight
+		}
+		err := l.RemoveWith(m.env.context(), []string{name}, modprobe.RemoveOptions{
 			IgnoreCommands: m.ignoreCommands,
 			RemoveHolders:  m.removeHolders,
 			Wait:           time.Duration(min(m.waitMsec, uint64(math.MaxInt64/int64(time.Millisecond)))) * time.Millisecond,
@@ -552,6 +581,9 @@ func (m *modprobeCmd) removeAll(l *modprobe.Loader, names []string) int {
 // reportRemove prints what kmod prints when a removal step fails; LOG is
 // fatal without -a.
 func (m *modprobeCmd) reportRemove(name string, err error) {
+	if m.env.cancelledBy(err) {
+		return // a signal stopped it: kmod would say nothing
+	}
 	var me *modprobe.ModuleError
 	mod := name
 	if errors.As(err, &me) {

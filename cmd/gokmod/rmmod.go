@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -62,6 +61,9 @@ func runRmmod(e *env, argv0 string, args []string) (status int) {
 	}
 	failed := 0
 	for _, arg := range operands {
+		if e.interrupted() != nil {
+			return 1 // a signal: nothing after the removal in flight
+		}
 		name := arg
 		if _, err := os.Stat(arg); err == nil {
 			name = modname.FromPath(arg)
@@ -74,7 +76,10 @@ func runRmmod(e *env, argv0 string, args []string) (status int) {
 		}
 		var opts modprobe.RemoveOptions
 		opts.Force = force
-		if err := l.RemoveModule(context.Background(), name, opts); err != nil {
+		if err := l.RemoveModule(e.context(), name, opts); err != nil {
+			if e.cancelledBy(err) {
+				return 1
+			}
 			t.log.printf(logErr, "could not remove module %s: %s\n", arg, kmodlog.Strerror(errnoOf(err)))
 			failed++
 		}

@@ -68,6 +68,7 @@ func leaks(before map[int]string) []string {
 
 // open returns the process's open descriptors and what they refer to.
 func open() (map[int]string, error) {
+	// Not an input: procfs's directory of this process's descriptors.
 	d, err := os.Open("/proc/self/fd")
 	if err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package fileio
 import (
 	"fmt"
 	"io"
+	"io/fs"
 )
 
 // ReadInput reads the whole of the input file at path, refusing one of
@@ -24,7 +25,7 @@ func ReadInput(path string, limit int64) ([]byte, error) {
 	defer f.Close()
 	data, err := ReadAllBounded(f, limit)
 	if err != nil {
-		return nil, pathErr("read", path, err)
+		return nil, &fs.PathError{Op: "read", Path: path, Err: err}
 	}
 	return data, nil
 }

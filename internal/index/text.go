@@ -176,6 +176,8 @@ func isAlpha(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
 // kmod's depmod, including that a record without '=' also swallows the
 // record after it.
 func BuildBuiltinAlias(r io.Reader, file string) (*Builder, []error, error) {
+	// Bounded by the callers: depmod's readText and Set.build read the
+	// file with a 64 MiB bound (MaxTextSize) before handing it over.
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return nil, nil, err

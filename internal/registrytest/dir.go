@@ -34,6 +34,7 @@ func DirEntries(tb testing.TB, dir string) []Entry {
 			}
 			entries = append(entries, Entry{Name: rel, Type: tar.TypeSymlink, Linkname: target})
 		default:
+			// Not an input: the test's own directory of image files.
 			data, err := os.ReadFile(p)
 			if err != nil {
 				return err

@@ -33,6 +33,7 @@ func findDebianTree() (root, release string, err error) {
 		if err != nil {
 			return "", "", err
 		}
+		// Not an input: the marker the test setup wrote in the repository's cache.
 		b, err := os.ReadFile(filepath.Join(top, ".cache", "debian", "current"))
 		if err != nil {
 			return "", "", err

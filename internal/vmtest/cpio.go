@@ -85,6 +85,7 @@ func (c *CPIOWriter) WriteFile(name string, perm fs.FileMode, data []byte) error
 // hostPath (symbolic links followed). perm 0 takes the host file's
 // permission bits.
 func (c *CPIOWriter) CopyFile(name string, perm fs.FileMode, hostPath string) error {
+	// Not an input: the host files the suite puts in its image.
 	f, err := os.Open(hostPath)
 	if err != nil {
 		return fmt.Errorf("vmtest: cpio: %w", err)

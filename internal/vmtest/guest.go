@@ -89,6 +89,7 @@ func setupGuest() error {
 // readLines returns the non-empty lines of the file name; a missing file
 // has none.
 func readLines(name string) ([]string, error) {
+	// Not an input: files of the guest image the suite built.
 	f, err := os.Open(name)
 	if os.IsNotExist(err) {
 		return nil, nil

@@ -282,6 +282,7 @@ func hostPath(dir, guest string) string {
 // copyFile copies the host file src (symbolic links followed) to dst,
 // creating dst's directory; perm 0 keeps src's permission bits.
 func copyFile(dst, src string, perm fs.FileMode) error {
+	// Not an input: the host files the suite puts in its image.
 	in, err := os.Open(src)
 	if err != nil {
 		return fmt.Errorf("vmtest: %w", err)

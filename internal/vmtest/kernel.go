@@ -45,6 +45,7 @@ func BootKernel(ctx context.Context, vmlinuz, dir string) (kernel string, err er
 // extractVmlinux writes the ELF kernel inside the bzImage vmlinuz to out
 // and checks that it has a PVH entry point.
 func extractVmlinux(ctx context.Context, vmlinuz, out string) error {
+	// Not an input: the Debian kernel the suite downloaded and checked.
 	img, err := os.ReadFile(vmlinuz)
 	if err != nil {
 		return err
@@ -133,6 +134,7 @@ func checkPVH(name string) error {
 		if p.Type != elf.PT_NOTE {
 			continue
 		}
+		// Bounded by the segment's size in that kernel.
 		notes, err := io.ReadAll(p.Open())
 		if err != nil {
 			return err

@@ -27,6 +27,7 @@ const TestdataDir = "/testdata"
 //
 // The compressed files are made with the host's xz, zstd and gzip.
 func ModuleVariants(ctx context.Context, path, name, dir string) (map[string]File, error) {
+	// Not an input: a module of the Debian tree the suite unpacked.
 	plain, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err

@@ -35,6 +35,7 @@ func ModuleClosure(root, release string, names []string) ([]string, error) {
 		{"modules.alias", true, idx.parseAlias},
 	} {
 		p := filepath.Join(dir, f.name)
+		// Not an input: the indexes of the Debian tree the suite unpacked.
 		r, err := os.Open(p)
 		if f.optional && errors.Is(err, fs.ErrNotExist) {
 			continue

@@ -1,0 +1,216 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// What a tool does on SIGTERM or SIGINT:
+//
+//   - The first one cancels the context the tool runs with (env.ctx):
+//     the step in flight finishes (a module whose insertion has begun
+//     goes in; an install command in flight is sent SIGTERM, and SIGKILL
+//     if it has not ended within installGrace), nothing after it starts,
+//     and every read that may wait (standard input, a registry) returns.
+//     The signal's default action is back from then on, so a second one
+//     ends the process at once.
+//   - Then kmod's tools (modprobe, insmod, rmmod, lsmod, modinfo, depmod)
+//     end as kmod's end, which have no handler: by the signal itself,
+//     so that a parent sees WIFSIGNALED and a shell $? of 128+N (143 for
+//     SIGTERM, 130 for SIGINT). They print nothing about the work the
+//     signal stopped.
+//   - gokmod's own tools (kata, oci-hook, kmm) print their error, saying
+//     which signal stopped them, and exit with status 1, as KMM's worker
+//     does.
+//   - A tool that has not stopped stopGrace after the signal (a write to a
+//     pipe nobody reads, a device read that never returns) is ended by the
+//     signal, as kmod would have been at once.
+//
+// A SIGINT ignored when the process started (a shell's background job)
+// stays ignored, as it does for kmod. An ignored SIGTERM cannot be: the
+// Go runtime takes SIGTERM whatever the parent set, so gokmod handles it
+// as above.
+
+// stopGrace is how long a tool has to reach a safe point after the first
+// signal before the signal ends it.
+const stopGrace = 10 * time.Second
+
+// isKmodTool reports whether name is a tool that stands in for kmod's,
+// which dies by a signal that stops it.
+func isKmodTool(name string) bool {
+	switch name {
+	case "modprobe", "insmod", "rmmod", "lsmod", "modinfo", "depmod":
+		return true
+	}
+	return false
+}
+
+// signalError is the cause of a context a signal cancelled.
+type signalError struct{ sig syscall.Signal }
+
+func (e *signalError) Error() string { return "stopped by " + signalName(e.sig) }
+
+// Unwrap makes the cause a cancellation too, for code that reports
+// context.Cause (net/http does).
+func (e *signalError) Unwrap() error { return context.Canceled }
+
+// signalName is the signal's C name.
+func signalName(sig syscall.Signal) string {
+	switch sig {
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	case syscall.SIGINT:
+		return "SIGINT"
+	}
+	return sig.String()
+}
+
+// stopper turns the stopping signals into the cancellation of a tool's
+// context, and ends the process as the tool's kind must once the tool
+// has returned.
+type stopper struct {
+	ch     chan os.Signal
+	cancel context.CancelCauseFunc
+	done   chan struct{} // closed when the tool has returned
+	mu     sync.Mutex
+	got    syscall.Signal // the first signal, 0 until one came
+}
+
+// watchSignals starts watching SIGTERM and SIGINT (those not ignored)
+// and returns the context the tool runs with.
+func watchSignals() (context.Context, *stopper) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	s := &stopper{ch: make(chan os.Signal, 2), cancel: cancel, done: make(chan struct{})}
+	var sigs []os.Signal
+	for _, sig := range []os.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		if !signal.Ignored(sig) {
+			sigs = append(sigs, sig)
+		}
+	}
+	if len(sigs) == 0 {
+		return ctx, s
+	}
+	signal.Notify(s.ch, sigs...)
+	go s.wait(sigs)
+	return ctx, s
+}
+
+// wait cancels the context at the first signal, gives the default action
+// back, and ends the process by the signal if the tool has not returned
+// within stopGrace.
+func (s *stopper) wait(sigs []os.Signal) {
+	var sig syscall.Signal
+	select {
+	case v := <-s.ch:
+		sig = v.(syscall.Signal)
+	case <-s.done:
+		return
+	}
+	s.mu.Lock()
+	s.got = sig
+	s.mu.Unlock()
+	signal.Reset(sigs...)
+	s.cancel(&signalError{sig: sig})
+	select {
+	case <-s.done:
+	case v := <-s.ch: // a second one, come before the Reset
+		dieBy(v.(syscall.Signal))
+	case <-time.After(stopGrace):
+		dieBy(sig)
+	}
+}
+
+// exit returns the process's exit status for a tool called name that
+// returned status; when a signal stopped a tool of kmod's, it does not
+// return: the process ends by the signal.
+func (s *stopper) exit(name string, status int) int {
+	close(s.done)
+	s.mu.Lock()
+	sig := s.got
+	s.mu.Unlock()
+	if sig != 0 && (isKmodTool(name) || name == "") {
+		dieBy(sig)
+	}
+	return status
+}
+
+// dieBy ends the process by sig, with the signal's default action.
+func dieBy(sig syscall.Signal) {
+	signal.Reset(sig)
+	_ = syscall.Kill(syscall.Getpid(), sig)
+	// The default action ends the process before long; should it not
+	// (the signal blocked by a parent), exit as a shell reports it.
+	time.Sleep(time.Second)
+	os.Exit(128 + int(sig))
+}
+
+// context is the context the tool runs with: cancelled by SIGTERM or
+// SIGINT in the gokmod process, never in tests that set none.
+func (e *env) context() context.Context {
+	if e.ctx != nil {
+		return e.ctx
+	}
+	return context.Background()
+}
+
+// interrupted returns what stopped the tool's context (the signal), or
+// nil while it runs on.
+func (e *env) interrupted() error {
+	ctx := e.context()
+	if ctx.Err() == nil {
+		return nil
+	}
+	return context.Cause(ctx)
+}
+
+// explain adds the signal that stopped the tool to err when err is the
+// cancellation it caused, or says only the signal when err is nothing
+// more.
+func (e *env) explain(err error) error {
+	cause := e.interrupted()
+	switch {
+	case cause == nil || !errors.Is(err, context.Canceled) || errors.Is(err, cause):
+		return err
+	case err == context.Canceled:
+		return cause
+	}
+	return fmt.Errorf("%w (%v)", err, cause)
+}
+
+// cancelledBy reports whether err is only the cancellation of the tool's
+// context, which kmod's tools do not report.
+func (e *env) cancelledBy(err error) bool {
+	return e.interrupted() != nil && errors.Is(err, context.Canceled)
+}
+
+// interruptible runs read, which may wait where no context reaches
+// (standard input, a device), and returns what it returns, or ctx's error
+// as soon as ctx is done. A read still waiting then is left behind: the
+// process is about to end.
+func interruptible[T any](ctx context.Context, read func() (T, error)) (T, error) {
+	var zero T
+	if err := ctx.Err(); err != nil {
+		return zero, err
+	}
+	type result struct {
+		v   T
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		v, err := read()
+		ch <- result{v, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.v, r.err
+	case <-ctx.Done():
+		return zero, ctx.Err()
+	}
+}
