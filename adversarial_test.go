@@ -810,6 +810,7 @@ func advCases() []advCase {
 	cases = append(cases, advImageCases()...)
 	cases = append(cases, advAdapterCases()...)
 	cases = append(cases, advDepmodCases()...)
+	cases = append(cases, advLinearCases()...)
 	return cases
 }
 
