@@ -814,6 +814,7 @@ func advCases() []advCase {
 	cases = append(cases, advShellCases()...)
 	cases = append(cases, advWorkerPathCases()...)
 	cases = append(cases, advInputCases()...)
+	cases = append(cases, advLinearCases()...)
 	return cases
 }
 

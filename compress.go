@@ -93,18 +93,23 @@ func sniffCompression(head []byte) compression {
 // more zstd frames, skippable frames included, with a window of up to
 // 128 MiB (libzstd's default limit).
 //
-// The input is read through a small buffer, never whole, except for a zstd
-// file with a single frame that states its size, which is read at once
-// and decoded in one call (compressed data never larger than the output).
-// Output over limit bytes fails with an error wrapping ErrTooLarge as soon
-// as the decoder produces the byte past the limit, so the output buffer
-// never grows past limit (a zstd decoder may hold one more 128 KiB block
-// before it notices). Size hints in the file (the xz index, the zstd frame
-// content size, the gzip ISIZE trailer) only size the first allocation,
-// never beyond limit, and a wrong one only costs a reallocation or an
-// error for the corrupt file. A corrupt or truncated
-// input fails with an error naming the format and wrapping the decoder's
-// error (io.ErrUnexpectedEOF for a truncated file).
+// Memory: the output buffer is taken once, of the output's size, and never
+// grows: that size is what the file states (the xz indexes, the zstd
+// frames' content sizes, the gzip ISIZE trailer), or, when it states none
+// or a wrong one (a gzip file of several members), what a first decoding
+// counted without keeping the output. A file whose xz indexes or zstd
+// frames state more than limit fails at once with ErrTooLarge; otherwise
+// output over limit fails with ErrTooLarge as soon as the decoder produces
+// the byte past the limit. With decoder state and buffers, a decompression
+// holds at most limit plus decompressSlack, whatever the file: except, for
+// a file that is not a bomb, an xz block's LZMA2 dictionary (no larger
+// than the block's output) beside the output, and a zstd window (at most
+// 128 MiB) beside it when the compressed file is larger than both that
+// window and what the limit leaves (zstd files are otherwise decoded in
+// one call, read whole, with the output as the window). A stated size
+// that is wrong is a corrupt file. A corrupt or truncated input fails with
+// an error naming the format and wrapping the decoder's error
+// (io.ErrUnexpectedEOF for a truncated file).
 func decompress(r io.ReaderAt, size int64, c compression, limit int64) ([]byte, error) {
 	if size < 0 {
 		return nil, fmt.Errorf("%s: negative file size %d", c, size)

@@ -507,13 +507,16 @@ func TestDecompressLimit(t *testing.T) {
 	}
 }
 
-// bombs returns files of 1 GiB of zeros in each format, built without
-// compressing a GiB: the gzip member repeats one sync-flushed deflate
-// segment (its back-references only ever see zeros), the zstd frames are
-// RLE blocks, and the xz files repeat a stream of 8 MiB.
-func bombs(t *testing.T) map[string][]byte {
+// bombs returns files of 1 GiB of zeros in each format (bombsOf).
+func bombs(t *testing.T) map[string][]byte { return bombsOf(t, 1<<30) }
+
+// bombsOf returns files of total bytes of zeros (a multiple of 8 MiB) in
+// each format, built without compressing them: the gzip member repeats
+// one sync-flushed deflate segment (its back-references only ever see
+// zeros), the zstd frames are RLE blocks, and the xz files repeat a
+// stream of 8 MiB.
+func bombsOf(t testing.TB, total int) map[string][]byte {
 	t.Helper()
-	const total = 1 << 30
 	out := map[string][]byte{}
 
 	// gzip: one member.
@@ -540,29 +543,16 @@ func bombs(t *testing.T) map[string][]byte {
 	gz = binary.LittleEndian.AppendUint32(gz, uint32(total&0xffffffff))
 	out["gzip"] = gz
 
-	// zstd: 8192 RLE blocks of 128 KiB, with and without a content size.
-	rle := func(header []byte) []byte {
-		const block = 128 << 10
-		f := append([]byte{0x28, 0xb5, 0x2f, 0xfd}, header...)
-		for i := range total / block {
-			h := uint32(block<<3 | 1<<1)
-			if i == total/block-1 {
-				h |= 1
-			}
-			f = append(f, byte(h), byte(h>>8), byte(h>>16), 0)
-		}
-		return f
-	}
+	// zstd: RLE blocks of 128 KiB, with and without a content size.
 	// FHD 0x00: no content size, a window descriptor (0x38: 128 KiB).
-	out["zstd"] = rle([]byte{0x00, 0x38})
+	out["zstd"] = ZstdRLEFrame(total, []byte{0x00, 0x38})
 	// FHD 0xc0: 8-byte content size after the window descriptor.
-	out["zstd-fcs"] = rle(binary.LittleEndian.AppendUint64([]byte{0xc0, 0x38}, total))
+	out["zstd-fcs"] = ZstdRLEFrame(total, binary.LittleEndian.AppendUint64([]byte{0xc0, 0x38}, uint64(total)))
 	// A content size of 1 MiB, under the limit, that the frame exceeds:
 	// corrupt, so any error will do, but no more memory.
-	out["zstd-fcs-lie"] = rle(binary.LittleEndian.AppendUint64([]byte{0xc0, 0x38}, 1<<20))
+	out["zstd-fcs-lie"] = ZstdRLEFrame(total, binary.LittleEndian.AppendUint64([]byte{0xc0, 0x38}, 1<<20))
 
-	xz8 := xzWriter(t, make([]byte, 8<<20), xz.WriterConfig{CheckSum: xz.CRC32, DictCap: 1 << 20})
-	out["xz"] = bytes.Repeat(xz8, total/(8<<20))
+	out["xz"] = bytes.Repeat(xzZeros8M(t), total/(8<<20))
 	xzBlocks := xzWriter(t, make([]byte, 8<<20), xz.WriterConfig{CheckSum: xz.CRC32, DictCap: 1 << 20, BlockSize: 1 << 20})
 	out["xz-blocks"] = bytes.Repeat(xzBlocks, total/(8<<20))
 	return out
@@ -711,19 +701,19 @@ func TestDecompressXZStreaming(t *testing.T) {
 			t.Fatalf("%s: %v", name, err)
 		}
 		n := int64(len(want))
-		got, err := xzDecodeStreaming(bytes.NewReader(file), int64(len(file)), n)
+		got, err := xzStreamed(bytes.NewReader(file), int64(len(file)), n)
 		if err != nil || !bytes.Equal(got, want) {
 			t.Errorf("%s: limit = size: %d bytes, %v; want %d", name, len(got), err, n)
 		}
 		if n > 0 {
-			if _, err := xzDecodeStreaming(bytes.NewReader(file), int64(len(file)), n-1); !errors.Is(err, ErrTooLarge) {
+			if _, err := xzStreamed(bytes.NewReader(file), int64(len(file)), n-1); !errors.Is(err, ErrTooLarge) {
 				t.Errorf("%s: limit = size-1: %v, want ErrTooLarge", name, err)
 			}
 		}
 	}
 	// Block headers that state their sizes, as xz -T writes them.
 	file := compressTool(t, "xz", b, false, "-T2", "--block-size=20KiB", "--check=crc32", "-1")
-	got, err := xzDecodeStreaming(bytes.NewReader(file), int64(len(file)), 64<<20)
+	got, err := xzStreamed(bytes.NewReader(file), int64(len(file)), 64<<20)
 	if err != nil || !bytes.Equal(got, b) {
 		t.Errorf("xz -T2: %d bytes, %v", len(got), err)
 	}

@@ -1,68 +1,91 @@
 package modprobe
 
 import (
+	"fmt"
 	"io"
+	"runtime/debug"
 )
 
-// output collects decompressed bytes, never more than limit.
+// decompressSlack bounds the memory a decompression holds beyond its
+// output (decoder tables and input buffers, and for zstd a window of up to
+// 8 MiB beyond a small limit): with the output, at most limit plus this.
+// xz is the exception for a file that is not a bomb, holding its block's
+// LZMA2 dictionary (no larger than the block's output) besides the
+// output; see decompress.
+const decompressSlack = 16 << 20
+
+// output receives decompressed bytes into a buffer planned for them, and
+// counts, without keeping, whatever does not fit: the buffer never grows,
+// so that no old and new copy are ever held at once. A decoder runs a
+// second time when the first run overflowed its buffer (the size was not
+// known, or a hint was wrong), into a buffer of the size it counted; see
+// decodeSized.
 type output struct {
-	buf   []byte
-	limit int64
-	c     compression // for error messages
+	buf   []byte // cap(buf) is the plan
+	n     int64  // bytes produced, those counted past the buffer included
+	limit int64  // n past limit fails with ErrTooLarge
+	c     compression
+	// scratch receives the bytes past the buffer.
+	scratch []byte
 }
 
-// newOutput returns an output whose first allocation is hint bytes when
-// 0 < hint <= limit, and otherwise a guess from the compressed size.
-func newOutput(c compression, hint, compressed, limit int64) *output {
-	n := hint
-	if n <= 0 || n > limit {
-		// Modules compress 3 to 7 times; start at 4 times, at least 64 KiB.
-		n = min(max(compressed*4, 64<<10), limit)
+// newOutput returns an output with a buffer of plan bytes (none when
+// plan < 0), counting up to limit.
+func newOutput(c compression, plan, limit int64) *output {
+	o := &output{limit: limit, c: c}
+	if plan > 0 {
+		o.buf = make([]byte, 0, plan)
 	}
-	return &output{buf: make([]byte, 0, n), limit: limit, c: c}
+	return o
+}
+
+// overflowed reports whether bytes were produced past the buffer.
+func (o *output) overflowed() bool { return o.n > int64(len(o.buf)) }
+
+// room returns how many more bytes the output is to take: what is left of
+// the buffer when its size is planned, else of the limit.
+func (o *output) room() int64 {
+	if cap(o.buf) > 0 && !o.overflowed() {
+		return int64(cap(o.buf) - len(o.buf))
+	}
+	return o.limit - o.n
+}
+
+// since returns the bytes produced from offset start on, and whether they
+// are all in the buffer.
+func (o *output) since(start int64) ([]byte, bool) {
+	if o.overflowed() || start > int64(len(o.buf)) {
+		return nil, false
+	}
+	return o.buf[start:], true
 }
 
 // maxZeroReads bounds how many times in a row a decoder may return no data
 // and no error before fill gives up with io.ErrNoProgress.
 const maxZeroReads = 100
 
-// fill reads r to io.EOF into o. It fails with ErrTooLarge once r has more
-// than o.limit bytes in total; when the buffer is full it reads one byte
-// to tell the end of the data from more data before growing.
+// fill reads r to io.EOF into o. It fails with ErrTooLarge once the output
+// has more than o.limit bytes in total.
 func (o *output) fill(r io.Reader) error {
 	zero := 0
 	for {
-		if len(o.buf) == cap(o.buf) {
-			var one [1]byte
-			n, err := r.Read(one[:])
-			if n == 0 {
-				if err == io.EOF {
-					return nil
-				}
-				if err != nil {
-					return err
-				}
-				if zero++; zero >= maxZeroReads {
-					return io.ErrNoProgress
-				}
-				continue
+		var p []byte
+		if len(o.buf) < cap(o.buf) && !o.overflowed() {
+			p = o.buf[len(o.buf):cap(o.buf)]
+		} else {
+			if o.scratch == nil {
+				o.scratch = make([]byte, inputBufSize)
 			}
-			zero = 0
-			if int64(len(o.buf)) >= o.limit {
-				return tooLarge(o.c, o.limit)
-			}
-			o.grow()
-			o.buf = append(o.buf, one[0])
-			if err == io.EOF {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			continue
+			p = o.scratch
 		}
-		n, err := r.Read(o.buf[len(o.buf):cap(o.buf)])
-		o.buf = o.buf[:len(o.buf)+n]
+		n, err := r.Read(p)
+		if len(o.buf) < cap(o.buf) && !o.overflowed() {
+			o.buf = o.buf[:len(o.buf)+n]
+		}
+		o.n += int64(n)
+		if o.n > o.limit {
+			return tooLarge(o.c, o.limit)
+		}
 		if err == io.EOF {
 			return nil
 		}
@@ -79,12 +102,38 @@ func (o *output) fill(r io.Reader) error {
 	}
 }
 
-// grow doubles the buffer's capacity, within limit; len(o.buf) < o.limit.
-func (o *output) grow() {
-	n := min(max(2*int64(cap(o.buf)), 64<<10), o.limit)
-	buf := make([]byte, len(o.buf), n)
-	copy(buf, o.buf)
-	o.buf = buf
+// decodeSized runs decode, which writes a whole file's output to the
+// output it is given, into a buffer of hint bytes (none when hint is
+// negative or over limit): the file's own statement of its size. When the
+// output overflows that buffer, decode runs again into a buffer of the
+// size the first run counted. A buffer of the wrong size is released to
+// the operating system before the second one is taken when both together
+// would exceed limit by more than decompressSlack, so that the peak stays
+// within it: a wrong hint is rare (a gzip file of several members).
+func decodeSized(c compression, hint, limit int64, decode func(o *output) error) ([]byte, error) {
+	if hint > limit {
+		hint = -1
+	}
+	o := newOutput(c, hint, limit)
+	if err := decode(o); err != nil {
+		return nil, err
+	}
+	if !o.overflowed() {
+		return o.buf, nil
+	}
+	size, held := o.n, int64(cap(o.buf))
+	o.buf = nil
+	if held > 0 && held+size > limit+decompressSlack {
+		debug.FreeOSMemory()
+	}
+	o = newOutput(c, size, limit)
+	if err := decode(o); err != nil {
+		return nil, err
+	}
+	if o.n != size {
+		return nil, fmt.Errorf("%s: %d bytes on a second reading, %d on the first: the file changed", c, o.n, size)
+	}
+	return o.buf, nil
 }
 
 // ---------------------------------------------------------------------
@@ -172,6 +221,22 @@ func (s *source) ReadByte() (byte, error) {
 	b := s.buf[s.i]
 	s.i++
 	return b, nil
+}
+
+// discard skips n bytes; io.ErrUnexpectedEOF when fewer are left.
+func (s *source) discard(n int64) error {
+	if k := int64(s.n - s.i); n <= k {
+		s.i += int(n)
+		return nil
+	}
+	n -= int64(s.n - s.i)
+	s.i, s.n = 0, 0
+	if n > s.end-s.off {
+		s.off = s.end
+		return io.ErrUnexpectedEOF
+	}
+	s.off += n
+	return nil
 }
 
 // readFull reads exactly len(p) bytes; a short read is

@@ -12,33 +12,36 @@ import (
 // zlib's gzread, and so kmod, ignores as trailing garbage.
 func decompressGzip(r io.ReaderAt, size, limit int64) ([]byte, error) {
 	// ISIZE, the last 4 bytes, is the size of the last member mod 2^32:
-	// the whole output for the usual single member without garbage.
-	var hint int64
+	// the whole output for the usual single member without garbage. When
+	// it is not, the members are decoded a second time into a buffer of
+	// the size counted.
+	hint := int64(-1)
 	if size >= 18 {
 		var t [4]byte
 		if readAtFull(r, t[:], size-4) == nil {
 			hint = int64(binary.LittleEndian.Uint32(t[:]))
 		}
 	}
-	out := newOutput(compGzip, hint, size, limit)
-	src := newSource(r, 0, size, inputBufSize)
-	zr, err := gzip.NewReader(src)
-	if err != nil {
-		return nil, formatErr(compGzip, noEOF(err))
-	}
-	defer zr.Close()
-	for {
-		zr.Multistream(false)
-		if err := out.fill(zr); err != nil {
-			return nil, formatErr(compGzip, err)
+	return decodeSized(compGzip, hint, limit, func(out *output) error {
+		src := newSource(r, 0, size, inputBufSize)
+		zr, err := gzip.NewReader(src)
+		if err != nil {
+			return formatErr(compGzip, noEOF(err))
 		}
-		if !hasMagic(src.peek(2), magicGzip) {
-			return out.buf, nil
+		defer zr.Close()
+		for {
+			zr.Multistream(false)
+			if err := out.fill(zr); err != nil {
+				return formatErr(compGzip, err)
+			}
+			if !hasMagic(src.peek(2), magicGzip) {
+				return nil
+			}
+			if err := zr.Reset(src); err != nil {
+				return formatErr(compGzip, noEOF(err))
+			}
 		}
-		if err := zr.Reset(src); err != nil {
-			return nil, formatErr(compGzip, noEOF(err))
-		}
-	}
+	})
 }
 
 // noEOF turns io.EOF into io.ErrUnexpectedEOF: the data stopped in a

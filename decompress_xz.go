@@ -262,18 +262,60 @@ func allZero(p []byte) bool {
 	return true
 }
 
-// decompressXZ decodes every stream of an xz file.
+// decompressXZ decodes every stream of an xz file: into one buffer of the
+// size the indexes state (a block that differs from its index record is
+// corrupt); a file whose indexes state more than limit fails at once with
+// ErrTooLarge; and one whose indexes cannot be read from the end is
+// decoded from the front twice, first counting its output without keeping
+// it, then into a buffer of that size.
 func decompressXZ(r io.ReaderAt, size, limit int64) ([]byte, error) {
-	if streams, blocks, total, ok := xzLayout(r, size); ok && total <= limit {
-		return xzDecodeBlocks(r, streams, blocks, total)
+	if streams, blocks, total, ok := xzLayout(r, size); ok {
+		if total > limit {
+			return nil, tooLarge(compXZ, limit)
+		}
+		return xzDecodeBlocks(r, streams, blocks, total, limit)
 	}
-	return xzDecodeStreaming(r, size, limit)
+	return xzStreamed(r, size, limit)
+}
+
+// xzStreamed decodes an xz file from the front, twice: first counting its
+// output, then into a buffer of that size.
+func xzStreamed(r io.ReaderAt, size, limit int64) ([]byte, error) {
+	dicts := &xzDicts{}
+	return decodeSized(compXZ, -1, limit, func(out *output) error {
+		return xzDecodeStreaming(r, size, out, dicts)
+	})
+}
+
+// xzDicts accounts for the LZMA2 dictionaries of one decoding.
+// ulikunitz/xz allocates one for each block, which becomes garbage when
+// the block ends; so that they do not pile up (the collector waits for
+// the heap to double, and the output alone may be the limit), a
+// collection runs whenever the dropped ones add up to half of
+// decompressSlack. Files of kbuild (1 MiB dictionaries, one block per
+// module) never reach that.
+type xzDicts struct {
+	mu      sync.Mutex
+	dropped int64
+}
+
+// drop records that a dictionary of n bytes is no longer used.
+func (d *xzDicts) drop(n int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.dropped += int64(n); d.dropped >= decompressSlack/2 {
+		d.dropped = 0
+		runtime.GC()
+	}
 }
 
 // xzDecodeBlocks decodes the blocks of a file whose layout the indexes
 // gave, each into its place in one buffer of the total size, several at a
 // time when there are several blocks and CPUs.
-func xzDecodeBlocks(r io.ReaderAt, streams []xzStream, blocks []xzBlock, total int64) ([]byte, error) {
+// Parallel decoding takes a dictionary per worker: it is used only while
+// the output and the largest dictionaries fit in limit and
+// decompressSlack.
+func xzDecodeBlocks(r io.ReaderAt, streams []xzStream, blocks []xzBlock, total, limit int64) ([]byte, error) {
 	for _, s := range streams {
 		var h [xzHeaderLen]byte
 		if err := readAtFull(r, h[:], s.off); err != nil {
@@ -288,9 +330,17 @@ func xzDecodeBlocks(r io.ReaderAt, streams []xzStream, blocks []xzBlock, total i
 	}
 	out := make([]byte, total)
 	workers := min(runtime.GOMAXPROCS(0), len(blocks))
+	var largest int64 // a block's dictionary is no larger than its output
+	for _, b := range blocks {
+		largest = max(largest, b.usize)
+	}
+	if total+int64(workers)*largest > limit+decompressSlack {
+		workers = 1
+	}
+	dicts := &xzDicts{}
 	if workers <= 1 {
 		for _, b := range blocks {
-			if err := xzDecodeBlock(r, b, out[b.uoff:b.uoff+b.usize]); err != nil {
+			if err := xzDecodeBlock(r, b, out[b.uoff:b.uoff+b.usize], dicts); err != nil {
 				return nil, err
 			}
 		}
@@ -310,7 +360,7 @@ func xzDecodeBlocks(r io.ReaderAt, streams []xzStream, blocks []xzBlock, total i
 					return
 				}
 				b := blocks[i]
-				if err := xzDecodeBlock(r, b, out[b.uoff:b.uoff+b.usize]); err != nil {
+				if err := xzDecodeBlock(r, b, out[b.uoff:b.uoff+b.usize], dicts); err != nil {
 					errs[i] = err
 					failed.Store(true)
 					return
@@ -343,7 +393,7 @@ func xzParseHeader(h []byte) (byte, error) {
 }
 
 // xzDecodeBlock decodes the block b into dst, len(dst) == b.usize.
-func xzDecodeBlock(r io.ReaderAt, b xzBlock, dst []byte) error {
+func xzDecodeBlock(r io.ReaderAt, b xzBlock, dst []byte, dicts *xzDicts) error {
 	src := newSource(r, b.off, b.off+xzPad4(b.unpadded), inputBufSize)
 	hdr, err := xzReadBlockHeader(src)
 	if err != nil {
@@ -354,10 +404,12 @@ func xzDecodeBlock(r io.ReaderAt, b xzBlock, dst []byte) error {
 		hdr.csize >= 0 && hdr.off+hdr.csize != dataEnd || hdr.off >= dataEnd {
 		return fmt.Errorf("%w: block sizes differ from the index", errXZIndex)
 	}
-	r2, err := lzma.Reader2Config{DictCap: xzDictCap(hdr.dict, b.usize)}.NewReader2(src)
+	dictCap := xzDictCap(hdr.dict, b.usize)
+	r2, err := lzma.Reader2Config{DictCap: dictCap}.NewReader2(src)
 	if err != nil {
 		return fmt.Errorf("xz: %w", err)
 	}
+	defer dicts.drop(dictCap)
 	if _, err := io.ReadFull(r2, dst); err != nil {
 		return fmt.Errorf("xz: %w", noEOF(err))
 	}
@@ -372,13 +424,13 @@ func xzDecodeBlock(r io.ReaderAt, b xzBlock, dst []byte) error {
 	if src.pos() != dataEnd {
 		return fmt.Errorf("%w: block smaller than the index says", errXZData)
 	}
-	return xzBlockTail(src, b.off, b.check, dst)
+	return xzBlockTail(src, b.off, b.check, dst, true)
 }
 
 // xzBlockTail reads the block padding and the check after the compressed
 // data of the block whose header starts at off, and verifies the check
-// over the block's output.
-func xzBlockTail(src *source, off int64, check byte, data []byte) error {
+// over the block's output, data, when verify is set (the output was kept).
+func xzBlockTail(src *source, off int64, check byte, data []byte, verify bool) error {
 	pad := int(xzPad4(src.pos()-off) - (src.pos() - off))
 	tail := make([]byte, pad+xzCheckSize(check))
 	if err := src.readFull(tail); err != nil {
@@ -386,6 +438,9 @@ func xzBlockTail(src *source, off int64, check byte, data []byte) error {
 	}
 	if !allZero(tail[:pad]) {
 		return fmt.Errorf("%w: non-zero block padding", errXZData)
+	}
+	if !verify {
+		return nil
 	}
 	return xzVerify(check, data, tail[pad:])
 }
@@ -478,42 +533,41 @@ func xzReadBlockHeader(src *source) (xzBlockHeader, error) {
 	return bh, nil
 }
 
-// xzDecodeStreaming decodes an xz file from the front, for files whose
-// layout could not be read from their end, and for output over the limit.
-func xzDecodeStreaming(r io.ReaderAt, size, limit int64) ([]byte, error) {
+// xzDecodeStreaming decodes an xz file from the front into out, for files
+// whose layout could not be read from their end.
+func xzDecodeStreaming(r io.ReaderAt, size int64, out *output, dicts *xzDicts) error {
 	src := newSource(r, 0, size, inputBufSize)
-	out := newOutput(compXZ, -1, size, limit)
 	for stream := 0; ; stream++ {
 		var h [xzHeaderLen]byte
 		if err := src.readFull(h[:]); err != nil {
-			return nil, fmt.Errorf("xz: %w", noEOF(err))
+			return fmt.Errorf("xz: %w", noEOF(err))
 		}
 		check, err := xzParseHeader(h[:])
 		if err != nil {
 			if stream > 0 && errors.Is(err, errXZFormat) {
-				return nil, fmt.Errorf("%w: data after stream %d is not an xz stream", errXZPadding, stream)
+				return fmt.Errorf("%w: data after stream %d is not an xz stream", errXZPadding, stream)
 			}
-			return nil, err
+			return err
 		}
 		var recs [][2]int64
 		for {
-			rec, err := xzStreamBlock(src, check, out)
+			rec, err := xzStreamBlock(src, check, out, dicts)
 			if err == io.EOF {
 				break
 			}
 			if err != nil {
-				return nil, err
+				return err
 			}
 			recs = append(recs, rec)
 		}
 		if err := xzStreamTail(src, h[6:8], recs); err != nil {
-			return nil, err
+			return err
 		}
 		// Stream padding, then the end or another stream.
 		for {
 			p := src.peek(4)
 			if len(p) == 0 {
-				return out.buf, nil
+				return nil
 			}
 			if len(p) < 4 || !allZero(p) {
 				break
@@ -521,38 +575,41 @@ func xzDecodeStreaming(r io.ReaderAt, size, limit int64) ([]byte, error) {
 			src.i += 4
 		}
 		if len(src.peek(4)) < 4 {
-			return nil, errXZPadding
+			return errXZPadding
 		}
 	}
 }
 
 // xzStreamBlock decodes the next block of a stream into out and returns
 // its index record; io.EOF means the index indicator was read.
-func xzStreamBlock(src *source, check byte, out *output) ([2]int64, error) {
+func xzStreamBlock(src *source, check byte, out *output, dicts *xzDicts) ([2]int64, error) {
 	start := src.pos()
 	hdr, err := xzReadBlockHeader(src)
 	if err != nil {
 		return [2]int64{}, err
 	}
-	left := out.limit - int64(len(out.buf))
-	usize := left + 1
+	usize := out.room() + 1
 	if hdr.usize >= 0 {
 		usize = min(usize, hdr.usize)
 	}
-	r2, err := lzma.Reader2Config{DictCap: xzDictCap(hdr.dict, usize)}.NewReader2(src)
+	dictCap := xzDictCap(hdr.dict, usize)
+	r2, err := lzma.Reader2Config{DictCap: dictCap}.NewReader2(src)
 	if err != nil {
 		return [2]int64{}, fmt.Errorf("xz: %w", err)
 	}
-	ustart := len(out.buf)
-	if err := out.fill(r2); err != nil {
+	ustart := out.n
+	err = out.fill(r2)
+	dicts.drop(dictCap)
+	if err != nil {
 		return [2]int64{}, formatErr(compXZ, err)
 	}
-	n := int64(len(out.buf) - ustart)
+	n := out.n - ustart
 	csize := src.pos() - hdr.off
 	if hdr.usize >= 0 && n != hdr.usize || hdr.csize >= 0 && csize != hdr.csize {
 		return [2]int64{}, fmt.Errorf("%w: block sizes differ from its header", errXZData)
 	}
-	if err := xzBlockTail(src, start, check, out.buf[ustart:]); err != nil {
+	data, kept := out.since(ustart)
+	if err := xzBlockTail(src, start, check, data, kept); err != nil {
 		return [2]int64{}, err
 	}
 	return [2]int64{hdr.size + csize + int64(xzCheckSize(check)), n}, nil

@@ -103,7 +103,7 @@ func FuzzDecompressLimit(f *testing.F) {
 			}
 		}
 		if c == compXZ {
-			stream, serr := xzDecodeStreaming(bytes.NewReader(file), int64(len(file)), fuzzBigLimit)
+			stream, serr := xzStreamed(bytes.NewReader(file), int64(len(file)), fuzzBigLimit)
 			if (serr == nil) != (bigErr == nil) || !bytes.Equal(stream, big) {
 				t.Fatalf("xz: decompress gave %d bytes, %v; the streaming decoder %d bytes, %v", len(big), bigErr, len(stream), serr)
 			}
@@ -162,7 +162,7 @@ func FuzzDecompressRoundTrip(f *testing.F) {
 			t.Fatalf("%s: limit %d: %d bytes, %v; want the %d bytes back", fc.name, n, len(out), err, n)
 		}
 		if fc.want == compXZ {
-			out, err := xzDecodeStreaming(bytes.NewReader(file), int64(len(file)), n)
+			out, err := xzStreamed(bytes.NewReader(file), int64(len(file)), n)
 			if err != nil || !bytes.Equal(out, payload) {
 				t.Fatalf("%s streaming: %d bytes, %v; want the %d bytes back", fc.name, len(out), err, n)
 			}

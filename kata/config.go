@@ -33,10 +33,18 @@ type configFile struct {
 // content of a Kata configuration.toml; name (the file's path) is used in
 // errors. Every other key is ignored. Malformed TOML, or a kernel_modules
 // (or agent, or agent.kata) of the wrong type, gives a *ParseError naming
-// the file and the line; a bad element, one naming the element.
+// the file and the line; a bad element, one naming the element. A key
+// nested more than MaxNesting levels deep is refused, before the TOML
+// decoder sees it, with a *ParseError naming the file and the line and
+// wrapping ErrTooDeep.
 func ParseConfig(data []byte, name string) ([]modprobe.Request, error) {
 	if len(data) > MaxConfigSize {
 		return nil, &ParseError{Source: name, Index: -1, Err: fmt.Errorf("%w: %d bytes, more than %d", ErrTooLarge, len(data), MaxConfigSize)}
+	}
+	scan := nesting{data: data}
+	if line := scan.tooDeep(); line > 0 {
+		return nil, &ParseError{Source: name, Index: -1, Line: line,
+			Err: fmt.Errorf("%w: more than %d levels (table header, inline tables and arrays, dotted key)", ErrTooDeep, MaxNesting)}
 	}
 	var c configFile
 	if _, err := toml.Decode(string(data), &c); err != nil {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -280,9 +281,13 @@ type param struct {
 
 // mergeParams merges parm= and parmtype= entries by name, as modinfo does:
 // the list is built by prepending, so it comes out in reverse order of
-// first appearance. A value without ':' is reported and skipped.
+// first appearance. A value without ':' is reported and skipped. The work
+// is linear in the entries: a map finds a name's param, and the list is
+// appended to and reversed once instead of prepended to (kmod's list
+// search and prepending make 100,000 parameters quadratic).
 func mergeParams(log *toolLog, info []elfmod.KeyValue) []*param {
 	var list []*param
+	byName := map[string]*param{}
 	for _, kv := range info {
 		if kv.Key != "parm" && kv.Key != "parmtype" {
 			continue
@@ -292,16 +297,11 @@ func mergeParams(log *toolLog, info []elfmod.KeyValue) []*param {
 			log.printf(logErr, "Found invalid \"%s=%s\": missing ':'\n", kv.Key, kv.Value)
 			continue
 		}
-		var p *param
-		for _, q := range list {
-			if q.name == name {
-				p = q
-				break
-			}
-		}
+		p := byName[name]
 		if p == nil {
 			p = &param{name: name}
-			list = append([]*param{p}, list...)
+			byName[name] = p
+			list = append(list, p)
 		}
 		v := rest
 		if kv.Key == "parm" {
@@ -310,6 +310,7 @@ func mergeParams(log *toolLog, info []elfmod.KeyValue) []*param {
 			p.typ = &v
 		}
 	}
+	slices.Reverse(list)
 	return list
 }
 
