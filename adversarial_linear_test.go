@@ -46,6 +46,8 @@ func advLinearCases() []advCase {
 		{"arrays", "a = ", "["},
 		{"a dotted key", "a", ".b"},
 		{"a table header", "[a", ".b"},
+		{"a dotted key after a byte-order mark", "\xef\xbb\xbfa", ".b"},
+		{"a table header after a UTF-16 byte-order mark", "\xff\xfe[a", ".b"},
 	} {
 		cases = append(cases, advCase{
 			name: "configuration.toml of " + c.name + " nested to the size limit", category: "adapter",

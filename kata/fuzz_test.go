@@ -85,6 +85,10 @@ func FuzzConfig(f *testing.F) {
 	f.Add([]byte("agent.kata.kernel_modules = \"x\"\n"))
 	f.Add([]byte("[agent.kata]\nkernel_modules = [\"ok\", \" \", '-bad', \"\"\"\nm p=\"a b\"\"\"\"]\n[hypervisor.qemu]\npath = 1\n"))
 	f.Add([]byte("[agent.kata]\nx = " + strings.Repeat("{b = ", 12) + "[1]" + strings.Repeat("}", 12) + "\n# '''\n"))
+	for _, bom := range []string{"\xef\xbb\xbf", "\xff\xfe", "\xfe\xff"} {
+		f.Add([]byte(bom + deepKey(MaxNesting+1) + " = 1\n"))
+		f.Add([]byte(bom + "[" + deepKey(MaxNesting+1) + "]\n"))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		reqs, err := ParseConfig(data, "f.toml")
 		var raw struct {
@@ -119,6 +123,14 @@ func FuzzConfig(f *testing.F) {
 		}
 		if terr != nil {
 			t.Fatalf("ParseConfig accepted TOML that does not decode: %v", terr)
+		}
+		// What the scan let through is no deeper than MaxNesting as the
+		// decoder reads it.
+		var decoded map[string]any
+		if _, derr := toml.Decode(string(data), &decoded); derr == nil {
+			if d := tomlDepth(decoded); d > MaxNesting {
+				t.Fatalf("ParseConfig accepted TOML %d levels deep", d)
+			}
 		}
 		var want []modprobe.Request
 		for _, e := range list {

@@ -1,5 +1,7 @@
 package kata
 
+import "strings"
+
 // nesting scans the text of a configuration.toml for keys nested deeper
 // than MaxNesting, before the TOML decoder sees it: the decoder copies a
 // key's whole path at each level it descends, so that a key n levels deep
@@ -35,6 +37,14 @@ type level struct {
 // the key or array element holding it, an array one level below.
 func (s *nesting) tooDeep() int {
 	s.line = 1
+	// The decoder reads over a byte-order mark, UTF-16's too: so does
+	// the scan, or the first line's key would escape it.
+	for _, bom := range []string{"\xff\xfe", "\xfe\xff", "\xef\xbb\xbf"} {
+		if strings.HasPrefix(string(s.data), bom) {
+			s.i = len(bom)
+			break
+		}
+	}
 	key := true // a key may start here
 	at := 0     // the level of the value that may start here
 	for s.i < len(s.data) {

@@ -87,6 +87,13 @@ func TestParseConfigNesting(t *testing.T) {
 					!strings.HasPrefix(err.Error(), "deep.toml: line 4: ") {
 					t.Errorf("%d levels: %v, want deep.toml line 4 wrapping ErrTooDeep", n, err)
 				}
+				// A byte-order mark, which the decoder reads over, hides
+				// nothing from the scan.
+				for _, bom := range []string{"\xef\xbb\xbf", "\xff\xfe", "\xfe\xff"} {
+					if _, err := ParseConfig([]byte(bom+shape(n)), "bom.toml"); !errors.Is(err, ErrTooDeep) {
+						t.Errorf("%d levels after the BOM %q: %v, want ErrTooDeep", n, bom, err)
+					}
+				}
 			}
 		})
 	}
