@@ -97,6 +97,14 @@ func TestCmdlineOptsQuoted(t *testing.T) {
 	if got := argv(); got != nil {
 		t.Errorf("the command ran with %q", got)
 	}
+	// LoadProbe refuses what LoadWith refuses, install command or not.
+	plan, err = l.Plan(ctx, "a", []string{"-x"}, modprobe.PlanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.LoadProbe(ctx, &plan.Probes[0], modprobe.LoadOptions{}); !errors.Is(err, modprobe.ErrBadParams) {
+		t.Errorf("-x through LoadProbe without an install command: %v, want ErrBadParams", err)
+	}
 	if len(lt.K.Inserts()) != 0 {
 		t.Errorf("inserts: %v", lt.K.Inserts())
 	}
@@ -141,6 +149,18 @@ func TestCmdlineOptsHandMadeProbe(t *testing.T) {
 	}
 	if got, want := argv(), []string{"x=$(id) y"}; !slices.Equal(got, want) {
 		t.Errorf("the command got %q, want %q", got, want)
+	}
+	// Text put before the caller's parameters is no configuration's.
+	last.Params = "x=$(id) count=2 name=v"
+	if err := l.LoadProbe(ctx, &pr, modprobe.LoadOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := argv(), []string{"x=$(id) count=2 name=v"}; !slices.Equal(got, want) {
+		t.Errorf("the command got %q, want %q", got, want)
+	}
+	last.Params = "-a"
+	if err := l.LoadProbe(ctx, &pr, modprobe.LoadOptions{}); !errors.Is(err, modprobe.ErrBadParams) {
+		t.Errorf("hand-made -a: %v, want ErrBadParams", err)
 	}
 	// The plan's own probe still splits configuration and caller.
 	if err := l.LoadProbe(ctx, &plan.Probes[0], modprobe.LoadOptions{}); err != nil {

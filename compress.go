@@ -106,8 +106,9 @@ func sniffCompression(head []byte) compression {
 // than the block's output) beside the output, and a zstd window (at most
 // 128 MiB) beside it when the compressed file is larger than both that
 // window and what the limit leaves (zstd files are otherwise decoded in
-// one call, read whole, with the output as the window). A stated size
-// that is wrong is a corrupt file. A corrupt or truncated input fails with
+// one call, read whole, with the output as the window). An xz or zstd
+// size that is wrong is a corrupt file; a wrong gzip ISIZE (several
+// members) costs a second decoding. A corrupt or truncated input fails with
 // an error naming the format and wrapping the decoder's error
 // (io.ErrUnexpectedEOF for a truncated file).
 func decompress(r io.ReaderAt, size int64, c compression, limit int64) ([]byte, error) {

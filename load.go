@@ -121,10 +121,16 @@ func checkRequest(name string, params []string, raw bool) error {
 // first failure of a required module stops it. Its error is the failing
 // step's (a *ModuleError with Op "insert" or "install"), or a
 // *ModuleError wrapping ErrAlreadyLoaded for a first-time load. Probes
-// from Plan carry no parallel schedule, so Jobs is ignored.
+// from Plan carry no parallel schedule, so Jobs is ignored. Unless
+// opts.RawCmdlineOpts, a plan made with a parameter starting with '-' is
+// refused with ErrBadParams, as LoadWith refuses it.
 func (l *Loader) LoadProbe(ctx context.Context, pr *Probe, opts LoadOptions) error {
 	if l.closed.Load() {
 		return moduleErr("load", pr.Module.Name, "", ErrClosed)
+	}
+	if c := pr.caller; c != nil && c.option && !opts.RawCmdlineOpts {
+		// As LoadWith refuses them (checkRequest).
+		return moduleErr("load", pr.Module.Name, "", fmt.Errorf("%w: a parameter starting with '-'", ErrBadParams))
 	}
 	run := l.newRun(opts, 1)
 	defer run.close()
@@ -264,10 +270,6 @@ func (r *loadRun) action(ctx context.Context, pr *Probe, a *Action) error {
 	l := r.l
 	if a.Kind == ActionBuiltin || l.isLive(a.Module) {
 		return errLoaded
-	}
-	if a.Kind == ActionInstall && a.Requested && pr.caller != nil && pr.caller.option && !r.opts.RawCmdlineOpts {
-		// No quoting keeps it from being an option to the command.
-		return moduleErr("install", a.Module, "", fmt.Errorf("%w: a parameter starting with '-' for install command '%s'", ErrBadParams, a.Command))
 	}
 	if r.opts.Show != nil {
 		r.opts.Show(*a)
@@ -418,7 +420,10 @@ func (l *Loader) isLive(module string) bool {
 // words.
 func (l *Loader) logCommandError(ctx context.Context, err error, module string) {
 	var ce *CommandError
-	if !errors.As(err, &ce) {
+	if !errors.As(err, &ce) || ctx.Err() != nil {
+		// A command stopped by the cancellation did not fail: the caller
+		// stopped it, and reports that (kmod's modprobe, killed by the
+		// signal, says nothing).
 		return
 	}
 	if ce.ExitCode < 0 {

@@ -15,23 +15,26 @@ func JoinParams(params []string) string {
 // joinParams returns prefix followed by params joined as JoinParams
 // joins them; with quote, each word is also quoted for /bin/sh (see
 // shellQuote), so that the string stands for the same words when a shell
-// reads it. The string is built once, at its final size.
+// reads it.
 func joinParams(prefix string, params []string, quote bool) string {
-	var n counter
-	n.WriteString(prefix)
-	writeParams(&n, params, quote)
+	return buildParams(prefix, params, quote, paramsLen(prefix, params, quote))
+}
+
+// buildParams is joinParams, whose length n paramsLen returned: the
+// string is built once, at its final size.
+func buildParams(prefix string, params []string, quote bool, n int) string {
 	var b strings.Builder
-	b.Grow(int(n))
+	b.Grow(n)
 	b.WriteString(prefix)
 	writeParams(&b, params, quote)
 	return b.String()
 }
 
-// quotedLen returns the length of joinParams(prefix, params, true)
+// paramsLen returns the length of joinParams(prefix, params, quote)
 // without building it.
-func quotedLen(prefix string, params []string) int {
+func paramsLen(prefix string, params []string, quote bool) int {
 	n := counter(len(prefix))
-	writeParams(&n, params, true)
+	writeParams(&n, params, quote)
 	return int(n)
 }
 

@@ -53,14 +53,14 @@ func TestJoinParamsQuoted(t *testing.T) {
 		if got, want := joinParams("", tc.params, false), JoinParams(tc.params); got != want {
 			t.Errorf("joinParams(%q, false) = %q, JoinParams %q", tc.params, got, want)
 		}
-		if got := quotedLen("x=1 ", tc.params); got != len("x=1 ")+len(tc.want) {
-			t.Errorf("quotedLen(%q) = %d, want %d", tc.params, got, len("x=1 ")+len(tc.want))
+		if got := paramsLen("x=1 ", tc.params, true); got != len("x=1 ")+len(tc.want) {
+			t.Errorf("paramsLen(%q) = %d, want %d", tc.params, got, len("x=1 ")+len(tc.want))
 		}
 	}
 }
 
 // FuzzJoinParams: joinParams without quoting is what modprobe joins, after
-// any prefix; quotedLen is the length of the quoted form; and /bin/sh
+// any prefix; paramsLen is the length of the quoted form; and /bin/sh
 // reads the quoted form as the prefix's words, then each non-empty
 // parameter as one word, as modprobe joins it.
 func FuzzJoinParams(f *testing.F) {
@@ -77,8 +77,8 @@ func FuzzJoinParams(f *testing.F) {
 			t.Fatalf("joinParams(%q, %q, false) = %q, want %q", prefix, params, plain, want)
 		}
 		quoted := joinParams(prefix, params, true)
-		if n := quotedLen(prefix, params); n != len(quoted) {
-			t.Fatalf("quotedLen = %d, len %d", n, len(quoted))
+		if n := paramsLen(prefix, params, true); n != len(quoted) {
+			t.Fatalf("paramsLen = %d, len %d", n, len(quoted))
 		}
 		if !shellSafe(strings.ReplaceAll(prefix, " ", "")) || strings.Contains(list, "\n") {
 			return // the prefix is shell text; a newline never reaches here

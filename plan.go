@@ -3,6 +3,7 @@ package modprobe
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -127,8 +128,11 @@ type Probe struct {
 	// when the plan was not made for one.
 	after [][]int
 	// caller holds the caller's parameters of a probe made by Plan, for
-	// install commands; nil in a Probe made by hand.
-	caller *callerParams
+	// install commands; nil in a Probe made by hand. reqParams is the
+	// Params Plan gave the requested module's action, which tells a
+	// Params changed by hand.
+	caller    *callerParams
+	reqParams string
 }
 
 // callerParams are the caller's parameters of a plan, as given and
@@ -140,10 +144,10 @@ type callerParams struct {
 	option bool
 }
 
-// maxCommandLen is the longest command line /bin/sh -c can be given: the
-// kernel refuses a single argument longer than MAX_ARG_STRLEN (32 pages)
-// with E2BIG.
-const maxCommandLen = 32 * 4096
+// maxCommandLen returns the longest command line /bin/sh -c can be
+// given: the kernel refuses a single argument of MAX_ARG_STRLEN (32
+// pages) or more bytes, its NUL included, with E2BIG.
+func maxCommandLen() int { return 32*os.Getpagesize() - 1 }
 
 // installCommand returns a's install command with $CMDLINE_OPTS
 // replaced. With raw the replacement is a.Params, as kmod substitutes it,
@@ -153,23 +157,31 @@ const maxCommandLen = 32 * 4096
 // options stay as they are; and a command longer than a shell can be
 // given is refused (ErrBadParams wrapping E2BIG) before it is built. When
 // a.Params is not what Plan made of them (a Probe made or changed by
-// hand), the whole of it is one quoted word.
+// hand), the whole of it is one quoted word, and refused (ErrBadParams)
+// when it starts with '-', which no quoting keeps from being an option.
 func (pr *Probe) installCommand(a *Action, raw bool) (string, error) {
 	c := pr.caller
 	var opts string
 	switch {
 	case raw || !a.Requested:
 		opts = a.Params
-	case c == nil || !strings.HasSuffix(a.Params, c.joined):
+	case c == nil || a.Params != pr.reqParams:
+		if strings.HasPrefix(a.Params, "-") {
+			return "", fmt.Errorf("%w: %q for install command '%s' starts with '-'", ErrBadParams, a.Params, a.Command)
+		}
+		if len(a.Params) > maxCommandLen() {
+			return "", fmt.Errorf("%w: %w: %d bytes of parameters for install command '%s', more than the %d bytes a command can take",
+				ErrBadParams, syscall.E2BIG, len(a.Params), a.Command, maxCommandLen())
+		}
 		opts = shellQuote(a.Params)
 	default:
 		prefix := a.Params[:len(a.Params)-len(c.joined)]
-		n := quotedLen(prefix, c.params)
-		if refs := strings.Count(a.Command, cmdlineOpts); len(a.Command)+refs*(n-len(cmdlineOpts)) > maxCommandLen {
+		n := paramsLen(prefix, c.params, true)
+		if refs := strings.Count(a.Command, cmdlineOpts); len(a.Command)+refs*(n-len(cmdlineOpts)) > maxCommandLen() {
 			return "", fmt.Errorf("%w: %w: with its parameters quoted for the shell (%d bytes), install command '%s' is longer than the %d bytes a command can take",
-				ErrBadParams, syscall.E2BIG, n, a.Command, maxCommandLen)
+				ErrBadParams, syscall.E2BIG, n, a.Command, maxCommandLen())
 		}
-		opts = joinParams(prefix, c.params, true)
+		opts = buildParams(prefix, c.params, true, n)
 	}
 	return expandCmdlineOpts(a.Command, opts), nil
 }
@@ -228,6 +240,11 @@ func (l *Loader) plan(ctx context.Context, name string, params []string, opts Pl
 		}
 		pr := p.planProbe(mod, plan.Params, opts, schedule)
 		pr.caller = caller
+		for _, a := range pr.Actions {
+			if a.Requested {
+				pr.reqParams = a.Params
+			}
+		}
 		plan.Probes = append(plan.Probes, pr)
 		p.release()
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/gokmod/modprobe/internal/testmod"
@@ -167,5 +168,18 @@ func TestModprobeParallelJobs(t *testing.T) {
 		if !k.IsLive(m) {
 			t.Errorf("%s not live", m)
 		}
+	}
+}
+
+// TestKernelEINTRReported: a module whose insertion fails with EINTR (its
+// init was interrupted) is reported as kmod reports any errno; only a
+// step that gokmod's own signal handling stopped goes unreported.
+func TestKernelEINTRReported(t *testing.T) {
+	root, k := fakeTree(t)
+	k.FailInsert("x", syscall.EINTR)
+	expect(t, runFake(k, "modprobe", "-d", root, "x"), 1, "", "modprobe: ERROR: could not insert 'x': Interrupted system call\n")
+	expect(t, runFake(k, "modprobe", "-d", root, "-a", "x", "a"), 1, "", "modprobe: ERROR: could not insert 'x': Interrupted system call\n")
+	if !k.IsLive("a") {
+		t.Error("modprobe -a stopped after a kernel's EINTR")
 	}
 }

@@ -384,8 +384,10 @@ func (m *modprobeCmd) insmod(l *modprobe.Loader, name string, params []string) i
 }
 
 // errStopped is the result of a step a signal stopped (see signals.go):
-// modprobe reports nothing for it and ends by the signal.
-const errStopped = -int(syscall.EINTR)
+// modprobe reports nothing for it and ends by the signal. It lies outside
+// the range of negative errnos, so that a kernel's EINTR is still
+// reported.
+const errStopped = -1 << 20
 
 // printInsertError prints modprobe's message for a failed probe.
 func (m *modprobeCmd) printInsertError(name string, rc int, msg string) {

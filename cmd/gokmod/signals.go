@@ -33,7 +33,11 @@ import (
 //     signal, as kmod would have been at once.
 //
 // A SIGINT ignored when the process started (a shell's background job)
-// stays ignored, as it does for kmod. An ignored SIGTERM cannot be: the
+// stays ignored, as it does for kmod. One difference from kmod, on
+// purpose: kmod runs install commands with system(3), which ignores
+// SIGINT in modprobe while the command runs, so a SIGINT then is lost to
+// modprobe and modprobe -a goes on with the next name; gokmod stops there
+// as at any other step. An ignored SIGTERM cannot be: the
 // Go runtime takes SIGTERM whatever the parent set, so gokmod handles it
 // as above.
 

@@ -213,10 +213,9 @@ func TestSignalModprobeStopsAfterInFlight(t *testing.T) {
 			if exists(filepath.Join(marks, "gk_p")) {
 				t.Error("gk_p's install command ran after the signal")
 			}
-			// The library logs how the command ended, as libkmod logs a
-			// failed command; modprobe itself reports nothing.
-			if stdout != "" || strings.Contains(stderr, "could not insert") || strings.Contains(stderr, "gk_p") ||
-				!strings.Contains(stderr, "Error running install command") || !strings.Contains(stderr, "retcode 7") {
+			// Nothing is reported about the step the signal stopped, as
+			// kmod's modprobe, killed by it, reports nothing.
+			if stdout != "" || stderr != "" {
 				t.Errorf("stdout %q, stderr %q", stdout, stderr)
 			}
 		})

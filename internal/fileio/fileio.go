@@ -15,5 +15,6 @@ import (
 // regular file (a directory, a device, a FIFO).
 var ErrNotRegular = fs.ErrInvalid
 
-// ErrTooLarge is wrapped by ReadRegular for a file over its size limit.
+// ErrTooLarge is wrapped by ReadRegular, ReadInput and ReadAllBounded for
+// input over its size limit.
 var ErrTooLarge = errors.New("file too large")

@@ -118,6 +118,20 @@ func ReadRegular(path string, limit int64) ([]byte, error) {
 // way. A directory fails with EISDIR (what reading it would report, as
 // kmod does), any other kind of file with ErrNotRegular.
 func OpenRegular(path string) (*os.File, error) {
+	return openChecked(path, false)
+}
+
+// openInput opens path for ReadInput: FIFOs and sockets are refused
+// without blocking, directories with EISDIR; devices are opened.
+func openInput(path string) (*os.File, error) {
+	return openChecked(path, true)
+}
+
+// openChecked opens path for reading without blocking on a FIFO, and
+// keeps it only when it is a regular file, or a device when devices is
+// set: a directory fails with EISDIR (what reading it would say, as kmod
+// reports), anything else with ErrNotRegular.
+func openChecked(path string, devices bool) (*os.File, error) {
 	fd, err := open(path, syscall.O_RDONLY|syscall.O_NONBLOCK)
 	if err != nil {
 		return nil, err
@@ -129,42 +143,23 @@ func OpenRegular(path string) (*os.File, error) {
 	}
 	switch st.Mode & syscall.S_IFMT {
 	case syscall.S_IFREG:
+	case syscall.S_IFCHR, syscall.S_IFBLK:
+		if !devices {
+			syscall.Close(fd)
+			return nil, pathErr("open", path, ErrNotRegular)
+		}
+		// Reads block again (a device may need it); the descriptor stays
+		// out of the network poller.
+		if err := syscall.SetNonblock(fd, false); err != nil {
+			syscall.Close(fd)
+			return nil, pathErr("open", path, err)
+		}
 	case syscall.S_IFDIR:
-		// What reading it would say, as kmod reports.
 		syscall.Close(fd)
 		return nil, pathErr("read", path, syscall.EISDIR)
 	default:
 		syscall.Close(fd)
 		return nil, pathErr("open", path, ErrNotRegular)
-	}
-	return os.NewFile(uintptr(fd), path), nil
-}
-
-// openInput opens path for ReadInput: FIFOs and sockets are refused
-// without blocking, directories with EISDIR.
-func openInput(path string) (*os.File, error) {
-	fd, err := open(path, syscall.O_RDONLY|syscall.O_NONBLOCK)
-	if err != nil {
-		return nil, err
-	}
-	var st syscall.Stat_t
-	if err := syscall.Fstat(fd, &st); err != nil {
-		syscall.Close(fd)
-		return nil, pathErr("stat", path, err)
-	}
-	switch st.Mode & syscall.S_IFMT {
-	case syscall.S_IFIFO, syscall.S_IFSOCK:
-		syscall.Close(fd)
-		return nil, pathErr("open", path, ErrNotRegular)
-	case syscall.S_IFDIR:
-		syscall.Close(fd)
-		return nil, pathErr("read", path, syscall.EISDIR)
-	}
-	// Reads block again (a device may need it); the descriptor stays out
-	// of the network poller.
-	if err := syscall.SetNonblock(fd, false); err != nil {
-		syscall.Close(fd)
-		return nil, pathErr("open", path, err)
 	}
 	return os.NewFile(uintptr(fd), path), nil
 }
