@@ -34,6 +34,9 @@ type imageManifest struct {
 	m      *v1.Manifest
 	// diffs are the config's diff_ids, once diffIDs has read them.
 	diffs []v1.Hash
+	// tarball is the image when it is a tarball's, whose layers are
+	// checked against the diff_ids only; nil otherwise.
+	tarball *tarballImage
 }
 
 // readManifest reads and parses img's manifest.
@@ -52,6 +55,7 @@ func readManifest(img v1.Image) (*imageManifest, error) {
 		if o.digest != im.digest {
 			return nil, fmt.Errorf("image %q: manifest %s: %w: got %s", o.ref, o.digest, ErrDigestMismatch, im.digest)
 		}
+		im.tarball, _ = o.Image.(*tarballImage)
 	}
 	if im.m, err = v1.ParseManifest(bytes.NewReader(raw)); err != nil {
 		return nil, fmt.Errorf("image %s: manifest: %w", im.name, err)
