@@ -549,3 +549,117 @@ func TestExtractTamperedLayer(t *testing.T) {
 		s.checkEmpty(t)
 	})
 }
+
+// rawImage is an image whose manifest and config are given as bytes; its
+// layers are those of the embedded image.
+type rawImage struct {
+	v1.Image
+	manifest, config []byte
+}
+
+// RawManifest returns the manifest.
+func (r *rawImage) RawManifest() ([]byte, error) { return r.manifest, nil }
+
+// RawConfigFile returns the config.
+func (r *rawImage) RawConfigFile() ([]byte, error) { return r.config, nil }
+
+// editJSON decodes b, has edit change it and encodes it again.
+func editJSON(t *testing.T, b []byte, edit func(m map[string]any)) []byte {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	edit(m)
+	out, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestExtractMissingDigest gives Extract images whose manifest's config
+// or layer descriptor has no digest, or whose config lists fewer
+// diff_ids than the manifest has layers, and an OCI layout whose
+// index.json entry has no digest: none is taken on its size alone, each
+// is refused with ErrDigestMismatch naming what has no digest, and
+// nothing is written.
+func TestExtractMissingDigest(t *testing.T) {
+	second, err := registrytest.Tar([]registrytest.Entry{dir("opt/"), file("opt/readme", "second layer")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := registrytest.ImageOf(t,
+		registrytest.Layer(t, registrytest.Gzip, moduleTar(t, honestModule)),
+		registrytest.Layer(t, registrytest.Gzip, registrytest.Padded(second)))
+	manifest, config := mustRaw(t, img), mustRawConfig(t, img)
+	noDigest := func(field string, i int) func(m map[string]any) {
+		return func(m map[string]any) {
+			d := m[field]
+			if l, ok := d.([]any); ok {
+				d = l[i]
+			}
+			delete(d.(map[string]any), "digest")
+		}
+	}
+	// A config with one diff_id, and a manifest naming it.
+	oneDiffID := editJSON(t, config, func(m map[string]any) {
+		rootfs := m["rootfs"].(map[string]any)
+		rootfs["diff_ids"] = rootfs["diff_ids"].([]any)[:1]
+	})
+	namingIt := editJSON(t, manifest, func(m map[string]any) {
+		c := m["config"].(map[string]any)
+		c["digest"], c["size"] = digestOfBytes(oneDiffID).String(), len(oneDiffID)
+	})
+	for _, tc := range []struct {
+		name             string
+		manifest, config []byte
+		says             string
+	}{
+		{"config descriptor", editJSON(t, manifest, noDigest("config", 0)), config, "the config's descriptor has no digest"},
+		{"layer descriptor", editJSON(t, manifest, noDigest("layers", 1)), config, "layer 1's descriptor has no digest"},
+		{"diff_id", namingIt, oneDiffID, "layer 1's diff_id (rootfs.diff_ids lists 1 of 2) has no digest"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bad := &rawImage{Image: img, manifest: tc.manifest, config: tc.config}
+			s := newSandbox(t)
+			err := s.extract(t, bad, opts())
+			if !errors.Is(err, kmodimage.ErrDigestMismatch) || !strings.Contains(err.Error(), tc.says) {
+				t.Fatalf("Extract = %v, want ErrDigestMismatch saying %q", err, tc.says)
+			}
+			t.Log(err)
+			s.checkEmpty(t)
+		})
+	}
+	t.Run("OCI layout index entry", func(t *testing.T) {
+		dir := writeLayout(t, img)
+		index := filepath.Join(dir, "index.json")
+		b, err := os.ReadFile(index)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(index, editJSON(t, b, noDigest("manifests", 0)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err = kmodimage.OpenImage(t.Context(), "oci:"+dir, kmodimage.PullOptions{})
+		if !errors.Is(err, kmodimage.ErrDigestMismatch) || !strings.Contains(err.Error(), index+": ") || !strings.Contains(err.Error(), "the manifest's entry has no digest") {
+			t.Fatalf("OpenImage = %v, want ErrDigestMismatch naming %s", err, index)
+		}
+	})
+}
+
+// mustRawConfig returns img's config.
+func mustRawConfig(t *testing.T, img v1.Image) []byte {
+	t.Helper()
+	b, err := img.RawConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// digestOfBytes returns the sha256 digest of b.
+func digestOfBytes(b []byte) v1.Hash {
+	h, _, _ := v1.SHA256(bytes.NewReader(b))
+	return h
+}
