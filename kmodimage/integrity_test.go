@@ -30,13 +30,25 @@ const (
 	evilModule   = "evil module"
 )
 
-// pullBound is how long a refused pull may take, with hostileOpts'
-// timeouts, before it counts as a hang.
+// pullBound is how long a refused pull may take before it counts as a
+// hang.
 const pullBound = 5 * time.Second
 
-// hostileOpts are the pull options of these tests: small timeouts.
-func hostileOpts() kmodimage.PullOptions {
-	return kmodimage.PullOptions{Insecure: true, Timeout: 4 * time.Second, StallTimeout: 300 * time.Millisecond}
+// pullOpts are the pull options of these tests but the stall and drip
+// cases: timeouts generous enough for a loaded machine (a local answer
+// slower than a short stall timeout would fail with ErrStalled instead of
+// the error a test expects), and still twice pullBound, so that a pull
+// that hangs is caught by timed.
+func pullOpts() kmodimage.PullOptions {
+	return kmodimage.PullOptions{Insecure: true, Timeout: 4 * pullBound, StallTimeout: 2 * pullBound}
+}
+
+// stallOpts are the pull options of the cases where the registry stalls:
+// a stall timeout of 300 ms.
+func stallOpts() kmodimage.PullOptions {
+	o := pullOpts()
+	o.StallTimeout = 300 * time.Millisecond
+	return o
 }
 
 // moduleTar returns the padded tar archive of baseLayer with good.ko
@@ -117,7 +129,7 @@ func pullExtract(ctx context.Context, ref, dst string, o kmodimage.PullOptions) 
 func checkHonestPull(t *testing.T, ref string) {
 	t.Helper()
 	s := newSandbox(t)
-	if err := pullExtract(t.Context(), ref, s.dst, hostileOpts()); err != nil {
+	if err := pullExtract(t.Context(), ref, s.dst, pullOpts()); err != nil {
 		t.Fatalf("honest pull of %s: %v", ref, err)
 	}
 	if got := s.readFile(t, kdir+"/extra/good.ko"); got != honestModule {
@@ -172,7 +184,7 @@ func TestPullTamperedLayer(t *testing.T) {
 				s := newSandbox(t)
 				s.mustExtract(t, img, opts()) // what a failed pull must leave alone
 				before := s.dstFiles(t)
-				err := timed(t, func() error { return pullExtract(t.Context(), ref, s.dst, hostileOpts()) })
+				err := timed(t, func() error { return pullExtract(t.Context(), ref, s.dst, pullOpts()) })
 				if !errors.Is(err, kmodimage.ErrDigestMismatch) {
 					t.Fatalf("pull = %v, want ErrDigestMismatch", err)
 				}
@@ -217,21 +229,21 @@ func TestPullTamperedManifest(t *testing.T) {
 	t.Run("manifest of a pinned reference", func(t *testing.T) {
 		srv.SetFault(digestOf(t, good).String(), registrytest.Fault{Body: evilManifest})
 		defer srv.ClearFaults()
-		check(t, pinned, hostileOpts())
+		check(t, pinned, pullOpts())
 	})
 	t.Run("config", func(t *testing.T) {
 		cfg, _ := good.ConfigName()
 		srv.SetFault(cfg.String(), registrytest.Fault{Body: evilConfig, NoLength: true})
 		defer srv.ClearFaults()
-		check(t, pinned, hostileOpts())
-		check(t, srv.Host+"/kmod/good:v1", hostileOpts())
+		check(t, pinned, pullOpts())
+		check(t, srv.Host+"/kmod/good:v1", pullOpts())
 	})
 	t.Run("index entry", func(t *testing.T) {
 		idx, imgs := imgIndex(t)
 		ref := srv.PutIndex(t, "kmod/multi", "v1", idx)
 		srv.SetFault(digestOf(t, imgs["amd64"]).String(), registrytest.Fault{Body: mustRaw(t, imgs["arm64"])})
 		defer srv.ClearFaults()
-		o := hostileOpts()
+		o := pullOpts()
 		o.Platform = &v1.Platform{OS: "linux", Architecture: "amd64"}
 		check(t, ref, o)
 	})
@@ -269,8 +281,8 @@ func mustRaw(t *testing.T, img v1.Image) []byte {
 
 // TestPullHostileRegistry has the registry loop, stall, drip and send
 // without end: each pull fails with a clear error within a few seconds
-// (the configured timeouts are small), leaves nothing behind, and the
-// next pull from the honest registry works.
+// (the stall and drip cases' timeouts are small), leaves nothing behind,
+// and the next pull from the honest registry works.
 func TestPullHostileRegistry(t *testing.T) {
 	srv := registrytest.Serve(t)
 	img := registrytest.ImageOf(t, registrytest.Layer(t, registrytest.Gzip, moduleTar(t, honestModule)))
@@ -282,7 +294,7 @@ func TestPullHostileRegistry(t *testing.T) {
 	layer := digestOf(t, layers[0]).String()
 	const tag = "kmod/hostile:v1"
 	big := bytes.Repeat([]byte(" "), kmodimage.MaxManifestSize+1)
-	drip := hostileOpts()
+	drip := pullOpts()
 	drip.Timeout, drip.StallTimeout = 1500*time.Millisecond, time.Second
 	for _, tc := range []struct {
 		name string
@@ -292,14 +304,14 @@ func TestPullHostileRegistry(t *testing.T) {
 		want error
 		says string // what the error must say besides
 	}{
-		{"redirect loop on a layer", layer, registrytest.Fault{RedirectLoop: true}, hostileOpts(), kmodimage.ErrTooManyRedirects, "stopped after 10"},
-		{"redirect loop on the manifest", tag, registrytest.Fault{RedirectLoop: true}, hostileOpts(), kmodimage.ErrTooManyRedirects, "stopped after 10"},
-		{"layer body without end", layer, registrytest.Fault{Endless: true}, hostileOpts(), kmodimage.ErrDigestMismatch, "longer than the"},
-		{"manifest body without end", tag, registrytest.Fault{Endless: true}, hostileOpts(), kmodimage.ErrTooLarge, "more than 4194304 bytes"},
-		{"manifest over the bound, Content-Length", tag, registrytest.Fault{Body: big}, hostileOpts(), kmodimage.ErrTooLarge, "Content-Length 4194305"},
-		{"manifest over the bound, chunked", tag, registrytest.Fault{Body: big, NoLength: true}, hostileOpts(), kmodimage.ErrTooLarge, "more than 4194304 bytes"},
-		{"silent registry", tag, registrytest.Fault{Stall: true}, hostileOpts(), kmodimage.ErrStalled, "nothing received for 300ms"},
-		{"layer body stalls", layer, registrytest.Fault{Drip: 2 * time.Second}, hostileOpts(), kmodimage.ErrStalled, "nothing received for 300ms"},
+		{"redirect loop on a layer", layer, registrytest.Fault{RedirectLoop: true}, pullOpts(), kmodimage.ErrTooManyRedirects, "stopped after 10"},
+		{"redirect loop on the manifest", tag, registrytest.Fault{RedirectLoop: true}, pullOpts(), kmodimage.ErrTooManyRedirects, "stopped after 10"},
+		{"layer body without end", layer, registrytest.Fault{Endless: true}, pullOpts(), kmodimage.ErrDigestMismatch, "longer than the"},
+		{"manifest body without end", tag, registrytest.Fault{Endless: true}, pullOpts(), kmodimage.ErrTooLarge, "more than 4194304 bytes"},
+		{"manifest over the bound, Content-Length", tag, registrytest.Fault{Body: big}, pullOpts(), kmodimage.ErrTooLarge, "Content-Length 4194305"},
+		{"manifest over the bound, chunked", tag, registrytest.Fault{Body: big, NoLength: true}, pullOpts(), kmodimage.ErrTooLarge, "more than 4194304 bytes"},
+		{"silent registry", tag, registrytest.Fault{Stall: true}, stallOpts(), kmodimage.ErrStalled, "nothing received for 300ms"},
+		{"layer body stalls", layer, registrytest.Fault{Drip: 2 * time.Second}, stallOpts(), kmodimage.ErrStalled, "nothing received for 300ms"},
 		{"layer drips within the stall timeout", layer, registrytest.Fault{Drip: 50 * time.Millisecond}, drip, context.DeadlineExceeded, "timeout of 1.5s"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -364,7 +376,7 @@ func TestCacheHostileRegistry(t *testing.T) {
 
 	c := kmodimage.Cache{Dir: t.TempDir()}
 	extract := func(ref string) (string, error) {
-		img, err := kmodimage.OpenImage(t.Context(), ref, hostileOpts())
+		img, err := kmodimage.OpenImage(t.Context(), ref, pullOpts())
 		if err != nil {
 			return "", err
 		}

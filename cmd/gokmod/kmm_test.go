@@ -255,10 +255,10 @@ func TestKMMPullHostile(t *testing.T) {
 
 	srv.SetFault(layer.String(), registrytest.Fault{Body: evilBlob, NoLength: true})
 	nothingDone("pull, swapped layer",
-		run("pull", "--image", ref, "--kernel", fakeRelease, "--dir", dst, "--insecure", "--pull-timeout", "4s"),
+		run("pull", "--image", ref, "--kernel", fakeRelease, "--dir", dst, "--insecure", "--pull-timeout", "30s"),
 		"content does not match its digest", ref, layer.String())
 	loadArgs := []string{"load", cfg, "--pull", "--cache", cache, "--host-root", host, "--kernel", fakeRelease}
-	nothingDone("load --pull --cache, swapped layer", run(append(loadArgs, "--pull-timeout", "4s")...),
+	nothingDone("load --pull --cache, swapped layer", run(append(loadArgs, "--pull-timeout", "30s")...),
 		"content does not match its digest", ref, layer.String())
 
 	srv.SetFault(layer.String(), registrytest.Fault{Stall: true})
