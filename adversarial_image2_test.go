@@ -28,7 +28,13 @@ func advImageIntegrityCases() []advCase {
 	const kver = "6.1.0-adv"
 	const kdir = "opt/lib/modules/" + kver
 	xopts := kmodimage.ExtractOptions{KernelVersion: kver}
-	pull := kmodimage.PullOptions{Insecure: true, Timeout: 1500 * time.Millisecond, StallTimeout: 200 * time.Millisecond}
+	// The pulls' timeouts are the defaults, bar the cases that test them:
+	// on a loaded machine a local answer may come slower than a short
+	// stall timeout, and the pull would fail with ErrStalled instead of
+	// the error the case expects.
+	pull := kmodimage.PullOptions{Insecure: true}
+	stall := kmodimage.PullOptions{Insecure: true, StallTimeout: 200 * time.Millisecond}
+	drip := kmodimage.PullOptions{Insecure: true, Timeout: 1500 * time.Millisecond, StallTimeout: time.Second}
 	// layer returns a layer of the kernel directory with good.ko, its tar
 	// archive padded as GNU tar pads it.
 	layer := func(t *testing.T, c registrytest.Compression) v1.Layer {
@@ -44,7 +50,7 @@ func advImageIntegrityCases() []advCase {
 	}
 	noKernel := func(t *testing.T) *advEnv { e := advTree(t); e.k = nil; return e }
 	dst := func(e *advEnv) string { return filepath.Join(e.root, "dst") }
-	pullAndExtract := func(ctx context.Context, e *advEnv, ref string) error {
+	pullAndExtract := func(ctx context.Context, e *advEnv, ref string, pull kmodimage.PullOptions) error {
 		img, err := kmodimage.OpenImage(ctx, ref, pull)
 		if err != nil {
 			return err
@@ -74,8 +80,8 @@ func advImageIntegrityCases() []advCase {
 		return bytes.NewReader(b)
 	}
 	// hostile: the registry misbehaves, as f says, on what key names
-	// ("layer" or "manifest").
-	hostile := func(name, key string, f registrytest.Fault, want error) advCase {
+	// ("layer" or "manifest"), and the image is pulled with o.
+	hostile := func(name, key string, f registrytest.Fault, o kmodimage.PullOptions, want error) advCase {
 		var ref string
 		return advCase{
 			name: name, category: cat, timeout: 5 * time.Second,
@@ -91,7 +97,7 @@ func advImageIntegrityCases() []advCase {
 				srv.SetFault(k, f)
 				return noKernel(t)
 			},
-			act:  func(ctx context.Context, t *testing.T, e *advEnv) error { return pullAndExtract(ctx, e, ref) },
+			act:  func(ctx context.Context, t *testing.T, e *advEnv) error { return pullAndExtract(ctx, e, ref, o) },
 			want: advIs(want),
 		}
 	}
@@ -101,11 +107,11 @@ func advImageIntegrityCases() []advCase {
 		tampered("layer: blob without end", registrytest.Gzip, func(good []byte) io.Reader {
 			return io.MultiReader(bytes.NewReader(good), advZeros{})
 		}),
-		hostile("registry: redirect loop", "layer", registrytest.Fault{RedirectLoop: true}, kmodimage.ErrTooManyRedirects),
-		hostile("registry: manifest without end", "manifest", registrytest.Fault{Endless: true}, kmodimage.ErrTooLarge),
-		hostile("registry: layer without end", "layer", registrytest.Fault{Endless: true}, kmodimage.ErrDigestMismatch),
-		hostile("registry: silent", "manifest", registrytest.Fault{Stall: true}, kmodimage.ErrStalled),
-		hostile("registry: drip", "layer", registrytest.Fault{Drip: 50 * time.Millisecond}, context.DeadlineExceeded),
+		hostile("registry: redirect loop", "layer", registrytest.Fault{RedirectLoop: true}, pull, kmodimage.ErrTooManyRedirects),
+		hostile("registry: manifest without end", "manifest", registrytest.Fault{Endless: true}, pull, kmodimage.ErrTooLarge),
+		hostile("registry: layer without end", "layer", registrytest.Fault{Endless: true}, pull, kmodimage.ErrDigestMismatch),
+		hostile("registry: silent", "manifest", registrytest.Fault{Stall: true}, stall, kmodimage.ErrStalled),
+		hostile("registry: drip", "layer", registrytest.Fault{Drip: 50 * time.Millisecond}, drip, context.DeadlineExceeded),
 		func() advCase {
 			var ref string
 			return advCase{
@@ -133,7 +139,7 @@ func advImageIntegrityCases() []advCase {
 					ref = "oci:" + dir
 					return noKernel(t)
 				},
-				act:  func(ctx context.Context, t *testing.T, e *advEnv) error { return pullAndExtract(ctx, e, ref) },
+				act:  func(ctx context.Context, t *testing.T, e *advEnv) error { return pullAndExtract(ctx, e, ref, pull) },
 				want: advIs(kmodimage.ErrDigestMismatch),
 			}
 		}(),

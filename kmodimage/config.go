@@ -57,6 +57,11 @@ type ModuleConfig struct {
 // DefaultDirName is the image's module root when dirName is not set.
 const DefaultDirName = "/opt"
 
+// dirName returns the Module's dirName: DefaultDirName when it is empty
+// (a configuration built in code; ParseConfig fills it in). Validate,
+// the extraction and the worker all take it so.
+func (m *ModprobeSpec) dirName() string { return cmp.Or(m.DirName, DefaultDirName) }
+
 // ErrConfig: the worker configuration is malformed or breaks KMM's rules.
 var ErrConfig = errors.New("invalid worker configuration")
 
@@ -147,7 +152,6 @@ func (c *ModuleConfig) Validate() error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", ErrConfig, fmt.Sprintf(format, args...))
 	}
-	dirName := cmp.Or(m.DirName, DefaultDirName)
 	switch {
 	case m.ModuleName != "" && m.RawArgs != nil:
 		return bad("modprobe: moduleName and rawArgs are mutually exclusive")
@@ -155,7 +159,7 @@ func (c *ModuleConfig) Validate() error {
 		return bad("modprobe: moduleName or rawArgs is required")
 	case m.ModuleName == "" && (len(m.RawArgs.Load) == 0 || len(m.RawArgs.Unload) == 0):
 		return bad("modprobe.rawArgs: load and unload are both required")
-	case !path.IsAbs(dirName):
+	case !path.IsAbs(m.dirName()):
 		return bad("modprobe.dirName %q is not an absolute path", m.DirName)
 	case m.FirmwarePath != "" && !path.IsAbs(m.FirmwarePath):
 		return bad("modprobe.firmwarePath %q is not an absolute path", m.FirmwarePath)
@@ -193,7 +197,7 @@ func configNames() fieldNames {
 // parts: its dirName, kernelVersion and firmwarePath.
 func (c *ModuleConfig) extractOptions() ExtractOptions {
 	return ExtractOptions{
-		DirName:       cmp.Or(c.Modprobe.DirName, DefaultDirName),
+		DirName:       c.Modprobe.dirName(),
 		KernelVersion: c.KernelVersion,
 		FirmwarePath:  c.Modprobe.FirmwarePath,
 	}

@@ -204,3 +204,34 @@ func TestFirmwareLinksStayInTree(t *testing.T) {
 }
 
 func syscallMkfifo(path string) error { return syscall.Mkfifo(path, 0o644) }
+
+// TestCopyFileNotRegular copies a firmware file that a FIFO or a
+// directory has replaced since the walk saw a file: the copy fails at
+// once with ErrUnsafeEntry, as the walk would have, and writes nothing.
+func TestCopyFileNotRegular(t *testing.T) {
+	src, dst := t.TempDir(), t.TempDir()
+	if err := syscall.Mkfifo(filepath.Join(src, "fifo.bin"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(src, "dir.bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	from, err := os.OpenRoot(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer from.Close()
+	to, err := os.OpenRoot(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer to.Close()
+	for _, rel := range []string{"fifo.bin", "dir.bin"} {
+		if err := copyFile(from, to, rel); !errors.Is(err, ErrUnsafeEntry) || !strings.Contains(err.Error(), rel) {
+			t.Errorf("copyFile(%s) = %v, want ErrUnsafeEntry naming it", rel, err)
+		}
+		if _, err := to.Lstat(rel); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s written: %v", rel, err)
+		}
+	}
+}

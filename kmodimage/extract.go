@@ -111,9 +111,13 @@ const tmpPrefix = ".gokmod-extract-"
 // the config against the manifest, every layer's blob, read to its end,
 // against the manifest's digest and size, and its tar archive against
 // the config's diff_id (layers are decompressed by their magic number:
-// gzip, zstd or plain tar). A mismatch fails with an error wrapping
-// ErrDigestMismatch that names the image (its reference when OpenImage
-// returned it) and the digests expected and got.
+// gzip, zstd or plain tar). A "tarball:" image of OpenImage has no
+// digests of its own for its layers (go-containerregistry computes its
+// manifest from the layers' files): each layer's file is read as the
+// tarball holds it and checked against the config's diff_id. A mismatch
+// fails with an error wrapping ErrDigestMismatch that names the image
+// (its reference when OpenImage returned it) and the digests expected
+// and got.
 //
 // When the image has nothing at DIRNAME/lib/modules/KERNEL the error wraps
 // ErrNotInImage and lists the kernel versions the image has; likewise for

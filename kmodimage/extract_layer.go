@@ -38,6 +38,12 @@ func (x *extractor) run(im *imageManifest) error {
 		}
 	}
 	for i, l := range layers {
+		if im.tarball != nil {
+			if err := x.tarballLayer(im.tarball, i, diffIDs[i]); err != nil {
+				return fmt.Errorf("layer %d (%s in the tarball): %w", i, im.tarball.layers[i], err)
+			}
+			continue
+		}
 		d := im.m.Layers[i]
 		if err := x.layer(l, d, diffIDs[i]); err != nil {
 			return fmt.Errorf("layer %d (%s): %w", i, d.Digest, err)
@@ -96,11 +102,26 @@ func (x *extractor) layer(l v1.Layer, desc v1.Descriptor, diffID v1.Hash) error 
 	return err
 }
 
-// layerStream applies the layer read through blob, and then reads what
+// tarballLayer applies layer i of the tarball image t, read from its
+// file in the tarball as it is there (go-containerregistry's Compressed
+// would compress a plain tar archive only for it to be decompressed
+// again), and checked against diffID only: the tarball has no digests of
+// its own for the file.
+func (x *extractor) tarballLayer(t *tarballImage, i int, diffID v1.Hash) error {
+	rc, err := t.openLayer(i)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	return x.layerStream(ctxReader{x.ctx, rc}, diffID)
+}
+
+// layerStream applies the layer read from blob, and then reads what
 // follows the tar archive's end marker, where the tar reader stops
 // (padding; for gzip, the trailer and its checksum), and the rest of the
-// blob, so that both digests cover every byte.
-func (x *extractor) layerStream(blob *blobReader, diffID v1.Hash) error {
+// blob, so that the digests checked while reading blob (a blobReader's)
+// and the tar archive's cover every byte.
+func (x *extractor) layerStream(blob io.Reader, diffID v1.Hash) error {
 	br := bufio.NewReaderSize(blob, 64<<10)
 	un, closeUn, err := decompressor(br)
 	if err != nil {
@@ -117,10 +138,8 @@ func (x *extractor) layerStream(blob *blobReader, diffID v1.Hash) error {
 	if err := archive.finish(); err != nil {
 		return err
 	}
-	if _, err := io.Copy(io.Discard, br); err != nil {
-		return err
-	}
-	return blob.finish()
+	_, err = io.Copy(io.Discard, br) // a blobReader checks its blob at its end
+	return err
 }
 
 // applyEntries applies the entries of a layer's tar archive.

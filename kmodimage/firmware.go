@@ -146,7 +146,8 @@ func copyFile(from, to *os.Root, rel string) error {
 		return err
 	}
 	if !st.Mode().IsRegular() {
-		return fmt.Errorf("%s: not a regular file", rel)
+		// Put there since the walk.
+		return fmt.Errorf("%s: %w: not a regular file", rel, ErrUnsafeEntry)
 	}
 	// A symbolic link or other non-file at rel is replaced, not written
 	// through.

@@ -280,6 +280,9 @@ func resolveManifest(desc v1.Descriptor, raw []byte, platform v1.Platform, fetch
 			return v1.Descriptor{}, nil, fmt.Errorf("index %s: %w", desc.Digest, err)
 		}
 		next, err := matchPlatform(idx.Manifests, platform)
+		if err == nil {
+			err = requireDigest(next.Digest, fmt.Sprintf("the entry for %s", next.Platform))
+		}
 		if err != nil {
 			return v1.Descriptor{}, nil, fmt.Errorf("index %s: %w", desc.Digest, err)
 		}

@@ -271,3 +271,76 @@ func writeTar(t *testing.T, p string, members []tarMember) {
 		t.Fatal(err)
 	}
 }
+
+// writeTarball writes img as a `docker save` tarball and returns its path.
+func writeTarball(t *testing.T, img v1.Image) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "image.tar")
+	if err := tarball.WriteToFile(p, name.MustParseReference("kmod:test"), img); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestTarballLayerFiles reads the layers of `docker save` tarballs as
+// their files are, plain tar, gzip or zstd, and checks them against the
+// config's diff_ids: an honest tarball extracts; one whose layer file
+// holds another module, or a changed byte after the tar end marker, is
+// refused with ErrDigestMismatch naming the diff_id and the layer's file
+// in the tarball. An image whose first layer is a plain tar archive and
+// whose second is gzip (go-containerregistry then takes every layer for
+// a plain one) extracts both.
+func TestTarballLayerFiles(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		c    registrytest.Compression
+	}{{"plain", registrytest.Uncompressed}, {"gzip", registrytest.Gzip}, {"zstd", registrytest.Zstd}} {
+		t.Run(c.name, func(t *testing.T) {
+			layer := registrytest.Layer(t, c.c, moduleTar(t, honestModule))
+			path := writeTarball(t, registrytest.ImageOf(t, layer))
+			s := newSandbox(t)
+			if err := pullExtract(t.Context(), "tarball:"+path, s.dst, kmodimage.PullOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if got := s.readFile(t, kdir+"/extra/good.ko"); got != honestModule {
+				t.Errorf("good.ko = %q", got)
+			}
+			good := layerBytes(t, layer)
+			swaps := map[string][]byte{
+				"module swapped": layerBytes(t, registrytest.Layer(t, c.c, moduleTar(t, evilModule))),
+			}
+			if c.c == registrytest.Uncompressed {
+				swaps["byte after the tar end marker"] = flipAt(good, -1)
+			}
+			for what, body := range swaps {
+				swapped := filepath.Join(t.TempDir(), "swapped.tar")
+				swapMember(t, path, swapped, digestOf(t, layer).Hex, body)
+				s := newSandbox(t)
+				err := pullExtract(t.Context(), "tarball:"+swapped, s.dst, kmodimage.PullOptions{})
+				if !errors.Is(err, kmodimage.ErrDigestMismatch) || !strings.Contains(err.Error(), "diff_id") || !strings.Contains(err.Error(), "("+digestOf(t, layer).Hex) || !strings.Contains(err.Error(), " in the tarball)") {
+					t.Errorf("%s: %v, want ErrDigestMismatch naming the diff_id and the layer's file", what, err)
+				}
+				s.checkEmpty(t)
+			}
+		})
+	}
+	t.Run("plain then gzip", func(t *testing.T) {
+		second, err := registrytest.Tar([]registrytest.Entry{
+			dir("opt/"), dir("opt/lib/"), dir("opt/lib/modules/"), dir(kdir + "/"), dir(kdir + "/extra/"),
+			file(kdir+"/extra/second.ko", "second module"),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		img := registrytest.ImageOf(t,
+			registrytest.Layer(t, registrytest.Uncompressed, moduleTar(t, honestModule)),
+			registrytest.Layer(t, registrytest.Gzip, registrytest.Padded(second)))
+		s := newSandbox(t)
+		if err := pullExtract(t.Context(), "tarball:"+writeTarball(t, img), s.dst, kmodimage.PullOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if got := s.readFile(t, kdir+"/extra/good.ko") + ", " + s.readFile(t, kdir+"/extra/second.ko"); got != honestModule+", second module" {
+			t.Errorf("modules %q", got)
+		}
+	})
+}

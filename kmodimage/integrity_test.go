@@ -30,13 +30,25 @@ const (
 	evilModule   = "evil module"
 )
 
-// pullBound is how long a refused pull may take, with hostileOpts'
-// timeouts, before it counts as a hang.
+// pullBound is how long a refused pull may take before it counts as a
+// hang.
 const pullBound = 5 * time.Second
 
-// hostileOpts are the pull options of these tests: small timeouts.
-func hostileOpts() kmodimage.PullOptions {
-	return kmodimage.PullOptions{Insecure: true, Timeout: 4 * time.Second, StallTimeout: 300 * time.Millisecond}
+// pullOpts are the pull options of these tests but the stall and drip
+// cases: timeouts generous enough for a loaded machine (a local answer
+// slower than a short stall timeout would fail with ErrStalled instead of
+// the error a test expects), and still twice pullBound, so that a pull
+// that hangs is caught by timed.
+func pullOpts() kmodimage.PullOptions {
+	return kmodimage.PullOptions{Insecure: true, Timeout: 4 * pullBound, StallTimeout: 2 * pullBound}
+}
+
+// stallOpts are the pull options of the cases where the registry stalls:
+// a stall timeout of 300 ms.
+func stallOpts() kmodimage.PullOptions {
+	o := pullOpts()
+	o.StallTimeout = 300 * time.Millisecond
+	return o
 }
 
 // moduleTar returns the padded tar archive of baseLayer with good.ko
@@ -117,7 +129,7 @@ func pullExtract(ctx context.Context, ref, dst string, o kmodimage.PullOptions) 
 func checkHonestPull(t *testing.T, ref string) {
 	t.Helper()
 	s := newSandbox(t)
-	if err := pullExtract(t.Context(), ref, s.dst, hostileOpts()); err != nil {
+	if err := pullExtract(t.Context(), ref, s.dst, pullOpts()); err != nil {
 		t.Fatalf("honest pull of %s: %v", ref, err)
 	}
 	if got := s.readFile(t, kdir+"/extra/good.ko"); got != honestModule {
@@ -172,7 +184,7 @@ func TestPullTamperedLayer(t *testing.T) {
 				s := newSandbox(t)
 				s.mustExtract(t, img, opts()) // what a failed pull must leave alone
 				before := s.dstFiles(t)
-				err := timed(t, func() error { return pullExtract(t.Context(), ref, s.dst, hostileOpts()) })
+				err := timed(t, func() error { return pullExtract(t.Context(), ref, s.dst, pullOpts()) })
 				if !errors.Is(err, kmodimage.ErrDigestMismatch) {
 					t.Fatalf("pull = %v, want ErrDigestMismatch", err)
 				}
@@ -217,21 +229,21 @@ func TestPullTamperedManifest(t *testing.T) {
 	t.Run("manifest of a pinned reference", func(t *testing.T) {
 		srv.SetFault(digestOf(t, good).String(), registrytest.Fault{Body: evilManifest})
 		defer srv.ClearFaults()
-		check(t, pinned, hostileOpts())
+		check(t, pinned, pullOpts())
 	})
 	t.Run("config", func(t *testing.T) {
 		cfg, _ := good.ConfigName()
 		srv.SetFault(cfg.String(), registrytest.Fault{Body: evilConfig, NoLength: true})
 		defer srv.ClearFaults()
-		check(t, pinned, hostileOpts())
-		check(t, srv.Host+"/kmod/good:v1", hostileOpts())
+		check(t, pinned, pullOpts())
+		check(t, srv.Host+"/kmod/good:v1", pullOpts())
 	})
 	t.Run("index entry", func(t *testing.T) {
 		idx, imgs := imgIndex(t)
 		ref := srv.PutIndex(t, "kmod/multi", "v1", idx)
 		srv.SetFault(digestOf(t, imgs["amd64"]).String(), registrytest.Fault{Body: mustRaw(t, imgs["arm64"])})
 		defer srv.ClearFaults()
-		o := hostileOpts()
+		o := pullOpts()
 		o.Platform = &v1.Platform{OS: "linux", Architecture: "amd64"}
 		check(t, ref, o)
 	})
@@ -269,8 +281,8 @@ func mustRaw(t *testing.T, img v1.Image) []byte {
 
 // TestPullHostileRegistry has the registry loop, stall, drip and send
 // without end: each pull fails with a clear error within a few seconds
-// (the configured timeouts are small), leaves nothing behind, and the
-// next pull from the honest registry works.
+// (the stall and drip cases' timeouts are small), leaves nothing behind,
+// and the next pull from the honest registry works.
 func TestPullHostileRegistry(t *testing.T) {
 	srv := registrytest.Serve(t)
 	img := registrytest.ImageOf(t, registrytest.Layer(t, registrytest.Gzip, moduleTar(t, honestModule)))
@@ -282,7 +294,7 @@ func TestPullHostileRegistry(t *testing.T) {
 	layer := digestOf(t, layers[0]).String()
 	const tag = "kmod/hostile:v1"
 	big := bytes.Repeat([]byte(" "), kmodimage.MaxManifestSize+1)
-	drip := hostileOpts()
+	drip := pullOpts()
 	drip.Timeout, drip.StallTimeout = 1500*time.Millisecond, time.Second
 	for _, tc := range []struct {
 		name string
@@ -292,14 +304,14 @@ func TestPullHostileRegistry(t *testing.T) {
 		want error
 		says string // what the error must say besides
 	}{
-		{"redirect loop on a layer", layer, registrytest.Fault{RedirectLoop: true}, hostileOpts(), kmodimage.ErrTooManyRedirects, "stopped after 10"},
-		{"redirect loop on the manifest", tag, registrytest.Fault{RedirectLoop: true}, hostileOpts(), kmodimage.ErrTooManyRedirects, "stopped after 10"},
-		{"layer body without end", layer, registrytest.Fault{Endless: true}, hostileOpts(), kmodimage.ErrDigestMismatch, "longer than the"},
-		{"manifest body without end", tag, registrytest.Fault{Endless: true}, hostileOpts(), kmodimage.ErrTooLarge, "more than 4194304 bytes"},
-		{"manifest over the bound, Content-Length", tag, registrytest.Fault{Body: big}, hostileOpts(), kmodimage.ErrTooLarge, "Content-Length 4194305"},
-		{"manifest over the bound, chunked", tag, registrytest.Fault{Body: big, NoLength: true}, hostileOpts(), kmodimage.ErrTooLarge, "more than 4194304 bytes"},
-		{"silent registry", tag, registrytest.Fault{Stall: true}, hostileOpts(), kmodimage.ErrStalled, "nothing received for 300ms"},
-		{"layer body stalls", layer, registrytest.Fault{Drip: 2 * time.Second}, hostileOpts(), kmodimage.ErrStalled, "nothing received for 300ms"},
+		{"redirect loop on a layer", layer, registrytest.Fault{RedirectLoop: true}, pullOpts(), kmodimage.ErrTooManyRedirects, "stopped after 10"},
+		{"redirect loop on the manifest", tag, registrytest.Fault{RedirectLoop: true}, pullOpts(), kmodimage.ErrTooManyRedirects, "stopped after 10"},
+		{"layer body without end", layer, registrytest.Fault{Endless: true}, pullOpts(), kmodimage.ErrDigestMismatch, "longer than the"},
+		{"manifest body without end", tag, registrytest.Fault{Endless: true}, pullOpts(), kmodimage.ErrTooLarge, "more than 4194304 bytes"},
+		{"manifest over the bound, Content-Length", tag, registrytest.Fault{Body: big}, pullOpts(), kmodimage.ErrTooLarge, "Content-Length 4194305"},
+		{"manifest over the bound, chunked", tag, registrytest.Fault{Body: big, NoLength: true}, pullOpts(), kmodimage.ErrTooLarge, "more than 4194304 bytes"},
+		{"silent registry", tag, registrytest.Fault{Stall: true}, stallOpts(), kmodimage.ErrStalled, "nothing received for 300ms"},
+		{"layer body stalls", layer, registrytest.Fault{Drip: 2 * time.Second}, stallOpts(), kmodimage.ErrStalled, "nothing received for 300ms"},
 		{"layer drips within the stall timeout", layer, registrytest.Fault{Drip: 50 * time.Millisecond}, drip, context.DeadlineExceeded, "timeout of 1.5s"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -364,7 +376,7 @@ func TestCacheHostileRegistry(t *testing.T) {
 
 	c := kmodimage.Cache{Dir: t.TempDir()}
 	extract := func(ref string) (string, error) {
-		img, err := kmodimage.OpenImage(t.Context(), ref, hostileOpts())
+		img, err := kmodimage.OpenImage(t.Context(), ref, pullOpts())
 		if err != nil {
 			return "", err
 		}
@@ -548,4 +560,118 @@ func TestExtractTamperedLayer(t *testing.T) {
 		}
 		s.checkEmpty(t)
 	})
+}
+
+// rawImage is an image whose manifest and config are given as bytes; its
+// layers are those of the embedded image.
+type rawImage struct {
+	v1.Image
+	manifest, config []byte
+}
+
+// RawManifest returns the manifest.
+func (r *rawImage) RawManifest() ([]byte, error) { return r.manifest, nil }
+
+// RawConfigFile returns the config.
+func (r *rawImage) RawConfigFile() ([]byte, error) { return r.config, nil }
+
+// editJSON decodes b, has edit change it and encodes it again.
+func editJSON(t *testing.T, b []byte, edit func(m map[string]any)) []byte {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	edit(m)
+	out, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestExtractMissingDigest gives Extract images whose manifest's config
+// or layer descriptor has no digest, or whose config lists fewer
+// diff_ids than the manifest has layers, and an OCI layout whose
+// index.json entry has no digest: none is taken on its size alone, each
+// is refused with ErrDigestMismatch naming what has no digest, and
+// nothing is written.
+func TestExtractMissingDigest(t *testing.T) {
+	second, err := registrytest.Tar([]registrytest.Entry{dir("opt/"), file("opt/readme", "second layer")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := registrytest.ImageOf(t,
+		registrytest.Layer(t, registrytest.Gzip, moduleTar(t, honestModule)),
+		registrytest.Layer(t, registrytest.Gzip, registrytest.Padded(second)))
+	manifest, config := mustRaw(t, img), mustRawConfig(t, img)
+	noDigest := func(field string, i int) func(m map[string]any) {
+		return func(m map[string]any) {
+			d := m[field]
+			if l, ok := d.([]any); ok {
+				d = l[i]
+			}
+			delete(d.(map[string]any), "digest")
+		}
+	}
+	// A config with one diff_id, and a manifest naming it.
+	oneDiffID := editJSON(t, config, func(m map[string]any) {
+		rootfs := m["rootfs"].(map[string]any)
+		rootfs["diff_ids"] = rootfs["diff_ids"].([]any)[:1]
+	})
+	namingIt := editJSON(t, manifest, func(m map[string]any) {
+		c := m["config"].(map[string]any)
+		c["digest"], c["size"] = digestOfBytes(oneDiffID).String(), len(oneDiffID)
+	})
+	for _, tc := range []struct {
+		name             string
+		manifest, config []byte
+		says             string
+	}{
+		{"config descriptor", editJSON(t, manifest, noDigest("config", 0)), config, "the config's descriptor has no digest"},
+		{"layer descriptor", editJSON(t, manifest, noDigest("layers", 1)), config, "layer 1's descriptor has no digest"},
+		{"diff_id", namingIt, oneDiffID, "layer 1's diff_id (rootfs.diff_ids lists 1 of 2) has no digest"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bad := &rawImage{Image: img, manifest: tc.manifest, config: tc.config}
+			s := newSandbox(t)
+			err := s.extract(t, bad, opts())
+			if !errors.Is(err, kmodimage.ErrDigestMismatch) || !strings.Contains(err.Error(), tc.says) {
+				t.Fatalf("Extract = %v, want ErrDigestMismatch saying %q", err, tc.says)
+			}
+			t.Log(err)
+			s.checkEmpty(t)
+		})
+	}
+	t.Run("OCI layout index entry", func(t *testing.T) {
+		dir := writeLayout(t, img)
+		index := filepath.Join(dir, "index.json")
+		b, err := os.ReadFile(index)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(index, editJSON(t, b, noDigest("manifests", 0)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err = kmodimage.OpenImage(t.Context(), "oci:"+dir, kmodimage.PullOptions{})
+		if !errors.Is(err, kmodimage.ErrDigestMismatch) || !strings.Contains(err.Error(), index+": ") || !strings.Contains(err.Error(), "the manifest's entry has no digest") {
+			t.Fatalf("OpenImage = %v, want ErrDigestMismatch naming %s", err, index)
+		}
+	})
+}
+
+// mustRawConfig returns img's config.
+func mustRawConfig(t *testing.T, img v1.Image) []byte {
+	t.Helper()
+	b, err := img.RawConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// digestOfBytes returns the sha256 digest of b.
+func digestOfBytes(b []byte) v1.Hash {
+	h, _, _ := v1.SHA256(bytes.NewReader(b))
+	return h
 }

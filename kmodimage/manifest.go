@@ -34,6 +34,9 @@ type imageManifest struct {
 	m      *v1.Manifest
 	// diffs are the config's diff_ids, once diffIDs has read them.
 	diffs []v1.Hash
+	// tarball is the image when it is a tarball's, whose layers are
+	// checked against the diff_ids only; nil otherwise.
+	tarball *tarballImage
 }
 
 // readManifest reads and parses img's manifest.
@@ -52,9 +55,18 @@ func readManifest(img v1.Image) (*imageManifest, error) {
 		if o.digest != im.digest {
 			return nil, fmt.Errorf("image %q: manifest %s: %w: got %s", o.ref, o.digest, ErrDigestMismatch, im.digest)
 		}
+		im.tarball, _ = o.Image.(*tarballImage)
 	}
 	if im.m, err = v1.ParseManifest(bytes.NewReader(raw)); err != nil {
 		return nil, fmt.Errorf("image %s: manifest: %w", im.name, err)
+	}
+	if err := requireDigest(im.m.Config.Digest, "the config's descriptor"); err != nil {
+		return nil, fmt.Errorf("image %s: manifest: %w", im.name, err)
+	}
+	for i, l := range im.m.Layers {
+		if err := requireDigest(l.Digest, fmt.Sprintf("layer %d's descriptor", i)); err != nil {
+			return nil, fmt.Errorf("image %s: manifest: %w", im.name, err)
+		}
 	}
 	return im, nil
 }
@@ -79,8 +91,17 @@ func (im *imageManifest) diffIDs() ([]v1.Hash, error) {
 		return nil, fmt.Errorf("config %s: %w", d.Digest, err)
 	}
 	ids := cfg.RootFS.DiffIDs
-	if len(ids) != len(im.m.Layers) {
-		return nil, fmt.Errorf("config %s lists %d layers (rootfs.diff_ids), the manifest %d", d.Digest, len(ids), len(im.m.Layers))
+	if len(ids) > len(im.m.Layers) {
+		return nil, fmt.Errorf("config %s: %w: it lists %d layers (rootfs.diff_ids), the manifest %d", d.Digest, ErrDigestMismatch, len(ids), len(im.m.Layers))
+	}
+	for i := range im.m.Layers {
+		var id v1.Hash
+		if i < len(ids) {
+			id = ids[i]
+		}
+		if err := requireDigest(id, fmt.Sprintf("layer %d's diff_id (rootfs.diff_ids lists %d of %d)", i, len(ids), len(im.m.Layers))); err != nil {
+			return nil, fmt.Errorf("config %s: %w", d.Digest, err)
+		}
 	}
 	im.diffs = ids
 	return ids, nil

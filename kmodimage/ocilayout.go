@@ -40,6 +40,9 @@ func openLayout(spec string, platform v1.Platform) (v1.Image, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := requireDigest(desc.Digest, "the manifest's entry"); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "index.json"), err)
+	}
 	raw, err := l.manifest(desc)
 	if err != nil {
 		return nil, err

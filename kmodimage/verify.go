@@ -18,7 +18,9 @@ import (
 // descriptor naming it says: a manifest or index whose digest is not the
 // one of the reference or of the index listing it, a config or a layer
 // whose digest or size is not the manifest's, a layer's tar archive whose
-// digest is not the config's diff_id.
+// digest is not the config's diff_id. It also reports a descriptor (of an
+// index entry, the config, a layer) or a diff_id that has no digest: such
+// content cannot be checked, and is not taken on its size alone.
 var ErrDigestMismatch = errors.New("content does not match its digest")
 
 // blobReader reads a blob through a check of its digest and size. It
@@ -30,7 +32,7 @@ var ErrDigestMismatch = errors.New("content does not match its digest")
 type blobReader struct {
 	r      io.Reader
 	what   string  // "blob", "manifest", "tar archive": for messages
-	digest v1.Hash // the expected digest; zero: not checked
+	digest v1.Hash // the expected digest; zero: not checked (a manifest named by tag)
 	size   int64   // the expected size; -1: unknown
 	limit  int64   // the most bytes accepted
 	h      hash.Hash
@@ -169,6 +171,17 @@ func readBlob(r io.Reader, what string, digest v1.Hash, size, limit int64) ([]by
 func checkBytes(b []byte, what string, digest v1.Hash, size int64) error {
 	_, err := readBlob(bytes.NewReader(b), what, digest, size, MaxManifestSize)
 	return err
+}
+
+// requireDigest refuses a digest that a descriptor or a config lacks:
+// the error wraps ErrDigestMismatch and names what lacks it ("layer 2's
+// descriptor"). Content that nothing names cannot be checked; only a
+// manifest named by tag is read without a digest.
+func requireDigest(h v1.Hash, what string) error {
+	if h.Algorithm == "" || h.Hex == "" {
+		return fmt.Errorf("%w: %s has no digest", ErrDigestMismatch, what)
+	}
+	return nil
 }
 
 // digestOf returns the sha256 digest of b.

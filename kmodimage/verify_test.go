@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // countReader counts the bytes read from r.
@@ -77,5 +80,22 @@ func TestBlobReader(t *testing.T) {
 	}
 	if _, err := newBlobReader(bytes.NewReader(nil), "blob", d, -2, 0); err == nil {
 		t.Error("a negative size was accepted")
+	}
+}
+
+// TestResolveManifestMissingDigest follows an index whose entry for the
+// platform has no digest: it is refused with ErrDigestMismatch before
+// anything is fetched.
+func TestResolveManifestMissingDigest(t *testing.T) {
+	raw := []byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[` +
+		`{"mediaType":"application/vnd.oci.image.manifest.v1+json","size":100,"platform":{"os":"linux","architecture":"amd64"}}]}`)
+	desc := v1.Descriptor{MediaType: types.OCIImageIndex, Size: -1}
+	fetched := 0
+	_, _, err := resolveManifest(desc, raw, v1.Platform{OS: "linux", Architecture: "amd64"}, func(v1.Descriptor) ([]byte, error) {
+		fetched++
+		return nil, errors.New("fetched")
+	})
+	if !errors.Is(err, ErrDigestMismatch) || !strings.Contains(err.Error(), "the entry for linux/amd64 has no digest") || fetched != 0 {
+		t.Fatalf("resolveManifest = %v after %d fetches, want ErrDigestMismatch naming the entry, no fetch", err, fetched)
 	}
 }

@@ -58,6 +58,12 @@ const DefaultSharedDir = "/tmp"
 
 func (w *Worker) sharedDir() string { return cmp.Or(w.SharedDir, DefaultSharedDir) }
 
+// moduleRoot returns SharedDir/dirName, the root of the image's module
+// tree.
+func (w *Worker) moduleRoot(m *ModprobeSpec) string {
+	return filepath.Join(w.sharedDir(), m.dirName())
+}
+
 // Load does what KMM's worker does to load a Module, in order, stopping
 // at the first error:
 //
@@ -209,7 +215,7 @@ func (w *Worker) firmwareSource(m *ModprobeSpec, check bool) (string, error) {
 // links are resolved: before the worker indexes it (which writes files
 // there) or loads from it.
 func (w *Worker) confineModuleDir(m *ModprobeSpec, inv Invocation, l *modprobe.Loader) error {
-	if m.RawArgs != nil || inv.Root != filepath.Join(w.sharedDir(), m.DirName) {
+	if m.RawArgs != nil || inv.Root != w.moduleRoot(m) {
 		return nil
 	}
 	rel, err := filepath.Rel(w.sharedDir(), l.ModuleDir())
@@ -217,7 +223,7 @@ func (w *Worker) confineModuleDir(m *ModprobeSpec, inv Invocation, l *modprobe.L
 		return err
 	}
 	if _, err := resolveIn(w.sharedDir(), rel); err != nil {
-		return fmt.Errorf("kmodimage: modprobe.dirName %s: %w", m.DirName, err)
+		return fmt.Errorf("kmodimage: modprobe.dirName %s: %w", m.dirName(), err)
 	}
 	return nil
 }
@@ -272,7 +278,7 @@ func (w *Worker) invocation(m *ModprobeSpec, unload bool) (Invocation, error) {
 		return Invocation{}, fmt.Errorf("modprobe.%s: %w: -r", field, ErrBadArgs)
 	}
 	if !inv.RootSet {
-		inv.Root, inv.RootSet = filepath.Join(w.sharedDir(), m.DirName), true
+		inv.Root, inv.RootSet = w.moduleRoot(m), true
 	}
 	if unload {
 		inv.Remove = true

@@ -366,3 +366,44 @@ func TestSoftdepConf(t *testing.T) {
 		t.Fatalf("one module: %q", got)
 	}
 }
+
+// TestWorkerEmptyDirName loads and unloads with a configuration built in
+// code whose dirName is empty: it stands for DefaultDirName, as Validate
+// and Extract take it, so the modules come from SharedDir/opt, and a
+// link sending SharedDir/opt elsewhere is refused as for "/opt".
+func TestWorkerEmptyDirName(t *testing.T) {
+	ctx := context.Background()
+	noDirName := func(c *ModuleConfig) { c.Modprobe.DirName = "" }
+	n := newNode(t)
+	if err := n.w.Load(ctx, config(noDirName)); err != nil {
+		t.Fatal(err)
+	}
+	if got := n.inserts(); !reflect.DeepEqual(got, []string{"irdma_oot", "ice_oot debug=1"}) {
+		t.Errorf("inserted %q", got)
+	}
+	want := "insmod " + n.shared + "/opt/lib/modules/" + rel + "/kernel/ice_oot.ko debug=1"
+	if !slices.Contains(n.log, want) {
+		t.Errorf("log %q, want %q", n.log, want)
+	}
+	if err := n.w.Unload(ctx, config(noDirName)); err != nil {
+		t.Fatal(err)
+	}
+	if got := n.k.Loaded(); len(got) != 0 {
+		t.Fatalf("loaded after unload: %q", got)
+	}
+
+	n = newNode(t)
+	out := t.TempDir()
+	if err := os.Rename(filepath.Join(n.shared, "opt"), filepath.Join(out, "opt")); err != nil {
+		t.Fatal(err)
+	}
+	relink(t, filepath.Join(out, "opt"), filepath.Join(n.shared, "opt"))
+	for _, run := range []func(context.Context, *ModuleConfig) error{n.w.Load, n.w.Unload} {
+		if err := run(ctx, config(noDirName)); !errors.Is(err, ErrOutsideRoot) || !strings.Contains(err.Error(), "modprobe.dirName /opt") {
+			t.Fatalf("worker with /opt a link out: %v; want ErrOutsideRoot naming /opt", err)
+		}
+	}
+	if len(n.k.Inserts()) != 0 || len(n.k.Removes()) != 0 {
+		t.Errorf("inserts %q, removes %q", n.inserts(), n.removes())
+	}
+}

@@ -56,6 +56,7 @@ type kmmCmd struct {
 	hostRoot, image, dir, dirName   string
 	firmware, hostModules, cache    string
 	pullTimeout                     time.Duration
+	pullTimeoutSet                  bool // --pull-timeout was given
 	operands                        []string
 }
 
@@ -95,7 +96,7 @@ func runKMM(e *env, argv0 string, args []string) int {
 				fmt.Fprintf(e.stderr, "kmm: invalid --pull-timeout %q: want a positive duration such as 90s or 10m\n", arg)
 				return 1
 			}
-			c.pullTimeout = d
+			c.pullTimeout, c.pullTimeoutSet = d, true
 		case 'h':
 			fmt.Fprintf(e.stdout, kmmUsage, usageName(argv0, "kmm"))
 			return 0
@@ -176,6 +177,12 @@ insertion has begun goes in): it prints its error and exits with status 1.
 func (c *kmmCmd) worker(ctx context.Context, load bool) error {
 	if len(c.operands) != 2 {
 		return fmt.Errorf("%s takes one configuration file", c.operands[0])
+	}
+	switch {
+	case c.pullTimeoutSet && !load:
+		return fmt.Errorf("unload takes no --pull-timeout: it pulls nothing")
+	case c.pullTimeoutSet && !c.pull:
+		return fmt.Errorf("load takes --pull-timeout only with --pull: without it, it pulls nothing")
 	}
 	// The file may be a device that waits: a signal ends the wait.
 	cfg, err := interruptible(ctx, func() (*kmodimage.ModuleConfig, error) { return kmodimage.ReadConfig(c.operands[1]) })

@@ -102,6 +102,10 @@ func TestKMMErrors(t *testing.T) {
 		{[]string{"pull", "--pull-timeout", "soon"}, "kmm: invalid --pull-timeout \"soon\": want a positive duration such as 90s or 10m\n"},
 		{[]string{"pull", "--pull-timeout", "0s"}, "kmm: invalid --pull-timeout \"0s\": want a positive duration such as 90s or 10m\n"},
 		{[]string{"load", cfg, "--bogus"}, "/sbin/gokmod: unrecognized option '--bogus'\n"},
+		{[]string{"load", cfg, "--pull-timeout", "1m", "--host-root", host, "--kernel", fakeRelease, "--shared-dir", shared, "--firmware-path", t.TempDir()},
+			"kmm: load takes --pull-timeout only with --pull: without it, it pulls nothing\n"},
+		{[]string{"unload", cfg, "--pull-timeout", "1m", "--host-root", host, "--kernel", fakeRelease, "--shared-dir", shared, "--firmware-path", t.TempDir()},
+			"kmm: unload takes no --pull-timeout: it pulls nothing\n"},
 	}
 	for _, tc := range cases {
 		expect(t, runFake(k, "gokmod", append([]string{"kmm"}, tc.args...)...), 1, "", tc.stderr)
@@ -255,10 +259,10 @@ func TestKMMPullHostile(t *testing.T) {
 
 	srv.SetFault(layer.String(), registrytest.Fault{Body: evilBlob, NoLength: true})
 	nothingDone("pull, swapped layer",
-		run("pull", "--image", ref, "--kernel", fakeRelease, "--dir", dst, "--insecure", "--pull-timeout", "4s"),
+		run("pull", "--image", ref, "--kernel", fakeRelease, "--dir", dst, "--insecure", "--pull-timeout", "30s"),
 		"content does not match its digest", ref, layer.String())
 	loadArgs := []string{"load", cfg, "--pull", "--cache", cache, "--host-root", host, "--kernel", fakeRelease}
-	nothingDone("load --pull --cache, swapped layer", run(append(loadArgs, "--pull-timeout", "4s")...),
+	nothingDone("load --pull --cache, swapped layer", run(append(loadArgs, "--pull-timeout", "30s")...),
 		"content does not match its digest", ref, layer.String())
 
 	srv.SetFault(layer.String(), registrytest.Fault{Stall: true})
