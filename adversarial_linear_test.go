@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/gokmod/modprobe"
+	"github.com/gokmod/modprobe/internal/memtest"
 	"github.com/gokmod/modprobe/internal/testmod"
 	"github.com/gokmod/modprobe/kata"
 )
@@ -100,7 +101,7 @@ func advLinearCases() []advCase {
 // grew more than bound bytes while it ran.
 func advPeakWithin(bound uint64, f func() error) error {
 	var err error
-	if grown := modprobe.SampledPeakHeap(func() { err = f() }); grown > bound {
+	if grown := memtest.PeakHeap(func() { err = f() }); grown > bound {
 		return fmt.Errorf("the heap grew by %d MiB, over %d MiB (%v)", grown>>20, bound>>20, err)
 	}
 	return err

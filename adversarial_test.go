@@ -98,7 +98,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/metrics"
 	"slices"
 	"strings"
 	"sync"
@@ -110,6 +109,7 @@ import (
 	"github.com/gokmod/modprobe/depmod"
 	"github.com/gokmod/modprobe/internal/elfmod"
 	"github.com/gokmod/modprobe/internal/index"
+	"github.com/gokmod/modprobe/internal/memtest"
 	"github.com/gokmod/modprobe/internal/registrytest"
 	"github.com/gokmod/modprobe/internal/testmod"
 	"github.com/gokmod/modprobe/isula"
@@ -372,68 +372,46 @@ func advRun(t *testing.T, c *advCase, e *advEnv) advResult {
 	runtime.GC()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	var peak uint64
-	stop := make(chan struct{})
-	sampled := make(chan struct{})
-	go func() {
-		defer close(sampled)
-		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-		tick := time.NewTicker(time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-				metrics.Read(s)
-				peak = max(peak, s[0].Value.Uint64())
-			}
-		}
-	}()
 	var r advResult
-	done := make(chan struct{})
-	start, cpu0 := time.Now(), advCPU()
-	go func() {
-		defer close(done)
-		defer func() { r.panicked = recover() }()
-		r.err = c.act(ctx, t, e)
-	}()
-	select {
-	case <-done:
-	case <-time.After(c.limit() + advGrace):
-		r.hung = true
-		// Release the act from every FIFO it opens, as often as needed.
-		if e.unblock != nil {
-			go func() {
-				for {
-					select {
-					case <-done:
-						return
-					default:
-						e.unblock()
-					}
-				}
-			}()
-		}
+	r.peak = memtest.PeakHeap(func() {
+		done := make(chan struct{})
+		start, cpu0 := time.Now(), advCPU()
+		go func() {
+			defer close(done)
+			defer func() { r.panicked = recover() }()
+			r.err = c.act(ctx, t, e)
+		}()
 		select {
 		case <-done:
-		case <-time.After(10 * time.Second):
-			t.Fatalf("%s: the act still runs %v after its limit and cannot be unblocked", c.name, time.Since(start))
+		case <-time.After(c.limit() + advGrace):
+			r.hung = true
+			// Release the act from every FIFO it opens, as often as needed.
+			if e.unblock != nil {
+				go func() {
+					for {
+						select {
+						case <-done:
+							return
+						default:
+							e.unblock()
+						}
+					}
+				}()
+			}
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatalf("%s: the act still runs %v after its limit and cannot be unblocked", c.name, time.Since(start))
+			}
 		}
-	}
-	r.elapsed, r.cpu = time.Since(start), advCPU()-cpu0
-	r.msg = "<nil>"
-	if r.err != nil {
-		r.msg = advShort(r.err.Error())
-	}
-	close(stop)
-	<-sampled
+		r.elapsed, r.cpu = time.Since(start), advCPU()-cpu0
+		r.msg = "<nil>"
+		if r.err != nil {
+			r.msg = advShort(r.err.Error())
+		}
+	})
 	runtime.ReadMemStats(&after)
 	r.total = after.TotalAlloc - before.TotalAlloc
-	peak = max(peak, after.HeapAlloc)
-	if peak > before.HeapAlloc {
-		r.peak = peak - before.HeapAlloc
-	}
 	return r
 }
 

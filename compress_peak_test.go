@@ -9,9 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
-	"runtime/debug"
-	"runtime/metrics"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,10 +16,6 @@ import (
 
 	"github.com/ulikunitz/xz"
 )
-
-// peakChildEnv names the bomb and limit a child process of
-// TestDecompressPeakMemory decompresses: "NAME:LIMIT".
-const peakChildEnv = "GOKMOD_DECOMPRESS_PEAK_CHILD"
 
 // peakBombSize is the output of the bombs TestDecompressPeakMemory
 // decompresses.
@@ -107,34 +100,36 @@ func XZBigDict(t testing.TB, file []byte) []byte {
 }
 
 // TestDecompressPeakMemory decompresses 2 GiB bombs of every format in a
-// child process each (the test binary run again), against limits of
+// child process each (internal/memtest/peakdecompress, built without the
+// race detector, whose shadow memory would count), against limits of
 // 512 MiB (DefaultMaxModuleSize) and 48 MiB, and checks the peak of the
 // child's Go heap during the call (live and unswept objects, sampled every
-// millisecond) and, without the race detector (whose shadow memory would
-// count), its peak resident set (VmHWM after /proc/self/clear_refs): both
-// at most the limit plus peakSlack. Before, a zstd bomb peaked at 810 MiB
-// against 512 MiB: the output buffer doubled, holding the old and the new
-// one at once, with the window on top.
+// millisecond) and its peak resident set (VmHWM after
+// /proc/self/clear_refs): both at most the limit plus peakSlack. Before,
+// a zstd bomb peaked at 810 MiB against 512 MiB: the output buffer
+// doubled, holding the old and the new one at once, with the window on
+// top.
 func TestDecompressPeakMemory(t *testing.T) {
-	if spec := os.Getenv(peakChildEnv); spec != "" {
-		peakChild(t, spec)
-		return
-	}
 	if testing.Short() {
 		t.Skip("decompresses 2 GiB bombs")
 	}
+	dir := t.TempDir()
+	child := filepath.Join(dir, "peakdecompress")
+	build := exec.Command("go", "build", "-o", child, "./internal/memtest/peakdecompress")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the child: %v\n%s", err, out)
+	}
 	re := regexp.MustCompile(`(?m)^PEAK heap=(\d+) rss=(\d+) err=(.*)$`)
 	for _, limit := range []int64{DefaultMaxModuleSize, 48 << 20} {
-		names := make([]string, 0, 8)
-		for name := range peakBombs(t, limit) {
-			names = append(names, name)
-		}
-		for _, name := range names {
+		for name, bomb := range peakBombs(t, limit) {
 			t.Run(fmt.Sprintf("%s/%dMiB", name, limit>>20), func(t *testing.T) {
-				cmd := exec.Command(os.Args[0], "-test.run=^TestDecompressPeakMemory$", "-test.count=1")
-				cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s:%d", peakChildEnv, name, limit))
+				path := filepath.Join(dir, "bomb.ko")
+				if err := os.WriteFile(path, bomb, 0o644); err != nil {
+					t.Fatal(err)
+				}
 				start := time.Now()
-				out, err := cmd.CombinedOutput()
+				out, err := exec.Command(child, path, strconv.FormatInt(limit, 10)).CombinedOutput()
 				m := re.FindSubmatch(out)
 				if err != nil || m == nil {
 					t.Fatalf("child: %v\n%s", err, out)
@@ -154,97 +149,16 @@ func TestDecompressPeakMemory(t *testing.T) {
 				case !strings.Contains(msg, "output exceeds the limit"):
 					t.Errorf("error %q, want ErrTooLarge", msg)
 				}
-				if bound := uint64(limit) + peakSlack; heap > bound {
+				bound := uint64(limit) + peakSlack
+				if heap > bound {
 					t.Errorf("peak heap +%d MiB, over the limit plus slack, %d MiB", heap>>20, bound>>20)
 				}
-				if bound := uint64(limit) + peakSlack; !raceEnabled && rss > bound {
+				if rss > bound {
 					t.Errorf("peak resident set +%d MiB, over the limit plus slack, %d MiB", rss>>20, bound>>20)
 				}
 			})
 		}
 	}
-}
-
-// peakChild is the child of TestDecompressPeakMemory: it writes the bomb
-// named in spec to a file, decompresses it with ReadModuleFile and prints
-// "PEAK heap=BYTES rss=BYTES err=MESSAGE".
-func peakChild(t *testing.T, spec string) {
-	name, l, _ := strings.Cut(spec, ":")
-	limit, err := strconv.ParseInt(l, 10, 64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bomb, ok := peakBombs(t, limit)[name]
-	if !ok {
-		t.Fatalf("no bomb %q", name)
-	}
-	path := filepath.Join(t.TempDir(), "bomb.ko")
-	if err := os.WriteFile(path, bomb, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	bomb = nil
-	debug.FreeOSMemory()
-	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
-		t.Fatalf("resetting the peak resident set: %v", err)
-	}
-	rss0 := procStatus(t, "VmRSS")
-	var img []byte
-	heap := SampledPeakHeap(func() { img, err = ReadModuleFile(path, limit) })
-	rss := procStatus(t, "VmHWM")
-	runtime.KeepAlive(img)
-	fmt.Printf("PEAK heap=%d rss=%d err=%v\n", heap, rss-min(rss, rss0), err)
-}
-
-// SampledPeakHeap runs f and returns how much the heap (live objects and
-// those not yet swept) grew at most while it ran, sampled every
-// millisecond. It is exported for the adversarial table of package
-// modprobe_test.
-func SampledPeakHeap(f func()) uint64 {
-	read := func(s []metrics.Sample) uint64 {
-		metrics.Read(s)
-		return s[0].Value.Uint64()
-	}
-	base := read([]metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}})
-	var peak uint64
-	stop, sampled := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(sampled)
-		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-		tick := time.NewTicker(time.Millisecond)
-		defer tick.Stop()
-		for {
-			peak = max(peak, read(s))
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-			}
-		}
-	}()
-	f()
-	close(stop)
-	<-sampled
-	return peak - min(peak, base)
-}
-
-// procStatus returns a field of /proc/self/status in bytes.
-func procStatus(t *testing.T, field string) uint64 {
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for line := range strings.Lines(string(data)) {
-		if v, ok := strings.CutPrefix(line, field+":"); ok {
-			f := strings.Fields(v)
-			n, err := strconv.ParseUint(f[0], 10, 64)
-			if err != nil || len(f) != 2 || f[1] != "kB" {
-				t.Fatalf("%s: %q", field, line)
-			}
-			return n << 10
-		}
-	}
-	t.Fatalf("no %s in /proc/self/status", field)
-	return 0
 }
 
 // xzZeros8M is 8 MiB of zeros as one xz stream of one block, for bombsOf.
