@@ -17,6 +17,9 @@ func JoinParams(params []string) string {
 // shellQuote), so that the string stands for the same words when a shell
 // reads it.
 func joinParams(prefix string, params []string, quote bool) string {
+	if len(params) == 0 {
+		return prefix // no allocation: the case of nearly every Plan
+	}
 	return buildParams(prefix, params, quote, paramsLen(prefix, params, quote))
 }
 

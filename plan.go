@@ -128,11 +128,13 @@ type Probe struct {
 	// when the plan was not made for one.
 	after [][]int
 	// caller holds the caller's parameters of a probe made by Plan, for
-	// install commands; nil in a Probe made by hand. reqParams is the
-	// Params Plan gave the requested module's action, which tells a
-	// Params changed by hand.
+	// install commands; nil without any, or in a Probe made by hand.
+	// reqParams is the Params Plan gave the requested module's action,
+	// which tells a Params changed by hand; planned marks a Probe made by
+	// Plan.
 	caller    *callerParams
 	reqParams string
+	planned   bool
 }
 
 // callerParams are the caller's parameters of a plan, as given and
@@ -165,7 +167,7 @@ func (pr *Probe) installCommand(a *Action, raw bool) (string, error) {
 	switch {
 	case raw || !a.Requested:
 		opts = a.Params
-	case c == nil || a.Params != pr.reqParams:
+	case !pr.planned || a.Params != pr.reqParams:
 		if strings.HasPrefix(a.Params, "-") {
 			return "", fmt.Errorf("%w: %q for install command '%s' starts with '-'", ErrBadParams, a.Params, a.Command)
 		}
@@ -174,6 +176,8 @@ func (pr *Probe) installCommand(a *Action, raw bool) (string, error) {
 				ErrBadParams, syscall.E2BIG, len(a.Params), a.Command, maxCommandLen())
 		}
 		opts = shellQuote(a.Params)
+	case c == nil: // no parameters of the caller's
+		opts = a.Params
 	default:
 		prefix := a.Params[:len(a.Params)-len(c.joined)]
 		n := paramsLen(prefix, c.params, true)
@@ -228,10 +232,13 @@ func (l *Loader) plan(ctx context.Context, name string, params []string, opts Pl
 		return nil, err
 	}
 	plan := &Plan{Name: name, Params: JoinParams(params)}
-	caller := &callerParams{
-		params: params,
-		joined: plan.Params,
-		option: slices.ContainsFunc(params, func(p string) bool { return strings.HasPrefix(p, "-") }),
+	var caller *callerParams
+	if len(params) > 0 {
+		caller = &callerParams{
+			params: params,
+			joined: plan.Params,
+			option: slices.ContainsFunc(params, func(p string) bool { return strings.HasPrefix(p, "-") }),
+		}
 	}
 	p.keep(mods)
 	for _, mod := range mods {
@@ -239,7 +246,7 @@ func (l *Loader) plan(ctx context.Context, name string, params []string, opts Pl
 			return nil, moduleErr("plan", name, "", err)
 		}
 		pr := p.planProbe(mod, plan.Params, opts, schedule)
-		pr.caller = caller
+		pr.caller, pr.planned = caller, true
 		for _, a := range pr.Actions {
 			if a.Requested {
 				pr.reqParams = a.Params
