@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"path/filepath"
 	"slices"
@@ -22,19 +21,7 @@ import (
 
 // runCancellable runs a tool on the fake kernel with ctx as its context.
 func runCancellable(ctx context.Context, k *modprobetest.Kernel, stdin string, args ...string) outcome {
-	var out, errb bytes.Buffer
-	vars := map[string]string{}
-	e := &env{
-		stdin:  strings.NewReader(stdin),
-		stdout: &out,
-		stderr: &errb,
-		getenv: func(key string) (string, bool) { v, ok := vars[key]; return v, ok },
-		setenv: func(key, v string) { vars[key] = v },
-		kernel: &fakeKernel{kernel: k, sysfs: k.SysfsDir(), proc: k.ProcDir(), kmsgPath: k.KmsgPath()},
-		ctx:    ctx,
-	}
-	code := run(e, append([]string{"/sbin/gokmod"}, args...))
-	return outcome{Stdout: out.String(), Stderr: errb.String(), Code: code}
+	return runFakeCtx(ctx, k, map[string]string{}, stdin, append([]string{"/sbin/gokmod"}, args...))
 }
 
 // signalled returns a context cancelled as SIGTERM cancels the tools'.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -75,6 +76,13 @@ func runFakeEnv(k *modprobetest.Kernel, vars map[string]string, tool string, arg
 // runFakeIO runs a tool on the fake kernel with the environment vars and
 // stdin as its standard input.
 func runFakeIO(k *modprobetest.Kernel, vars map[string]string, stdin, tool string, args ...string) outcome {
+	return runFakeCtx(context.Background(), k, vars, stdin, append([]string{"/sbin/" + tool}, args...))
+}
+
+// runFakeCtx runs argv on the fake kernel with the environment vars,
+// stdin as its standard input, and ctx as the context a
+// signal would cancel.
+func runFakeCtx(ctx context.Context, k *modprobetest.Kernel, vars map[string]string, stdin string, argv []string) outcome {
 	var out, errb bytes.Buffer
 	e := &env{
 		stdin:  strings.NewReader(stdin),
@@ -83,8 +91,9 @@ func runFakeIO(k *modprobetest.Kernel, vars map[string]string, stdin, tool strin
 		getenv: func(key string) (string, bool) { v, ok := vars[key]; return v, ok },
 		setenv: func(key, v string) { vars[key] = v },
 		kernel: &fakeKernel{kernel: k, sysfs: k.SysfsDir(), proc: k.ProcDir(), kmsgPath: k.KmsgPath()},
+		ctx:    ctx,
 	}
-	code := run(e, append([]string{"/sbin/" + tool}, args...))
+	code := run(e, argv)
 	return outcome{Stdout: out.String(), Stderr: errb.String(), Code: code}
 }
 
