@@ -49,9 +49,5 @@ func resolveIn(root, rel string) (string, error) {
 // inDir reports whether the clean path p is dir or lies below it.
 func inDir(p, dir string) bool {
 	rel, err := filepath.Rel(dir, p)
-	return err == nil && rel != ".." && !startsWithDotDot(rel)
-}
-
-func startsWithDotDot(rel string) bool {
-	return len(rel) >= 3 && rel[:3] == ".."+string(filepath.Separator)
+	return err == nil && (rel == "." || filepath.IsLocal(rel))
 }
