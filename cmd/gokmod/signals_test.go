@@ -171,8 +171,9 @@ func describeStatus(ws syscall.WaitStatus) string {
 
 // installTree writes an empty module tree and a configuration whose
 // install commands for gk_x, gk_a and gk_p touch a marker each; gk_a's
-// sets a trap for SIGTERM first (touch gk_a.term, exit 7), then touches
-// its marker and waits 30 s. It
+// starts a 30 s sleep, sets a trap for SIGTERM (kill the sleep, touch
+// gk_a.term, exit 7), then touches its marker and waits: once the marker
+// is there, the trap is complete. It
 // returns the modprobe arguments before the names, and the marker
 // directory.
 func installTree(t *testing.T) (args []string, marks string) {
@@ -187,7 +188,7 @@ func installTree(t *testing.T) (args []string, marks string) {
 	writeFile(t, filepath.Join(root, "lib/modules/1.0/modules.dep"), "")
 	conf := filepath.Join(root, "install.conf")
 	writeFile(t, conf, fmt.Sprintf(`install gk_x touch %[1]s/gk_x
-install gk_a trap 'kill $!; touch %[1]s/gk_a.term; exit 7' TERM; touch %[1]s/gk_a; sleep 30 & wait
+install gk_a sleep 30 & trap 'kill $!; touch %[1]s/gk_a.term; exit 7' TERM; touch %[1]s/gk_a; wait
 install gk_p touch %[1]s/gk_p
 `, marks))
 	return []string{"modprobe", "-d", root, "-S", "1.0", "-C", conf}, marks

@@ -122,7 +122,7 @@ func TestSignalModprobeInstallInFlight(t *testing.T) {
 	dir := t.TempDir()
 	mark, stopped := filepath.Join(dir, "installed"), filepath.Join(dir, "stopped")
 	conf := filepath.Join(dir, "signal.conf")
-	cmdline := fmt.Sprintf("install %[1]s trap 'kill $!; touch %[3]s; exit 7' TERM; /sbin/modprobe --ignore-install %[1]s && touch %[2]s && { sleep 30 & wait; }\n", mid, mark, stopped)
+	cmdline := fmt.Sprintf("install %[1]s trap 'kill $!; touch %[3]s; exit 7' TERM; /sbin/modprobe --ignore-install %[1]s && { sleep 30 & touch %[2]s; wait; }\n", mid, mark, stopped)
 	if err := os.WriteFile(conf, []byte(cmdline), 0o644); err != nil {
 		t.Fatal(err)
 	}
