@@ -155,7 +155,9 @@ func TestParseConfigTestdata(t *testing.T) {
 // TestParseConfigLinear runs ParseConfig on configurations of
 // MaxConfigSize/16, MaxConfigSize/8 and MaxConfigSize bytes, nested as
 // deep as each shape goes (refused) and MaxNesting deep throughout
-// (accepted): allocation and CPU time must grow linearly with the size.
+// (accepted): allocation must grow linearly with the size. The cumulative
+// allocation is the measure because it is deterministic; the CPU time is
+// logged, not asserted.
 // Before the nesting bound, 32 KiB of nested inline tables allocated
 // 3.4 GiB in 16 s, and 64 KiB of table header 13 GiB.
 func TestParseConfigLinear(t *testing.T) {
@@ -211,9 +213,6 @@ func TestParseConfigLinear(t *testing.T) {
 			// (the decoder makes maps for every table).
 			if alloc[1] > 1<<20 && alloc[1] > 3*alloc[0] || alloc[2] > 1<<20 && alloc[2] > 24*alloc[0] || alloc[2] > 512*MaxConfigSize {
 				t.Errorf("allocation grows faster than the input: %d, %d, %d bytes for %v bytes", alloc[0], alloc[1], alloc[2], sizes)
-			}
-			if cpu[1] > 100*time.Millisecond && cpu[1] > 3*cpu[0] || cpu[2] > 500*time.Millisecond && cpu[2] > 24*cpu[0] {
-				t.Errorf("CPU time grows faster than the input: %v for %v bytes", cpu, sizes)
 			}
 		})
 	}

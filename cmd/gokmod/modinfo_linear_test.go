@@ -44,10 +44,13 @@ func processCPU(t *testing.T) time.Duration {
 
 // TestModinfoManyParamsLinear runs modinfo (all fields, and -p) on
 // modules with 100,000 parameters, after pilots at 1/16 and 1/8 of that:
-// allocation and CPU time must grow linearly (kmod's modinfo, and gokmod's
-// before it merged parameters through a map, search and prepend to a list
-// for each entry: 38 GiB and 50 s at 100,000). The output is checked in
-// full at every size, and against kmod's modinfo at the smallest.
+// allocation must grow linearly (kmod's modinfo, and gokmod's before it
+// merged parameters through a map, search and prepend to a list for each
+// entry: 38 GiB and 50 s at 100,000). The cumulative allocation is the
+// measure because it is deterministic; the CPU time is logged, not
+// asserted (a CI run saw it vary by half between runs under -race). The
+// output is checked in full at every size, and against kmod's modinfo at
+// the smallest.
 func TestModinfoManyParamsLinear(t *testing.T) {
 	const full = 100_000
 	for _, args := range [][]string{nil, {"-p"}} {
@@ -85,9 +88,6 @@ func TestModinfoManyParamsLinear(t *testing.T) {
 			// the full size at most 3*8 times the 1/16 pilot's (linear is 16).
 			if big.alloc > 4<<20 && big.alloc > 3*small.alloc || all.alloc > 24*small.alloc {
 				t.Errorf("allocation grows faster than the entries: %d, %d, %d bytes at %d, %d, %d", small.alloc, big.alloc, all.alloc, small.n, big.n, all.n)
-			}
-			if big.cpu > 200*time.Millisecond && big.cpu > 3*small.cpu || all.cpu > time.Second && all.cpu > 24*small.cpu {
-				t.Errorf("CPU time grows faster than the entries: %v, %v, %v at %d, %d, %d", small.cpu, big.cpu, all.cpu, small.n, big.n, all.n)
 			}
 		})
 	}
