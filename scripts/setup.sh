@@ -60,3 +60,70 @@ if [ ! -f "$dir/.done" ]; then
 fi
 echo "$(pwd)/$dir/root $release" >"$cache/current"
 echo "setup: kernel tree $dir/root ($release)"
+
+# Debian 13 ("trixie"): its current kernel (modules as signed .ko.xz
+# under usr/lib/modules, merged /usr) and its kmod 34.2 with the
+# libraries it needs, fetched through a private apt configuration that
+# leaves the machine's sources alone: the machine's own Debian sources
+# with every bookworm suite renamed trixie (same URIs, same keys).
+t13=$(pwd)/.cache/debian13
+apt13() {
+	"$1" -o Dir::Etc::sourcelist=/dev/null -o Dir::Etc::sourceparts="$t13/apt/sources" \
+		-o Dir::State::Lists="$t13/apt/lists" -o Dir::Cache="$t13/apt/cache" \
+		-o Dir::State::status=/dev/null "${@:2}"
+}
+if [ ! -f "$t13/apt/.updated" ] || [ -n "$(find "$t13/apt/.updated" -mmin +720)" ]; then
+	mkdir -p "$t13/apt/sources" "$t13/apt/lists/partial" "$t13/apt/cache/archives/partial"
+	src=$(grep -l -E '^Suites:.*bookworm' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n1 || true)
+	if [ -n "$src" ]; then
+		sed -e '/^Suites:/s/bookworm/trixie/g' "$src" >"$t13/apt/sources/trixie.sources"
+	else
+		# A machine with a one-line sources.list: Debian's own mirror.
+		printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: trixie trixie-updates\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n\nTypes: deb\nURIs: http://deb.debian.org/debian-security\nSuites: trixie-security\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' >"$t13/apt/sources/trixie.sources"
+	fi
+	apt13 apt-get update -qq
+	touch "$t13/apt/.updated"
+fi
+pkg13=$(apt13 apt-cache depends linux-image-amd64 | awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }')
+if [ -z "$pkg13" ]; then
+	echo "setup: cannot resolve Debian 13's linux-image-amd64 to a versioned kernel package" >&2
+	exit 1
+fi
+release13=${pkg13#linux-image-}
+kmod13=$t13/kmod
+kver13=$(apt13 apt-cache policy kmod | awk '$1 == "Candidate:" { print $2 }')
+if [ ! -f "$kmod13/.done-$kver13" ]; then
+	echo "setup: fetching Debian 13's kmod $kver13"
+	rm -rf "$kmod13"
+	mkdir -p "$kmod13/deb" "$kmod13/bin"
+	chmod 0777 "$kmod13/deb"
+	(cd "$kmod13/deb" && apt13 apt-get download -q kmod libkmod2 libc6 libssl3t64 liblzma5 libzstd1 zlib1g >/dev/null)
+	for d in "$kmod13"/deb/*.deb; do dpkg-deb -x "$d" "$kmod13/root"; done
+	rm -rf "$kmod13/deb"
+	# Wrappers run Debian 13's kmod with its own loader and libraries
+	# under the tool's name (kmod dispatches on argv[0]).
+	for tool in kmod modprobe depmod modinfo insmod rmmod lsmod; do
+		printf '#!/bin/sh\nd=%s\nexec "$d/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2" --library-path "$d/usr/lib/x86_64-linux-gnu" --argv0 %s "$d/usr/bin/kmod" "$@"\n' \
+			"$kmod13/root" "$tool" >"$kmod13/bin/$tool"
+		chmod 0755 "$kmod13/bin/$tool"
+	done
+	"$kmod13/bin/modprobe" -V | grep -q '^kmod version ' || { echo "setup: Debian 13's kmod does not run" >&2; exit 1; }
+	touch "$kmod13/.done-$kver13"
+fi
+dir13=$t13/$pkg13
+if [ ! -f "$dir13/.done" ]; then
+	echo "setup: fetching Debian 13's $pkg13"
+	rm -rf "$dir13"
+	mkdir -p "$dir13"
+	chmod 0777 "$dir13"
+	(cd "$dir13" && apt13 apt-get download -q "$pkg13" >/dev/null)
+	dpkg-deb -x "$dir13"/*.deb "$dir13/root"
+	rm -f "$dir13"/*.deb
+	# Merged /usr, as on an installed Debian 13: /lib is usr/lib.
+	[ -e "$dir13/root/lib" ] || ln -s usr/lib "$dir13/root/lib"
+	"$kmod13/bin/depmod" -b "$dir13/root" "$release13"
+	touch "$dir13/.done"
+fi
+echo "$dir13/root $release13" >"$t13/current"
+echo "$kmod13/bin" >"$t13/kmod-bin"
+echo "setup: Debian 13 kernel tree $dir13/root ($release13), kmod $("$kmod13/bin/modprobe" -V | head -n1 | cut -d' ' -f3) in $kmod13/bin"
