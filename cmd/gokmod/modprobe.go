@@ -50,12 +50,12 @@ type modprobeCmd struct {
 // output is compared with.
 func compatFromEnv(e *env) (modprobe.Compat, error) {
 	switch v, _ := e.getenv("GOKMOD_COMPAT"); v {
-	case "latest":
+	case "latest", "kmod34":
 		return modprobe.CompatLatest, nil
 	case "", "kmod30":
 		return modprobe.CompatKmod30, nil
 	default:
-		return 0, fmt.Errorf("unknown GOKMOD_COMPAT value '%s' (want kmod30 or latest)", v)
+		return 0, fmt.Errorf("unknown GOKMOD_COMPAT value '%s' (want kmod30, kmod34 or latest)", v)
 	}
 }
 
