@@ -23,13 +23,14 @@ package modprobe
 //     without CONFIG_MODULE_DECOMPRESS answers EOPNOTSUPP, also before
 //     loading. Only a kernel built with it has /sys/module/compression
 //     (with sysfs), naming the one format it decompresses: gzip or xz
-//     from 5.17, zstd from 6.2. The Loader offers a compressed file to the
-//     kernel only when that file names its format, so these two answers
-//     never come from the flag: EINVAL and EOPNOTSUPP after an offer are
-//     the module's, and are returned as they are.
+//     from 5.17, zstd from 6.2. The Loader offers a compressed module to
+//     the kernel only when /sys/module/compression names its format: so
+//     these two answers never come from the flag, and EINVAL and
+//     EOPNOTSUPP after an offer are the module's (or load_module's),
+//     returned as they are.
 //   - EINVAL from the kernel's decompressor (kernel/module/decompress.c):
-//     it logs one line without prefix, the same texts from 5.17 to 6.18
-//     (see kernelDecompressFailure), and answers EINVAL before
+//     it logs one line without prefix, the same texts from 5.17 to current
+//     mainline (see kernelDecompressFailure), and answers EINVAL before
 //     load_module. The Loader reads the kernel log (Options.KmsgPath)
 //     across each offer and retries EINVAL only when one of those lines
 //     is there, and more of them than other offers of the same Loader in
@@ -47,9 +48,18 @@ package modprobe
 // The force flags follow kmod 34: finit_module gets
 // MODULE_INIT_IGNORE_VERMAGIC and MODULE_INIT_IGNORE_MODVERSIONS (with
 // the compressed flag for a file the kernel decompresses) and the kernel
-// skips its checks; on the init_module path the Loader strips vermagic=
-// and __versions from its copy of the image first, as kmod's
-// do_init_module does.
+// skips its checks, taking a signed module for an unsigned one; on the
+// init_module path the Loader strips vermagic= and __versions from its
+// copy of the image first, as kmod's do_init_module does, and the kernel
+// refuses a signed module so changed (EKEYREJECTED).
+//
+// Seen on Debian 13's 6.12 (xz) under qemu: "modprobe bonding mode=bogus"
+// logs "Invalid bonding mode" once and fails with EINVAL, forced or not
+// (retrying EINVAL logged it twice, and forced, ended in EKEYREJECTED);
+// xz files with CRC64 or SHA-256 load without the kernel's "decompression
+// failed with status 6"; a truncated xz file makes the kernel log
+// "decompression failed with status 0", and the Loader's own
+// decompression then reports the truncation.
 //
 // What remains uncertain: the kernel log does not say which process a
 // line belongs to (Debian's kernels have no CONFIG_PRINTK_CALLER), so a

@@ -29,7 +29,7 @@ const (
 //     include/linux/xz.h refuses inside the kernel; so a stream header
 //     naming CRC64, SHA-256 or a reserved check makes xz_dec_run answer
 //     XZ_OPTIONS_ERROR ("decompression failed with status 6") on every
-//     kernel from 5.17 to 6.18. kbuild writes CRC32 (xz --check=crc32),
+//     kernel from 5.17 to current mainline. kbuild writes CRC32 (xz --check=crc32),
 //     as do Debian 13's 4230 .ko.xz files; xz's own default is CRC64.
 //   - gzip: module_gzip_header_len skips the 10-byte header and a file
 //     name (FNAME), nothing else: with FHCRC, FEXTRA or FCOMMENT set, the
@@ -90,8 +90,8 @@ func xzCheckName(id byte) string {
 // without its record header, is one of the lines the kernel's
 // decompressor for comp logs when it fails and finit_module answers
 // EINVAL. decompress.c defines no pr_fmt, so the lines carry no prefix;
-// their texts are the same from 5.17 (gzip, xz) and 6.2 (zstd) to 6.18
-// (checked in the Debian 13 6.12 kernel's image too).
+// their texts are the same from 5.17 (gzip, xz) and 6.2 (zstd) to current
+// mainline (checked in the Debian 13 6.12 kernel's image and log too).
 func kernelDecompressFailure(comp compression, msg string) bool {
 	switch comp {
 	case compGzip:

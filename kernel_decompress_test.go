@@ -11,7 +11,7 @@ import (
 )
 
 // TestKernelDecompressFailure: the decompressor's own lines, as
-// kernel/module/decompress.c prints them (5.17 to 6.18, and the Debian 13
+// kernel/module/decompress.c prints them (5.17 to current mainline, and the Debian 13
 // 6.12 image), are recognised for the kernel's format only, and nothing
 // a module prints is.
 func TestKernelDecompressFailure(t *testing.T) {
