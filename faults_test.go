@@ -82,7 +82,7 @@ var faultInsertErrnos = []faultErrno{
 	{"EACCES", syscall.EACCES},             // LSM refusal, noexec mount
 	{"ENOEXEC", syscall.ENOEXEC},           // bad ELF, vermagic mismatch
 	{"ENOENT", syscall.ENOENT},             // unknown symbol
-	{"EINVAL", syscall.EINVAL},             // bad parameter, bad flags
+	{"EINVAL", syscall.EINVAL},             // bad parameter, bad flags, decompression failure, an init's
 	{"ENOMEM", syscall.ENOMEM},             // out of memory
 	{"EFAULT", syscall.EFAULT},             // bad address
 	{"EBUSY", syscall.EBUSY},               // timeout resolving symbols
@@ -91,8 +91,8 @@ var faultInsertErrnos = []faultErrno{
 	{"ENOKEY", syscall.ENOKEY},             // signature from an unknown key
 	{"EBADMSG", syscall.EBADMSG},           // malformed signature
 	{"ENODEV", syscall.ENODEV},             // the init function found no device
-	{"ENOSYS", syscall.ENOSYS},             // no finit_module
-	{"EOPNOTSUPP", syscall.EOPNOTSUPP},     // no in-kernel decompression
+	{"ENOSYS", syscall.ENOSYS},             // no finit_module (before loading), or an init's
+	{"EOPNOTSUPP", syscall.EOPNOTSUPP},     // no in-kernel decompression (before loading), or an init's (kvm_intel)
 	{"ETXTBSY", syscall.ETXTBSY},           // file open for writing
 	{"EFBIG", syscall.EFBIG},               // file too large
 	{"EIO", syscall.EIO},                   // read error
