@@ -14,7 +14,11 @@ import (
 // instance with modprobetest's fake one; module state is still read from
 // Options.SysfsDir.
 type Kernel interface {
-	// FinitModule loads the module in file f, as finit_module(2).
+	// FinitModule loads the module in file f, as finit_module(2). After
+	// an ENOSYS, the Loader calls it with a nil f to learn whether the
+	// system call exists, as finit_module(-1, "", 0) does: it must then
+	// load nothing and answer ENOSYS if finit_module is missing, and
+	// anything else (the kernel says EBADF) if not.
 	FinitModule(f *os.File, params string, flags InitFlags) error
 	// InitModule loads the module image, as init_module(2).
 	InitModule(image []byte, params string) error
@@ -34,7 +38,8 @@ const (
 	// (--force-vermagic).
 	InitIgnoreVermagic InitFlags = kernel.InitIgnoreVermagic
 	// InitCompressedFile asks the kernel to decompress the file itself
-	// (Linux 6.4 and later).
+	// (Linux 5.17 and later, built with CONFIG_MODULE_DECOMPRESS; see
+	// /sys/module/compression).
 	InitCompressedFile InitFlags = kernel.InitCompressedFile
 )
 

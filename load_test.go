@@ -13,7 +13,6 @@ import (
 
 	"github.com/gokmod/modprobe"
 	"github.com/gokmod/modprobe/internal/testmod"
-	"github.com/gokmod/modprobe/modprobetest"
 )
 
 // stackTree: dash -> c -> b -> a; soft has a softdep on x; inst has an
@@ -244,12 +243,7 @@ func TestLoadCompressed(t *testing.T) {
 				t.Fatal(err)
 			}
 			if tc.refuse {
-				lt.K.OnInsert(func(in modprobetest.Insert) error {
-					if in.Compressed {
-						return syscall.EINVAL
-					}
-					return nil
-				})
+				lt.K.FailDecompress(lt.path("kernel/c.ko.xz"))
 			}
 			l := lt.open(t, modprobe.Options{})
 			if err := l.Load(context.Background(), tc.module); err != nil {

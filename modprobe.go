@@ -32,10 +32,15 @@
 // finit_module, so that the kernel sees the file (LoadPin, IMA). A
 // compressed module (gzip, xz or zstd, detected by magic) goes to
 // finit_module with InitCompressedFile when /sys/module/compression names
-// its format; otherwise, or when the kernel refuses (ENOSYS, EOPNOTSUPP,
-// EINVAL, as for xz with CRC64), the Loader decompresses it, within
-// Options.MaxModuleSize, and uses init_module. A failed insert carries
-// the kernel's log lines about the module (from /dev/kmsg) in its error.
+// its format and nothing in the file is known to stop the kernel's
+// decompressor (an xz check other than CRC32, as CRC64); otherwise the
+// Loader decompresses it, within Options.MaxModuleSize, and uses
+// init_module. A module's init function runs at most once per insert:
+// init_module follows finit_module only when the kernel certainly loaded
+// nothing (no finit_module at all, or its decompressor's failure in the
+// kernel log), never after an answer that may be the init's own. A
+// failed insert carries the kernel's log lines about the module (from
+// /dev/kmsg) in its error.
 //
 // # Consumers
 //
@@ -285,7 +290,8 @@ type Loader struct {
 	compat         Compat
 
 	compOnce sync.Once
-	kernComp compression // what /sys/module/compression names
+	kernComp compression      // what /sys/module/compression names
+	offers   compressedOffers // compressed files offered to the kernel, in flight
 
 	flights flights      // inserts in progress, by module name
 	runs    atomic.Int32 // loads in progress

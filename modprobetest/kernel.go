@@ -13,7 +13,14 @@
 // module in use (EWOULDBLOCK); it keeps reference counts and holders in
 // sysfs, writes /proc/modules and a kernel log in /dev/kmsg's format, and
 // records every call. Tests script errors per module with FailInsert and
-// FailRemove, or any rule with OnInsert.
+// FailRemove, or any rule with OnInsert; FailInit makes a module's init
+// function fail after the kernel has loaded it, as a real module's may.
+//
+// With SetCompression the fake decompresses modules as Linux's
+// kernel/module/decompress.c does, refusing what that refuses (an xz
+// check other than none or CRC32, gzip header fields other than a name)
+// with its log line and EINVAL; FailDecompress makes it refuse a given
+// file the same way.
 package modprobetest
 
 import (
@@ -39,9 +46,12 @@ type Kernel struct {
 	inserts     []Insert
 	removes     []Remove
 	failInsert  map[string]error
+	failInit    map[string]error
 	failRemove  map[string]error
+	failDecomp  map[string]bool // files the decompressor refuses
 	onInsert    func(Insert) error
 	compression string
+	noFinit     bool
 	vermagic    string
 	seq         int
 }
@@ -61,6 +71,7 @@ type Insert struct {
 	Flags      modprobe.InitFlags // finit_module's flags (0 for init_module)
 	File       string             // the file given to finit_module; "" for init_module
 	Compressed bool               // the kernel was asked to decompress the file
+	Init       bool               // the module's init function ran
 	Err        error              // what the call returned
 }
 
@@ -89,7 +100,9 @@ func New(dir string) (*Kernel, error) {
 		dir:        dir,
 		mods:       map[string]*liveModule{},
 		failInsert: map[string]error{},
+		failInit:   map[string]error{},
 		failRemove: map[string]error{},
+		failDecomp: map[string]bool{},
 	}
 	for _, d := range []string{"sys/module", "proc"} {
 		if err := os.MkdirAll(filepath.Join(k.dir, d), 0o755); err != nil {
@@ -140,9 +153,11 @@ func (k *Kernel) Open(tb testing.TB, opts modprobe.Options) *modprobe.Loader {
 }
 
 // SetCompression makes the kernel decompress modules in format ("gzip",
-// "xz" or "zstd") itself, as Linux 6.4 with CONFIG_MODULE_DECOMPRESS
-// does, and says so in /sys/module/compression. "" removes the file: the
-// kernel then refuses InitCompressedFile with EINVAL, as older kernels do.
+// "xz" or "zstd") itself, as Linux 5.17 and later (6.2 for zstd) built
+// with CONFIG_MODULE_DECOMPRESS do, and says so in
+// /sys/module/compression. "" removes the file: the kernel then refuses
+// InitCompressedFile with EINVAL, as kernels before 5.17 do (later ones
+// without CONFIG_MODULE_DECOMPRESS answer EOPNOTSUPP).
 func (k *Kernel) SetCompression(format string) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -173,6 +188,36 @@ func (k *Kernel) FailInsert(name string, err error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.failInsert[name] = err
+}
+
+// FailInit makes the init function of module name return err (a
+// syscall.Errno, usually; nil clears it): the kernel loads the module,
+// every check passes, its init runs (Insert.Init), logs "NAME: init
+// failed: ERR" as a module says why it gives up, and the module is gone
+// again.
+func (k *Kernel) FailInit(name string, err error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.failInit[name] = err
+}
+
+// FailDecompress makes the kernel's decompressor fail on the file at
+// path (as finit_module names it), as it does on data it cannot decode:
+// it logs its failure line and finit_module answers EINVAL before loading
+// anything.
+func (k *Kernel) FailDecompress(path string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.failDecomp[path] = true
+}
+
+// SetNoFinitModule makes finit_module missing (true), as on Linux before
+// 3.8 or under a seccomp filter that answers ENOSYS: every call answers
+// ENOSYS without reading the file. init_module still works.
+func (k *Kernel) SetNoFinitModule(missing bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.noFinit = missing
 }
 
 // FailRemove makes every removal of module name fail with err; nil

@@ -4,13 +4,28 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 
 	"github.com/gokmod/modprobe"
+	"github.com/gokmod/modprobe/internal/testmod"
 	"github.com/gokmod/modprobe/modprobetest"
 )
+
+// opener returns a function opening files of dir for the rest of the
+// test.
+func opener(t *testing.T, dir string) func(name string) *os.File {
+	return func(name string) *os.File {
+		f, err := os.Open(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		return f
+	}
+}
 
 func TestFakeKernelSyscalls(t *testing.T) {
 	root := t.TempDir()
@@ -22,14 +37,7 @@ func TestFakeKernelSyscalls(t *testing.T) {
 		t.Fatal(err)
 	}
 	k := modprobetest.NewKernel(t)
-	open := func(name string) *os.File {
-		f, err := os.Open(filepath.Join(dir, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { f.Close() })
-		return f
-	}
+	open := opener(t, dir)
 	if err := k.FinitModule(open("kernel/b.ko.zst"), "", modprobe.InitCompressedFile); !errors.Is(err, syscall.EINVAL) {
 		t.Errorf("compressed file on a kernel without decompression: %v", err)
 	}
@@ -69,5 +77,93 @@ func TestFakeKernelSyscalls(t *testing.T) {
 	}
 	if err := k.InitModule([]byte("not an ELF file"), ""); !errors.Is(err, syscall.ENOEXEC) {
 		t.Errorf("garbage image: %v", err)
+	}
+}
+
+// TestFakeKernelDecompressor: the fake decompresses as Linux's
+// kernel/module/decompress.c does, with its log lines, and models a
+// missing finit_module and an init function that fails.
+func TestFakeKernelDecompressor(t *testing.T) {
+	root := t.TempDir()
+	dir, err := modprobetest.WriteTree(root, "6.12.0-t",
+		modprobetest.Module{Name: "a", Path: "kernel/a.ko.xz"},
+		modprobetest.Module{Name: "b"},
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := modprobe.ReadModuleFile(filepath.Join(dir, "kernel/a.ko.xz"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crc64, err := testmod.Compress(img, testmod.XzCRC64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "kernel/a64.ko.xz"), crc64, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	k := modprobetest.NewKernel(t)
+	if err := k.SetCompression("xz"); err != nil {
+		t.Fatal(err)
+	}
+	open := opener(t, dir)
+	lastLog := func() string {
+		b, _ := os.ReadFile(k.KmsgPath())
+		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		_, msg, _ := strings.Cut(lines[len(lines)-1], ";")
+		return msg
+	}
+	for _, tc := range []struct {
+		file, log string
+	}{
+		{"kernel/a64.ko.xz", "decompression failed with status 6"},
+		{"kernel/b.ko", "not an xz compressed module"},
+	} {
+		if err := k.FinitModule(open(tc.file), "", modprobe.InitCompressedFile); !errors.Is(err, syscall.EINVAL) {
+			t.Errorf("%s: %v, want EINVAL", tc.file, err)
+		}
+		if got := lastLog(); got != tc.log {
+			t.Errorf("%s: the kernel logged %q, want %q", tc.file, got, tc.log)
+		}
+	}
+	a := filepath.Join(dir, "kernel/a.ko.xz")
+	k.FailDecompress(a)
+	if err := k.FinitModule(open("kernel/a.ko.xz"), "", modprobe.InitCompressedFile); !errors.Is(err, syscall.EINVAL) || lastLog() != "decompression failed with status 7" {
+		t.Errorf("a refused by FailDecompress: %v, log %q", err, lastLog())
+	}
+
+	// the probe for finit_module: a nil file
+	if err := k.FinitModule(nil, "", 0); !errors.Is(err, syscall.EBADF) {
+		t.Errorf("finit_module(-1): %v, want EBADF", err)
+	}
+	k.SetNoFinitModule(true)
+	if err := k.FinitModule(nil, "", 0); !errors.Is(err, syscall.ENOSYS) {
+		t.Errorf("finit_module(-1) without finit_module: %v, want ENOSYS", err)
+	}
+	if err := k.FinitModule(open("kernel/b.ko"), "", 0); !errors.Is(err, syscall.ENOSYS) || k.IsLive("b") {
+		t.Errorf("finit_module without finit_module: %v", err)
+	}
+	k.SetNoFinitModule(false)
+
+	// an init function that fails runs, logs, and leaves nothing live
+	k.FailInit("b", syscall.EINVAL)
+	if err := k.FinitModule(open("kernel/b.ko"), "", 0); !errors.Is(err, syscall.EINVAL) || k.IsLive("b") {
+		t.Errorf("failing init: %v", err)
+	}
+	if got := lastLog(); got != "b: init failed: invalid argument" {
+		t.Errorf("failing init logged %q", got)
+	}
+	k.FailInit("b", nil)
+	if err := k.FinitModule(open("kernel/b.ko"), "", 0); err != nil || !k.IsLive("b") {
+		t.Errorf("init after FailInit(nil): %v", err)
+	}
+	ins := k.Inserts()
+	var inits []bool
+	for _, in := range ins {
+		inits = append(inits, in.Init)
+	}
+	if want := []bool{false, false, false, false, true, true}; !slices.Equal(inits, want) {
+		t.Errorf("Insert.Init of %+v, want %v", ins, want)
 	}
 }

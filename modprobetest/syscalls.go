@@ -2,7 +2,7 @@ package modprobetest
 
 import (
 	"bytes"
-	"compress/gzip"
+	"compress/flate"
 	"debug/elf"
 	"errors"
 	"fmt"
@@ -23,8 +23,25 @@ import (
 // own limit does.
 const maxImage = 1 << 30
 
-// FinitModule loads the module in f, as finit_module(2).
+// FinitModule loads the module in f, as finit_module(2). A nil f is
+// descriptor -1: EBADF (ENOSYS when finit_module is missing), and not
+// recorded.
 func (k *Kernel) FinitModule(f *os.File, params string, flags modprobe.InitFlags) error {
+	k.mu.Lock()
+	noFinit := k.noFinit
+	k.mu.Unlock()
+	switch {
+	case noFinit && f == nil:
+		return syscall.ENOSYS
+	case f == nil:
+		return syscall.EBADF
+	}
+	ins := Insert{Params: params, Flags: flags, File: f.Name(), Compressed: flags&modprobe.InitCompressedFile != 0}
+	if noFinit {
+		k.mu.Lock()
+		defer k.mu.Unlock()
+		return k.record(ins, syscall.ENOSYS)
+	}
 	st, err := f.Stat()
 	if err != nil {
 		return syscall.EBADF
@@ -36,16 +53,16 @@ func (k *Kernel) FinitModule(f *os.File, params string, flags modprobe.InitFlags
 	if _, err := io.ReadFull(io.NewSectionReader(f, 0, st.Size()), data); err != nil {
 		return syscall.EIO
 	}
-	ins := Insert{Params: params, Flags: flags, File: f.Name(), Compressed: flags&modprobe.InitCompressedFile != 0}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if ins.Compressed {
-		data, err = k.decompress(data)
+		data, err = k.decompress(ins.File, data)
 		if err != nil {
 			return k.record(ins, err)
 		}
 	}
-	return k.record(ins, k.load(&ins, data))
+	err = k.load(&ins, data)
+	return k.record(ins, err)
 }
 
 // InitModule loads the module image, as init_module(2).
@@ -53,7 +70,8 @@ func (k *Kernel) InitModule(image []byte, params string) error {
 	ins := Insert{Params: params}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	return k.record(ins, k.load(&ins, image))
+	err := k.load(&ins, image)
+	return k.record(ins, err)
 }
 
 func (k *Kernel) record(ins Insert, err error) error {
@@ -62,40 +80,98 @@ func (k *Kernel) record(ins Insert, err error) error {
 	return err
 }
 
-// decompress is the kernel's module_decompress: only the configured
-// format, refused with EINVAL otherwise (also by kernels that do not know
-// the flag).
-func (k *Kernel) decompress(data []byte) ([]byte, error) {
+// Status codes the kernel's decompressors report in their failure lines.
+const (
+	zDataError         = -3 // zlib's Z_DATA_ERROR
+	xzOptionsError     = 6  // XZ_OPTIONS_ERROR: an unsupported check, filter or flag
+	xzDataError        = 7  // XZ_DATA_ERROR
+	zstdCorruptionCode = 20 // ZSTD_error_corruption_detected
+)
+
+// decompress is the kernel's module_decompress (kernel/module/decompress.c)
+// for the configured format: what it cannot decode it refuses with its
+// log line, which has no prefix, and EINVAL. A kernel without a format
+// refuses the flag with EINVAL, silently.
+func (k *Kernel) decompress(file string, data []byte) ([]byte, error) {
+	fail := func(format string, args ...any) ([]byte, error) {
+		_ = k.logf(format, args...)
+		return nil, syscall.EINVAL
+	}
 	var r io.Reader
-	var err error
-	switch {
-	case k.compression == "gzip" && bytes.HasPrefix(data, []byte{0x1f, 0x8b}):
-		r, err = gzip.NewReader(bytes.NewReader(data))
-	case k.compression == "xz" && bytes.HasPrefix(data, []byte{0xfd, '7', 'z', 'X', 'Z', 0}):
-		r, err = xz.NewReader(bytes.NewReader(data))
-	case k.compression == "zstd" && bytes.HasPrefix(data, []byte{0x28, 0xb5, 0x2f, 0xfd}):
-		d, derr := zstd.NewReader(bytes.NewReader(data), zstd.WithDecoderConcurrency(1))
-		if derr != nil {
-			return nil, syscall.EINVAL
+	switch k.compression {
+	case "gzip":
+		n := gzipHeaderLen(data)
+		if n == 0 {
+			return fail("not a gzip compressed module")
+		}
+		if k.failDecomp[file] {
+			return fail("decompression failed with status %d", zDataError)
+		}
+		r = flate.NewReader(bytes.NewReader(data[n:]))
+	case "xz":
+		if !bytes.HasPrefix(data, []byte{0xfd, '7', 'z', 'X', 'Z', 0}) {
+			return fail("not an xz compressed module")
+		}
+		// The stream flags: a reserved bit, or a check other than none
+		// (0) and CRC32 (1), which XZ Embedded does not verify.
+		if len(data) < 8 || data[6] != 0 || data[7] > 1 || k.failDecomp[file] {
+			status := xzOptionsError
+			if k.failDecomp[file] {
+				status = xzDataError
+			}
+			return fail("decompression failed with status %d", status)
+		}
+		xr, err := xz.NewReader(bytes.NewReader(data))
+		if err != nil {
+			return fail("decompression failed with status %d", xzDataError)
+		}
+		r = xr
+	case "zstd":
+		if !bytes.HasPrefix(data, []byte{0x28, 0xb5, 0x2f, 0xfd}) {
+			return fail("not a zstd compressed module")
+		}
+		if k.failDecomp[file] {
+			return fail("ZSTD-decompression failed with status %d", zstdCorruptionCode)
+		}
+		d, err := zstd.NewReader(bytes.NewReader(data), zstd.WithDecoderConcurrency(1))
+		if err != nil {
+			return fail("ZSTD-compressed data has an incomplete frame header")
 		}
 		defer d.Close()
 		r = d
 	default:
-		if k.compression != "" {
-			_ = k.logf("module_decompress: not a %s file", k.compression)
-		}
-		return nil, syscall.EINVAL
-	}
-	if err != nil {
 		return nil, syscall.EINVAL
 	}
 	// Bounded: one byte past the largest image the fake kernel takes.
 	out, err := io.ReadAll(io.LimitReader(r, maxImage+1))
 	if err != nil || len(out) > maxImage {
-		_ = k.logf("module_decompress: decompression failed")
-		return nil, syscall.EINVAL
+		switch k.compression {
+		case "gzip":
+			return fail("decompression failed with status %d", zDataError)
+		case "xz":
+			return fail("decompression failed with status %d", xzDataError)
+		}
+		return fail("ZSTD-decompression failed with status %d", zstdCorruptionCode)
 	}
 	return out, nil
+}
+
+// gzipHeaderLen is the kernel's module_gzip_header_len: the 10-byte
+// header and, with FNAME, the name up to its NUL byte; nothing else is
+// skipped. 0 means the kernel calls it no gzip file.
+func gzipHeaderLen(data []byte) int {
+	if len(data) < 10 || data[0] != 0x1f || data[1] != 0x8b || data[2] != 8 {
+		return 0
+	}
+	n := 10
+	if data[3]&0x08 != 0 {
+		i := bytes.IndexByte(data[n:], 0)
+		if i < 0 {
+			return 0
+		}
+		n += i + 1
+	}
+	return n
 }
 
 // image is what the fake reads of a module.
@@ -215,6 +291,12 @@ func (k *Kernel) load(ins *Insert, data []byte) error {
 			_ = k.logf("%s: `%s' invalid for parameter `%s'", img.name, params[p], p)
 			return syscall.EINVAL
 		}
+	}
+	// do_init_module: the init function runs last.
+	ins.Init = true
+	if err := k.failInit[img.name]; err != nil {
+		_ = k.logf("%s: init failed: %v", img.name, err)
+		return err
 	}
 	return k.addLive(img.name, len(data), img.depends, params)
 }

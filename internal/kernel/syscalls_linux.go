@@ -12,7 +12,7 @@ import (
 const (
 	InitIgnoreModversions = unix.MODULE_INIT_IGNORE_MODVERSIONS
 	InitIgnoreVermagic    = unix.MODULE_INIT_IGNORE_VERMAGIC
-	InitCompressedFile    = unix.MODULE_INIT_COMPRESSED_FILE // Linux 6.4
+	InitCompressedFile    = unix.MODULE_INIT_COMPRESSED_FILE // Linux 5.17
 )
 
 // Flags of delete_module(2).

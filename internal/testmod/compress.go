@@ -28,6 +28,10 @@ const (
 	XzCRC64
 	// Zstd writes a single zstd frame with a content checksum (".ko.zst").
 	Zstd
+	// XzSHA256 writes an xz stream with a SHA-256 check (".ko.xz").
+	XzSHA256
+	// XzNoCheck writes an xz stream without a check (".ko.xz").
+	XzNoCheck
 )
 
 // String returns the constant's name.
@@ -43,6 +47,10 @@ func (c Compression) String() string {
 		return "XzCRC64"
 	case Zstd:
 		return "Zstd"
+	case XzSHA256:
+		return "XzSHA256"
+	case XzNoCheck:
+		return "XzNoCheck"
 	}
 	return fmt.Sprintf("Compression(%d)", int(c))
 }
@@ -55,7 +63,7 @@ func (c Compression) Suffix() string {
 		return ".ko"
 	case Gzip:
 		return ".ko.gz"
-	case Xz, XzCRC64:
+	case Xz, XzCRC64, XzSHA256, XzNoCheck:
 		return ".ko.xz"
 	case Zstd:
 		return ".ko.zst"
@@ -96,11 +104,13 @@ func Compress(data []byte, c Compression) ([]byte, error) {
 		if err := w.Close(); err != nil {
 			return nil, fmt.Errorf("testmod: gzip: %w", err)
 		}
-	case Xz, XzCRC64:
-		cfg := xz.WriterConfig{CheckSum: xz.CRC64}
-		if c == Xz {
-			cfg = xz.WriterConfig{CheckSum: xz.CRC32, DictCap: 1 << 20}
-		}
+	case Xz, XzCRC64, XzSHA256, XzNoCheck:
+		cfg := map[Compression]xz.WriterConfig{
+			Xz:        {CheckSum: xz.CRC32, DictCap: 1 << 20},
+			XzCRC64:   {CheckSum: xz.CRC64},
+			XzSHA256:  {CheckSum: xz.SHA256},
+			XzNoCheck: {NoCheckSum: true},
+		}[c]
 		w, err := cfg.NewWriter(&buf)
 		if err != nil {
 			return nil, fmt.Errorf("testmod: xz: %w", err)

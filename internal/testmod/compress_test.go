@@ -26,7 +26,7 @@ func decompress(t *testing.T, data []byte, c testmod.Compression) []byte {
 		return data
 	case testmod.Gzip:
 		r, err = gzip.NewReader(bytes.NewReader(data))
-	case testmod.Xz, testmod.XzCRC64:
+	case testmod.Xz, testmod.XzCRC64, testmod.XzSHA256, testmod.XzNoCheck:
 		r, err = xz.NewReader(bytes.NewReader(data))
 	case testmod.Zstd:
 		var d *zstd.Decoder
@@ -64,6 +64,8 @@ func TestCompressRoundTripAndRealTools(t *testing.T) {
 		{testmod.Gzip, "\x1f\x8b", "gzip", ""},
 		{testmod.Xz, "\xfd7zXZ\x00", "xz", "CRC32"},
 		{testmod.XzCRC64, "\xfd7zXZ\x00", "xz", "CRC64"},
+		{testmod.XzSHA256, "\xfd7zXZ\x00", "xz", "SHA-256"},
+		{testmod.XzNoCheck, "\xfd7zXZ\x00", "xz", "None"},
 		{testmod.Zstd, "\x28\xb5\x2f\xfd", "zstd", ""},
 	}
 	for _, tc := range cases {
