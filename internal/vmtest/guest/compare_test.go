@@ -23,8 +23,8 @@ type step struct {
 	args  []string
 	dir   string // the working directory; "" means /
 	// known, if set, says why gokmod deliberately differs from this
-	// distribution's kmod here: the outcomes must then differ, and both
-	// are logged.
+	// distribution's kmod here: the outcomes are logged, not compared
+	// (the test asserts what gokmod must do).
 	known string
 }
 
@@ -118,8 +118,8 @@ func kernelLog(lines []string) []string {
 }
 
 // compareSteps runs every step with kmod and with gokmod, reports each
-// difference as an error (or, for a step marked known, their sameness),
-// logs how many were identical and returns gokmod's outcomes.
+// difference as an error (but logs those of steps marked known), logs how
+// many were identical and returns gokmod's outcomes.
 func compareSteps(t *testing.T, steps []step) []outcome {
 	t.Helper()
 	t.Cleanup(func() { unloadAll(t) })
@@ -130,7 +130,8 @@ func compareSteps(t *testing.T, steps []step) []outcome {
 		outs = append(outs, ours)
 		switch {
 		case s.known != "" && kmod.equal(ours):
-			t.Errorf("%s: identical to kmod %d's now, though marked as a known difference (%s)", s, kmodVersion(t), s.known)
+			t.Logf("%s: identical to kmod %d's, though marked as a known difference (%s)", s, kmodVersion(t), s.known)
+			same++
 		case s.known != "":
 			known++
 			t.Logf("%s differs as known (%s):\n=== kmod %d:\n%s\n=== gokmod:\n%s", s, s.known, kmodVersion(t), kmod, ours)
@@ -140,7 +141,7 @@ func compareSteps(t *testing.T, steps []step) []outcome {
 			same++
 		}
 	}
-	t.Logf("%d/%d command lines identical to kmod %d's (output, exit status, modules left, kernel log); %d known differences",
+	t.Logf("%d/%d command lines identical to kmod %d's (output, exit status, modules left, kernel log); %d differ as known",
 		same, len(steps)-known, kmodVersion(t), known)
 	return outs
 }
