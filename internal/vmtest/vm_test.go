@@ -29,7 +29,7 @@ import (
 // 13's kmod 34.2 with its own loader and libraries, GOKMOD_COMPAT=kmod34).
 // A subtest fails unless every guest test passes; the console streams into
 // its log. The environment variable GOKMOD_VM_RUN selects guest tests as
-// -run does.
+// -run does; GOKMOD_VM_BENCH runs benchmarks, one VM after the other.
 func TestGuest(t *testing.T) {
 	vmtest.RequireVM(t)
 	trackModuleSources(t)
@@ -66,7 +66,10 @@ func TestGuest(t *testing.T) {
 		find func(*testing.T) distribution
 	}{{"debian12", debian12}, {"debian13", debian13}} {
 		t.Run(d.name, func(t *testing.T) {
-			t.Parallel()
+			// Benchmarks time one VM at a time.
+			if os.Getenv("GOKMOD_VM_BENCH") == "" {
+				t.Parallel()
+			}
 			bootGuest(t, ctx, d.find(t), bins, timeout)
 		})
 	}
