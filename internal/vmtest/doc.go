@@ -1,4 +1,4 @@
-// Package vmtest boots Debian's kernel under qemu with an initramfs built
+// Package vmtest boots Debian's kernels under qemu with an initramfs built
 // on the fly, for the tests that load real modules: the host's own kernel
 // cannot. It never uses KVM; qemu runs with multi-threaded TCG.
 //
@@ -6,14 +6,23 @@
 //
 // TestGuest (vm_test.go) is the one host test. It builds the guest tests
 // (package internal/vmtest/guest, build tag vmguest) with BuildTest and
-// gokmod with BuildGokmod, extracts the ELF kernel with BootKernel (a
-// compressed kernel decompresses itself for seconds under TCG), builds an
-// Image and boots it with Run. The parts:
+// gokmod with BuildGokmod, and boots them on two distributions at once,
+// each a subtest: Debian 12 (kernel 6.1, plain .ko, the host's kmod 30,
+// GOKMOD_COMPAT=kmod30) and Debian 13 (kernel 6.12, signed .ko.xz that the
+// kernel decompresses, a merged-/usr layout, Debian 13's kmod 34.2 with
+// its own loader and libraries, GOKMOD_COMPAT=kmod34). For each it
+// extracts the ELF kernel with BootKernel (a compressed kernel
+// decompresses itself for seconds under TCG), builds an Image and boots it
+// with Run. The parts:
 //
 //   - CPIOWriter writes the newc cpio archives the kernel unpacks.
 //   - Image lays out an initramfs: the modules Modules lists with their
-//     ModuleClosure, indexed by the host's depmod; Debian's kmod with its
-//     libraries; busybox-static; Init as /init; and extra Files.
+//     ModuleClosure, indexed by the distribution's depmod (Depmod); the
+//     host's kmod with its libraries, or another system's (KmodRoot,
+//     ELFDependencies); busybox-static; Init as /init; and extra Files.
+//   - ModuleVariants, RecompressedTree and WeakdepModule make the test
+//     inputs: a module in every format, a second tree in a format the
+//     kernel cannot decompress, a module declaring a weak dependency.
 //   - Run starts qemu-system-x86_64, streams the serial console and reads
 //     the guest's status from the ExitMarker line.
 //
@@ -32,5 +41,6 @@
 //
 // Everything here runs as the invoking user on the host and as root in a
 // throwaway VM. Images hold copies of host binaries (kmod, its libraries,
-// busybox) and of the kernel tree's modules; nothing is downloaded.
+// busybox), of Debian 13's kmod and libraries that scripts/setup.sh
+// fetched, and of the kernel trees' modules; nothing is downloaded.
 package vmtest

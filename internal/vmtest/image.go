@@ -1,12 +1,14 @@
 package vmtest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path"
 	"path/filepath"
 	"strings"
@@ -63,8 +65,8 @@ func DataFile(data []byte, perm fs.FileMode) File { return File{Data: data, Mode
 func Symlink(target string) File { return File{Link: target} }
 
 // Image describes an initramfs for a Debian kernel tree. Beyond what its
-// fields name, every image holds Debian's kmod from the host as
-// /usr/bin/kmod with the shared libraries ldd lists for it and /sbin links
+// fields name, every image holds kmod as /usr/bin/kmod (the host's with
+// the shared libraries ldd lists for it, or KmodRoot's) and /sbin links
 // (modprobe, insmod, rmmod, lsmod, depmod, modinfo), busybox-static as
 // /bin/busybox with /bin links to common applets (sh, cat, ls, mount,
 // poweroff, ip, ...), the device node /dev/console, and empty mount points
@@ -73,6 +75,24 @@ type Image struct {
 	// Root and Release name the kernel tree: ROOT/lib/modules/RELEASE
 	// holds the modules and their modules.dep.
 	Root, Release string
+
+	// MergedUsr lays the image out as a merged-/usr system, as Debian 13
+	// is installed: /bin, /sbin, /lib and /lib64 are symbolic links to
+	// usr/bin, usr/sbin, usr/lib and usr/lib64, so the modules live under
+	// /usr/lib/modules and /lib/modules reaches them.
+	MergedUsr bool
+
+	// KmodRoot, if not empty, is the root directory of another system
+	// whose kmod the image carries instead of the host's: ROOT/usr/bin/kmod
+	// with its program interpreter and every shared library it needs or
+	// may dlopen (see ELFDependencies), each at its path in that root, so
+	// that the image holds none of the host's libraries.
+	KmodRoot string
+
+	// Depmod is the depmod program that indexes the image's modules
+	// ("depmod -b STAGING -C STAGING/etc/depmod.d RELEASE"), such as a
+	// wrapper running KmodRoot's kmod; "" means the host's depmod.
+	Depmod string
 
 	// Modules are module names ('-' and '_' alike). The image holds them
 	// and every module they need (ModuleClosure: dependencies and
@@ -98,8 +118,8 @@ type Image struct {
 }
 
 // Build writes the image as an uncompressed newc cpio archive to the file
-// out. It assembles the tree in a temporary staging directory, runs the
-// host's "depmod -b STAGING RELEASE" on it and packs it.
+// out. It assembles the tree in a temporary staging directory, indexes its
+// modules with Depmod and packs it.
 func (img *Image) Build(ctx context.Context, out string) (err error) {
 	if img.Release == "" || img.Root == "" {
 		return errors.New("vmtest: Image needs Root and Release")
@@ -129,6 +149,11 @@ func (img *Image) Build(ctx context.Context, out string) (err error) {
 
 // stage assembles the image's tree below dir.
 func (img *Image) stage(ctx context.Context, dir string) error {
+	if img.MergedUsr {
+		if err := stageMergedUsr(dir); err != nil {
+			return err
+		}
+	}
 	for _, p := range mountPoints {
 		if err := os.MkdirAll(hostPath(dir, p), 0o755); err != nil {
 			return fmt.Errorf("vmtest: %w", err)
@@ -137,7 +162,11 @@ func (img *Image) stage(ctx context.Context, dir string) error {
 	if err := stageBusybox(dir); err != nil {
 		return err
 	}
-	if err := stageKmod(ctx, dir); err != nil {
+	if img.KmodRoot != "" {
+		if err := stageKmodRoot(dir, img.KmodRoot); err != nil {
+			return err
+		}
+	} else if err := stageKmod(ctx, dir); err != nil {
 		return err
 	}
 	if err := img.stageModules(dir); err != nil {
@@ -169,8 +198,45 @@ func (img *Image) stage(ctx context.Context, dir string) error {
 			return err
 		}
 	}
-	if err := testmod.RunDepmod(ctx, dir, img.Release); err != nil {
+	if err := Depmod(ctx, img.Depmod, dir, img.Release); err != nil {
 		return fmt.Errorf("vmtest: indexing the image's modules: %w", err)
+	}
+	return nil
+}
+
+// mergedUsrLinks are the top directories that a merged-/usr system has as
+// links into /usr.
+var mergedUsrLinks = []string{"bin", "sbin", "lib", "lib64"}
+
+// stageMergedUsr creates /usr/bin, /usr/sbin, /usr/lib and /usr/lib64 and
+// the links to them, before anything is written there.
+func stageMergedUsr(dir string) error {
+	for _, d := range mergedUsrLinks {
+		if err := os.MkdirAll(hostPath(dir, "/usr/"+d), 0o755); err != nil {
+			return fmt.Errorf("vmtest: %w", err)
+		}
+		if err := os.Symlink("usr/"+d, hostPath(dir, "/"+d)); err != nil {
+			return fmt.Errorf("vmtest: %w", err)
+		}
+	}
+	return nil
+}
+
+// Depmod indexes the modules of ROOT/lib/modules/RELEASE with the depmod
+// program depmod ("" means the host's, through testmod.RunDepmod): it runs
+// "depmod -b ROOT -C ROOT/etc/depmod.d RELEASE", so that no configuration
+// of the host counts. Output on standard error is a failure, as it is for
+// testmod.RunDepmod.
+func Depmod(ctx context.Context, depmod, root, release string) error {
+	if depmod == "" {
+		return testmod.RunDepmod(ctx, root, release)
+	}
+	var stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, depmod, "-b", root, "-C", filepath.Join(root, "etc", "depmod.d"), release)
+	cmd.Env = append(os.Environ(), "LC_ALL=C")
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil || stderr.Len() > 0 {
+		return fmt.Errorf("vmtest: %s -b %s %s: %v: %s", depmod, root, release, err, strings.TrimSpace(stderr.String()))
 	}
 	return nil
 }
@@ -234,6 +300,26 @@ func stageKmod(ctx context.Context, dir string) error {
 			return err
 		}
 	}
+	return linkKmodTools(dir)
+}
+
+// stageKmodRoot installs the kmod of the system at root with what it
+// needs, each file at its path in root, and the tool links in /sbin.
+func stageKmodRoot(dir, root string) error {
+	deps, err := ELFDependencies(root, "/usr/bin/kmod")
+	if err != nil {
+		return err
+	}
+	for guest, host := range deps {
+		if err := copyFile(hostPath(dir, guest), host, 0); err != nil {
+			return err
+		}
+	}
+	return linkKmodTools(dir)
+}
+
+// linkKmodTools links the kmod tools in /sbin to /usr/bin/kmod.
+func linkKmodTools(dir string) error {
 	if err := os.MkdirAll(hostPath(dir, "/sbin"), 0o755); err != nil {
 		return fmt.Errorf("vmtest: %w", err)
 	}

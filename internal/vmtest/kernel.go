@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/gokmod/modprobe/internal/testmod"
+	"github.com/klauspost/compress/zstd"
 )
 
 // KernelPath returns the kernel image ROOT/boot/vmlinuz-RELEASE.
@@ -28,7 +29,8 @@ var errNoPVH = errors.New("no PVH entry point")
 // BootKernel returns the kernel for Machine.Kernel that boots fastest.
 // Under TCG a compressed kernel spends seconds decompressing itself, so
 // BootKernel extracts the ELF vmlinux from the bzImage vmlinuz into dir
-// (about 70 MB; the host's xz decompresses Debian's payload), which qemu
+// (about 70 MB; the host's xz decompresses Debian 12's payload, the zstd
+// package Debian 13's), which qemu
 // boots directly through its PVH entry point. When that is impossible (an
 // unknown payload compression, no PVH entry point) it returns vmlinuz
 // itself and the reason in err, for the caller to log; the path is usable
@@ -91,9 +93,9 @@ func bzImagePayload(img []byte) ([]byte, error) {
 	return img[start+off : start+off+n], nil
 }
 
-// decompressPayload decompresses a kernel payload (xz or gzip, chosen by
-// magic bytes) to w. The payload ends with the uncompressed size, which
-// the decompressors must ignore.
+// decompressPayload decompresses a kernel payload (xz, zstd or gzip, chosen
+// by magic bytes) to w. The payload ends with the uncompressed size (four
+// bytes, kbuild's size_append), which the decompressors must ignore.
 func decompressPayload(ctx context.Context, payload []byte, w io.Writer) error {
 	switch {
 	case bytes.HasPrefix(payload, []byte("\xfd7zXZ\x00")):
@@ -110,6 +112,17 @@ func decompressPayload(ctx context.Context, payload []byte, w io.Writer) error {
 			return fmt.Errorf("xz: %w: %s", err, strings.TrimSpace(stderr.String()))
 		}
 		return nil
+	case bytes.HasPrefix(payload, []byte("\x28\xb5\x2f\xfd")) && len(payload) > 4:
+		// kbuild's zstd22: one frame of "zstd -22 --ultra" (a 128 MiB
+		// window at most), then the size.
+		zr, err := zstd.NewReader(bytes.NewReader(payload[:len(payload)-4]),
+			zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(1<<30))
+		if err != nil {
+			return err
+		}
+		defer zr.Close()
+		_, err = io.Copy(w, zr)
+		return err
 	case bytes.HasPrefix(payload, []byte{0x1f, 0x8b}):
 		zr, err := gzip.NewReader(bytes.NewReader(payload))
 		if err != nil {
@@ -139,19 +152,13 @@ func checkPVH(name string) error {
 		if err != nil {
 			return err
 		}
-		for len(notes) >= 12 {
-			namesz := int(f.ByteOrder.Uint32(notes))
-			descsz := int(f.ByteOrder.Uint32(notes[4:]))
-			typ := f.ByteOrder.Uint32(notes[8:])
-			nameEnd := 12 + (namesz+3)&^3
-			next := nameEnd + (descsz+3)&^3
-			if namesz < 0 || descsz < 0 || next > len(notes) || next < 12 {
-				break
-			}
-			if typ == 18 && string(bytes.TrimRight(notes[12:12+namesz], "\x00")) == "Xen" {
-				return nil
-			}
-			notes = notes[next:]
+		found := false
+		elfNotes(notes, f.ByteOrder, func(owner string, typ uint32, _ []byte) bool {
+			found = typ == 18 && owner == "Xen"
+			return !found
+		})
+		if found {
+			return nil
 		}
 	}
 	return fmt.Errorf("%s: %w", name, errNoPVH)

@@ -6,6 +6,8 @@ import (
 	"context"
 	"encoding/binary"
 	"testing"
+
+	"github.com/klauspost/compress/zstd"
 )
 
 // fakeBzImage returns a minimal bzImage around payload: one setup
@@ -51,5 +53,26 @@ func TestDecompressPayloadGzip(t *testing.T) {
 	}
 	if err := decompressPayload(context.Background(), []byte("BZh9"), &out); err == nil {
 		t.Error("an unknown compression was accepted")
+	}
+}
+
+func TestDecompressPayloadZstd(t *testing.T) {
+	enc, err := zstd.NewWriter(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	z := enc.EncodeAll([]byte("vmlinux"), nil)
+	enc.Close()
+	z = append(z, 7, 0, 0, 0) // the size the kernel build appends
+	var out bytes.Buffer
+	if err := decompressPayload(context.Background(), z, &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != "vmlinux" {
+		t.Errorf("decompressed %q", out.String())
+	}
+	out.Reset()
+	if err := decompressPayload(context.Background(), z[:len(z)-6], &out); err == nil {
+		t.Error("a truncated zstd payload was accepted")
 	}
 }

@@ -7,15 +7,18 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 )
 
 // TestdataDir is where ModuleVariants puts its files in the guest.
 const TestdataDir = "/testdata"
 
 // ModuleVariants writes, into dir on the host, the variants of one module
-// (path: a plain .ko of the kernel tree) that the guest tests load, and
-// returns them keyed by guest path below TestdataDir:
+// (path: a module of the kernel tree, compressed or not) that the guest
+// tests load, and returns them keyed by guest path below TestdataDir:
 //
+//	NAME.ko           the module as the tree holds it, uncompressed
 //	NAME.ko.xz        xz as kbuild writes it (CRC32, 1 MiB dictionary)
 //	NAME-crc64.ko.xz  xz with the xz tool's default CRC64 check
 //	NAME.ko.zst       zstd
@@ -25,10 +28,9 @@ const TestdataDir = "/testdata"
 //	NAME-corrupt.ko   the module cut in half
 //	NAME-truncated.ko.xz  the xz file cut in half
 //
-// The compressed files are made with the host's xz, zstd and gzip.
+// The files are made with the host's xz, zstd and gzip.
 func ModuleVariants(ctx context.Context, path, name, dir string) (map[string]File, error) {
-	// Not an input: a module of the Debian tree the suite unpacked.
-	plain, err := os.ReadFile(path)
+	plain, err := readModule(ctx, path)
 	if err != nil {
 		return nil, err
 	}
@@ -45,16 +47,6 @@ func ModuleVariants(ctx context.Context, path, name, dir string) (map[string]Fil
 		files[TestdataDir+"/"+guestName] = HostFile(host)
 		return nil
 	}
-	compress := func(data []byte, tool string, args ...string) ([]byte, error) {
-		cmd := exec.CommandContext(ctx, tool, args...)
-		cmd.Stdin = bytes.NewReader(data)
-		var out, errb bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errb
-		if err := cmd.Run(); err != nil {
-			return nil, fmt.Errorf("%s %v: %w: %s", tool, args, err, errb.String())
-		}
-		return out.Bytes(), nil
-	}
 	type variant struct {
 		name string
 		data []byte
@@ -62,13 +54,13 @@ func ModuleVariants(ctx context.Context, path, name, dir string) (map[string]Fil
 		args []string
 	}
 	for _, v := range []variant{
-		{name + ".ko.xz", plain, "xz", []string{"--check=crc32", "--lzma2=dict=1MiB", "-c"}},
+		{name + ".ko.xz", plain, "xz", kbuildXz},
 		{name + "-crc64.ko.xz", plain, "xz", []string{"--check=crc64", "-c"}},
-		{name + ".ko.zst", plain, "zstd", []string{"-q", "-19", "-c"}},
+		{name + ".ko.zst", plain, "zstd", zstdArgs(plain)},
 		{name + ".ko.gz", plain, "gzip", []string{"-n", "-9", "-c"}},
-		{name + "-vermagic.ko.xz", vermagic, "xz", []string{"--check=crc32", "--lzma2=dict=1MiB", "-c"}},
+		{name + "-vermagic.ko.xz", vermagic, "xz", kbuildXz},
 	} {
-		data, err := compress(v.data, v.tool, v.args...)
+		data, err := filter(ctx, v.data, v.tool, v.args...)
 		if err != nil {
 			return nil, err
 		}
@@ -81,13 +73,119 @@ func ModuleVariants(ctx context.Context, path, name, dir string) (map[string]Fil
 			}
 		}
 	}
-	if err := put(name+"-vermagic.ko", vermagic); err != nil {
-		return nil, err
-	}
-	if err := put(name+"-corrupt.ko", plain[:len(plain)/2]); err != nil {
-		return nil, err
+	for guestName, data := range map[string][]byte{
+		name + ".ko":          plain,
+		name + "-vermagic.ko": vermagic,
+		name + "-corrupt.ko":  plain[:len(plain)/2],
+	} {
+		if err := put(guestName, data); err != nil {
+			return nil, err
+		}
 	}
 	return files, nil
+}
+
+// kbuildXz are the xz options kbuild compresses modules with
+// (CONFIG_MODULE_COMPRESS_XZ): a CRC32 check, which the kernel's own
+// decompressor needs, and a 1 MiB dictionary.
+var kbuildXz = []string{"--check=crc32", "--lzma2=dict=1MiB", "-c"}
+
+// zstdArgs are the zstd options that compress the module mod from
+// standard input as kbuild compresses a module file: the frame states the
+// content size, which kmod 34 needs to decompress it.
+func zstdArgs(mod []byte) []string {
+	return []string{"-q", "-19", "-c", "--stream-size=" + strconv.Itoa(len(mod))}
+}
+
+// filter runs the host tool with args, data on its standard input, and
+// returns its standard output.
+func filter(ctx context.Context, data []byte, tool string, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, tool, args...)
+	cmd.Stdin = bytes.NewReader(data)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("vmtest: %s %v: %w: %s", tool, args, err, errb.String())
+	}
+	return out.Bytes(), nil
+}
+
+// readModule returns the ELF image of the module file path, decompressed
+// by the host's xz, zstd or gzip as its suffix says.
+func readModule(ctx context.Context, path string) ([]byte, error) {
+	// Not an input: a module of the Debian tree the suite unpacked.
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case strings.HasSuffix(path, ".ko.xz"):
+		return filter(ctx, data, "xz", "-dc")
+	case strings.HasSuffix(path, ".ko.zst"):
+		return filter(ctx, data, "zstd", "-q", "-dc")
+	case strings.HasSuffix(path, ".ko.gz"):
+		return filter(ctx, data, "gzip", "-dc")
+	}
+	return data, nil
+}
+
+// compressModule compresses the ELF image mod into the format of the
+// module file suffix (".ko", ".ko.xz" as kbuild does, ".ko.zst",
+// ".ko.gz") with the host's tools.
+func compressModule(ctx context.Context, mod []byte, suffix string) ([]byte, error) {
+	switch suffix {
+	case ".ko":
+		return mod, nil
+	case ".ko.xz":
+		return filter(ctx, mod, "xz", kbuildXz...)
+	case ".ko.zst":
+		return filter(ctx, mod, "zstd", zstdArgs(mod)...)
+	case ".ko.gz":
+		return filter(ctx, mod, "gzip", "-n", "-9", "-c")
+	}
+	return nil, fmt.Errorf("vmtest: unknown module suffix %q", suffix)
+}
+
+// moduleSuffix returns the module suffix of path (".ko", ".ko.xz", ...),
+// or "" if it has none.
+func moduleSuffix(path string) string {
+	i := strings.LastIndex(path, ".ko")
+	if i < 0 {
+		return ""
+	}
+	switch s := path[i:]; s {
+	case ".ko", ".ko.xz", ".ko.zst", ".ko.gz":
+		return s
+	}
+	return ""
+}
+
+// WeakdepModule returns the module file path (compressed or not) made to
+// declare a weak dependency on dep, in the same format: its first
+// "author=" modinfo entry becomes "weakdep=DEP", padded with NULs (which
+// the kernel, kmod and gokmod skip between entries), and its signature is
+// removed, since it no longer matches. Loading it taints the kernel as an
+// unsigned module does. An author entry too short for the new one is an
+// error.
+func WeakdepModule(ctx context.Context, path, dep string) ([]byte, error) {
+	mod, err := readModule(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	mod = bytes.Clone(unsigned(mod))
+	i := bytes.Index(mod, []byte("\x00author="))
+	if i < 0 {
+		return nil, fmt.Errorf("vmtest: %s: no author= modinfo entry", path)
+	}
+	i++
+	n := bytes.IndexByte(mod[i:], 0)
+	entry := "weakdep=" + dep
+	if n < len(entry) {
+		return nil, fmt.Errorf("vmtest: %s: the author entry %q is shorter than %q", path, mod[i:i+n], entry)
+	}
+	copy(mod[i:i+n], entry)
+	clear(mod[i+len(entry) : i+n])
+	return compressModule(ctx, mod, moduleSuffix(path))
 }
 
 // sigMagic ends a signed module.

@@ -3,6 +3,8 @@ package vmtest
 import (
 	"path/filepath"
 	"strings"
+
+	"github.com/gokmod/modprobe/internal/testmod"
 )
 
 // Modules returns the names of the modules TestGuest puts into the image
@@ -20,19 +22,31 @@ func Modules() []string {
 		// For the benchmarks: a stack of 26 modules (Sound Open
 		// Firmware) and over 20 modules without dependencies (NLS).
 		"snd-sof-pci-intel-tgl",
+		// A module whose init fails with EINVAL on a bad parameter
+		// ("bonding mode=bogus"), with a dependency (tls).
+		"bonding",
+		// A stack of three small modules (macvlan, tap) that the
+		// second tree of TestGuest holds recompressed.
+		"macvtap",
+		// A small network device without dependencies that no other
+		// test loads; the Debian 13 image carries it edited to declare
+		// a weak dependency (WeakdepModule).
+		"nlmon",
 	}
 }
 
 // NLSModules returns the module names of the kernel tree's NLS modules,
 // which the benchmarks load as a set of independent modules.
 func NLSModules(root, release string) ([]string, error) {
-	paths, err := filepath.Glob(filepath.Join(root, "lib/modules", release, "kernel/fs/nls/*.ko"))
+	paths, err := filepath.Glob(filepath.Join(testmod.ModuleDir(root, release), "kernel/fs/nls/*.ko*"))
 	if err != nil {
 		return nil, err
 	}
 	var names []string
 	for _, p := range paths {
-		names = append(names, strings.TrimSuffix(filepath.Base(p), ".ko"))
+		if s := moduleSuffix(p); s != "" {
+			names = append(names, strings.TrimSuffix(filepath.Base(p), s))
+		}
 	}
 	return names, nil
 }

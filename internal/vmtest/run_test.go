@@ -62,7 +62,7 @@ func TestMachineArgs(t *testing.T) {
 	args := strings.Join(m.Args(), " ")
 	for _, want := range []string{
 		"-accel tcg,thread=multi", "-m 1024", "-smp 2", "-no-reboot", "-kernel K", "-initrd I",
-		"-append console=ttyS0 panic=-1 quiet loglevel=3 rdinit=/init cryptomgr.notests -- -test.v",
+		"-append console=ttyS0 panic=-1 quiet loglevel=3 rdinit=/init cryptomgr.notests rcupdate.rcu_expedited=1 -- -test.v",
 	} {
 		if !strings.Contains(args, want) {
 			t.Errorf("qemu arguments %q lack %q", args, want)

@@ -22,15 +22,22 @@ import (
 )
 
 // TestGuest builds the guest tests (package internal/vmtest/guest) and
-// gokmod, boots Debian's kernel with them under qemu and fails unless
-// every guest test passes. The console streams into the test log. The
-// environment variable GOKMOD_VM_RUN selects guest tests as -run does.
+// gokmod, and boots them on each distribution's kernel under qemu, both
+// VMs at once: Debian 12 (kernel 6.1, plain .ko modules, the host's kmod
+// 30, gokmod with GOKMOD_COMPAT=kmod30) and Debian 13 (kernel 6.12, signed
+// .ko.xz modules the kernel decompresses, in a merged-/usr layout, Debian
+// 13's kmod 34.2 with its own loader and libraries, GOKMOD_COMPAT=kmod34).
+// A subtest fails unless every guest test passes; the console streams into
+// its log. The environment variable GOKMOD_VM_RUN selects guest tests as
+// -run does; GOKMOD_VM_BENCH runs benchmarks, one VM after the other.
 func TestGuest(t *testing.T) {
 	vmtest.RequireVM(t)
-	root, release := testmod.DebianTree(t)
 	trackModuleSources(t)
 
-	timeout := 4 * time.Minute
+	// Each VM runs for about two minutes on a busy 2-core machine (Debian
+	// 13's kernel waits a second whenever nf_defrag_ipv6 goes away, which
+	// most resets of the ip_vs chain do); both run at once.
+	timeout := 8 * time.Minute
 	if os.Getenv("GOKMOD_VM_BENCH") != "" {
 		timeout = 20 * time.Minute
 	}
@@ -38,42 +45,107 @@ func TestGuest(t *testing.T) {
 		timeout = time.Until(d) - 30*time.Second
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), timeout)
-	defer cancel()
+	// The subtests run after this function returns.
+	t.Cleanup(cancel)
 
 	dir := t.TempDir()
-	guestBin := filepath.Join(dir, "guest.test")
-	gokmodBin := filepath.Join(dir, "gokmod")
+	bins := guestBinaries{test: filepath.Join(dir, "guest.test"), gokmod: filepath.Join(dir, "gokmod")}
 	start := time.Now()
 	var wg sync.WaitGroup
-	var guestErr, gokmodErr, kernelErr error
-	var kernel string
-	wg.Go(func() { guestErr = vmtest.BuildTest(ctx, vmtest.GuestPackage, guestBin) })
-	wg.Go(func() { gokmodErr = vmtest.BuildGokmod(ctx, gokmodBin) })
-	wg.Go(func() { kernel, kernelErr = vmtest.BootKernel(ctx, vmtest.KernelPath(root, release), dir) })
+	var guestErr, gokmodErr error
+	wg.Go(func() { guestErr = vmtest.BuildTest(ctx, vmtest.GuestPackage, bins.test) })
+	wg.Go(func() { gokmodErr = vmtest.BuildGokmod(ctx, bins.gokmod) })
 	wg.Wait()
 	if guestErr != nil || gokmodErr != nil {
 		t.Fatalf("building the guest binaries: %v", errors.Join(guestErr, gokmodErr))
 	}
-	if kernelErr != nil {
-		t.Logf("%v (slower boot)", kernelErr)
-	}
-	t.Logf("built the guest binaries and the kernel in %v", time.Since(start).Round(time.Millisecond))
+	t.Logf("built the guest binaries in %v", time.Since(start).Round(time.Millisecond))
 
-	start = time.Now()
-	nls, err := vmtest.NLSModules(root, release)
+	for _, d := range []struct {
+		name string
+		find func(*testing.T) distribution
+	}{{"debian12", debian12}, {"debian13", debian13}} {
+		t.Run(d.name, func(t *testing.T) {
+			// Benchmarks time one VM at a time.
+			if os.Getenv("GOKMOD_VM_BENCH") == "" {
+				t.Parallel()
+			}
+			bootGuest(t, ctx, d.find(t), bins, timeout)
+		})
+	}
+}
+
+// guestBinaries are the host paths of the guest test binary and gokmod.
+type guestBinaries struct{ test, gokmod string }
+
+// distribution is a kernel tree and the kmod the guest suite compares
+// gokmod with on it.
+type distribution struct {
+	name          string
+	root, release string
+	compat        string // GOKMOD_COMPAT in the guest
+	kmodRoot      string // Image.KmodRoot: "" for the host's kmod
+	depmod        string // Image.Depmod: "" for the host's depmod
+	mergedUsr     bool
+	// foreignSuffix is a module format the kernel does not decompress:
+	// the guest's /testdata/alt tree holds a stack in it.
+	foreignSuffix string
+}
+
+// debian12 is Debian 12's kernel 6.1 (plain .ko, no in-kernel
+// decompression) with the host's kmod 30.
+func debian12(t *testing.T) distribution {
+	root, release := testmod.DebianTree(t)
+	return distribution{name: "debian12", root: root, release: release, compat: "kmod30", foreignSuffix: ".ko.xz"}
+}
+
+// debian13 is Debian 13's kernel 6.12 (signed .ko.xz, in-kernel xz only)
+// with its kmod 34.2, which the image carries with its loader and
+// libraries.
+func debian13(t *testing.T) distribution {
+	root, release := testmod.Debian13Tree(t)
+	return distribution{
+		name: "debian13", root: root, release: release, compat: "kmod34",
+		kmodRoot: kmod34Root(t), depmod: testmod.Kmod34Tool(t, "depmod"),
+		mergedUsr: true, foreignSuffix: ".ko.zst",
+	}
+}
+
+// kmod34Root returns the root of Debian 13's kmod that scripts/setup.sh
+// unpacked.
+func kmod34Root(t *testing.T) string {
+	root, err := vmtest.WrapperRoot(testmod.Kmod34Tool(t, "kmod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+// bootGuest builds the image for distribution d, boots it and fails the
+// test unless every guest test passes.
+func bootGuest(t *testing.T, ctx context.Context, d distribution, bins guestBinaries, timeout time.Duration) {
+	start := time.Now()
+	kernel, err := vmtest.BootKernel(ctx, vmtest.KernelPath(d.root, d.release), t.TempDir())
+	if err != nil {
+		t.Logf("%v (slower boot)", err)
+	}
+	nls, err := vmtest.NLSModules(d.root, d.release)
 	if err != nil || len(nls) < 20 {
-		t.Fatalf("%d NLS modules in %s (%v): the benchmarks need at least 20", len(nls), root, err)
+		t.Fatalf("%d NLS modules in %s (%v): the benchmarks need at least 20", len(nls), d.root, err)
 	}
 	img := vmtest.Image{
-		Root:    root,
-		Release: release,
-		Modules: append(vmtest.Modules(), nls...),
-		Init:    vmtest.HostFile(guestBin),
-		Files:   guestFiles(t, ctx, root, release, gokmodBin),
-		Args:    guestArgs(timeout - 15*time.Second),
-		Env:     guestEnv(),
+		Root:      d.root,
+		Release:   d.release,
+		MergedUsr: d.mergedUsr,
+		KmodRoot:  d.kmodRoot,
+		Depmod:    d.depmod,
+		Modules:   append(vmtest.Modules(), nls...),
+		Init:      vmtest.HostFile(bins.test),
+		Files:     guestFiles(t, ctx, d, bins.gokmod),
+		Args:      guestArgs(timeout - 15*time.Second),
+		Env:       guestEnv(d),
 	}
-	initrd := filepath.Join(dir, "initrd.cpio")
+	initrd := filepath.Join(t.TempDir(), "initrd.cpio")
 	if err := img.Build(ctx, initrd); err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +153,7 @@ func TestGuest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("built the %.1f MB image in %v", float64(fi.Size())/1e6, time.Since(start).Round(time.Millisecond))
+	t.Logf("%s %s: built the kernel and the %.1f MB image in %v", d.name, d.release, float64(fi.Size())/1e6, time.Since(start).Round(time.Millisecond))
 
 	console := vmtest.NewLineWriter(func(line string) { t.Log(line) })
 	res, err := vmtest.Run(ctx, vmtest.Machine{
@@ -93,7 +165,7 @@ func TestGuest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("the VM ran for %v", res.Duration.Round(time.Millisecond))
+	t.Logf("%s: the VM ran for %v", d.name, res.Duration.Round(time.Millisecond))
 	if res.Status != 0 {
 		t.Fatalf("the guest tests failed with status %d; their output is logged above", res.Status)
 	}
@@ -101,26 +173,46 @@ func TestGuest(t *testing.T) {
 
 // guestFiles returns the extra files of the guest image: gokmod as
 // /bin/gokmod with links /gokmod/TOOL (modprobe, insmod, rmmod, lsmod) to
-// run it as each tool, and the variants of dummy.ko (compressed, corrupt,
-// other vermagic) below vmtest.TestdataDir. Add test inputs here; files
-// below /lib/modules/RELEASE are indexed by depmod with the modules.
-func guestFiles(t *testing.T, ctx context.Context, root, release, gokmodBin string) map[string]vmtest.File {
+// run it as each tool; the variants of dummy (compressed, corrupt, other
+// vermagic) below vmtest.TestdataDir; below TestdataDir/alt, a second
+// tree holding the macvtap stack and dummy in the format the kernel
+// cannot decompress; and, for kmod 34, nlmon declaring a weak dependency
+// on dummy. Add test inputs here; files below /lib/modules/RELEASE are
+// indexed by depmod with the modules.
+func guestFiles(t *testing.T, ctx context.Context, d distribution, gokmodBin string) map[string]vmtest.File {
 	t.Helper()
 	files := map[string]vmtest.File{"/bin/gokmod": vmtest.HostFile(gokmodBin)}
 	for _, tool := range []string{"modprobe", "insmod", "rmmod", "lsmod"} {
 		files["/gokmod/"+tool] = vmtest.Symlink("/bin/gokmod")
 	}
-	dummy, err := vmtest.ModuleClosure(root, release, []string{"dummy"})
-	if err != nil {
-		t.Fatal(err)
+	modPath := func(name string) string {
+		rels, err := vmtest.ModuleClosure(d.root, d.release, []string{name})
+		if err != nil || len(rels) != 1 {
+			t.Fatalf("module %s: %v, %v", name, rels, err)
+		}
+		return rels[0]
 	}
-	variants, err := vmtest.ModuleVariants(ctx, filepath.Join(testmod.ModuleDir(root, release), dummy[0]), "dummy", t.TempDir())
+	modDir := testmod.ModuleDir(d.root, d.release)
+	variants, err := vmtest.ModuleVariants(ctx, filepath.Join(modDir, modPath("dummy")), "dummy", t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	maps.Copy(files, variants)
+	alt, err := vmtest.RecompressedTree(ctx, d.root, d.release, []string{"macvtap", "dummy"}, d.foreignSuffix, d.depmod, t.TempDir(), vmtest.TestdataDir+"/alt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	maps.Copy(files, alt)
+	if d.compat == "kmod34" {
+		rel := modPath("nlmon")
+		data, err := vmtest.WeakdepModule(ctx, filepath.Join(modDir, rel), "dummy")
+		if err != nil {
+			t.Fatal(err)
+		}
+		files["/lib/modules/"+d.release+"/"+rel] = vmtest.DataFile(data, 0o644)
+	}
 	maps.Copy(files, adapterFiles(t))
-	maps.Copy(files, kmmFiles(t, ctx, root, release))
+	maps.Copy(files, kmmFiles(t, ctx, d))
 	return files
 }
 
@@ -129,29 +221,32 @@ func guestFiles(t *testing.T, ctx context.Context, root, release, gokmodBin stri
 // kmod's depmod indexes and a firmware file, pushed to a real registry
 // (Debian's docker-registry), pulled and extracted with kmodimage, below
 // TestdataDir/kmm/shared; and the worker's configurations.
-func kmmFiles(t *testing.T, ctx context.Context, root, release string) map[string]vmtest.File {
+func kmmFiles(t *testing.T, ctx context.Context, d distribution) map[string]vmtest.File {
 	t.Helper()
+	root, release := d.root, d.release
 	rels, err := vmtest.ModuleClosure(root, release, []string{"dummy", "nls_utf8", "nls_cp437"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	tree := t.TempDir()
 	modDir := filepath.Join(tree, "opt/lib/modules", release)
-	for _, rel := range rels {
+	// With the tree's module lists, which depmod looks for.
+	for _, rel := range append(rels, "modules.order", "modules.builtin", "modules.builtin.modinfo") {
 		data, err := os.ReadFile(filepath.Join(testmod.ModuleDir(root, release), rel))
 		if err != nil {
 			t.Fatal(err)
 		}
 		writeHostFile(t, filepath.Join(modDir, rel), data)
 	}
-	if out, err := exec.Command("depmod", "-b", filepath.Join(tree, "opt"), release).CombinedOutput(); err != nil {
-		t.Fatalf("depmod: %v\n%s", err, out)
+	if err := vmtest.Depmod(ctx, d.depmod, filepath.Join(tree, "opt"), release); err != nil {
+		t.Fatal(err)
 	}
 	writeHostFile(t, filepath.Join(tree, "firmware/gokmod/test.bin"), []byte("gokmod firmware\n"))
 	writeHostFile(t, filepath.Join(tree, "etc/os-release"), []byte("ID=kmod-image\n"))
 
 	reg := registrytest.Start(t)
-	ref := reg.Push(t, "gokmod/kmm-dummy", release, registrytest.ImageFromDir(t, tree))
+	// A tag has no '+' (Debian 13's releases have one).
+	ref := reg.Push(t, "gokmod/kmm-dummy", strings.ReplaceAll(release, "+", "_"), registrytest.ImageFromDir(t, tree))
 	img, err := kmodimage.OpenImage(ctx, ref, kmodimage.PullOptions{Insecure: true})
 	if err != nil {
 		t.Fatal(err)
@@ -163,15 +258,7 @@ func kmmFiles(t *testing.T, ctx context.Context, root, release string) map[strin
 	if err := kmodimage.CheckLayout(shared, "", release); err != nil {
 		t.Fatal(err)
 	}
-	files := map[string]vmtest.File{}
-	err = filepath.WalkDir(shared, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, err := filepath.Rel(shared, p)
-		files[vmtest.TestdataDir+"/kmm/shared/"+rel] = vmtest.HostFile(p)
-		return err
-	})
+	files, err := vmtest.DirFiles(shared, vmtest.TestdataDir+"/kmm/shared")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,13 +336,16 @@ func guestArgs(timeout time.Duration) []string {
 	return args
 }
 
-// guestEnv passes CI on, so helpers that skip outside CI fail in the
-// guest as they would on the host.
-func guestEnv() []string {
+// guestEnv names the distribution (GOKMOD_VM_DISTRIBUTION) and the kmod
+// release gokmod follows there (GOKMOD_COMPAT, set explicitly so that
+// gokmod's default does not matter), and passes CI on, so helpers that
+// skip outside CI fail in the guest as they would on the host.
+func guestEnv(d distribution) []string {
+	env := []string{"GOKMOD_VM_DISTRIBUTION=" + d.name, "GOKMOD_COMPAT=" + d.compat}
 	if ci, ok := os.LookupEnv("CI"); ok {
-		return []string{"CI=" + ci}
+		env = append(env, "CI="+ci)
 	}
-	return nil
+	return env
 }
 
 // trackModuleSources opens every directory of the module's source tree.

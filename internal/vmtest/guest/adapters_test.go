@@ -165,7 +165,8 @@ func TestOCIHookTool(t *testing.T) {
 func TestKataTool(t *testing.T) {
 	freshKernel(t)
 	out := run(t, "/bin/gokmod", "kata", "--config", kataConfig, "--annotation", "ip_vs_sh", "--annotation-mode", "append", "-v")
-	if !strings.Contains(out, "/dummy.ko numdummies=3\n") || !strings.Contains(out, "/ip_vs.ko conn_tab_bits=11\n") || !strings.HasSuffix(out, "/ip_vs_sh.ko \n") {
+	ko := treeSuffix(t)
+	if !strings.Contains(out, "/dummy"+ko+" numdummies=3\n") || !strings.Contains(out, "/ip_vs"+ko+" conn_tab_bits=11\n") || !strings.HasSuffix(out, "/ip_vs_sh"+ko+" \n") {
 		t.Errorf("gokmod kata -v printed:\n%s", out)
 	}
 	if got := dummies(t); got != "dummy0,dummy1,dummy2" {

@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
-	"strings"
 	"testing"
 	"time"
 
@@ -26,14 +25,13 @@ var stackModules = []string{"snd-sof-pci-intel-tgl", "ip_vs_wrr"}
 // dependencies.
 func independentModules(b *testing.B) []string {
 	b.Helper()
-	rel := strings.TrimSpace(readFile(b, "/proc/sys/kernel/osrelease"))
-	paths, err := filepath.Glob("/lib/modules/" + rel + "/kernel/fs/nls/*.ko")
+	paths, err := filepath.Glob(moduleDir(b) + "/kernel/fs/nls/*.ko*")
 	if err != nil || len(paths) < 20 {
 		b.Fatalf("%d NLS modules in the image (%v), want at least 20", len(paths), err)
 	}
 	var names []string
 	for _, p := range paths {
-		names = append(names, strings.TrimSuffix(filepath.Base(p), ".ko"))
+		names = append(names, baseName(p))
 	}
 	sort.Strings(names)
 	return names
@@ -61,7 +59,7 @@ func benchModprobe(b *testing.B, names []string, cs ...contender) {
 			b.StopTimer()
 			unloadAll(b)
 			cmd := exec.Command(c.bin, args...)
-			cmd.Env = append([]string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}, c.env...)
+			cmd.Env = toolEnv(b, c.env...)
 			b.StartTimer()
 			start := time.Now()
 			out, err := cmd.CombinedOutput()

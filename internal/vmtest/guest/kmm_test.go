@@ -25,7 +25,7 @@ func TestKMMWorker(t *testing.T) {
 	// modules load last first, from the image's tree.
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if len(lines) < 4 || !strings.HasPrefix(lines[len(lines)-3], "insmod "+dir+"/shared/opt/lib/modules/") ||
-		!strings.Contains(lines[len(lines)-3], "/nls_cp437.ko") || !strings.Contains(lines[len(lines)-1], "/dummy.ko numdummies=2") {
+		!strings.Contains(lines[len(lines)-3], "/nls_cp437.ko") || !strings.Contains(lines[len(lines)-1], "/dummy"+treeSuffix(t)+" numdummies=2") {
 		t.Errorf("kmm load printed:\n%s", out)
 	}
 	if live(t, "ip_vs_rr") || live(t, "ip_vs") {

@@ -3,6 +3,9 @@
 package guest
 
 import (
+	"fmt"
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/gokmod/modprobe/internal/vmtest"
@@ -33,5 +36,27 @@ func TestKmodDummy(t *testing.T) {
 	}
 	if exists(t, "/sys/class/net/dummy0") {
 		t.Error("/sys/class/net/dummy0 still exists after modprobe -r dummy")
+	}
+}
+
+// TestKmodIsTheDistributions checks that the guest runs the kmod that
+// TestGuest meant it to (kmod 30 on Debian 12, 34.2 with its own
+// libraries on Debian 13, which would not run with Debian 12's glibc) and
+// the distribution's layout: on Debian 13 /lib links to usr/lib and the
+// modules live under /usr/lib/modules.
+func TestKmodIsTheDistributions(t *testing.T) {
+	vmtest.RequireGuest(t)
+	want := fmt.Sprintf("kmod version %d", kmodVersion(t))
+	if out := run(t, "/sbin/modprobe", "-V"); !strings.HasPrefix(out, want) {
+		t.Errorf("modprobe -V printed %q, want %q", out, want)
+	}
+	if kmodVersion(t) == 30 {
+		return
+	}
+	if target, err := os.Readlink("/lib"); err != nil || target != "usr/lib" {
+		t.Errorf("/lib links to %q (%v), want usr/lib", target, err)
+	}
+	if p := "/usr" + modulePath(t, "dummy"); !exists(t, p) || !strings.HasSuffix(p, ".ko.xz") {
+		t.Errorf("%s is missing or not .ko.xz", p)
 	}
 }

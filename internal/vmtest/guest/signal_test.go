@@ -22,16 +22,13 @@ import (
 // insertion each.
 func independentNLS(t *testing.T) []string {
 	t.Helper()
-	release := strings.TrimSpace(readFile(t, "/proc/sys/kernel/osrelease"))
 	var names []string
-	for _, line := range strings.Split(readFile(t, "/lib/modules/"+release+"/modules.dep"), "\n") {
+	for _, line := range strings.Split(readFile(t, moduleDir(t)+"/modules.dep"), "\n") {
 		path, deps, ok := strings.Cut(line, ":")
 		if !ok || !strings.Contains(path, "/fs/nls/") || strings.TrimSpace(deps) != "" {
 			continue
 		}
-		name := filepath.Base(path)
-		name = name[:strings.Index(name, ".ko")]
-		names = append(names, strings.ReplaceAll(name, "-", "_"))
+		names = append(names, strings.ReplaceAll(baseName(path), "-", "_"))
 	}
 	if len(names) < 8 {
 		t.Fatalf("only %d independent NLS modules: %v", len(names), names)
@@ -56,7 +53,7 @@ func startModprobe(t *testing.T, args ...string) (cmd *exec.Cmd, stderr string) 
 	}
 	defer errf.Close()
 	cmd = exec.Command("/bin/gokmod", append([]string{"modprobe"}, args...)...)
-	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"}
+	cmd.Env = toolEnv(t)
 	cmd.Stdout, cmd.Stderr = out, errf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

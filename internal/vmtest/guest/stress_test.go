@@ -40,18 +40,17 @@ func TestStressLoadRemove(t *testing.T) {
 		deadline   = 2 * time.Minute
 	)
 	names := []string{"ip_vs", "ip_vs_wrr", "ip_vs_rr", "ip_vs_lc", "ip_vs_wlc", "ip_vs_sh", "ip_vs_dh", "ip_vs_sed", "ip_vs_nq", "dummy"}
-	rel := strings.TrimSpace(readFile(t, "/proc/sys/kernel/osrelease"))
-	nls, err := filepath.Glob("/lib/modules/" + rel + "/kernel/fs/nls/nls_*.ko")
+	nls, err := filepath.Glob(moduleDir(t) + "/kernel/fs/nls/nls_*.ko*")
 	if err != nil || len(nls) < 6 {
 		t.Fatalf("%d NLS modules in the image (%v), want at least 6", len(nls), err)
 	}
 	sort.Strings(nls)
 	for _, p := range nls[:6] {
-		names = append(names, strings.TrimSuffix(filepath.Base(p), ".ko"))
+		names = append(names, baseName(p))
 	}
 
 	k := &countingKernel{}
-	l, err := modprobe.Open(modprobe.Options{Kernel: k})
+	l, err := modprobe.Open(modprobe.Options{Kernel: k, Compat: compat(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
