@@ -62,6 +62,7 @@ const (
 	originCommandExit  = "libkmod-module.c:1047 command_do"
 	originRemove       = "libkmod-module.c:856 kmod_module_remove_module"
 	originCompression  = "libkmod.c:0 kmod_new"
+	originLoaded       = "libkmod-module.c:1725 kmod_module_new_from_loaded"
 )
 
 // logger wraps the caller's slog.Logger; the zero value discards.

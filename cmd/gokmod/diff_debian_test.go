@@ -12,12 +12,14 @@ import (
 	"github.com/gokmod/modprobe/internal/testmod"
 )
 
-// These tests compare gokmod modprobe with Debian's kmod modprobe on the
-// module tree of Debian's current linux-image-amd64 package, indexed by
-// kmod's depmod (scripts/setup.sh prepares it): --show-depends for every
-// module, --resolve-alias for every alias pattern made concrete, and
+// These tests compare gokmod modprobe with Debian 12's kmod 30 modprobe
+// (the host's; gokmod runs with GOKMOD_COMPAT=kmod30) on the module tree
+// of Debian 12's current linux-image-amd64 package, indexed by kmod's
+// depmod (scripts/setup.sh prepares it): --show-depends for every module,
+// --resolve-alias for every alias pattern made concrete, and
 // --showconfig; then the same with the .bin indexes removed, so that
 // gokmod reads the text files, against kmod with the indexes present.
+// diff_debian13_test.go does the same for Debian 13 and kmod 34.2.
 
 // A separator name is looked up between the names of a batch; the
 // configuration in sepConfig makes both programs print a line for it that
@@ -147,11 +149,12 @@ func segments(out, sep string) []string {
 	return strings.Split(out, sep)
 }
 
-// compareBatches runs kmod's modprobe with kmodBase and gokmod's with
-// ourBase, both with mode, over names in batches with a separator between
-// names, and counts the names whose output segments are identical. fix
-// rewrites gokmod's output before the comparison.
-func compareBatches(t *testing.T, kmodBase, ourBase, mode, names []string, sepLine string, fix func(string) string) (same, total int) {
+// compareBatches runs the kmod build's modprobe with kmodBase and gokmod's
+// (following that build) with ourBase, both with mode, over names in
+// batches with a separator between names, and counts the names whose
+// output segments are identical. fix rewrites gokmod's output before the
+// comparison.
+func compareBatches(t *testing.T, k kmodBuild, kmodBase, ourBase, mode, names []string, sepLine string, fix func(string) string) (same, total int) {
 	const batch = 400
 	if fix == nil {
 		fix = func(s string) string { return s }
@@ -165,8 +168,8 @@ func compareBatches(t *testing.T, kmodBase, ourBase, mode, names []string, sepLi
 			}
 			return a
 		}
-		want := runKmod(t, "modprobe", args(kmodBase), nil)
-		got := runOurs("modprobe", args(ourBase), nil)
+		want := k.run(t, "modprobe", args(kmodBase), nil)
+		got := k.ours("modprobe", args(ourBase), nil)
 		ws, gs := segments(want.Stdout, sepLine), segments(fix(got.Stdout), sepLine)
 		if len(ws) != len(chunk)+2 || len(gs) != len(ws) {
 			t.Errorf("%v batch at %d: %d kmod segments, %d gokmod segments, want %d", mode, start, len(ws), len(gs), len(chunk)+2)
@@ -209,14 +212,14 @@ func debianSetup(t *testing.T) (root, release, moddir string, base []string) {
 func TestDifferentialDebianShowDepends(t *testing.T) {
 	_, _, moddir, base := debianSetup(t)
 	names := debianModules(t, moddir)
-	same, total := compareBatches(t, base, base, []string{"-D"}, names, "install /bin/true \n", nil)
+	same, total := compareBatches(t, hostKmod(), base, base, []string{"-D"}, names, "install /bin/true \n", nil)
 	t.Logf("modprobe -D: %d/%d modules identical", same, total)
 }
 
 func TestDifferentialDebianResolveAlias(t *testing.T) {
 	_, _, moddir, base := debianSetup(t)
 	aliases := debianAliases(t, moddir)
-	same, total := compareBatches(t, base, base, []string{"-R"}, aliases, "gokmod_separator_target\n", nil)
+	same, total := compareBatches(t, hostKmod(), base, base, []string{"-R"}, aliases, "gokmod_separator_target\n", nil)
 	t.Logf("modprobe -R: %d/%d concrete aliases identical", same, total)
 }
 
@@ -256,13 +259,13 @@ func TestDifferentialDebianTextFallback(t *testing.T) {
 	textBase := append([]string{"-d", copyRoot}, base[2:]...)
 	fix := func(s string) string { return strings.ReplaceAll(s, copyRoot, root) }
 
-	s, n := compareBatches(t, base, textBase, []string{"-D"}, debianModules(t, moddir), "install /bin/true \n", fix)
+	s, n := compareBatches(t, hostKmod(), base, textBase, []string{"-D"}, debianModules(t, moddir), "install /bin/true \n", fix)
 	t.Logf("text indexes, modprobe -D: %d/%d modules identical", s, n)
-	s, n = compareBatches(t, base, textBase, []string{"-R"}, debianAliases(t, moddir), "gokmod_separator_target\n", fix)
+	s, n = compareBatches(t, hostKmod(), base, textBase, []string{"-R"}, debianAliases(t, moddir), "gokmod_separator_target\n", fix)
 	t.Logf("text indexes, modprobe -R: %d/%d concrete aliases identical", s, n)
 
 	want := runKmod(t, "modprobe", append(append([]string{}, base...), "-c"), nil)
-	got := runOurs("modprobe", append(append([]string{}, textBase...), "-c"), nil)
+	got := runOurs("modprobe", append(append([]string{}, textBase...), "-c"), pinKmod30(nil))
 	if want != got {
 		t.Errorf("modprobe -c with text indexes differs (%d vs %d bytes of stdout)", len(want.Stdout), len(got.Stdout))
 	} else {

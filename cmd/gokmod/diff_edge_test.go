@@ -519,7 +519,7 @@ func runEdgeCases(t *testing.T, root string, cases []edgeCase, norm func(string)
 			for i := range work {
 				r := &results[i]
 				r.want, r.err = execKmod(path, r.args, r.env)
-				r.got = runOurs("modprobe", r.args, r.env)
+				r.got = runOurs("modprobe", r.args, pinKmod30(r.env))
 			}
 		}()
 	}

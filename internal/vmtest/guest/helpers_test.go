@@ -60,3 +60,21 @@ func unloadAtCleanup(t *testing.T, module string) {
 		}
 	})
 }
+
+// guestCompat returns the GOKMOD_COMPAT setting under which gokmod follows
+// the guest's kmod, read from its modprobe -V: "GOKMOD_COMPAT=kmod30" for
+// Debian 12's kmod 30, "GOKMOD_COMPAT=kmod34" for kmod 34.
+func guestCompat(t *testing.T) string {
+	t.Helper()
+	first, _, _ := strings.Cut(run(t, "/sbin/modprobe", "-V"), "\n")
+	v, ok := strings.CutPrefix(first, "kmod version ")
+	major, _, _ := strings.Cut(v, ".")
+	switch {
+	case ok && major == "30":
+		return "GOKMOD_COMPAT=kmod30"
+	case ok && major == "34":
+		return "GOKMOD_COMPAT=kmod34"
+	}
+	t.Fatalf("guest's modprobe -V: %q, want kmod 30 or 34", first)
+	return ""
+}
