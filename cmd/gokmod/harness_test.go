@@ -154,8 +154,19 @@ func (k kmodBuild) ours(tool string, args []string, vars map[string]string) outc
 // identical byte for byte; on a difference it logs both.
 func (k kmodBuild) compare(t testing.TB, tool string, args []string, vars map[string]string) bool {
 	t.Helper()
+	return k.compareNorm(t, tool, args, vars, nil)
+}
+
+// compareNorm is compare with norm (if not nil) applied to both outcomes'
+// stdout and stderr first.
+func (k kmodBuild) compareNorm(t testing.TB, tool string, args []string, vars map[string]string, norm func(string) string) bool {
+	t.Helper()
 	want := k.run(t, tool, args, vars)
 	got := k.ours(tool, args, vars)
+	if norm != nil {
+		want.Stdout, want.Stderr = norm(want.Stdout), norm(want.Stderr)
+		got.Stdout, got.Stderr = norm(got.Stdout), norm(got.Stderr)
+	}
 	if want == got {
 		return true
 	}
