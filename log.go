@@ -39,6 +39,8 @@ func configOrigin(c config.Code) string {
 		return "libkmod-config.c:521 kmod_config_parse_kcmdline"
 	case config.DuplicateFile:
 		return "libkmod-config.c:809 conf_files_insert_sorted"
+	case config.StatEntry:
+		return "libkmod-config.c:0 conf_files_filter_out" // kmod 34 only, which prints no line
 	}
 	return "" // gokmod's own message: libkmod has no such one
 }

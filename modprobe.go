@@ -302,6 +302,7 @@ type Loader struct {
 	kmsgPath       string
 	maxModuleSize  int64
 	stdout, stderr io.Writer
+	compat         Compat
 
 	compOnce sync.Once
 	kernComp compression // what /sys/module/compression names
@@ -329,6 +330,7 @@ func Open(opts Options) (*Loader, error) {
 		maxModuleSize: opts.MaxModuleSize,
 		stdout:        opts.Stdout,
 		stderr:        opts.Stderr,
+		compat:        opts.Compat,
 	}
 	if l.kern == nil {
 		l.kern = systemKernel{}

@@ -103,6 +103,7 @@ func pinKmod30(vars map[string]string) map[string]string {
 // A kmodBuild is a build of kmod that differential tests compare gokmod
 // with, and how gokmod is made to follow it.
 type kmodBuild struct {
+	name string // "kmod30", "kmod34"
 	// tool returns the path of the build's tool name, failing the test
 	// under CI=true and skipping it otherwise when it is missing.
 	tool func(testing.TB, string) string
@@ -116,7 +117,7 @@ type kmodBuild struct {
 // hostKmod is the host's kmod: Debian 12's kmod 30, which gokmod follows
 // with GOKMOD_COMPAT=kmod30.
 func hostKmod() kmodBuild {
-	return kmodBuild{tool: testmod.RequireTool, pin: pinKmod30}
+	return kmodBuild{name: "kmod30", tool: testmod.RequireTool, pin: pinKmod30}
 }
 
 // debian13Kmod is Debian 13's kmod 34.2, run through the wrapper make
@@ -124,9 +125,22 @@ func hostKmod() kmodBuild {
 // environment has no GOKMOD_COMPAT.
 func debian13Kmod() kmodBuild {
 	return kmodBuild{
+		name:  "kmod34",
 		tool:  testmod.Kmod34Tool,
 		pin:   func(vars map[string]string) map[string]string { return vars },
 		argv0: func(tool string) string { return tool },
+	}
+}
+
+// forEachKmod runs f as a subtest for each kmod build gokmod follows:
+// the host's kmod 30 and Debian 13's kmod 34.2 (whose subtest fails under
+// CI=true, and is skipped otherwise, when make setup has not fetched it).
+func forEachKmod(t *testing.T, f func(t *testing.T, k kmodBuild)) {
+	for _, k := range []kmodBuild{hostKmod(), debian13Kmod()} {
+		t.Run(k.name, func(t *testing.T) {
+			k.tool(t, "modprobe")
+			f(t, k)
+		})
 	}
 }
 

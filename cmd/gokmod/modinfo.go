@@ -223,7 +223,7 @@ func (m *modinfoCmd) info(mod modprobe.Module) bool {
 		if builtin && errors.Is(err, os.ErrNotExist) {
 			return true // an old kernel without modules.builtin.modinfo
 		}
-		m.log.printf(logErr, "could not get modinfo from '%s': %s\n", mod.Name, kmodlog.Strerror(elfErrno(err)))
+		m.log.printf(logErr, "could not get modinfo from '%s': %s\n", mod.Name, kmodlog.Strerror(elfErrno(m.compat, err)))
 		return false
 	}
 	if m.field == "parm" {

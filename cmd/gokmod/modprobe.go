@@ -212,6 +212,22 @@ func (m *modprobeCmd) main(args []string) int {
 
 	opts := modprobe.Options{ConfigPaths: configPaths}
 	switch {
+	case m.compat != modprobe.CompatKmod30 && (kversionSet || rootSet):
+		// kmod 34 refuses a module directory longer than PATH_MAX-1
+		// where kmod 30 cut it.
+		if !kversionSet {
+			rel, err := releaseOf(m.env)
+			if err != nil {
+				m.log.printf(logErr, "uname() failed: %v\n", err)
+				return -1
+			}
+			kversion = rel
+		}
+		opts.ModuleDir = root + "/lib/modules/" + kversion
+		if len(opts.ModuleDir) > 4095 {
+			m.log.printf(logErr, "bad directory %s: path too long\n", opts.ModuleDir)
+			return -1
+		}
 	case kversionSet:
 		// modprobe builds the path in a PATH_MAX buffer.
 		opts.ModuleDir = root + "/lib/modules/" + kversion
@@ -281,7 +297,7 @@ func (m *modprobeCmd) showSymbols(path, what string, get func(*elfmod.Module) ([
 		return get(mod)
 	}()
 	if err != nil {
-		errno := elfErrno(err)
+		errno := elfErrno(m.compat, err)
 		m.LOG("could not get %s of %s: %s\n", what, path, kmodlog.Strerror(errno))
 		return -int(errno)
 	}
@@ -292,14 +308,17 @@ func (m *modprobeCmd) showSymbols(path, what string, get func(*elfmod.Module) ([
 }
 
 // elfErrno is libkmod's errno for a failure to read a module's ELF: the
-// system's own, ENOENT for a missing section, ENOEXEC for a bad image.
-func elfErrno(err error) syscall.Errno {
+// system's own, for a missing section ENOENT in kmod 30 and ENODATA from
+// kmod 31 on, ENOEXEC for a bad image.
+func elfErrno(c modprobe.Compat, err error) syscall.Errno {
 	var errno syscall.Errno
 	switch {
 	case errors.As(err, &errno):
 		return errno
-	case errors.Is(err, elfmod.ErrNoSection):
+	case errors.Is(err, elfmod.ErrNoSection) && c == modprobe.CompatKmod30:
 		return syscall.ENOENT
+	case errors.Is(err, elfmod.ErrNoSection):
+		return syscall.ENODATA
 	case errors.Is(err, modprobe.ErrTooLarge):
 		return syscall.EFBIG // over MaxModuleSize: read no further
 	}
