@@ -23,38 +23,17 @@ import (
 // modprobe options that select it, with the separators' configuration
 // and kmod 34.2's default configuration directories.
 func debian13Setup(t *testing.T) (root, release, moddir string, base []string) {
-	debian13Kmod().tool(t, "modprobe")
-	root, release = testmod.Debian13Tree(t)
-	moddir = testmod.ModuleDir(root, release)
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "00-gokmod-separator.conf"), []byte(sepConfig), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	base = []string{"-d", root, "-S", release, "-C", dir}
-	for _, d := range []string{"/etc/modprobe.d", "/run/modprobe.d", "/usr/local/lib/modprobe.d", "/usr/lib/modprobe.d", "/lib/modprobe.d"} {
-		base = append(base, "-C", d)
-	}
-	return root, release, moddir, base
+	return treeSetup(t, debian13Kmod(), testmod.Debian13Tree)
 }
 
 func TestDifferentialDebian13ShowDepends(t *testing.T) {
 	_, _, moddir, base := debian13Setup(t)
-	names := debianModules(t, moddir)
-	same, total := compareBatches(t, debian13Kmod(), base, base, []string{"-D"}, names, "install /bin/true \n", nil)
-	t.Logf("kmod 34.2, modprobe -D: %d modules: %d identical", total, same)
-	if total != len(names) || total < 4000 {
-		t.Errorf("compared %d of the tree's %d modules", total, len(names))
-	}
+	compareTreeModules(t, debian13Kmod(), moddir, base)
 }
 
 func TestDifferentialDebian13ResolveAlias(t *testing.T) {
 	_, _, moddir, base := debian13Setup(t)
-	aliases := debianAliases(t, moddir)
-	same, total := compareBatches(t, debian13Kmod(), base, base, []string{"-R"}, aliases, "gokmod_separator_target\n", nil)
-	t.Logf("kmod 34.2, modprobe -R: %d concrete aliases: %d identical", total, same)
-	if total != len(aliases) || total < 20000 {
-		t.Errorf("compared %d of %d aliases", total, len(aliases))
-	}
+	compareTreeAliases(t, debian13Kmod(), moddir, base)
 }
 
 func TestDifferentialDebian13ShowConfig(t *testing.T) {

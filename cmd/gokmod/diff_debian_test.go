@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -41,17 +42,31 @@ func separator(mode []string) string {
 }
 
 // debianConfig returns -C options for a separator file and the system's
-// configuration directories (kmod 30's defaults).
-func debianConfig(t *testing.T) []string {
+// configuration directories as the kmod build k reads them by default.
+func debianConfig(t *testing.T, k kmodBuild) []string {
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "00-gokmod-separator.conf"), []byte(sepConfig), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	args := []string{"-C", dir}
-	for _, d := range []string{"/etc/modprobe.d", "/run/modprobe.d", "/usr/local/lib/modprobe.d", "/lib/modprobe.d"} {
+	dirs := []string{"/etc/modprobe.d", "/run/modprobe.d", "/usr/local/lib/modprobe.d", "/lib/modprobe.d"}
+	if k.name != "kmod30" { // kmod 32 added /usr/lib/modprobe.d
+		dirs = slices.Insert(dirs, 3, "/usr/lib/modprobe.d")
+	}
+	for _, d := range dirs {
 		args = append(args, "-C", d)
 	}
 	return args
+}
+
+// treeSetup returns the tree that tree finds, its module directory and the
+// modprobe options that select it with debianConfig's configuration.
+func treeSetup(t *testing.T, k kmodBuild, tree func(testing.TB) (string, string)) (root, release, moddir string, base []string) {
+	k.tool(t, "modprobe")
+	root, release = tree(t)
+	moddir = testmod.ModuleDir(root, release)
+	base = append([]string{"-d", root, "-S", release}, debianConfig(t, k)...)
+	return root, release, moddir, base
 }
 
 // debianModules returns the module names of the tree, in modules.dep order.
@@ -203,25 +218,43 @@ func trim(s string) string {
 }
 
 func debianSetup(t *testing.T) (root, release, moddir string, base []string) {
-	testmod.RequireTool(t, "modprobe")
-	root, release = testmod.DebianTree(t)
-	moddir = testmod.ModuleDir(root, release)
-	base = append([]string{"-d", root, "-S", release}, debianConfig(t)...)
-	return root, release, moddir, base
+	return treeSetup(t, hostKmod(), testmod.DebianTree)
 }
 
 func TestDifferentialDebianShowDepends(t *testing.T) {
 	_, _, moddir, base := debianSetup(t)
-	names := debianModules(t, moddir)
-	same, total := compareBatches(t, hostKmod(), base, base, []string{"-D"}, names, "install /bin/true \n", nil)
-	t.Logf("modprobe -D: %d/%d modules identical", same, total)
+	compareTreeModules(t, hostKmod(), moddir, base)
 }
 
 func TestDifferentialDebianResolveAlias(t *testing.T) {
 	_, _, moddir, base := debianSetup(t)
-	aliases := debianAliases(t, moddir)
-	same, total := compareBatches(t, hostKmod(), base, base, []string{"-R"}, aliases, "gokmod_separator_target\n", nil)
-	t.Logf("modprobe -R: %d/%d concrete aliases identical", same, total)
+	compareTreeAliases(t, hostKmod(), moddir, base)
+}
+
+// compareTreeModules compares modprobe -D of every module of the tree
+// (base selects it) with the kmod build's and logs the count.
+func compareTreeModules(t *testing.T, k kmodBuild, moddir string, base []string) {
+	compareTreeNames(t, k, base, "-D", debianModules(t, moddir), "modules", 4000)
+}
+
+// compareTreeAliases compares modprobe -R of every alias of the tree made
+// concrete with the kmod build's and logs the count.
+func compareTreeAliases(t *testing.T, k kmodBuild, moddir string, base []string) {
+	compareTreeNames(t, k, base, "-R", debianAliases(t, moddir), "concrete aliases", 20000)
+}
+
+// compareTreeNames compares modprobe mode for each of names, at least
+// least of them, and logs the count of what.
+func compareTreeNames(t *testing.T, k kmodBuild, base []string, mode string, names []string, what string, least int) {
+	sepLine := "install /bin/true \n"
+	if mode == "-R" {
+		sepLine = "gokmod_separator_target\n"
+	}
+	same, total := compareBatches(t, k, base, base, []string{mode}, names, sepLine, nil)
+	t.Logf("%s, modprobe %s: %d %s: %d identical", k.name, mode, total, what, same)
+	if total != len(names) || total < least {
+		t.Errorf("compared %d of the tree's %d %s", total, len(names), what)
+	}
 }
 
 func TestDifferentialDebianShowConfig(t *testing.T) {

@@ -27,12 +27,7 @@ func (o outcome) String() string {
 // environment vars on top of a minimal one.
 func runKmod(t testing.TB, tool string, args []string, vars map[string]string) outcome {
 	t.Helper()
-	path := testmod.RequireTool(t, tool)
-	o, err := execKmod(path, args, vars)
-	if err != nil {
-		t.Fatalf("running %s: %v", path, err)
-	}
-	return o
+	return hostKmod().run(t, tool, args, vars)
 }
 
 // execKmod runs kmod's modprobe at path like runKmod, without a
