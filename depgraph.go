@@ -32,7 +32,11 @@ func (p *pool) lookupSoftdeps(names []string) []*module {
 	for _, n := range names {
 		ms, err := p.lookup(n)
 		if err != nil {
-			p.errorf(originSoftdep, "failed to lookup soft dependency '%s', continuing anyway.", n)
+			if p.l.compat == CompatKmod30 {
+				p.errorf(originSoftdep, "failed to lookup soft dependency '%s', continuing anyway.", n)
+			} else { // kmod 34 shares the lookup with weak dependencies
+				p.errorf(originSoftdep, "failed to lookup dependency '%s', continuing anyway.", n)
+			}
 			continue
 		}
 		mods = append(mods, ms...)

@@ -39,6 +39,8 @@ func configOrigin(c config.Code) string {
 		return "libkmod-config.c:521 kmod_config_parse_kcmdline"
 	case config.DuplicateFile:
 		return "libkmod-config.c:809 conf_files_insert_sorted"
+	case config.StatEntry:
+		return "libkmod-config.c:0 conf_files_filter_out" // kmod 34 only, which prints no line
 	}
 	return "" // gokmod's own message: libkmod has no such one
 }
@@ -62,6 +64,7 @@ const (
 	originCommandExit  = "libkmod-module.c:1047 command_do"
 	originRemove       = "libkmod-module.c:856 kmod_module_remove_module"
 	originCompression  = "libkmod.c:0 kmod_new"
+	originLoaded       = "libkmod-module.c:1725 kmod_module_new_from_loaded"
 )
 
 // logger wraps the caller's slog.Logger; the zero value discards.

@@ -109,9 +109,10 @@
 // # Compatibility
 //
 // Options.Compat selects the kmod release to match where releases differ:
-// current kmod by default, or kmod 30 (Debian 12), whose output gokmod's
-// differential tests compare byte for byte. Beyond kmod, the Loader reads
-// depmod's text files when a binary index is missing.
+// kmod 34.2 (Debian 13) by default, or kmod 30 (Debian 12); gokmod's
+// differential tests compare its output with each byte for byte. Beyond
+// kmod, the Loader reads depmod's text files when a binary index is
+// missing.
 //
 // # Security
 //
@@ -152,6 +153,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -192,7 +194,7 @@ type Options struct {
 	// configuration and indexes, with kmod's wording. nil discards them.
 	Logger *slog.Logger
 	// Compat selects the kmod release to match where releases differ.
-	// The zero value follows current kmod.
+	// The zero value follows kmod 34.2 (CompatKmod34, CompatLatest).
 	Compat Compat
 
 	// Kernel receives the module system calls. nil means the running
@@ -230,22 +232,40 @@ type Softdep struct {
 const DefaultMaxModuleSize = 512 << 20
 
 // Compat selects which kmod release a Loader matches where kmod releases
-// behave differently.
+// behave differently. The zero value, CompatKmod34, follows the newest kmod
+// release gokmod follows; CompatLatest names it too. Only released kmod
+// versions are followed, never a development commit.
 type Compat int
 
 const (
-	// CompatLatest follows current kmod (34): modprobe.d has the weakdep
-	// directive and the module directory's modules.weakdep is read,
-	// *.alias files in modprobe.d directories are ignored, a backslash
-	// at the very end of a file is dropped, and /usr/lib/modprobe.d is a
-	// default directory.
-	CompatLatest Compat = iota
+	// CompatKmod34 follows kmod 34.2, the release of Debian 13 and the
+	// default: modprobe.d has the weakdep directive and the module
+	// directory's modules.weakdep is read, *.alias files in modprobe.d
+	// directories are ignored, a backslash at the very end of a file is
+	// dropped, and /usr/lib/modprobe.d is a default directory.
+	CompatKmod34 Compat = iota
 	// CompatKmod30 follows kmod 30, the release of Debian 12: no weakdep
 	// (a weakdep line is a bad line), *.alias files are read, a final
 	// backslash leaves a 0xff byte in the line, and /usr/lib/modprobe.d
 	// is not searched.
 	CompatKmod30
 )
+
+// CompatLatest is the newest released kmod gokmod follows: kmod 34.2
+// today. Callers that want to follow kmod as gokmod upgrades use it (or
+// the zero value); callers that need one release's behaviour name it.
+const CompatLatest = CompatKmod34
+
+// String returns the GOKMOD_COMPAT word for c: "kmod34" or "kmod30".
+func (c Compat) String() string {
+	switch c {
+	case CompatKmod34:
+		return "kmod34"
+	case CompatKmod30:
+		return "kmod30"
+	}
+	return "Compat(" + strconv.Itoa(int(c)) + ")"
+}
 
 func (c Compat) dialect() config.Dialect {
 	if c == CompatKmod30 {

@@ -2,6 +2,7 @@ package modprobe
 
 import (
 	"context"
+	"strings"
 	"syscall"
 
 	"github.com/gokmod/modprobe/internal/index"
@@ -164,13 +165,15 @@ func (p *pool) newFromAlias(alias, name string) (*module, bool) {
 }
 
 // newFromPath returns the module name whose file is path (absolute; name
-// is modname.FromPath of it). It fails when the file does not exist or the
-// module already has another path.
+// is modname.FromPath of it). It fails when the file does not exist, when
+// the path has no file name (it ends in '/'), or when the module already
+// has another path. A file name that starts with a dot makes a module
+// with an empty name, as in libkmod.
 func (p *pool) newFromPath(path, name string) (*module, error) {
 	if err := p.l.statFile(path); err != nil {
 		return nil, err
 	}
-	if name == "" {
+	if strings.HasSuffix(path, "/") {
 		return nil, syscall.ENOENT
 	}
 	m := p.mods[name]

@@ -231,6 +231,11 @@ func (l *Loader) plan(ctx context.Context, name string, params []string, opts Pl
 	if err != nil {
 		return nil, err
 	}
+	return l.planModules(ctx, p, mods, name, params, opts, schedule)
+}
+
+// planModules plans the probes of the modules a request for name found.
+func (l *Loader) planModules(ctx context.Context, p *pool, mods []*module, name string, params []string, opts PlanOptions, schedule bool) (*Plan, error) {
 	plan := &Plan{Name: name, Params: JoinParams(params)}
 	var caller *callerParams
 	if len(params) > 0 {

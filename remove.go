@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"syscall"
 	"time"
 
@@ -156,13 +155,12 @@ func (r *remover) module(ctx context.Context, m *module, holders, nested bool) e
 			return err
 		}
 	} else {
-		_, err := kernel.ReadRefcnt(r.l.sysfs, m.name)
-		// current kmod skips a module that went away meanwhile
-		gone := r.l.compat != CompatKmod30 && errors.Is(err, fs.ErrNotExist)
-		if !gone {
-			if err := r.remove(ctx, m.name); err != nil {
-				return err
-			}
+		// A module another step already took (a holder's dependency
+		// pass removes it with --remove-holders) is deleted again, and
+		// the kernel's ENOENT fails the removal: kmod 30 and 34.2 do so
+		// (skipping it is a later, unreleased kmod change).
+		if err := r.remove(ctx, m.name); err != nil {
+			return err
 		}
 		// The dependencies nobody uses any more, in one pass, deepest
 		// first; failures are ignored.

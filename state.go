@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"path/filepath"
 	"syscall"
 
 	"github.com/gokmod/modprobe/internal/kernel"
+	"github.com/gokmod/modprobe/internal/kmodlog"
 	"github.com/gokmod/modprobe/internal/modname"
 )
 
@@ -107,6 +109,10 @@ type LoadedModule struct {
 // as lsmod does.
 func (l *Loader) Loaded() ([]LoadedModule, error) {
 	mods, err := kernel.ReadProcModules(l.proc)
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		l.log.errorf(context.Background(), originLoaded, "could not open %s: %s", filepath.Join(l.proc, "modules"), kmodlog.Strerror(err))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("could not get list of modules: %w", err)
 	}

@@ -15,14 +15,16 @@ import (
 // panic.
 
 func TestBadInputMissingModuleDir(t *testing.T) {
-	for _, args := range [][]string{
-		{"-d", "/nonexistent/root", "-S", "1.2.3", "-D", "ip_vs"},
-		{"-d", "/nonexistent/root", "-S", "1.2.3", "-R", "ip_vs"},
-		{"-d", "/nonexistent/root", "-S", "1.2.3", "-C", "/dev/null", "-c"},
-		{"-d", "relative/root", "-S", "1.2.3", "-D", "ip_vs"},
-	} {
-		compareTool(t, "modprobe", args, nil)
-	}
+	forEachKmod(t, func(t *testing.T, k kmodBuild) {
+		for _, args := range [][]string{
+			{"-d", "/nonexistent/root", "-S", "1.2.3", "-D", "ip_vs"},
+			{"-d", "/nonexistent/root", "-S", "1.2.3", "-R", "ip_vs"},
+			{"-d", "/nonexistent/root", "-S", "1.2.3", "-C", "/dev/null", "-c"},
+			{"-d", "relative/root", "-S", "1.2.3", "-D", "ip_vs"},
+		} {
+			k.compare(t, "modprobe", args, nil)
+		}
+	})
 }
 
 // writeIndexTree writes a module tree whose indexes the test controls:
@@ -66,37 +68,41 @@ func writeIndexTree(t *testing.T, dep string, extra map[string][]byte) (root str
 }
 
 func TestBadInputDependencyCycle(t *testing.T) {
-	// depmod never writes a cycle, but a hand-made index can hold one;
-	// like libkmod, gokmod trusts each line's closure and terminates.
-	root := writeIndexTree(t, "kernel/a.ko: kernel/b.ko\nkernel/b.ko: kernel/a.ko\nkernel/c.ko: kernel/c.ko\n", nil)
-	for _, n := range []string{"a", "b", "c"} {
-		compareTool(t, "modprobe", []string{"-d", root, "-S", "1.0", "-C", "/dev/null", "-D", n}, nil)
-	}
-	conf := filepath.Join(root, "loop.conf")
-	if err := os.WriteFile(conf, []byte("alias a b\nalias b a\nsoftdep a pre: b\nsoftdep b pre: a post: c\nsoftdep c post: a\ninstall c /sbin/modprobe c\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range []string{"a", "b", "c"} {
-		compareTool(t, "modprobe", []string{"-d", root, "-S", "1.0", "-C", conf, "-D", n}, nil)
-		compareTool(t, "modprobe", []string{"-d", root, "-S", "1.0", "-C", conf, "-R", n}, nil)
-	}
+	forEachKmod(t, func(t *testing.T, k kmodBuild) {
+		// depmod never writes a cycle, but a hand-made index can hold one;
+		// like libkmod, gokmod trusts each line's closure and terminates.
+		root := writeIndexTree(t, "kernel/a.ko: kernel/b.ko\nkernel/b.ko: kernel/a.ko\nkernel/c.ko: kernel/c.ko\n", nil)
+		for _, n := range []string{"a", "b", "c"} {
+			k.compare(t, "modprobe", []string{"-d", root, "-S", "1.0", "-C", "/dev/null", "-D", n}, nil)
+		}
+		conf := filepath.Join(root, "loop.conf")
+		if err := os.WriteFile(conf, []byte("alias a b\nalias b a\nsoftdep a pre: b\nsoftdep b pre: a post: c\nsoftdep c post: a\ninstall c /sbin/modprobe c\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range []string{"a", "b", "c"} {
+			k.compare(t, "modprobe", []string{"-d", root, "-S", "1.0", "-C", conf, "-D", n}, nil)
+			k.compare(t, "modprobe", []string{"-d", root, "-S", "1.0", "-C", conf, "-R", n}, nil)
+		}
+	})
 }
 
 func TestBadInputCorruptIndexes(t *testing.T) {
 	// Header damage: kmod logs it, ignores that index and reads the rest.
-	root := writeIndexTree(t, "kernel/a.ko:\n", map[string][]byte{
-		"modules.alias.bin": []byte("\xb0\x07\xfa\x57\x00\x02\x00\x01\x00\x00\x00\x0c"),
+	forEachKmod(t, func(t *testing.T, k kmodBuild) {
+		root := writeIndexTree(t, "kernel/a.ko:\n", map[string][]byte{
+			"modules.alias.bin": []byte("\xb0\x07\xfa\x57\x00\x02\x00\x01\x00\x00\x00\x0c"),
+		})
+		k.compare(t, "modprobe", []string{"-d", root, "-S", "1.0", "-C", "/dev/null", "-D", "a"}, nil)
+		k.compare(t, "modprobe", []string{"-d", root, "-S", "1.0", "-C", "/dev/null", "-R", "pci:x"}, nil)
+		root = writeIndexTree(t, "kernel/a.ko:\n", map[string][]byte{
+			"modules.dep.bin": []byte("\xb0\x07\xf4\x57\x00\x03\x00\x01\x00\x00\x00\x0c"),
+		})
+		k.compare(t, "modprobe", []string{"-d", root, "-S", "1.0", "-C", "/dev/null", "-D", "a"}, nil)
 	})
-	compareTool(t, "modprobe", []string{"-d", root, "-S", "1.0", "-C", "/dev/null", "-D", "a"}, nil)
-	compareTool(t, "modprobe", []string{"-d", root, "-S", "1.0", "-C", "/dev/null", "-R", "pci:x"}, nil)
-	root = writeIndexTree(t, "kernel/a.ko:\n", map[string][]byte{
-		"modules.dep.bin": []byte("\xb0\x07\xf4\x57\x00\x03\x00\x01\x00\x00\x00\x0c"),
-	})
-	compareTool(t, "modprobe", []string{"-d", root, "-S", "1.0", "-C", "/dev/null", "-D", "a"}, nil)
 
 	// Damage inside the trie, where kmod 30 reads out of bounds: gokmod
 	// must stay sane. Truncate and flip bytes of a real index.
-	root = writeIndexTree(t, "kernel/alpha.ko:\nkernel/alphabet.ko: kernel/alpha.ko\nkernel/beta.ko:\n", nil)
+	root := writeIndexTree(t, "kernel/alpha.ko:\nkernel/alphabet.ko: kernel/alpha.ko\nkernel/beta.ko:\n", nil)
 	dep := filepath.Join(testmod.ModuleDir(root, "1.0"), "modules.dep.bin")
 	orig, err := os.ReadFile(dep)
 	if err != nil {
@@ -120,28 +126,32 @@ func TestBadInputCorruptIndexes(t *testing.T) {
 }
 
 func TestBadInputLongLines(t *testing.T) {
-	root := writeIndexTree(t, "kernel/a.ko:\n", nil)
-	conf := filepath.Join(root, "long.conf")
-	long := strings.Repeat("x", 2<<20)
-	if err := os.WriteFile(conf, []byte("options a big="+long+"\nalias "+long+" a\n"+long+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	compareTool(t, "modprobe", []string{"-d", root, "-S", "1.0", "-C", conf, "-D", "a"}, nil)
-	// One argument can hold at most 128 KiB (MAX_ARG_STRLEN).
-	arg := long[:100<<10]
-	compareTool(t, "modprobe", []string{"-d", root, "-S", "1.0", "-C", conf, "-R", arg}, nil)
-	compareTool(t, "modprobe", []string{"-d", root, "-S", "1.0", "-C", conf, "-D", "a", "p=" + arg}, nil)
+	forEachKmod(t, func(t *testing.T, k kmodBuild) {
+		root := writeIndexTree(t, "kernel/a.ko:\n", nil)
+		conf := filepath.Join(root, "long.conf")
+		long := strings.Repeat("x", 2<<20)
+		if err := os.WriteFile(conf, []byte("options a big="+long+"\nalias "+long+" a\n"+long+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		k.compare(t, "modprobe", []string{"-d", root, "-S", "1.0", "-C", conf, "-D", "a"}, nil)
+		// One argument can hold at most 128 KiB (MAX_ARG_STRLEN).
+		arg := long[:100<<10]
+		k.compare(t, "modprobe", []string{"-d", root, "-S", "1.0", "-C", conf, "-R", arg}, nil)
+		k.compare(t, "modprobe", []string{"-d", root, "-S", "1.0", "-C", conf, "-D", "a", "p=" + arg}, nil)
+	})
 }
 
 func TestBadInputBrackets(t *testing.T) {
-	root := writeIndexTree(t, "kernel/a.ko:\n", nil)
-	conf := filepath.Join(root, "b.conf")
-	if err := os.WriteFile(conf, []byte("alias x[ a\nalias ]x a\noptions a[ o=1\nsoftdep a pre: b[ c]\nalias ok[a-b] a\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range []string{"a", "x[", "]x", "ok-", "oka", "[", "]"} {
-		compareTool(t, "modprobe", []string{"-d", root, "-S", "1.0", "-C", conf, "-D", n}, nil)
-		compareTool(t, "modprobe", []string{"-d", root, "-S", "1.0", "-C", conf, "-R", n}, nil)
-	}
-	compareTool(t, "modprobe", []string{"-d", root, "-S", "1.0", "-C", conf, "-c"}, nil)
+	forEachKmod(t, func(t *testing.T, k kmodBuild) {
+		root := writeIndexTree(t, "kernel/a.ko:\n", nil)
+		conf := filepath.Join(root, "b.conf")
+		if err := os.WriteFile(conf, []byte("alias x[ a\nalias ]x a\noptions a[ o=1\nsoftdep a pre: b[ c]\nalias ok[a-b] a\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range []string{"a", "x[", "]x", "ok-", "oka", "[", "]"} {
+			k.compare(t, "modprobe", []string{"-d", root, "-S", "1.0", "-C", conf, "-D", n}, nil)
+			k.compare(t, "modprobe", []string{"-d", root, "-S", "1.0", "-C", conf, "-R", n}, nil)
+		}
+		k.compare(t, "modprobe", []string{"-d", root, "-S", "1.0", "-C", conf, "-c"}, nil)
+	})
 }

@@ -98,8 +98,7 @@ func runDepmod(e *env, argv0 string, args []string) (status int) {
 			fmt.Fprintf(e.stdout, depmodUsage, filepath.Base(argv0))
 			return 0
 		case 'V':
-			fmt.Fprintf(e.stdout, "kmod version 30\n%s\n", features)
-			return 0
+			return printVersion(e.stdout, e, log)
 		case '?':
 			return 1
 		default:

@@ -599,16 +599,19 @@ func TestDifferentialDepmodCommandLine(t *testing.T) {
 	}
 	// -h and -V differ on purpose, as gokmod modprobe's do (see
 	// TestKnownDifferences): -h may describe -o too, so it must hold
-	// kmod's lines in kmod's order; -V must start with kmod's line, which
-	// scripts parse, and go on with gokmod's features.
+	// kmod's lines in kmod's order; -V must be kmod's but for the one
+	// feature Debian built kmod without.
 	for _, opt := range []string{"-h", "--help", "-V", "--version"} {
 		total++
 		want := runKmod(t, "depmod", []string{opt}, nil)
 		got := ourDepmod([]string{opt})
 		ok := got.Code == want.Code && got.Stderr == want.Stderr
 		if opt == "-V" || opt == "--version" {
-			first, _, _ := strings.Cut(want.Stdout, "\n")
-			ok = ok && got.Stdout == first+"\n"+features+"\n"
+			// Debian's kmod 30 was built without zlib; gokmod reads .ko.gz.
+			if d := versionDiffers(want.Stdout, got.Stdout, "ZLIB"); d != "" {
+				ok = false
+				t.Errorf("depmod %s: %s", opt, d)
+			}
 		} else {
 			// kmod's lines, a subsequence of gokmod's
 			wl, gl := strings.SplitAfter(want.Stdout, "\n"), strings.SplitAfter(got.Stdout, "\n")
@@ -750,7 +753,8 @@ func dmSortedLines(s string) []string {
 	return l
 }
 
-// ourDepmod runs gokmod depmod in-process with args.
+// ourDepmod runs gokmod depmod in-process with args, following the
+// host's kmod 30.
 func ourDepmod(args []string) outcome {
-	return runOurs("depmod", args, nil)
+	return runOurs("depmod", args, pinKmod30(nil))
 }

@@ -491,12 +491,13 @@ var ctxPtrRE = regexp.MustCompile(`ctx=0x[0-9a-f]+ `)
 // maskPointer hides that pointer.
 func maskPointer(s string) string { return ctxPtrRE.ReplaceAllString(s, "ctx=0xPTR ") }
 
-// runEdgeCases runs every case with kmod and with gokmod and reports each
-// difference, after masking libkmod's pointer and applying norm (if not
-// nil) to both outcomes. It returns the number of identical cases.
-func runEdgeCases(t *testing.T, root string, cases []edgeCase, norm func(string) string) int {
+// runEdgeCases runs every case with the kmod build's modprobe and with
+// gokmod's (following that build) and reports each difference, after
+// masking libkmod's pointer and applying norm (if not nil) to both
+// outcomes. It returns the number of identical cases.
+func runEdgeCases(t *testing.T, k kmodBuild, root string, cases []edgeCase, norm func(string) string) int {
 	t.Helper()
-	path := testmod.RequireTool(t, "modprobe")
+	path := k.tool(t, "modprobe")
 	type result struct {
 		args      []string
 		env       map[string]string
@@ -519,7 +520,7 @@ func runEdgeCases(t *testing.T, root string, cases []edgeCase, norm func(string)
 			for i := range work {
 				r := &results[i]
 				r.want, r.err = execKmod(path, r.args, r.env)
-				r.got = runOurs("modprobe", r.args, r.env)
+				r.got = k.ours("modprobe", r.args, r.env)
 			}
 		}()
 	}
@@ -562,6 +563,14 @@ func normDepline(s string) string {
 	return deplineRE.ReplaceAllString(s, "parse_depline: bad dependency $1$2")
 }
 
+// depline34RE is deplineRE for kmod 34.2's messages, which carry no place
+// in libkmod.
+var depline34RE = regexp.MustCompile(`(?m)ERROR: (?:ctx=0xPTR path=(\S+) error=.*|could not use dependency (\S+) of .*)$`)
+
+func normDepline34(s string) string {
+	return depline34RE.ReplaceAllString(s, "ERROR: parse_depline: bad dependency $1$2")
+}
+
 // edgeNames are the names the lookup modes are asked about.
 var edgeNames = []string{
 	"edge_a", "edge-b", "edge_c", "dot", "dot.ted", "dot-ted", "dotted-alias", "edge_bi", "edge_user",
@@ -591,6 +600,37 @@ var edgeModes = [][]string{{"-D"}, {"-R"}, {"-n", "-v"}, {"-D", "-i"}, {"-D", "-
 
 func TestDifferentialEdge(t *testing.T) {
 	root := buildEdge(t)
+	cases := edgeCases(t, root)
+	same := runEdgeCases(t, hostKmod(), root, cases, normDepline)
+	t.Logf("edge cases: %d/%d modprobe invocations (%d names, -a runs counted per name) identical to kmod 30", same, len(cases), edgeNameCount(cases))
+}
+
+// TestDifferentialEdgeKmod34: the same cases against Debian 13's kmod
+// 34.2, gokmod in its default mode. (The trees are indexed by the host's
+// depmod; kmod 34.2 reads kmod 30's indexes.)
+func TestDifferentialEdgeKmod34(t *testing.T) {
+	debian13Kmod().tool(t, "modprobe")
+	root := buildEdge(t)
+	cases := edgeCases(t, root)
+	same := runEdgeCases(t, debian13Kmod(), root, cases, normDepline34)
+	t.Logf("edge cases: %d/%d modprobe invocations (%d names, -a runs counted per name) identical to kmod 34.2", same, len(cases), edgeNameCount(cases))
+}
+
+// edgeNameCount counts the names the cases look up, -a runs per name.
+func edgeNameCount(cases []edgeCase) int {
+	names := 0
+	for _, c := range cases {
+		if slices.Contains(c.mode, "-a") {
+			names += len(c.args)
+		} else {
+			names++
+		}
+	}
+	return names
+}
+
+// edgeCases are the cases of the edge tree built at root.
+func edgeCases(t *testing.T, root string) []edgeCase {
 	var cases []edgeCase
 	add := func(c edgeCase) { cases = append(cases, c) }
 
@@ -721,16 +761,7 @@ func TestDifferentialEdge(t *testing.T) {
 		add(edgeCase{mode: []string{"-D"}, args: []string{n}})
 	}
 
-	same := runEdgeCases(t, root, cases, normDepline)
-	names := 0
-	for _, c := range cases {
-		if slices.Contains(c.mode, "-a") {
-			names += len(c.args)
-		} else {
-			names++
-		}
-	}
-	t.Logf("edge cases: %d/%d modprobe invocations (%d names, -a runs counted per name) identical to kmod", same, len(cases), names)
+	return cases
 }
 
 // edgeDiffCases are minimal reproductions of differences that gokmod had
@@ -788,13 +819,19 @@ var edgeDiffCases = []edgeCase{
 	{name: "dirname-cut-at-path-max", rel: "-", mode: []string{"-R"}, args: []string{"-d", "/" + strings.Repeat("r", 4080), "-S", "xyz", "nope"}},
 }
 
-// TestDifferentialEdgeDiffs runs edgeDiffCases.
+// TestDifferentialEdgeDiffs runs edgeDiffCases against the host's kmod 30
+// and Debian 13's kmod 34.2.
 func TestDifferentialEdgeDiffs(t *testing.T) {
 	root := buildEdge(t)
-	for _, c := range edgeDiffCases {
-		t.Run(c.name, func(t *testing.T) {
-			runEdgeCases(t, root, []edgeCase{c}, nil)
-		})
+	for _, k := range []struct {
+		name  string
+		build kmodBuild
+	}{{"kmod30", hostKmod()}, {"kmod34", debian13Kmod()}} {
+		for _, c := range edgeDiffCases {
+			t.Run(k.name+"/"+c.name, func(t *testing.T) {
+				runEdgeCases(t, k.build, root, []edgeCase{c}, nil)
+			})
+		}
 	}
 }
 

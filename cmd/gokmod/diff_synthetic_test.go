@@ -162,52 +162,54 @@ func synthBase(root string, confDirs []string) []string {
 }
 
 func TestDifferentialSynthetic(t *testing.T) {
-	root, confDirs := buildSynth(t, synthTree(), synthConfig)
-	base := synthBase(root, confDirs)
-	same, total := 0, 0
-	check := func(args []string, vars map[string]string) {
-		total++
-		if compareTool(t, "modprobe", append(append([]string{}, base...), args...), vars) {
-			same++
+	forEachKmod(t, func(t *testing.T, k kmodBuild) {
+		root, confDirs := buildSynth(t, synthTree(), synthConfig)
+		base := synthBase(root, confDirs)
+		same, total := 0, 0
+		check := func(args []string, vars map[string]string) {
+			total++
+			if k.compare(t, "modprobe", append(append([]string{}, base...), args...), vars) {
+				same++
+			}
 		}
-	}
-	for _, n := range synthNames {
-		check([]string{"-D", n}, nil)
-		check([]string{"-R", n}, nil)
-		check([]string{"-n", "-v", n}, nil)
-		check([]string{"-D", "-b", n}, nil)
-		check([]string{"-D", "-i", n}, nil)
-		check([]string{"-q", "-D", n}, nil)
-	}
-	for _, args := range [][]string{
-		{"-c"},
-		{"--showconfig", "ignored-arg"},
-		{"-D", "mod_a", "p=1", "b=x y", "c='q r'", `d="s t"`, "e", "=f g"},
-		{"-D", "mod-b", "extra=1"},
-		{"-D", "mod_inst", "x=1", "y=2 3"},
-		{"-D", "-a", "mod_a", "unknown_module", "mod-b"},
-		{"-D", "-a", "-q", "mod_a", "unknown_module"},
-		{"-R", "-a", "fs-foo", "myalias", "nope"},
-		{"-D"},
-		{},
-		{"-q"},
-		{"-D", "--", "-mod"},
-		{"--show-dep", "mod_c"},
-		{"--sh", "mod_c"},
-		{"--show-depends=x", "mod_c"},
-		{"-Z", "mod_c"},
-		{"mod_c", "-D", "-v"},
-		{"-vD", "mod_c"},
-		{"-w", "12x", "-r", "mod_c"},
-		{"-n", "--first-time", "-v", "mod_c"},
-		{"-D", "--first-time", "mod_c"},
-	} {
-		check(args, nil)
-	}
-	for _, opts := range []string{"-D", "-D -v", `"-D" -v`, "-D  -v", " -D", `-D -v "-C` + confDirs[0] + `"`, `-D 'mod_a`} {
-		check([]string{"mod_c"}, map[string]string{"MODPROBE_OPTIONS": opts})
-	}
-	t.Logf("synthetic tree: %d/%d modprobe invocations identical to kmod", same, total)
+		for _, n := range synthNames {
+			check([]string{"-D", n}, nil)
+			check([]string{"-R", n}, nil)
+			check([]string{"-n", "-v", n}, nil)
+			check([]string{"-D", "-b", n}, nil)
+			check([]string{"-D", "-i", n}, nil)
+			check([]string{"-q", "-D", n}, nil)
+		}
+		for _, args := range [][]string{
+			{"-c"},
+			{"--showconfig", "ignored-arg"},
+			{"-D", "mod_a", "p=1", "b=x y", "c='q r'", `d="s t"`, "e", "=f g"},
+			{"-D", "mod-b", "extra=1"},
+			{"-D", "mod_inst", "x=1", "y=2 3"},
+			{"-D", "-a", "mod_a", "unknown_module", "mod-b"},
+			{"-D", "-a", "-q", "mod_a", "unknown_module"},
+			{"-R", "-a", "fs-foo", "myalias", "nope"},
+			{"-D"},
+			{},
+			{"-q"},
+			{"-D", "--", "-mod"},
+			{"--show-dep", "mod_c"},
+			{"--sh", "mod_c"},
+			{"--show-depends=x", "mod_c"},
+			{"-Z", "mod_c"},
+			{"mod_c", "-D", "-v"},
+			{"-vD", "mod_c"},
+			{"-w", "12x", "-r", "mod_c"},
+			{"-n", "--first-time", "-v", "mod_c"},
+			{"-D", "--first-time", "mod_c"},
+		} {
+			check(args, nil)
+		}
+		for _, opts := range []string{"-D", "-D -v", `"-D" -v`, "-D  -v", " -D", `-D -v "-C` + confDirs[0] + `"`, `-D 'mod_a`} {
+			check([]string{"mod_c"}, map[string]string{"MODPROBE_OPTIONS": opts})
+		}
+		t.Logf("synthetic tree: %d/%d modprobe invocations identical to %s", same, total, k.name)
+	})
 }
 
 // TestDifferentialReinsertOrder covers a tree without modules.builtin:
@@ -215,22 +217,24 @@ func TestDifferentialSynthetic(t *testing.T) {
 // load its indexes up front and reads each index per lookup, which orders
 // values of equal priority differently.
 func TestDifferentialReinsertOrder(t *testing.T) {
-	tree := synthTree()
-	tree.OmitBuiltin = true
-	root, confDirs := buildSynth(t, tree, synthConfig)
-	base := synthBase(root, confDirs)
-	same, total := 0, 0
-	for _, n := range synthNames {
-		for _, mode := range [][]string{{"-D"}, {"-R"}} {
-			total++
-			if compareTool(t, "modprobe", append(append(append([]string{}, base...), mode...), n), nil) {
-				same++
+	forEachKmod(t, func(t *testing.T, k kmodBuild) {
+		tree := synthTree()
+		tree.OmitBuiltin = true
+		root, confDirs := buildSynth(t, tree, synthConfig)
+		base := synthBase(root, confDirs)
+		same, total := 0, 0
+		for _, n := range synthNames {
+			for _, mode := range [][]string{{"-D"}, {"-R"}} {
+				total++
+				if k.compare(t, "modprobe", append(append(append([]string{}, base...), mode...), n), nil) {
+					same++
+				}
 			}
 		}
-	}
-	total++
-	if compareTool(t, "modprobe", append(append([]string{}, base...), "-c"), nil) {
-		same++
-	}
-	t.Logf("tree without modules.builtin: %d/%d identical", same, total)
+		total++
+		if k.compare(t, "modprobe", append(append([]string{}, base...), "-c"), nil) {
+			same++
+		}
+		t.Logf("tree without modules.builtin: %d/%d identical to %s", same, total, k.name)
+	})
 }

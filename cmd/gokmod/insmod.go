@@ -14,35 +14,42 @@ import (
 	"github.com/gokmod/modprobe/internal/kmodlog"
 )
 
-// features is the second line of -V: what this gokmod can do, in kmod's
-// words. It decompresses all three formats itself and leaves signatures
-// to the kernel.
-const features = "+ZSTD +XZ +ZLIB -LIBCRYPTO -EXPERIMENTAL"
-
-// printVersion is what kmod's tools print for -V.
-func printVersion(out *outWriter, e *env) int {
-	v := 30
-	if c, err := compatFromEnv(e); err == nil && c == modprobe.CompatLatest {
-		v = 34
-	}
-	fmt.Fprintf(out, "kmod version %d\n%s\n", v, features)
-	return 0
-}
-
-// simpleTool holds what insmod, rmmod and lsmod share.
+// simpleTool holds what insmod, rmmod, lsmod and modinfo share.
 type simpleTool struct {
 	env *env
 	out *outWriter
 	log *toolLog
+	// compat is the kmod release GOKMOD_COMPAT selects; compatErr is set
+	// when it names none (see checkCompat).
+	compat    modprobe.Compat
+	compatErr error
 }
 
 func newSimpleTool(e *env, prog string) *simpleTool {
-	return &simpleTool{
-		env: e,
-		out: &outWriter{Writer: bufio.NewWriterSize(e.stdout, 4096), line: e.stdoutTTY},
-		log: newToolLog(prog, e.stderr),
+	c, err := compatFromEnv(e)
+	t := &simpleTool{
+		env:       e,
+		out:       &outWriter{Writer: bufio.NewWriterSize(e.stdout, 4096), line: e.stdoutTTY},
+		log:       newToolLog(prog, e.stderr),
+		compat:    c,
+		compatErr: err,
 	}
+	t.log.setCompat(c)
+	return t
 }
+
+// checkCompat reports an unknown GOKMOD_COMPAT, as modprobe does, and
+// returns false then.
+func (t *simpleTool) checkCompat() bool {
+	if t.compatErr != nil {
+		t.log.printf(logErr, "%v\n", t.compatErr)
+		return false
+	}
+	return true
+}
+
+// kmod30 reports whether the tool follows kmod 30.
+func (t *simpleTool) kmod30() bool { return t.compat == modprobe.CompatKmod30 }
 
 // finish flushes the output and turns an exitNow into a status.
 func (t *simpleTool) finish(status *int) {
@@ -63,7 +70,7 @@ func (t *simpleTool) finish(status *int) {
 func (t *simpleTool) otherOption(c rune) int {
 	switch c {
 	case 'V':
-		return printVersion(t.out, t.env)
+		return printVersion(t.out, t.env, t.log)
 	case '?':
 		return 1
 	}
@@ -77,7 +84,7 @@ func (t *simpleTool) open(verbose int) (*modprobe.Loader, error) {
 	l, err := modprobe.Open(t.env.loaderOptions(modprobe.Options{
 		ConfigPaths: []string{},
 		Logger:      slog.New(slogHandler{t.log}),
-		Compat:      modprobe.CompatKmod30,
+		Compat:      t.compat,
 	}))
 	if err == nil {
 		t.log.setupKmodLog(verbose)
@@ -88,22 +95,40 @@ func (t *simpleTool) open(verbose int) (*modprobe.Loader, error) {
 func runInsmod(e *env, argv0 string, args []string) (status int) {
 	t := newSimpleTool(e, "insmod")
 	defer t.finish(&status)
-	p := getopt.New(argv0, args, "psfVh", []getopt.Option{
-		{Name: "version", Val: 'V'},
-		{Name: "help", Val: 'h'},
-	}, e.stderr).WithEnv(e.getenv)
-	var force bool
+	if !t.checkCompat() {
+		return 1
+	}
+	// kmod 34 dropped the ignored -p and made -s --syslog, and added -v.
+	short, long, verbose := "psfVh", []getopt.Option{{Name: "version", Val: 'V'}, {Name: "help", Val: 'h'}}, logWarning
+	if !t.kmod30() {
+		short, long, verbose = "fsvVh", []getopt.Option{
+			{Name: "force", Val: 'f'},
+			{Name: "syslog", Val: 's'},
+			{Name: "verbose", Val: 'v'},
+			{Name: "version", Val: 'V'},
+			{Name: "help", Val: 'h'},
+		}, logErr
+	}
+	p := getopt.New(argv0, args, short, long, e.stderr).WithEnv(e.getenv)
+	var force, useSyslog bool
 	for c := range p.Options() {
-		switch c {
-		case 'p', 's': // ignored, for compatibility
-		case 'f':
+		switch {
+		case c == 'p' || (c == 's' && t.kmod30()): // ignored, for compatibility
+		case c == 's':
+			useSyslog = true
+		case c == 'v':
+			verbose++
+		case c == 'f':
 			force = true
-		case 'h':
-			fmt.Fprintf(t.out, "Usage:\n\t%s [options] filename [args]\nOptions:\n\t-V, --version     show version\n\t-h, --help        show this help\n", "insmod")
+		case c == 'h':
+			t.insmodHelp()
 			return 0
 		default:
 			return t.otherOption(rune(c))
 		}
+	}
+	if useSyslog {
+		t.log.openSyslog()
 	}
 	operands := p.Operands()
 	if len(operands) == 0 {
@@ -116,7 +141,7 @@ func runInsmod(e *env, argv0 string, args []string) (status int) {
 		return 1
 	}
 	opts := strings.Join(operands[1:], " ")
-	l, err := t.open(logWarning)
+	l, err := t.open(verbose)
 	if err != nil {
 		t.log.printf(logErr, "kmod_new() failed!\n")
 		return 1
@@ -141,6 +166,21 @@ func runInsmod(e *env, argv0 string, args []string) (status int) {
 		return 1
 	}
 	return 0
+}
+
+// insmodHelp prints insmod's -h for the kmod release followed.
+func (t *simpleTool) insmodHelp() {
+	if t.kmod30() {
+		fmt.Fprintf(t.out, "Usage:\n\t%s [options] filename [args]\nOptions:\n\t-V, --version     show version\n\t-h, --help        show this help\n", "insmod")
+		return
+	}
+	fmt.Fprintf(t.out, "Usage:\n\t%s [options] filename [module options]\nOptions:\n"+
+		"\t-f, --force       DANGEROUS: forces a module load, may cause\n"+
+		"\t                  data corruption and crash your machine\n"+
+		"\t-s, --syslog      print to syslog, not stderr\n"+
+		"\t-v, --verbose     enables more messages\n"+
+		"\t-V, --version     show version\n"+
+		"\t-h, --help        show this help\n", "insmod")
 }
 
 // insmodStrerror is insmod's mod_strerror.

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/gokmod/modprobe"
 	"github.com/gokmod/modprobe/internal/kmodlog"
 )
 
@@ -27,7 +28,9 @@ type exitNow int
 
 // toolLog reproduces kmod's tools/log.c and the libkmod logging it sets up,
 // byte for byte with Debian's kmod 30 (built with debugging information in
-// its messages).
+// its messages) or Debian 13's kmod 34.2 (built without: libkmod's
+// messages carry no place in its source, and its debug messages are not
+// there at all).
 type toolLog struct {
 	prog     string
 	w        io.Writer
@@ -41,6 +44,15 @@ type toolLog struct {
 	// -s was given but no syslog daemon listens: messages are dropped.
 	useSyslog bool
 	sys       *syslogConn
+	// kmod30 prints libkmod's messages as kmod 30 does; otherwise as
+	// kmod 34.2 does (see setCompat).
+	kmod30 bool
+}
+
+// setCompat makes the log print libkmod's messages as the kmod release c
+// follows does.
+func (t *toolLog) setCompat(c modprobe.Compat) {
+	t.kmod30 = c == modprobe.CompatKmod30
 }
 
 // openSyslog is log_open(true): from now on the tool's messages go to
@@ -145,14 +157,20 @@ func (h slogHandler) Handle(_ context.Context, r slog.Record) error {
 	})
 	file, fn, _ := strings.Cut(origin, " ")
 	switch {
+	case !t.kmod30 && prio == logDebug && origin != "":
+		// kmod 34.2 as Debian 13 builds it has no debug messages.
 	case !t.setup && origin != "":
 		// libkmod's own logger, before the tool installs its own: stderr.
 		name := prioName(prio)
 		if prio == logCrit {
 			name = "CRITICAL"
 		}
-		fmt.Fprintf(t.w, "libkmod: %s ../libkmod/%s %s: %s\n", name, file, fn, r.Message)
-	case origin == "":
+		if t.kmod30 {
+			fmt.Fprintf(t.w, "libkmod: %s ../libkmod/%s %s: %s\n", name, file, fn, r.Message)
+		} else {
+			fmt.Fprintf(t.w, "libkmod: %s: %s: %s\n", name, fn, r.Message)
+		}
+	case origin == "" || !t.kmod30:
 		t.emit(prio, fmt.Sprintf("%s: %s: %s\n", t.prog, prioName(prio), r.Message), prioName(prio)+": "+r.Message)
 	default:
 		text := fmt.Sprintf("../libkmod/%s %s() %s", file, fn, r.Message)

@@ -57,8 +57,11 @@ type env struct {
 	// stdoutTTY makes stdout line-buffered, as the C library does for a
 	// terminal, so that output and messages interleave as kmod's do.
 	stdoutTTY bool
-	getenv    func(string) (string, bool)
-	setenv    func(string, string)
+	// noStderr reports that the process has no standard error (file
+	// descriptor 2 is closed): kmod 31 and later log to syslog then.
+	noStderr bool
+	getenv   func(string) (string, bool)
+	setenv   func(string, string)
 	// kernel, when set, replaces the running kernel and its sysfs,
 	// procfs and log (tests use modprobetest's fake kernel).
 	kernel *fakeKernel
@@ -95,11 +98,13 @@ func main() {
 	debug.SetGCPercent(-1)
 	debug.SetMemoryLimit(256 << 20)
 	st, err := os.Stdout.Stat()
+	_, errStat := os.Stderr.Stat()
 	e := &env{
 		stdin:     os.Stdin,
 		stdout:    os.Stdout,
 		stderr:    os.Stderr,
 		stdoutTTY: err == nil && st.Mode()&os.ModeCharDevice != 0,
+		noStderr:  errStat != nil,
 		getenv:    os.LookupEnv,
 		setenv:    func(k, v string) { _ = os.Setenv(k, v) },
 	}

@@ -30,6 +30,9 @@ type modinfoCmd struct {
 func runModinfo(e *env, argv0 string, args []string) (status int) {
 	m := &modinfoCmd{simpleTool: newSimpleTool(e, "modinfo"), separator: "\n"}
 	defer m.finish(&status)
+	if !m.checkCompat() {
+		return 1
+	}
 	p := getopt.New(argv0, args, "adlpn0mF:k:b:Vh", []getopt.Option{
 		{Name: "author", Val: 'a'},
 		{Name: "description", Val: 'd'},
@@ -80,7 +83,7 @@ func runModinfo(e *env, argv0 string, args []string) (status int) {
 		m.log.printf(logErr, "missing module or filename.\n")
 		return 1
 	}
-	opts := modprobe.Options{ConfigPaths: []string{}, Logger: slog.New(slogHandler{m.log}), Compat: modprobe.CompatKmod30}
+	opts := modprobe.Options{ConfigPaths: []string{}, Logger: slog.New(slogHandler{m.log}), Compat: m.compat}
 	if rootSet || versionSet {
 		if !versionSet {
 			rel, err := releaseOf(e)
@@ -220,7 +223,7 @@ func (m *modinfoCmd) info(mod modprobe.Module) bool {
 		if builtin && errors.Is(err, os.ErrNotExist) {
 			return true // an old kernel without modules.builtin.modinfo
 		}
-		m.log.printf(logErr, "could not get modinfo from '%s': %s\n", mod.Name, kmodlog.Strerror(elfErrno(err)))
+		m.log.printf(logErr, "could not get modinfo from '%s': %s\n", mod.Name, kmodlog.Strerror(elfErrno(m.compat, err)))
 		return false
 	}
 	if m.field == "parm" {

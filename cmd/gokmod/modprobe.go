@@ -5,9 +5,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -45,26 +47,19 @@ type modprobeCmd struct {
 	compat         modprobe.Compat
 }
 
-// compatFromEnv reads GOKMOD_COMPAT: "latest" follows current kmod, and
-// "kmod30" (the default) kmod 30, the release of Debian 12 that gokmod's
-// output is compared with.
+// compatFromEnv reads GOKMOD_COMPAT: unset or empty, "kmod34" or
+// "latest" follow kmod 34.2 (the newest released kmod gokmod follows), and
+// "kmod30" kmod 30, the release of Debian 12. Any c other than
+// modprobe.CompatKmod30 means kmod 34 behaviour.
 func compatFromEnv(e *env) (modprobe.Compat, error) {
 	switch v, _ := e.getenv("GOKMOD_COMPAT"); v {
-	case "latest", "kmod34":
-		return modprobe.CompatLatest, nil
-	case "", "kmod30":
+	case "", "latest", "kmod34":
+		return modprobe.CompatKmod34, nil
+	case "kmod30":
 		return modprobe.CompatKmod30, nil
 	default:
-		return 0, fmt.Errorf("unknown GOKMOD_COMPAT value '%s' (want kmod30, kmod34 or latest)", v)
+		return 0, fmt.Errorf("unknown GOKMOD_COMPAT value '%s' (want kmod34, kmod30 or latest)", v)
 	}
-}
-
-// kmodVersion is the kmod release gokmod presents itself as.
-func (m *modprobeCmd) kmodVersion() int {
-	if m.compat == modprobe.CompatLatest {
-		return 34
-	}
-	return 30
 }
 
 func runModprobe(e *env, argv0 string, args []string) int {
@@ -75,6 +70,7 @@ func runModprobe(e *env, argv0 string, args []string) int {
 			return 1
 		}
 		m.compat = compat
+		m.log.setCompat(compat)
 		if m.main(args) < 0 {
 			return 1
 		}
@@ -191,7 +187,7 @@ func (m *modprobeCmd) main(args []string) int {
 			m.verbose++
 		case 'V':
 			// kmod's first line, which scripts parse, then the features.
-			fmt.Fprintf(m.out, "kmod version %d\n%s\n", m.kmodVersion(), features)
+			io.WriteString(m.out, versionText(m.compat))
 			return 0
 		case 'h':
 			m.help()
@@ -204,7 +200,8 @@ func (m *modprobeCmd) main(args []string) int {
 		}
 	}
 	operands := p.Operands()
-	if m.useSyslog {
+	// kmod 31 and later log to syslog when there is no stderr to write to.
+	if m.useSyslog || (m.compat != modprobe.CompatKmod30 && m.env.noStderr) {
 		m.log.openSyslog()
 	}
 
@@ -215,6 +212,22 @@ func (m *modprobeCmd) main(args []string) int {
 
 	opts := modprobe.Options{ConfigPaths: configPaths}
 	switch {
+	case m.compat != modprobe.CompatKmod30 && (kversionSet || rootSet):
+		// kmod 34 refuses a module directory longer than PATH_MAX-1
+		// where kmod 30 cut it.
+		if !kversionSet {
+			rel, err := releaseOf(m.env)
+			if err != nil {
+				m.log.printf(logErr, "uname() failed: %v\n", err)
+				return -1
+			}
+			kversion = rel
+		}
+		opts.ModuleDir = root + "/lib/modules/" + kversion
+		if len(opts.ModuleDir) > 4095 {
+			m.log.printf(logErr, "bad directory %s: path too long\n", opts.ModuleDir)
+			return -1
+		}
 	case kversionSet:
 		// modprobe builds the path in a PATH_MAX buffer.
 		opts.ModuleDir = root + "/lib/modules/" + kversion
@@ -246,7 +259,7 @@ func (m *modprobeCmd) main(args []string) int {
 	case doRemove:
 		return m.removeAll(l, operands)
 	case useAll:
-		if jobs := m.jobs(); jobs > 1 && !m.dryRun && !m.lookupOnly {
+		if jobs := m.jobs(); jobs > 1 && !m.dryRun && !m.lookupOnly && !slices.ContainsFunc(operands, m.isModulePath) {
 			return m.insmodParallel(l, operands, jobs)
 		}
 		err := 0
@@ -284,7 +297,7 @@ func (m *modprobeCmd) showSymbols(path, what string, get func(*elfmod.Module) ([
 		return get(mod)
 	}()
 	if err != nil {
-		errno := elfErrno(err)
+		errno := elfErrno(m.compat, err)
 		m.LOG("could not get %s of %s: %s\n", what, path, kmodlog.Strerror(errno))
 		return -int(errno)
 	}
@@ -295,14 +308,17 @@ func (m *modprobeCmd) showSymbols(path, what string, get func(*elfmod.Module) ([
 }
 
 // elfErrno is libkmod's errno for a failure to read a module's ELF: the
-// system's own, ENOENT for a missing section, ENOEXEC for a bad image.
-func elfErrno(err error) syscall.Errno {
+// system's own, for a missing section ENOENT in kmod 30 and ENODATA from
+// kmod 31 on, ENOEXEC for a bad image.
+func elfErrno(c modprobe.Compat, err error) syscall.Errno {
 	var errno syscall.Errno
 	switch {
 	case errors.As(err, &errno):
 		return errno
-	case errors.Is(err, elfmod.ErrNoSection):
+	case errors.Is(err, elfmod.ErrNoSection) && c == modprobe.CompatKmod30:
 		return syscall.ENOENT
+	case errors.Is(err, elfmod.ErrNoSection):
+		return syscall.ENODATA
 	case errors.Is(err, modprobe.ErrTooLarge):
 		return syscall.EFBIG // over MaxModuleSize: read no further
 	}
@@ -337,32 +353,47 @@ func parseULong(s string) (uint64, error) {
 // insmod is modprobe's insmod(): resolve name and probe every module it
 // stands for. It returns a negative errno on failure.
 func (m *modprobeCmd) insmod(l *modprobe.Loader, name string, params []string) int {
+	ctx := m.env.context()
+	path := m.isModulePath(name)
 	if m.lookupOnly {
-		mods, err := l.Lookup(m.env.context(), name)
+		var mods []modprobe.Module
+		var err error
+		if path {
+			var mod modprobe.Module
+			mod, err = l.LookupFile(ctx, name)
+			mods = []modprobe.Module{mod}
+		} else {
+			mods, err = l.Lookup(ctx, name)
+		}
 		if m.env.cancelledBy(err) {
 			return errStopped
 		}
 		if err != nil {
-			m.LOG("Module %s not found in directory %s\n", name, l.ModuleDir())
-			return -int(syscall.ENOENT)
+			return m.notFound(l, name, path, err)
 		}
 		for _, mod := range mods {
 			fmt.Fprintf(m.out, "%s\n", mod.Name)
 		}
 		return 0
 	}
-	plan, err := l.Plan(m.env.context(), name, params, modprobe.PlanOptions{
+	opts := modprobe.PlanOptions{
 		IgnoreLoaded:   m.ignoreLoaded,
 		IgnoreCommands: m.ignoreCommands,
 		UseBlacklist:   m.useBlacklist,
 		ForLoad:        !m.dryRun,
-	})
+	}
+	var plan *modprobe.Plan
+	var err error
+	if path {
+		plan, err = l.PlanFile(ctx, name, params, opts)
+	} else {
+		plan, err = l.Plan(ctx, name, params, opts)
+	}
 	if m.env.cancelledBy(err) {
 		return errStopped
 	}
 	if err != nil {
-		m.LOG("Module %s not found in directory %s\n", name, l.ModuleDir())
-		return -int(syscall.ENOENT)
+		return m.notFound(l, name, path, err)
 	}
 	rc := 0
 	for i := range plan.Probes {
@@ -381,6 +412,23 @@ func (m *modprobeCmd) insmod(l *modprobe.Loader, name string, params []string) i
 		}
 	}
 	return rc
+}
+
+// isModulePath reports whether modprobe takes name for a module file: from
+// kmod 31 on, a name that starts with "/" or "./" is one.
+func (m *modprobeCmd) isModulePath(name string) bool {
+	return m.compat != modprobe.CompatKmod30 && (strings.HasPrefix(name, "/") || strings.HasPrefix(name, "./"))
+}
+
+// notFound prints what modprobe says when name (a module file if path)
+// could not be resolved, and returns -ENOENT.
+func (m *modprobeCmd) notFound(l *modprobe.Loader, name string, path bool, err error) int {
+	if path {
+		m.LOG("Failed to get module from path %s: %s\n", name, kmodlog.Strerror(errnoOf(err)))
+	} else {
+		m.LOG("Module %s not found in directory %s\n", name, l.ModuleDir())
+	}
+	return -int(syscall.ENOENT)
 }
 
 // errStopped is the result of a step a signal stopped (see signals.go):
@@ -493,10 +541,10 @@ func (w *outWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// showAction prints an action as modprobe's print_action does: always
-// with -D, with -v, and (after kmod 30) for -n.
+// showAction prints an action as modprobe's print_action does: with -D
+// or -v (and, in kmod 30 and 34.2 alike, not for -n alone).
 func (m *modprobeCmd) showAction(a modprobe.Action) {
-	if !m.doShow && m.verbose <= logWarning && !(m.dryRun && m.compat == modprobe.CompatLatest) {
+	if !m.doShow && m.verbose <= logWarning {
 		return
 	}
 	if s := a.String(); s != "" {
@@ -571,8 +619,8 @@ func (m *modprobeCmd) removeAll(l *modprobe.Loader, names []string) int {
 		if err == nil {
 			continue
 		}
-		if m.waitMsec > 0 && m.compat == modprobe.CompatKmod30 && errors.Is(err, modprobe.ErrInUse) && errors.Is(err, syscall.EAGAIN) {
-			continue // kmod 30 ends a --wait that timed out successfully
+		if m.waitMsec > 0 && errors.Is(err, modprobe.ErrInUse) && errors.Is(err, syscall.EAGAIN) {
+			continue // kmod 30 and 34.2 end a --wait that timed out successfully
 		}
 		r, _ := errnoResult(err)
 		rc = r
@@ -603,8 +651,8 @@ func (m *modprobeCmd) reportRemove(name string, err error) {
 	case me != nil && me.Op == "remove" && errors.Is(err, modprobe.ErrInUse):
 		m.LOG("Module %s is in use.\n", mod)
 	case me != nil && me.Op == "delete" && m.waitMsec > 0:
-		if m.compat == modprobe.CompatKmod30 && errors.Is(err, syscall.EAGAIN) {
-			return
+		if errors.Is(err, syscall.EAGAIN) {
+			return // a --wait that timed out: kmod 30 and 34.2 say nothing
 		}
 		var errno syscall.Errno
 		if errors.As(err, &errno) {

@@ -15,7 +15,16 @@ import (
 func runRmmod(e *env, argv0 string, args []string) (status int) {
 	t := newSimpleTool(e, "rmmod")
 	defer t.finish(&status)
-	p := getopt.New(argv0, args, "fsvVh", []getopt.Option{
+	if !t.checkCompat() {
+		return 1
+	}
+	// kmod 30 still takes the long-hidden -w, and reports it as unknown;
+	// kmod 34 dropped it. kmod 34 prints warnings only with -v.
+	short, verbose := "fsvVhw", logWarning
+	if !t.kmod30() {
+		short, verbose = "fsvVh", logErr
+	}
+	p := getopt.New(argv0, args, short, []getopt.Option{
 		{Name: "force", Val: 'f'},
 		{Name: "syslog", Val: 's'},
 		{Name: "verbose", Val: 'v'},
@@ -23,7 +32,6 @@ func runRmmod(e *env, argv0 string, args []string) (status int) {
 		{Name: "help", Val: 'h'},
 	}, e.stderr).WithEnv(e.getenv)
 	var force, useSyslog bool
-	verbose := logWarning
 	for c := range p.Options() {
 		switch c {
 		case 'f':
@@ -33,14 +41,7 @@ func runRmmod(e *env, argv0 string, args []string) (status int) {
 		case 'v':
 			verbose++
 		case 'h':
-			fmt.Fprintf(t.out, "Usage:\n\t%s [options] modulename ...\nOptions:\n"+
-				"\t-f, --force       forces a module unload and may crash your\n"+
-				"\t                  machine. This requires Forced Module Removal\n"+
-				"\t                  option in your kernel. DANGEROUS\n"+
-				"\t-s, --syslog      print to syslog, not stderr\n"+
-				"\t-v, --verbose     enables more messages\n"+
-				"\t-V, --version     show version\n"+
-				"\t-h, --help        show this help\n", "rmmod")
+			t.rmmodHelp()
 			return 0
 		default:
 			return t.otherOption(rune(c))
@@ -119,4 +120,26 @@ func (t *simpleTool) checkInUse(l *modprobe.Loader, name string) bool {
 		return false
 	}
 	return true
+}
+
+// rmmodHelp prints rmmod's -h for the kmod release followed.
+func (t *simpleTool) rmmodHelp() {
+	if t.kmod30() {
+		fmt.Fprintf(t.out, "Usage:\n\t%s [options] modulename ...\nOptions:\n"+
+			"\t-f, --force       forces a module unload and may crash your\n"+
+			"\t                  machine. This requires Forced Module Removal\n"+
+			"\t                  option in your kernel. DANGEROUS\n"+
+			"\t-s, --syslog      print to syslog, not stderr\n"+
+			"\t-v, --verbose     enables more messages\n"+
+			"\t-V, --version     show version\n"+
+			"\t-h, --help        show this help\n", "rmmod")
+		return
+	}
+	fmt.Fprintf(t.out, "Usage:\n\t%s [options] [list of modulenames]\nOptions:\n"+
+		"\t-f, --force       DANGEROUS: forces a module unload and may\n"+
+		"\t                  crash your machine\n"+
+		"\t-s, --syslog      print to syslog, not stderr\n"+
+		"\t-v, --verbose     enables more messages\n"+
+		"\t-V, --version     show version\n"+
+		"\t-h, --help        show this help\n", "rmmod")
 }

@@ -135,6 +135,7 @@ const (
 	CmdlineRead                    // "could not read from '/proc/cmdline': ERROR"
 	DuplicateFile                  // "Ignoring duplicate config file: DIR/NAME" (debug)
 	TooLarge                       // gokmod's own: a file over MaxFileSize was cut
+	StatEntry                      // "Cannot stat directory entry: DIR/NAME" (kmod 34; kmod 30 reads on)
 )
 
 // Diag is one message. Msg is libkmod's text, without a trailing newline.

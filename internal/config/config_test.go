@@ -183,3 +183,36 @@ func TestCmdline(t *testing.T) {
 		t.Errorf("diags = %+v", diags)
 	}
 }
+
+// TestUnstatableEntry: kmod 34 leaves out an entry of a configuration
+// directory it cannot stat (a dangling link), naming it, so that a file of
+// that name in a later directory counts; kmod 30 takes the entry, cannot
+// open it, and the later file loses to it.
+func TestUnstatableEntry(t *testing.T) {
+	root := t.TempDir()
+	for _, d := range []string{"c1", "c2"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(filepath.Join(root, "nonexistent"), filepath.Join(root, "c1/a.conf")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "c2/a.conf"), []byte("alias from c2 x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		dialect Dialect
+		aliases int
+		diag    bool
+	}{{Latest, 1, true}, {Kmod30, 0, false}} {
+		var diags []Diag
+		c := Load(Source{Paths: []string{root + "/c1", root + "/c2"}, Dialect: tc.dialect}, func(d Diag) { diags = append(diags, d) })
+		named := slices.ContainsFunc(diags, func(d Diag) bool {
+			return d.Code == StatEntry && d.Msg == "Cannot stat directory entry: "+root+"/c1/a.conf"
+		})
+		if len(c.Aliases) != tc.aliases || named != tc.diag {
+			t.Errorf("dialect %d: %d aliases, message %v (%+v); want %d, %v", tc.dialect, len(c.Aliases), named, diags, tc.aliases, tc.diag)
+		}
+	}
+}

@@ -93,7 +93,17 @@ func Load(src Source, diag func(Diag)) *Config {
 			if !wantConf(name, src.Dialect) {
 				continue
 			}
-			if fileio.IsDir(p + "/" + name) {
+			isDir, err := fileio.Kind(p + "/" + name)
+			switch {
+			case err != nil && src.Dialect != Kmod30 && len(p)+1+len(name) < pathMax:
+				// kmod 34 leaves out (and names) an entry it cannot
+				// stat, a dangling link say; kmod 30 takes it, and
+				// then cannot open it. (kmod stats it relative to
+				// the directory, so a path too long for stat is no
+				// such entry: it fails when it is read.)
+				diag(Diag{Code: StatEntry, Msg: fmt.Sprintf("Cannot stat directory entry: %s/%s", p, name)})
+				continue
+			case isDir:
 				diag(Diag{Code: DirInDir, Msg: fmt.Sprintf("Directories inside directories are not supported: %s/%s", p, name)})
 				continue
 			}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/gokmod/modprobe/internal/fileio"
+	"github.com/gokmod/modprobe/internal/modname"
 )
 
 // ReadRefcnt reads /sys/module/NAME/refcnt under sysfs as libkmod does: a
@@ -43,12 +44,18 @@ func readLong(path string) (int, error) {
 	return n, nil
 }
 
-// ReadHolders lists /sys/module/NAME/holders in directory order. A module
-// without the directory has no holders.
+// ReadHolders lists /sys/module/NAME/holders in directory order, each
+// entry's name normalized as libkmod makes a module of it: a stray file
+// there (a copy of kmod's test trees keeps a .gitkeep in an empty holders
+// directory) becomes the empty name, as lsmod prints it. A module without
+// the directory has no holders.
 func ReadHolders(sysfs, name string) ([]string, error) {
 	names, err := fileio.ReadDirNames(filepath.Join(sysfs, "module", name, "holders"))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
+	}
+	for i, n := range names {
+		names[i] = modname.Normalize(n)
 	}
 	return names, err
 }

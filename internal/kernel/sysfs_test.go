@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -43,5 +44,29 @@ func TestRelease(t *testing.T) {
 	rel, err := Release()
 	if err != nil || rel == "" {
 		t.Errorf("Release() = %q, %v", rel, err)
+	}
+}
+
+// TestReadHoldersNormalizes: holder names are what libkmod makes of them,
+// so a stray .gitkeep (kmod's test trees keep one in an empty holders
+// directory) is the empty name lsmod prints, never ".gitkeep".
+func TestReadHoldersNormalizes(t *testing.T) {
+	sys := t.TempDir()
+	dir := filepath.Join(sys, "module", "a", "holders")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{".gitkeep", "b-c"} {
+		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := ReadHolders(sys, "a")
+	slices.Sort(got)
+	if err != nil || !slices.Equal(got, []string{"", "b_c"}) {
+		t.Errorf("ReadHolders(a) = %q, %v; want [\"\" b_c]", got, err)
+	}
+	if got, err := ReadHolders(sys, "absent"); err != nil || got != nil {
+		t.Errorf("ReadHolders(absent) = %q, %v; want none", got, err)
 	}
 }
