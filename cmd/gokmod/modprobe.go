@@ -550,6 +550,12 @@ func (m *modprobeCmd) showAction(a modprobe.Action) {
 	if s := a.String(); s != "" {
 		fmt.Fprintf(m.out, "%s\n", s)
 	}
+	// A removal's lines come from modprobe's SHOW, which flushes stdout
+	// after each: "remove CMD" reaches the pipe before the command's own
+	// output. A load's come from print_action's plain printf.
+	if a.Kind == modprobe.ActionRemove || a.Kind == modprobe.ActionRemoveCommand {
+		m.out.Flush()
+	}
 }
 
 // probe runs one probe of a plan, or walks it for a dry run. It returns
