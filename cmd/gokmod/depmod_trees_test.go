@@ -96,8 +96,10 @@ func dmArgs(run []string, root, moddir string) []string {
 	return args
 }
 
-// runDepmodCase writes the tree of c and compares the depmods on it.
-func runDepmodCase(t *testing.T, c depmodCase, tot *dmTotals) {
+// runDepmodCase writes the tree of c and compares the depmods on it:
+// gokmod's following ref with ref's. Module files ending in .ko.gz are
+// shown to kmod as .ko.xz (see gzView).
+func runDepmodCase(t *testing.T, ref kmodRef, c depmodCase, tot *dmTotals) {
 	t.Helper()
 	root := t.TempDir()
 	tree := *c.tree
@@ -126,44 +128,17 @@ func runDepmodCase(t *testing.T, c depmodCase, tot *dmTotals) {
 		args := dmArgs(run, root, moddir)
 		label := fmt.Sprintf("%s: depmod %s", c.name, shellQuote(run))
 
-		got := dmMask(ourDepmod(args))
+		got := dmMask(ref.ours(t, "depmod", args, nil))
 		ourDir, ourFiles := dmTakeNew(t, moddir, pristine)
 		if !slices.Contains(args, "-n") {
 			tot.oRuns++
-			out := t.TempDir()
-			gotO := dmMask(ourDepmod(append([]string{"-o", out}, args...)))
-			_, stray := dmTakeNew(t, moddir, pristine)
-			oFiles := slices.Sorted(func(yield func(string) bool) {
-				for n := range dmEntries(t, out) {
-					if !yield(n) {
-						return
-					}
-				}
-			})
-			ok := len(stray) == 0 && gotO == got && slices.Equal(oFiles, ourFiles)
-			if len(stray) != 0 {
-				t.Errorf("%s: with -o gokmod wrote %q into the module directory", label, stray)
-			}
-			if gotO != got {
-				t.Errorf("%s: gokmod in place and with -o differ:\nin place: %s\n-o:       %s", label, got, gotO)
-			}
-			if !slices.Equal(oFiles, ourFiles) {
-				t.Errorf("%s: gokmod wrote %q in place but %q with -o", label, ourFiles, oFiles)
-			}
-			for _, name := range oFiles {
-				a, _ := os.ReadFile(filepath.Join(ourDir, name))
-				b, err := os.ReadFile(filepath.Join(out, name))
-				if err != nil || string(a) != string(b) {
-					ok = false
-					t.Errorf("%s: gokmod's %s in place and with -o differ (%v)", label, name, err)
-				}
-			}
-			if ok {
+			if dmCheckOutDir(t, ref, label, args, got, moddir, pristine, ourDir, ourFiles) {
 				tot.oSame++
 			}
 		}
 
-		want := dmMask(runKmod(t, "depmod", args, nil))
+		fix, restore := gzView(t, root)
+		want := fixOutcome(dmMask(ref.run(t, "depmod", args, nil)), fix)
 		kmodDir, kmodFiles := dmTakeNew(t, moddir, pristine)
 		tot.runs++
 		switch {
@@ -175,33 +150,86 @@ func runDepmodCase(t *testing.T, c depmodCase, tot *dmTotals) {
 		default:
 			t.Errorf("%s:\nkmod:   %s\ngokmod: %s", label, want, got)
 		}
-		tot.files.add(dmCompareFiles(t, label, kmodDir, kmodFiles, ourDir, ourFiles))
+		tot.files.add(dmCompareFixed(t, label, kmodDir, kmodFiles, ourDir, ourFiles, fix))
 
 		if i == 0 && len(kmodFiles) > 0 && slices.Equal(kmodFiles, ourFiles) {
 			kbase, obase := t.TempDir(), t.TempDir()
 			kdir := dmMirror(t, kbase, dmRelease, moddir, kmodDir)
 			dmMirror(t, obase, dmRelease, moddir, ourDir)
 			for _, q := range dmQueries(t, kdir) {
-				s, n := dmModprobe(t, kbase, obase, dmRelease, q, 64)
+				s, n := dmModprobeRef(t, ref, fix, kbase, obase, dmRelease, q, 64)
 				v := tot.queries[q.mode]
 				tot.queries[q.mode] = [2]int{v[0] + s, v[1] + n}
 			}
 		}
+		restore()
 	}
 }
 
+// dmCheckOutDir runs gokmod depmod again with -o and reports whether it
+// did what it did in place (got, ourFiles in ourDir): the same outcome
+// and files, none of them in the module directory. kmod 30's gokmod
+// writes the files into the -o directory itself, kmod 34's -o (kmod's
+// own) under OUTDIR/lib/modules/RELEASE.
+func dmCheckOutDir(t *testing.T, ref kmodRef, label string, args []string, got outcome, moddir string, pristine map[string]bool, ourDir string, ourFiles []string) bool {
+	t.Helper()
+	out := t.TempDir()
+	gotO := dmMask(ref.ours(t, "depmod", append([]string{"-o", out}, args...), nil))
+	dir := out
+	if ref.kmod34 {
+		dir = testmod.ModuleDir(out, dmRelease)
+	}
+	_, stray := dmTakeNew(t, moddir, pristine)
+	oFiles := slices.Sorted(func(yield func(string) bool) {
+		for n := range dmEntries(t, dir) {
+			if !yield(n) {
+				return
+			}
+		}
+	})
+	ok := len(stray) == 0 && gotO == got && slices.Equal(oFiles, ourFiles)
+	if len(stray) != 0 {
+		t.Errorf("%s: with -o gokmod wrote %q into the module directory", label, stray)
+	}
+	if gotO != got {
+		t.Errorf("%s: gokmod in place and with -o differ:\nin place: %s\n-o:       %s", label, got, gotO)
+	}
+	if !slices.Equal(oFiles, ourFiles) {
+		t.Errorf("%s: gokmod wrote %q in place but %q with -o", label, ourFiles, oFiles)
+	}
+	for _, name := range oFiles {
+		a, _ := os.ReadFile(filepath.Join(ourDir, name))
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil || string(a) != string(b) {
+			ok = false
+			t.Errorf("%s: gokmod's %s in place and with -o differ (%v)", label, name, err)
+		}
+	}
+	return ok
+}
+
 // TestDifferentialDepmodSynthetic compares the depmods on every synthetic
-// tree.
+// tree, gokmod following kmod 30 with Debian 12's kmod 30.
 func TestDifferentialDepmodSynthetic(t *testing.T) {
-	testmod.RequireTool(t, "depmod")
-	testmod.RequireTool(t, "modprobe")
+	testDepmodSynthetic(t, ref30)
+}
+
+// TestDifferentialDepmodSyntheticKmod34 compares the depmods on every
+// synthetic tree, gokmod following kmod 34 with Debian 13's kmod 34.2.
+func TestDifferentialDepmodSyntheticKmod34(t *testing.T) {
+	testDepmodSynthetic(t, ref34)
+}
+
+func testDepmodSynthetic(t *testing.T, ref kmodRef) {
+	ref.path(t, "depmod")
+	ref.path(t, "modprobe")
 	tot := dmTotals{queries: map[string][2]int{}}
 	for _, c := range depmodCases(t) {
-		t.Run(c.name, func(t *testing.T) { runDepmodCase(t, c, &tot) })
+		t.Run(c.name, func(t *testing.T) { runDepmodCase(t, ref, c, &tot) })
 	}
 	d, r := tot.queries["-D"], tot.queries["-R"]
-	t.Logf("synthetic: %d trees, %d/%d runs identical (stdout, stderr, exit status), %s; -o agrees with in place in %d/%d runs; kmod's modprobe on gokmod's indexes: -D %d/%d, -R %d/%d identical",
-		tot.trees, tot.runsSame, tot.runs, tot.files, tot.oSame, tot.oRuns, d[0], d[1], r[0], r[1])
+	t.Logf("synthetic, %s: %d trees, %d/%d runs identical (stdout, stderr, exit status), %s; -o agrees with in place in %d/%d runs; kmod's modprobe on gokmod's indexes: -D %d/%d, -R %d/%d identical",
+		ref.name, tot.trees, tot.runsSame, tot.runs, tot.files, tot.oSame, tot.oRuns, d[0], d[1], r[0], r[1])
 }
 
 // depmodCases returns the synthetic trees.
@@ -213,8 +241,9 @@ func depmodCases(t *testing.T) []depmodCase {
 
 	// A chain c -> b -> a, a diamond d -> {b, e} -> a, a symbol
 	// exported by two modules, unknown and weak symbols, CRCs that
-	// disagree, compressed modules (.ko.gz, which Debian's kmod 30 does
-	// not read, included) and files that are not modules.
+	// disagree, compressed modules (.ko.gz included, which Debian's
+	// kmods, built without zlib, read as .ko.xz: see gzView) and files
+	// that are not modules.
 	symvers := "0x00002222\tprintk\tvmlinux\tEXPORT_SYMBOL\n" +
 		"0x00003333\tfrom_module\tdrivers/x/y\tEXPORT_SYMBOL_GPL\n" +
 		"0x00004444\tvm_only\tvmlinux\tEXPORT_SYMBOL\n" +

@@ -57,6 +57,16 @@ func execKmod(path string, args []string, vars map[string]string) (outcome, erro
 
 // runOurs runs gokmod's tool in-process, invoked under the tool's name.
 func runOurs(tool string, args []string, vars map[string]string) outcome {
+	path, err := testmod.FindTool(tool)
+	if err != nil {
+		path = "/sbin/" + tool
+	}
+	return runOursAs(path, args, vars)
+}
+
+// runOursAs runs gokmod in-process with argv[0] argv0, which names the
+// tool.
+func runOursAs(argv0 string, args []string, vars map[string]string) outcome {
 	envVars := map[string]string{}
 	for k, v := range vars {
 		envVars[k] = v
@@ -69,11 +79,7 @@ func runOurs(tool string, args []string, vars map[string]string) outcome {
 		getenv: func(k string) (string, bool) { v, ok := envVars[k]; return v, ok },
 		setenv: func(k, v string) { envVars[k] = v },
 	}
-	path, err := testmod.FindTool(tool)
-	if err != nil {
-		path = "/sbin/" + tool
-	}
-	code := run(e, append([]string{path}, args...))
+	code := run(e, append([]string{argv0}, args...))
 	return outcome{Stdout: out.String(), Stderr: errb.String(), Code: code}
 }
 

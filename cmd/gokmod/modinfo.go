@@ -25,11 +25,18 @@ type modinfoCmd struct {
 	field     string // print only this key's values; "" prints all
 	separator string // "\n", or "\x00" with -0
 	moddir    string
+	compat    modprobe.Compat
 }
 
 func runModinfo(e *env, argv0 string, args []string) (status int) {
 	m := &modinfoCmd{simpleTool: newSimpleTool(e, "modinfo"), separator: "\n"}
 	defer m.finish(&status)
+	compat, err := compatFromEnv(e)
+	if err != nil {
+		m.log.printf(logErr, "%v\n", err)
+		return 1
+	}
+	m.compat = compat
 	p := getopt.New(argv0, args, "adlpn0mF:k:b:Vh", []getopt.Option{
 		{Name: "author", Val: 'a'},
 		{Name: "description", Val: 'd'},
@@ -71,6 +78,9 @@ func runModinfo(e *env, argv0 string, args []string) (status int) {
 		case 'h':
 			m.help()
 			return 0
+		case 'V':
+			fmt.Fprint(m.out, versionText(compat))
+			return 0
 		default:
 			return m.otherOption(rune(c))
 		}
@@ -80,7 +90,7 @@ func runModinfo(e *env, argv0 string, args []string) (status int) {
 		m.log.printf(logErr, "missing module or filename.\n")
 		return 1
 	}
-	opts := modprobe.Options{ConfigPaths: []string{}, Logger: slog.New(slogHandler{m.log}), Compat: modprobe.CompatKmod30}
+	opts := modprobe.Options{ConfigPaths: []string{}, Logger: slog.New(slogHandler{m.log}), Compat: compat}
 	if rootSet || versionSet {
 		if !versionSet {
 			rel, err := releaseOf(e)
@@ -111,7 +121,12 @@ func runModinfo(e *env, argv0 string, args []string) (status int) {
 		case byName:
 			ok = m.byName(l, arg)
 		case isModuleFilename(arg):
-			ok = m.info(modprobe.Module{Name: modname.FromPath(arg), Path: arg})
+			path := arg
+			if compat != modprobe.CompatKmod30 {
+				// kmod 34 prints the path made absolute (not cleaned).
+				path = absoluteCwd(arg)
+			}
+			ok = m.info(modprobe.Module{Name: modname.FromPath(arg), Path: path})
 		default:
 			ok = m.byAlias(l, arg)
 		}
@@ -146,13 +161,14 @@ func releaseOf(e *env) (string, error) {
 }
 
 // isModuleFilename is modinfo's test for a path argument: a regular file
-// with an extension kmod 30 (built without zlib) handles.
+// named as a module, compressed or not (gokmod reads .ko.gz as a kmod
+// built with zlib does; Debian's kmods are built without it).
 func isModuleFilename(name string) bool {
 	st, err := os.Stat(name)
 	if err != nil || !st.Mode().IsRegular() {
 		return false
 	}
-	return strings.HasSuffix(name, ".ko") || strings.HasSuffix(name, ".ko.xz") || strings.HasSuffix(name, ".ko.zst")
+	return strings.HasSuffix(name, ".ko") || strings.HasSuffix(name, ".ko.xz") || strings.HasSuffix(name, ".ko.zst") || strings.HasSuffix(name, ".ko.gz")
 }
 
 func (m *modinfoCmd) byName(l *modprobe.Loader, name string) bool {
