@@ -321,7 +321,7 @@ func (r *run) sort() {
 		}
 		// A module listed twice: kmod 30 takes the last line, kmod 34
 		// the first.
-		if !r.kmod30() && m.sortIdx < 1 {
+		if !r.kmod30() && m.sortIdx < 0 {
 			continue
 		}
 		m.sortIdx = i + 1 - total

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"os"
@@ -763,18 +762,6 @@ var libkmodPtrRE = regexp.MustCompile(`(?m)^(depmod: INFO: .*(?:function|context
 func dmMask(o outcome) outcome {
 	o.Stderr = libkmodPtrRE.ReplaceAllString(o.Stderr, "$1 0xPTR")
 	return o
-}
-
-// dmSortedLines returns the lines of s, sorted, for comparing messages
-// whose order may differ.
-func dmSortedLines(s string) []string {
-	var l []string
-	sc := bufio.NewScanner(strings.NewReader(s))
-	for sc.Scan() {
-		l = append(l, sc.Text())
-	}
-	slices.Sort(l)
-	return l
 }
 
 // ourDepmod runs gokmod depmod in-process with args, following kmod 30.
