@@ -124,6 +124,9 @@ func runDepmod(e *env, argv0 string, args []string) (status int) {
 			opts.WarnDups = true
 		case c == 'm' && !kmod30:
 			opts.ModuleDirectory = arg
+			if arg == "" {
+				opts.ModuleDirectory = "/" // not the default: no directory
+			}
 		case c == 'o' && !kmod30:
 			opts.OutDir = absoluteCwd(arg)
 		case c == 'u', c == 'q', c == 'r', c == 'm':

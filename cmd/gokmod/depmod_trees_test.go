@@ -473,6 +473,26 @@ func depmodCases(t *testing.T) []depmodCase {
 	cases = append(cases, depmodCase{name: "kmod-detect-loop", tree: &testmod.Tree{Modules: loops[:5:5], OmitOrder: true}, runs: [][]string{{}, {"-n"}}})
 	cases = append(cases, depmodCase{name: "kmod-detect-loop-h-k", tree: &testmod.Tree{Modules: loops, OmitOrder: true}, runs: [][]string{{}, {"-n"}}})
 	cases = append(cases, depmodCase{name: "kmod-detect-loop-ordered", tree: &testmod.Tree{Modules: loops}})
+	// kmod's testsuite, test-depmod/search-order-same-prefix and
+	// -prefix2: directories whose names share a prefix, without and with
+	// a search line; and modules-order-compressed: gzip-compressed
+	// modules that modules.order names by their .ko names, with aliases
+	// in common.
+	simple := func(dir string) testmod.TreeModule {
+		return testmod.TreeModule{RelPath: dir + "/mod-simple.ko", Module: dmMod(nil, nil, "license=LGPL", "description=dummy test module")}
+	}
+	cases = append(cases, depmodCase{name: "kmod-search-order-same-prefix", tree: &testmod.Tree{Modules: []testmod.TreeModule{simple("foo"), simple("foobar")}, OmitOrder: true}})
+	cases = append(cases, depmodCase{name: "kmod-search-order-same-prefix2", tree: &testmod.Tree{Modules: []testmod.TreeModule{
+		{RelPath: "foo/md5.ko", Module: dmMod([]string{"md5_fn"}, nil, testmod.Alias("crypto-md5"))},
+		{RelPath: "foobar/md5.ko.gz", Module: dmMod([]string{"md5_fn"}, nil, testmod.Alias("crypto-md5"))},
+	}, OmitOrder: true}, conf: map[string]string{"depmod.d/search.conf": "search foo foobar built-in\n"}})
+	ccissAlias := "pci:v0000103Cd00003230sv0000103Csd0000323Dbc*sc*i*"
+	cases = append(cases, depmodCase{name: "kmod-modules-order-compressed", tree: &testmod.Tree{Modules: []testmod.TreeModule{
+		{RelPath: "kernel/drivers/block/cciss.ko.gz", Module: dmMod(nil, []string{"scsi_fn"}, a(ccissAlias, "pci:v00000E11d00000046sv00000E11sd00004091bc*sc*i*")...)},
+		{RelPath: "kernel/drivers/scsi/hpsa.ko.gz", Module: dmMod(nil, []string{"scsi_fn"}, a(ccissAlias, "pci:v0000103Cd0000323Asv0000103Csd00003241bc*sc*i*")...)},
+		{RelPath: "kernel/drivers/scsi/scsi_mod.ko.gz", Module: dmMod([]string{"scsi_fn"}, nil, a("scsi-mod")...)},
+	}, Order: []string{"kernel/drivers/scsi/scsi_mod.ko", "kernel/drivers/block/cciss.ko", "kernel/drivers/scsi/hpsa.ko"}}})
+
 	// Shapes that show how kmod picks the module a cycle is reported
 	// from: its list of roots starts again after each module taken out
 	// of it; a module reached from a cycle but outside it is reported on

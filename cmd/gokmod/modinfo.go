@@ -236,6 +236,9 @@ func (m *modinfoCmd) info(mod modprobe.Module) bool {
 		if builtin && errors.Is(err, os.ErrNotExist) {
 			return true // an old kernel without modules.builtin.modinfo
 		}
+		if builtin && errors.Is(err, syscall.ENOSYS) && m.compat != modprobe.CompatKmod30 {
+			return true // kmod 34: a builtin module without entries has none
+		}
 		m.log.printf(logErr, "could not get modinfo from '%s': %s\n", mod.Name, kmodlog.Strerror(elfErrno(err)))
 		return false
 	}
@@ -266,10 +269,14 @@ func (m *modinfoCmd) info(mod modprobe.Module) bool {
 			m.printf("%s=%s%s", kv.Key, kv.Value, m.separator)
 			continue
 		}
-		// C's printf("%-*s") takes a negative width as a positive one.
+		// kmod 30's printf("%-*s") takes the negative width of a long
+		// key as a positive one; kmod 34 pads no further than column 16.
 		pad := 15 - len(kv.Key)
 		if pad < 0 {
 			pad = -pad
+			if m.compat != modprobe.CompatKmod30 {
+				pad = 0
+			}
 		}
 		m.printf("%s:%s%s%s", kv.Key, strings.Repeat(" ", pad), kv.Value, m.separator)
 	}
