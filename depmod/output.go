@@ -2,6 +2,7 @@ package depmod
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gokmod/modprobe/internal/cscan"
+	"github.com/gokmod/modprobe/internal/fileio"
 	"github.com/gokmod/modprobe/internal/index"
 	"github.com/gokmod/modprobe/internal/modname"
 )
@@ -70,8 +72,18 @@ func (r *run) output() error {
 	}
 	if !r.kmod30() && r.opts.OutputDir == "" {
 		// kmod 34 creates the directory it writes into (for -o).
-		if err := mkdirAll(dir); err != nil {
-			r.critf("could not create directory %s: %s", dir, strerror(err))
+		if err := fileio.MkdirP(dir, 0o755); err != nil {
+			// kmod prints %m, the errno of the last call that failed:
+			// a stat's on the way up, which gokmod shows too, or when
+			// the directory itself is a file, whichever call failed
+			// before (a missing modules.order...), which gokmod does
+			// not try to guess: it names the reason.
+			var me *fileio.MkdirError
+			shown := error(err)
+			if errors.As(err, &me) && me.Shown != 0 {
+				shown = me.Shown
+			}
+			r.critf("could not create directory %s: %s", dir, strerror(shown))
 			return err
 		}
 	}
@@ -424,7 +436,3 @@ func scanMajorMinor(v, prefix string) (major, minor uint64, ok bool) {
 	mnr, _, ok := cscan.Uint(rest[1:])
 	return uint64(maj), uint64(mnr), ok
 }
-
-// mkdirAll is kmod's mkdir_p: dir and its missing parents, mode 0755; an
-// existing file in the way is ENOTDIR.
-func mkdirAll(dir string) error { return os.MkdirAll(dir, 0o755) }

@@ -102,6 +102,14 @@ func TestDifferentialDepmodKmod34CommandLine(t *testing.T) {
 	// Relative paths are relative to a directory of the test's own. The
 	// tools are found from the repository, above the working directory.
 	t.Setenv("GOKMOD_KMOD34_BIN", filepath.Dir(ref34.path(t, "depmod")))
+	// A tree whose module directory is a file.
+	fileTree := filepath.Join(root, "file-tree")
+	if err := os.MkdirAll(filepath.Join(fileTree, "lib/modules"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(fileTree, "lib/modules", dmRelease), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	cwd := t.TempDir()
 	t.Chdir(cwd)
 	long := "/" + strings.Repeat("x", 4100)
@@ -157,6 +165,13 @@ func TestDifferentialDepmodKmod34CommandLine(t *testing.T) {
 		if ok {
 			same++
 		}
+	}
+	// An output directory that is a file: kmod's message shows the errno
+	// some earlier call left (ENOENT here, from a file it did not find),
+	// gokmod the reason.
+	o := ref34.ours(t, "depmod", []string{"-b", root, "-C", conf, "-o", fileTree, dmRelease}, nil)
+	if want := "depmod: FATAL: could not create directory " + fileTree + "/lib/modules/" + dmRelease + ": Not a directory\n"; o.Code != 1 || o.Stderr != want {
+		t.Errorf("depmod -o %s: %s\nwant exit 1 and %q", fileTree, o, want)
 	}
 	// -V: kmod's first line, which scripts parse, then gokmod's features.
 	for _, opt := range []string{"-V", "--version"} {

@@ -126,6 +126,9 @@ func staticNodes(e *env, argv0 string, args []string, modulesDir string) (status
 	// output file at all. A FIFO is refused rather than waited on.
 	data, err := fileio.ReadInput(path, maxDevnameSize)
 	switch {
+	case errors.Is(err, syscall.EISDIR):
+		// kmod opens a directory and reads nothing from it.
+		data = nil
 	case errors.Is(err, fs.ErrNotExist):
 		fmt.Fprintf(e.stderr, "Warning: %s not found - ignoring\n", path)
 		return 0
@@ -139,9 +142,10 @@ func staticNodes(e *env, argv0 string, args []string, modulesDir string) (status
 	} else {
 		f, err := createOutput(output)
 		if err != nil {
-			var pe *parentError
-			if errors.As(err, &pe) {
-				fmt.Fprintf(e.stderr, "Error: could not create parent directory for %s - %s.\n", output, pathStrerror(err))
+			var me *fileio.MkdirError
+			if errors.As(err, &me) {
+				// kmod prints %m, which is not always the reason.
+				fmt.Fprintf(e.stderr, "Error: could not create parent directory for %s - %s.\n", output, kmodlog.Strerror(me.Shown))
 			} else {
 				fmt.Fprintf(e.stderr, "Error: could not create %s - %s\n", output, pathStrerror(err))
 			}
@@ -191,19 +195,14 @@ func parseDevnameLine(line string) (staticNode, bool) {
 	return n, ok
 }
 
-// parentError is a failure to make the output's parent directories.
-type parentError struct{ err error }
-
-func (e *parentError) Error() string { return e.err.Error() }
-func (e *parentError) Unwrap() error { return e.err }
-
 // createOutput makes the parent directories of path (mode 0755) and
 // creates or truncates path, as kmod's mkdir_parents and fopen(path,
-// "we") do. A FIFO without a reader is ENXIO instead of a wait.
+// "we") do; a failure to make a directory is a *fileio.MkdirError. A
+// FIFO without a reader is ENXIO instead of a wait.
 func createOutput(path string) (*os.File, error) {
 	if dir, _, ok := cutLast(path, "/"); ok && dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, &parentError{err}
+		if err := fileio.MkdirP(dir, 0o755); err != nil {
+			return nil, err
 		}
 	}
 	return os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|syscall.O_NONBLOCK, 0o666)
