@@ -103,6 +103,33 @@ func TestDifferentialDebian13(t *testing.T) {
 	d := &debian13{root: root, release: release, moddir: testmod.ModuleDir(root, release), tools: gokmodTools(t)}
 	t.Run("depmod", d.depmod)
 	t.Run("modinfo", d.modinfo)
+	t.Run("modprobe-symbols", d.symbols)
+}
+
+// symbols compares modprobe --show-exports and --show-modversions, which
+// take a module file (in kmod 30 and 34 alike), on a sample of the tree.
+func (d *debian13) symbols(t *testing.T) {
+	dep, err := os.ReadFile(filepath.Join(d.moddir, "modules.dep"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(dep)), "\n")
+	same, total, syms := 0, 0, 0
+	for i := 0; i < len(lines); i += 101 {
+		p, _, _ := strings.Cut(lines[i], ":")
+		for _, opt := range []string{"--show-exports", "--show-modversions"} {
+			total++
+			args := []string{opt, filepath.Join(d.moddir, p)}
+			want, got := d.both(t, "modprobe", "", args, nil)
+			syms += strings.Count(want.Stdout, "\n")
+			if want != got {
+				t.Errorf("modprobe %s:\nkmod:   %s\ngokmod: %s", shellQuote(args), trim(want.String()), trim(got.String()))
+				continue
+			}
+			same++
+		}
+	}
+	t.Logf("debian13 %s: modprobe --show-exports and --show-modversions of 1 module in 101: %d/%d invocations identical (%d symbols)", d.release, same, total, syms)
 }
 
 // depmod compares depmod -o on the tree, then what kmod's modprobe

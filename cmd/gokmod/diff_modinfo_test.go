@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gokmod/modprobe"
 	"github.com/gokmod/modprobe/internal/modname"
 	"github.com/gokmod/modprobe/internal/testmod"
 )
@@ -137,5 +138,50 @@ func testModinfoSynthetic(t *testing.T, ref kmodRef) {
 		}
 		same++
 	}
-	t.Logf("modinfo on synthetic modules, %s: %d/%d invocations identical", ref.name, same, total)
+	// -h is kmod's; -V kmod's first line, which scripts parse, then
+	// gokmod's features.
+	for _, opt := range []string{"-h", "--help", "-V", "--version", "-x"} {
+		total++
+		want, got := ref.run(t, "modinfo", []string{opt}, nil), ref.ours(t, "modinfo", []string{opt}, nil)
+		if first, _, _ := strings.Cut(want.Stdout, "\n"); strings.HasPrefix(first, "kmod version ") {
+			compat := modprobe.CompatKmod30
+			if ref.kmod34 {
+				compat = modprobe.CompatLatest
+			}
+			if got.Code == want.Code && got.Stderr == want.Stderr && got.Stdout == versionText(compat) && strings.HasPrefix(got.Stdout, first+"\n") {
+				same++
+				continue
+			}
+		} else if got == want {
+			same++
+			continue
+		}
+		t.Errorf("modinfo %s (against %s):\nkmod:   %s\ngokmod: %s", opt, ref.name, want, got)
+	}
+	t.Logf("modinfo on synthetic modules, %s: %d/%d invocations identical (-V as far as it must be)", ref.name, same, total)
+}
+
+// TestDifferentialMissingSections compares the error of a module file
+// without the section asked for (no .modinfo, no exports, no __versions):
+// kmod 30 says ENOENT, kmod 34.2 ENODATA.
+func TestDifferentialMissingSections(t *testing.T) {
+	dir := t.TempDir()
+	bare := filepath.Join(dir, "bare.ko")
+	img, err := (&testmod.Module{Name: "bare"}).ELF()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bare, img, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, ref := range []kmodRef{ref30, ref34} {
+		same := 0
+		cmds := [][]string{{"modinfo", bare}, {"modinfo", "-F", "license", bare}, {"modprobe", "--show-exports", bare}, {"modprobe", "--show-modversions", bare}}
+		for _, c := range cmds {
+			if ref.compare(t, c[0], c[1:], nil) {
+				same++
+			}
+		}
+		t.Logf("a module without sections, %s: %d/%d invocations identical", ref.name, same, len(cmds))
+	}
 }

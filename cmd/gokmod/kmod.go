@@ -1,10 +1,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
+	"syscall"
 
 	"github.com/gokmod/modprobe"
+	"github.com/gokmod/modprobe/internal/elfmod"
 	"github.com/gokmod/modprobe/internal/getopt"
 )
 
@@ -18,6 +21,16 @@ func versionText(c modprobe.Compat) string {
 		return "kmod version 30\n+ZSTD +XZ +ZLIB +LIBCRYPTO -EXPERIMENTAL\n"
 	}
 	return "kmod version 34.2\n+ZSTD +XZ +ZLIB +OPENSSL\n"
+}
+
+// elfErrnoFor is elfErrno as the libkmod of release c says it: kmod 34
+// reports a missing ELF section (a module without exports, without
+// __versions) as ENODATA, kmod 30 as ENOENT.
+func elfErrnoFor(c modprobe.Compat, err error) syscall.Errno {
+	if c != modprobe.CompatKmod30 && errors.Is(err, elfmod.ErrNoSection) {
+		return syscall.ENODATA
+	}
+	return elfErrno(err)
 }
 
 // kmodCommand is one of kmod's own commands: kmod NAME ARGS.

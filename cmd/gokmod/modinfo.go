@@ -239,7 +239,7 @@ func (m *modinfoCmd) info(mod modprobe.Module) bool {
 		if builtin && errors.Is(err, syscall.ENOSYS) && m.compat != modprobe.CompatKmod30 {
 			return true // kmod 34: a builtin module without entries has none
 		}
-		m.log.printf(logErr, "could not get modinfo from '%s': %s\n", mod.Name, kmodlog.Strerror(elfErrno(err)))
+		m.log.printf(logErr, "could not get modinfo from '%s': %s\n", mod.Name, kmodlog.Strerror(elfErrnoFor(m.compat, err)))
 		return false
 	}
 	if m.field == "parm" {

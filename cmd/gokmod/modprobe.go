@@ -284,7 +284,7 @@ func (m *modprobeCmd) showSymbols(path, what string, get func(*elfmod.Module) ([
 		return get(mod)
 	}()
 	if err != nil {
-		errno := elfErrno(err)
+		errno := elfErrnoFor(m.compat, err)
 		m.LOG("could not get %s of %s: %s\n", what, path, kmodlog.Strerror(errno))
 		return -int(errno)
 	}
