@@ -28,7 +28,7 @@ func TestMkdirP(t *testing.T) {
 		path  string
 		shown syscall.Errno
 	}{
-		{file, 0},                                   // the path itself is a file: no errno set
+		{file, 0}, // the path itself is a file: no errno set
 		{filepath.Join(file, "x"), syscall.ENOTDIR}, // below a file: stat's ENOTDIR
 		{filepath.Join(file, "x", "y"), syscall.ENOTDIR},
 	} {
