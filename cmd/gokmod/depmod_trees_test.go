@@ -486,6 +486,12 @@ func depmodCases(t *testing.T) []depmodCase {
 		{RelPath: "foo/md5.ko", Module: dmMod([]string{"md5_fn"}, nil, testmod.Alias("crypto-md5"))},
 		{RelPath: "foobar/md5.ko.gz", Module: dmMod([]string{"md5_fn"}, nil, testmod.Alias("crypto-md5"))},
 	}, OmitOrder: true}, conf: map[string]string{"depmod.d/search.conf": "search foo foobar built-in\n"}})
+	// check-weakdep: mod-weakdep's MODULE_WEAKDEP("mod-simple"), which
+	// kmod 34 writes to modules.weakdep and kmod 30 ignores.
+	cases = append(cases, depmodCase{name: "kmod-check-weakdep", tree: &testmod.Tree{Modules: []testmod.TreeModule{
+		simple("kernel"),
+		{RelPath: "kernel/mod-weakdep.ko", Module: dmMod(nil, nil, "author=Jose Ignacio Tornos Martinez <jtornosm@redhat.com>", "license=LGPL", testmod.Weakdep("mod-simple"))},
+	}}, runs: [][]string{{}, {"-n"}}})
 	ccissAlias := "pci:v0000103Cd00003230sv0000103Csd0000323Dbc*sc*i*"
 	cases = append(cases, depmodCase{name: "kmod-modules-order-compressed", tree: &testmod.Tree{Modules: []testmod.TreeModule{
 		{RelPath: "kernel/drivers/block/cciss.ko.gz", Module: dmMod(nil, []string{"scsi_fn"}, a(ccissAlias, "pci:v00000E11d00000046sv00000E11sd00004091bc*sc*i*")...)},

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -656,9 +657,15 @@ func TestDifferentialDepmodCommandLine(t *testing.T) {
 
 // TestDifferentialDepmodQuick compares -A, which does the work only when
 // a module is newer than modules.dep, and its -n quirk (kmod then does
-// nothing at all).
+// nothing at all), with kmod 30 and kmod 34.2.
 func TestDifferentialDepmodQuick(t *testing.T) {
-	testmod.RequireTool(t, "depmod")
+	for _, ref := range []kmodRef{ref30, ref34} {
+		t.Run(ref.compat, func(t *testing.T) { testDepmodQuick(t, ref) })
+	}
+}
+
+func testDepmodQuick(t *testing.T, ref kmodRef) {
+	ref.path(t, "depmod")
 	root := dmSmallTree(t)
 	conf := filepath.Join(root, "depmod.d")
 	moddir := testmod.ModuleDir(root, dmRelease)
@@ -707,15 +714,15 @@ func TestDifferentialDepmodQuick(t *testing.T) {
 	}
 
 	// No modules.dep: both do the work, and -A -n does nothing.
-	got := ourDepmod(quickShow)
-	want := runKmod(t, "depmod", quickShow, nil)
+	got := ref.ours(t, "depmod", quickShow, nil)
+	want := ref.run(t, "depmod", quickShow, nil)
 	compare("no modules.dep", quickShow, want, got)
 	if o := outputs(); len(o) != 0 {
 		t.Errorf("depmod -A -n wrote %q", o)
 	}
-	got = ourDepmod(quick)
+	got = ref.ours(t, "depmod", quick, nil)
 	ourDir, ourFiles := dmTakeNew(t, moddir, pristine)
-	want = runKmod(t, "depmod", quick, nil)
+	want = ref.run(t, "depmod", quick, nil)
 	compare("no modules.dep", quick, want, got)
 	c := dmCompareFiles(t, "depmod -A without modules.dep", moddir, outputs(), ourDir, ourFiles)
 
@@ -723,11 +730,11 @@ func TestDifferentialDepmodQuick(t *testing.T) {
 	age()
 	for _, args := range [][]string{quick, quickShow} {
 		s0 := snapshot()
-		want := runKmod(t, "depmod", args, nil)
+		want := ref.run(t, "depmod", args, nil)
 		if s1 := snapshot(); fmt.Sprint(s1) != fmt.Sprint(s0) {
 			t.Fatalf("kmod depmod %s changed an up-to-date tree", shellQuote(args))
 		}
-		got := ourDepmod(args)
+		got := ref.ours(t, "depmod", args, nil)
 		compare("up to date", args, want, got)
 		if s2 := snapshot(); fmt.Sprint(s2) != fmt.Sprint(s0) {
 			t.Errorf("gokmod depmod %s changed an up-to-date tree:\nbefore %v\nafter  %v", shellQuote(args), s0, s2)
@@ -740,17 +747,31 @@ func TestDifferentialDepmodQuick(t *testing.T) {
 		t.Fatal(err)
 	}
 	s0 := snapshot()
-	got = ourDepmod(quick)
+	got = ref.ours(t, "depmod", quick, nil)
 	if snapshot()["modules.dep"] == s0["modules.dep"] {
 		t.Errorf("gokmod depmod -A did not rewrite a modules.dep older than a module")
 	}
 	age()
-	want = runKmod(t, "depmod", quick, nil)
+	want = ref.run(t, "depmod", quick, nil)
 	if snapshot()["modules.dep"] == s0["modules.dep"] {
 		t.Errorf("kmod depmod -A did not rewrite a modules.dep older than a module")
 	}
 	compare("a module newer than modules.dep", quick, want, got)
-	t.Logf("depmod -A: %d/%d invocations identical; %s", same, total, c)
+
+	// Entries the walk cannot stat or does not know are reported, and the
+	// tree is still up to date.
+	if err := os.Symlink("nosuch.ko", filepath.Join(moddir, "kernel/a/dangling.ko")); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(moddir, "kernel/a/fifo.ko"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{quick, quickShow} {
+		want := ref.run(t, "depmod", args, nil)
+		got := ref.ours(t, "depmod", args, nil)
+		compare("odd entries", args, want, got)
+	}
+	t.Logf("depmod -A against %s: %d/%d invocations identical; %s", ref.name, same, total, c)
 }
 
 // libkmodPtrRE matches the pointers libkmod prints in its -vv messages
