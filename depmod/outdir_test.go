@@ -106,9 +106,15 @@ func TestOutDirErrors(t *testing.T) {
 		if !errors.Is(err, ErrPathTooLong) || len(got) != 1 || !strings.HasPrefix(got[0], "Bad directory /") || !strings.HasSuffix(got[0], "/"+rel+": path too long") {
 			t.Errorf("kmod 34, %d-byte path: %v, %q", len(long), err, got)
 		}
+		if err := CheckDirs(o); !errors.Is(err, ErrPathTooLong) {
+			t.Errorf("CheckDirs: %v", err)
+		}
 		o.Compat = modprobe.CompatKmod30
 		if err := Run(t.Context(), o); errors.Is(err, ErrPathTooLong) {
 			t.Errorf("kmod 30 checks no path length: %v", err)
+		}
+		if err := CheckDirs(o); err != nil {
+			t.Errorf("CheckDirs, kmod 30: %v", err)
 		}
 	}
 }

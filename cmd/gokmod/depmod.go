@@ -172,6 +172,9 @@ func runDepmod(e *env, argv0 string, args []string) (status int) {
 	}
 	log.priority = verbose
 	opts.Log = func(l depmod.Level, msg string) { log.printf(int(l), "%s\n", msg) }
+	if !kmod30 && depmod.CheckDirs(opts) != nil {
+		return 1
+	}
 	if maybeAll {
 		if opts.DryRun != nil {
 			return 0
