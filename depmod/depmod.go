@@ -107,11 +107,13 @@ type Options struct {
 }
 
 // ErrCycles: modules depend on each other in a cycle; no file is written.
+// The cycles are reported as kmod reports them, from the same modules;
+// on the trees where kmod's report never ends (a cycle reached from
+// another one), gokmod's ends.
 var ErrCycles = errors.New("modules in dependency cycles")
 
 // ErrPathTooLong: the module directory or the output directory does not
-// fit in PATH_MAX bytes (kmod 34 checks; kmod 30 goes on with a
-// truncated path).
+// fit in PATH_MAX bytes (kmod 34 checks; kmod 30 does not).
 var ErrPathTooLong = errors.New("path too long")
 
 // run is one depmod run.
