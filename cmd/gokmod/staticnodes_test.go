@@ -109,3 +109,31 @@ func TestStaticNodesNoHang(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDevnameLine checks the modules.devname line parser: it never
+// panics, and a line it accepts, written back in the devname format, is
+// read back the same.
+func FuzzDevnameLine(f *testing.F) {
+	for _, s := range []string{"fuse fuse c10:229\n", "\tloop loop-control\tc 10:237", "x y b1:-2 tail", "a b x1:1", "a b c1 :1", "", "a"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		n, ok := parseDevnameLine(line)
+		if !ok {
+			return
+		}
+		if n.module == "" || n.devname == "" || (n.typ != 'c' && n.typ != 'b') {
+			t.Fatalf("%q: accepted as %+v", line, n)
+		}
+		var b bytes.Buffer
+		for _, f := range staticNodesFormats() {
+			if f.name == "devname" {
+				f.write(&b, n)
+			}
+		}
+		again, ok := parseDevnameLine(b.String())
+		if !ok || again != n {
+			t.Fatalf("%q: %+v written as %q reads back as %+v, %v", line, n, b.String(), again, ok)
+		}
+	})
+}

@@ -3,6 +3,7 @@ package cscan
 import (
 	"fmt"
 	"math"
+	"math/big"
 	"strings"
 	"testing"
 )
@@ -78,4 +79,46 @@ func TestUint(t *testing.T) {
 	if v, _, ok := Uint(strings.Repeat("9", 1000)); !ok || v != math.MaxUint32 {
 		t.Errorf("a long number: %d, %v", v, ok)
 	}
+}
+
+// FuzzUint checks Uint against a model built on math/big: glibc's %u is
+// strtoul's value (the largest one past the 64-bit range, negated modulo
+// 2^64 after a minus sign) stored into 32 bits.
+func FuzzUint(f *testing.F) {
+	for _, s := range []string{"10:203", " -1", "+18446744073709551616", "4294967301x", "", "-", "\t\n7"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v, rest, ok := Uint(s)
+		body := SkipSpace(s)
+		neg := false
+		if body != "" && (body[0] == '+' || body[0] == '-') {
+			neg = body[0] == '-'
+			body = body[1:]
+		}
+		n := 0
+		for n < len(body) && body[n] >= '0' && body[n] <= '9' {
+			n++
+		}
+		if n == 0 {
+			if ok || v != 0 {
+				t.Fatalf("Uint(%q) = %d, %v without digits", s, v, ok)
+			}
+			return
+		}
+		want := new(big.Int)
+		want.SetString(body[:n], 10)
+		max := new(big.Int).SetUint64(math.MaxUint64)
+		switch {
+		case want.Cmp(max) > 0:
+			want = max
+		case neg:
+			want.Sub(new(big.Int).Lsh(big.NewInt(1), 64), want)
+			want.And(want, max)
+		}
+		want.And(want, big.NewInt(math.MaxUint32))
+		if !ok || uint64(v) != want.Uint64() || rest != body[n:] {
+			t.Fatalf("Uint(%q) = %d, %q, %v; want %d, %q", s, v, rest, ok, want.Uint64(), body[n:])
+		}
+	})
 }
