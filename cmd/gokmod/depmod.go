@@ -101,7 +101,15 @@ func runDepmod(e *env, argv0 string, args []string) (status int) {
 		case c == 'A':
 			maybeAll = true
 		case c == 'b':
-			opts.BaseDir = absoluteCwd(arg)
+			dir, ok := absoluteCwd(arg)
+			switch {
+			case !ok && kmod30:
+				dir = "" // kmod 30 goes on without a base directory
+			case !ok:
+				log.printf(logErr, "invalid image path %s\n", arg)
+				return 1
+			}
+			opts.BaseDir = dir
 		case c == 'C':
 			configs = append(configs, arg)
 		case c == 'E':
@@ -128,7 +136,12 @@ func runDepmod(e *env, argv0 string, args []string) (status int) {
 				opts.ModuleDirectory = "/" // not the default: no directory
 			}
 		case c == 'o' && !kmod30:
-			opts.OutDir = absoluteCwd(arg)
+			dir, ok := absoluteCwd(arg)
+			if !ok {
+				log.printf(logErr, "invalid output directory %s\n", arg)
+				return 1
+			}
+			opts.OutDir = dir
 		case c == 'u', c == 'q', c == 'r', c == 'm':
 			if name := p.LongName(); name != "" {
 				log.printf(logWarning, "Ignored deprecated option --%s\n", name)
@@ -211,16 +224,17 @@ func runDepmod(e *env, argv0 string, args []string) (status int) {
 const kmodContext = 0x55d0c0de2a0
 
 // absoluteCwd is path_make_absolute_cwd: a relative path is put after the
-// working directory, without cleaning.
-func absoluteCwd(p string) string {
+// working directory, without cleaning. ok is false when there is no
+// working directory to put it after (it was removed).
+func absoluteCwd(p string) (abs string, ok bool) {
 	if strings.HasPrefix(p, "/") {
-		return p
+		return p, true
 	}
 	cwd, err := os.Getwd()
 	if err != nil {
-		return p
+		return p, false
 	}
-	return cwd + "/" + p
+	return cwd + "/" + p, true
 }
 
 // isVersionNumber is depmod's is_version_number: "%u.%u" at the start.

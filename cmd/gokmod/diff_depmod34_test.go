@@ -262,3 +262,39 @@ func dm34Compare(t *testing.T, c dm34Case, dirs ...string) (bool, int) {
 	}
 	return ok, len(names)
 }
+
+// TestDifferentialDepmodRemovedCwd compares relative -b and -o when the
+// working directory has been removed, so that they cannot be made
+// absolute: kmod 34 refuses them, kmod 30 goes on without -b.
+func TestDifferentialDepmodRemovedCwd(t *testing.T) {
+	root := dmSmallTree(t)
+	conf := filepath.Join(root, "depmod.d")
+	for _, ref := range []kmodRef{ref30, ref34} {
+		t.Run(ref.compat, func(t *testing.T) {
+			t.Setenv("GOKMOD_KMOD34_BIN", filepath.Dir(ref34.path(t, "depmod")))
+			ref.path(t, "depmod")
+			gone := filepath.Join(t.TempDir(), "gone")
+			if err := os.Mkdir(gone, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			t.Chdir(gone)
+			if err := os.Remove(gone); err != nil {
+				t.Fatal(err)
+			}
+			cases := [][]string{{"-b", "rel", "-C", conf, dmRelease}, {"-b", root, "-C", conf, "-n", "-o", "rel", dmRelease}}
+			if !ref.kmod34 {
+				cases = cases[:1]
+			}
+			for _, args := range cases {
+				want := ref.run(t, "depmod", args, nil)
+				// The shell of kmod 34.2's wrapper says it has no
+				// working directory; kmod does not.
+				want.Stderr = strings.TrimPrefix(want.Stderr, "sh: 0: getcwd() failed: No such file or directory\n")
+				got := ref.ours(t, "depmod", args, nil)
+				if want != got || want.Code != 1 {
+					t.Errorf("depmod %s in a removed directory:\nkmod:   %s\ngokmod: %s", shellQuote(args), want, got)
+				}
+			}
+		})
+	}
+}

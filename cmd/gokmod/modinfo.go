@@ -124,7 +124,7 @@ func runModinfo(e *env, argv0 string, args []string) (status int) {
 			path := arg
 			if compat != modprobe.CompatKmod30 {
 				// kmod 34 prints the path made absolute (not cleaned).
-				path = absoluteCwd(arg)
+				path, _ = absoluteCwd(arg) // it exists: so does the working directory
 			}
 			ok = m.info(modprobe.Module{Name: modname.FromPath(arg), Path: path})
 		default:
