@@ -1,16 +1,17 @@
 // Package depmod builds the indexes of a module tree, as kmod's depmod
-// does: modules.dep, modules.alias, modules.softdep, modules.symbols,
-// modules.devname and the binary indexes modprobe reads
-// (modules.dep.bin, modules.alias.bin, modules.symbols.bin,
+// does: modules.dep, modules.alias, modules.softdep, modules.weakdep
+// (kmod 34), modules.symbols, modules.devname and the binary indexes
+// modprobe reads (modules.dep.bin, modules.alias.bin, modules.symbols.bin,
 // modules.builtin.bin, modules.builtin.alias.bin).
 //
 // Options.Compat picks the kmod release to match: by default kmod 34.2
 // (Debian 13's), or kmod 30 (Debian 12's). The text files are byte for
-// byte those of that release's depmod; the binary files hold the same
-// keys, values and priorities, in kmod 34's layout (kmod's modprobe of
-// every release reads both). Module files are read in parallel, .ko.gz
-// ones included (as a kmod built with zlib reads them). depmod.d's
-// search, override, external and exclude directives are honoured.
+// byte those of that release's depmod; the binary files are kmod 34's
+// byte for byte, and hold the same keys, values and priorities as kmod
+// 30's (whose node layout differs; kmod's modprobe of every release
+// reads both). Module files are read in parallel, .ko.gz ones included
+// (as a kmod built with zlib reads them). depmod.d's search, override,
+// external and exclude directives are honoured.
 package depmod
 
 import (
