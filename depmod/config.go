@@ -8,15 +8,20 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/gokmod/modprobe"
 	"github.com/gokmod/modprobe/internal/config"
 	"github.com/gokmod/modprobe/internal/fileio"
 	"github.com/gokmod/modprobe/internal/kmodlog"
 )
 
-// DefaultConfigPaths returns the depmod.d directories kmod's depmod reads
-// when no -C option names others, in precedence order.
-func DefaultConfigPaths() []string {
-	return []string{"/etc/depmod.d", "/run/depmod.d", "/usr/local/lib/depmod.d", "/lib/depmod.d"}
+// DefaultConfigPaths returns the depmod.d directories the depmod of kmod
+// release c reads when no -C option names others, in precedence order:
+// kmod 34 adds /usr/lib/depmod.d.
+func DefaultConfigPaths(c modprobe.Compat) []string {
+	if c == modprobe.CompatKmod30 {
+		return []string{"/etc/depmod.d", "/run/depmod.d", "/usr/local/lib/depmod.d", "/lib/depmod.d"}
+	}
+	return []string{"/etc/depmod.d", "/run/depmod.d", "/usr/local/lib/depmod.d", "/usr/lib/depmod.d", "/lib/depmod.d"}
 }
 
 // searchKind is the kind of a "search" entry.

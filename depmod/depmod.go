@@ -1,14 +1,17 @@
 // Package depmod builds the indexes of a module tree, as kmod's depmod
-// does: modules.dep, modules.alias, modules.softdep, modules.symbols,
-// modules.devname and the binary indexes modprobe reads
-// (modules.dep.bin, modules.alias.bin, modules.symbols.bin,
+// does: modules.dep, modules.alias, modules.softdep, modules.weakdep
+// (kmod 34), modules.symbols, modules.devname and the binary indexes
+// modprobe reads (modules.dep.bin, modules.alias.bin, modules.symbols.bin,
 // modules.builtin.bin, modules.builtin.alias.bin).
 //
-// The text files are byte for byte those of Debian's kmod 30; the binary
-// files hold the same keys, values and priorities, in kmod 34's layout
-// (kmod's modprobe of every release reads both). Module files are read in
-// parallel. depmod.d's search, override, external and exclude directives
-// are honoured.
+// Options.Compat picks the kmod release to match: by default kmod 34.2
+// (Debian 13's), or kmod 30 (Debian 12's). The text files are byte for
+// byte those of that release's depmod; the binary files are kmod 34's
+// byte for byte, and hold the same keys, values and priorities as kmod
+// 30's (whose node layout differs; kmod's modprobe of every release
+// reads both). Module files are read in parallel, .ko.gz ones included
+// (as a kmod built with zlib reads them). depmod.d's search, override,
+// external and exclude directives are honoured.
 package depmod
 
 import (
@@ -20,7 +23,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 
+	"github.com/gokmod/modprobe"
 	"github.com/gokmod/modprobe/internal/elfmod"
 	"github.com/gokmod/modprobe/internal/fileio"
 	"github.com/gokmod/modprobe/internal/kernel"
@@ -43,8 +48,18 @@ const (
 // Options say which tree to index and how, as depmod's options do.
 type Options struct {
 	// BaseDir is the root the tree is under (-b), an absolute path; the
-	// module directory is BaseDir/lib/modules/Release. Empty means "/".
+	// module directory is BaseDir/lib/modules/Release (or
+	// BaseDir/ModuleDirectory/Release). Empty means "/".
 	BaseDir string
+	// ModuleDirectory is the directory under BaseDir that holds a module
+	// directory per release (kmod 34's -m); empty means "/lib/modules".
+	// Leading slashes are dropped: "foo" and "/foo" are the same.
+	ModuleDirectory string
+	// OutDir, if set, is the root the files are written under instead
+	// of BaseDir (kmod 31's -o, an absolute path): they go to
+	// OutDir/lib/modules/Release (or OutDir/ModuleDirectory/Release),
+	// which is created as needed.
+	OutDir string
 	// Release is the kernel release (VERSION); empty means the running
 	// kernel's.
 	Release string
@@ -70,8 +85,9 @@ type Options struct {
 	// DryRun, if set, receives the text files, one after the other,
 	// instead of their being written (-n); no binary file is built.
 	DryRun io.Writer
-	// OutputDir, if set, is where the files are written instead of the
-	// module directory (gokmod's own option).
+	// OutputDir, if set, is the directory the files are written into
+	// instead of the module directory, as they are (gokmod's own -o in
+	// kmod 30's command line); it wins over OutDir.
 	OutputDir string
 	// Log receives kmod's messages; nil discards them.
 	Log func(Level, string)
@@ -84,14 +100,22 @@ type Options struct {
 	// Show, if set, receives what depmod -v prints: each dependency as
 	// it is found.
 	Show io.Writer
-	// Weakdep also writes modules.weakdep from the modules' weakdep=
-	// entries, as kmod 33 and later do (kmod 30 knows no weak
-	// dependencies).
-	Weakdep bool
+	// Compat selects the kmod release whose depmod to match: the zero
+	// value follows kmod 34.2, which also writes modules.weakdep from
+	// the modules' weakdep= entries and reads /usr/lib/depmod.d;
+	// modprobe.CompatKmod30 follows kmod 30.
+	Compat modprobe.Compat
 }
 
 // ErrCycles: modules depend on each other in a cycle; no file is written.
+// The cycles are reported as kmod reports them, from the same modules;
+// on the trees where kmod's report never ends (a cycle reached from
+// another one), gokmod's ends.
 var ErrCycles = errors.New("modules in dependency cycles")
+
+// ErrPathTooLong: the module directory or the output directory does not
+// fit in PATH_MAX bytes (kmod 34 checks; kmod 30 does not).
+var ErrPathTooLong = errors.New("path too long")
 
 // run is one depmod run.
 type run struct {
@@ -99,6 +123,7 @@ type run struct {
 	opts    Options
 	release string
 	dirname string // BaseDir/lib/modules/Release, as kmod builds it
+	outdir  string // where the files go: dirname unless OutDir is set
 	cfg     cfg
 
 	byName   map[string]*mod
@@ -168,7 +193,7 @@ func Run(ctx context.Context, opts Options) error {
 	if opts.Modules == nil {
 		paths := opts.ConfigPaths
 		if paths == nil {
-			paths = DefaultConfigPaths()
+			paths = DefaultConfigPaths(opts.Compat)
 		}
 		r.loadConfig(paths)
 		if err := r.search(); err != nil {
@@ -215,9 +240,31 @@ func (r *run) setRelease() error {
 	}
 	// As kmod: "-b /" gives "//lib/modules/...", and the paths that
 	// depend on it (external modules, messages) show it.
-	r.dirname = r.opts.BaseDir + "/lib/modules/" + r.release
+	moddir := strings.TrimLeft(r.opts.ModuleDirectory, "/")
+	if r.opts.ModuleDirectory == "" {
+		moddir = "lib/modules"
+	}
+	r.dirname = r.opts.BaseDir + "/" + moddir + "/" + r.release
+	r.outdir = r.dirname
+	if r.opts.OutDir != "" {
+		r.outdir = r.opts.OutDir + "/" + moddir + "/" + r.release
+	}
+	if r.kmod30() {
+		return nil
+	}
+	// kmod 34 builds both paths into PATH_MAX buffers and gives up on
+	// one that does not fit.
+	for _, d := range []string{r.dirname, r.outdir} {
+		if len(d) >= pathMax {
+			r.errorf("Bad directory %s: path too long", d)
+			return fmt.Errorf("depmod: %s: %w", d, ErrPathTooLong)
+		}
+	}
 	return nil
 }
+
+// kmod30 reports whether the run follows kmod 30.
+func (r *run) kmod30() bool { return r.opts.Compat == modprobe.CompatKmod30 }
 
 func (r *run) jobs() int {
 	if r.opts.Jobs > 0 {

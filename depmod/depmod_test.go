@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gokmod/modprobe"
 	"github.com/gokmod/modprobe/internal/index"
 	"github.com/gokmod/modprobe/internal/testmod"
 )
@@ -156,7 +157,7 @@ func TestSearchAndOverride(t *testing.T) {
 func TestDryRunAndOutputDir(t *testing.T) {
 	root := writeTree(t, &testmod.Tree{Modules: []testmod.TreeModule{tmod("kernel/a.ko", []string{"a_fn"}, nil)}, OmitOrder: true})
 	var out bytes.Buffer
-	files, msgs, err := runTree(t, root, Options{DryRun: &out})
+	files, msgs, err := runTree(t, root, Options{DryRun: &out, Compat: modprobe.CompatKmod30})
 	if err != nil || len(files) != 0 {
 		t.Fatalf("dry run wrote %v, %v", files, err)
 	}
@@ -168,7 +169,7 @@ func TestDryRunAndOutputDir(t *testing.T) {
 		t.Errorf("messages: %q", msgs)
 	}
 	dir := t.TempDir()
-	if _, _, err := runTree(t, root, Options{OutputDir: dir}); err != nil {
+	if _, _, err := runTree(t, root, Options{OutputDir: dir, Compat: modprobe.CompatKmod30}); err != nil {
 		t.Fatal(err)
 	}
 	entries, _ := os.ReadDir(dir)
@@ -194,7 +195,11 @@ func TestKernelMatches(t *testing.T) {
 func TestWeakdep(t *testing.T) {
 	root := writeTree(t, &testmod.Tree{Modules: []testmod.TreeModule{tmod("kernel/a.ko", nil, nil, "weakdep=b", "weakdep=c")}})
 	for _, latest := range []bool{false, true} {
-		if _, _, err := runTree(t, root, Options{Weakdep: latest}); err != nil {
+		c := modprobe.CompatKmod30
+		if latest {
+			c = modprobe.CompatLatest
+		}
+		if _, _, err := runTree(t, root, Options{Compat: c}); err != nil {
 			t.Fatal(err)
 		}
 		b, err := os.ReadFile(filepath.Join(root, "lib/modules", rel, "modules.weakdep"))

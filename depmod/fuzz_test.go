@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gokmod/modprobe"
 	"github.com/gokmod/modprobe/internal/index"
 )
 
@@ -320,68 +321,83 @@ var orderModules = []string{"kernel/a.ko", "kernel/drivers/b.ko", "extra/c.ko", 
 // depmod_modules_sort: when a line (as fgets with PATH_MAX reads it) lacks
 // its newline, the file is reported and the order kept; otherwise the
 // modules the file names come first, ordered by the last line naming
-// them, and the others follow in their order; idx is the position.
+// them (kmod 30) or the first (kmod 34), and the others follow in their
+// order; idx is the position.
 func FuzzModulesOrder(f *testing.F) {
 	f.Add([]byte("kernel/drivers/b.ko\nd.ko\nkernel/a.ko\n"))
 	f.Add([]byte("d.ko\nunknown.ko\n\nd.ko\nextra/c.ko\x00junk\nkernel/e-f.ko"))
 	f.Add([]byte("kernel/a.ko\n" + strings.Repeat("x", 4095) + "\n"))
+	f.Add([]byte("d.ko\nkernel/a.ko\nd.ko\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var msgs []logged
-		r := fuzzRun(&msgs, 0)
-		r.dirname = t.TempDir()
-		writeFuzzFile(t, r.dirname, "modules.order", data)
-		for i, p := range orderModules {
-			m := &mod{uncrelpath: p, idx: i}
-			r.modules = append(r.modules, m)
-			r.byUncrel[p] = m
-		}
-		r.sort()
-
-		got := make([]string, len(r.modules))
-		for i, m := range r.modules {
-			if m.idx != i {
-				t.Fatalf("module %s at %d has idx %d", m.uncrelpath, i, m.idx)
-			}
-			got[i] = m.uncrelpath
-		}
-		lines := strings.SplitAfter(string(data), "\n")
-		corrupt := !strings.HasSuffix(string(data), "\n") && len(data) > 0
-		for _, l := range lines {
-			if len(strings.TrimSuffix(l, "\n")) >= pathMax-1 {
-				corrupt = true
-			}
-		}
-		if corrupt {
-			if !slices.Equal(got, orderModules) || len(msgs) != 1 || msgs[0].level != LevelErr {
-				t.Fatalf("corrupt file: order %q, messages %+v; want the order kept and one error", got, msgs)
-			}
-			return
-		}
-		if len(msgs) != 0 {
-			t.Fatalf("messages %+v", msgs)
-		}
-		last := map[string]int{}
-		for i, l := range lines {
-			last[cut0(strings.TrimSuffix(l, "\n"))] = i
-		}
-		want := slices.Clone(orderModules)
-		slices.SortStableFunc(want, func(a, b string) int {
-			ia, oka := last[a]
-			ib, okb := last[b]
-			switch {
-			case oka && okb:
-				return ia - ib
-			case oka:
-				return -1
-			case okb:
-				return 1
-			}
-			return 0
-		})
-		if !slices.Equal(got, want) {
-			t.Fatalf("order %q, want %q", got, want)
-		}
+		checkModulesOrder(t, data, modprobe.CompatKmod30)
+		checkModulesOrder(t, data, modprobe.CompatLatest)
 	})
+}
+
+// checkModulesOrder checks the order r.sort gives orderModules for the
+// modules.order data, following the kmod release compat.
+func checkModulesOrder(t *testing.T, data []byte, compat modprobe.Compat) {
+	t.Helper()
+	var msgs []logged
+	r := fuzzRun(&msgs, 0)
+	r.opts.Compat = compat
+	r.dirname = t.TempDir()
+	writeFuzzFile(t, r.dirname, "modules.order", data)
+	for i, p := range orderModules {
+		m := &mod{uncrelpath: p, idx: i}
+		r.modules = append(r.modules, m)
+		r.byUncrel[p] = m
+	}
+	r.sort()
+
+	got := make([]string, len(r.modules))
+	for i, m := range r.modules {
+		if m.idx != i {
+			t.Fatalf("module %s at %d has idx %d", m.uncrelpath, i, m.idx)
+		}
+		got[i] = m.uncrelpath
+	}
+	lines := strings.SplitAfter(string(data), "\n")
+	corrupt := !strings.HasSuffix(string(data), "\n") && len(data) > 0
+	for _, l := range lines {
+		if len(strings.TrimSuffix(l, "\n")) >= pathMax-1 {
+			corrupt = true
+		}
+	}
+	if corrupt {
+		if !slices.Equal(got, orderModules) || len(msgs) != 1 || msgs[0].level != LevelErr {
+			t.Fatalf("corrupt file: order %q, messages %+v; want the order kept and one error", got, msgs)
+		}
+		return
+	}
+	if len(msgs) != 0 {
+		t.Fatalf("messages %+v", msgs)
+	}
+	last := map[string]int{}
+	for i, l := range lines {
+		name := cut0(strings.TrimSuffix(l, "\n"))
+		if _, seen := last[name]; seen && compat != modprobe.CompatKmod30 {
+			continue // kmod 34: the first line naming a module
+		}
+		last[name] = i
+	}
+	want := slices.Clone(orderModules)
+	slices.SortStableFunc(want, func(a, b string) int {
+		ia, oka := last[a]
+		ib, okb := last[b]
+		switch {
+		case oka && okb:
+			return ia - ib
+		case oka:
+			return -1
+		case okb:
+			return 1
+		}
+		return 0
+	})
+	if !slices.Equal(got, want) {
+		t.Fatalf("compat %d: order %q, want %q", compat, got, want)
+	}
 }
 
 // FuzzModulesBuiltin reads arbitrary bytes as modules.builtin and checks

@@ -2,6 +2,7 @@ package depmod
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gokmod/modprobe/internal/cscan"
+	"github.com/gokmod/modprobe/internal/fileio"
 	"github.com/gokmod/modprobe/internal/index"
 	"github.com/gokmod/modprobe/internal/modname"
 )
@@ -36,7 +39,7 @@ func (r *run) files() []outputFile {
 		{"modules.builtin.alias.bin", true, r.writeBuiltinAliasBin},
 		{"modules.devname", false, r.writeDevname},
 	}
-	if !r.opts.Weakdep {
+	if r.kmod30() {
 		files = slices.DeleteFunc(files, func(f outputFile) bool { return f.name == "modules.weakdep" })
 	}
 	return files
@@ -63,9 +66,26 @@ func (r *run) output() error {
 		}
 		return nil
 	}
-	dir := r.dirname
+	dir := r.outdir
 	if r.opts.OutputDir != "" {
 		dir = r.opts.OutputDir
+	}
+	if !r.kmod30() && r.opts.OutputDir == "" {
+		// kmod 34 creates the directory it writes into (for -o).
+		if err := fileio.MkdirP(dir, 0o755); err != nil {
+			// kmod prints %m, the errno of the last call that failed:
+			// a stat's on the way up, which gokmod shows too, or when
+			// the directory itself is a file, whichever call failed
+			// before (a missing modules.order...), which gokmod does
+			// not try to guess: it names the reason.
+			var me *fileio.MkdirError
+			shown := error(err)
+			if errors.As(err, &me) && me.Shown != 0 {
+				shown = me.Shown
+			}
+			r.critf("could not create directory %s: %s", dir, strerror(shown))
+			return err
+		}
 	}
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		if err == nil {
@@ -336,7 +356,7 @@ func (r *run) writeBuiltinBin(w *bytes.Buffer) error {
 			r.errorf("Invalid modules.builtin line: %s", s)
 			continue
 		}
-		if err := b.Add(modname.FromPath(strings.TrimSuffix(cstr(s), "\n")), "", 0); err != nil {
+		if err := b.Add(modname.FromPath(strings.TrimSuffix(cscan.CString(s), "\n")), "", 0); err != nil {
 			r.errorf("modules.builtin: %v", err)
 		}
 	}
@@ -409,35 +429,10 @@ func scanMajorMinor(v, prefix string) (major, minor uint64, ok bool) {
 	if !ok {
 		return 0, 0, false
 	}
-	major, rest, ok = scanUint(rest)
+	maj, rest, ok := cscan.Uint(rest)
 	if !ok || !strings.HasPrefix(rest, "-") {
 		return 0, 0, false
 	}
-	minor, _, ok = scanUint(rest[1:])
-	return major, minor, ok
-}
-
-// scanUint reads an unsigned decimal as %u does: optional white space, an
-// optional sign, digits; the value wraps to 32 bits.
-func scanUint(s string) (uint64, string, bool) {
-	s = strings.TrimLeft(s, " \t\n\v\f\r")
-	neg := false
-	if s != "" && (s[0] == '+' || s[0] == '-') {
-		neg = s[0] == '-'
-		s = s[1:]
-	}
-	i := 0
-	var v uint64
-	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-		v = v*10 + uint64(s[i]-'0')
-		i++
-	}
-	if i == 0 {
-		return 0, s, false
-	}
-	v32 := uint32(v)
-	if neg {
-		v32 = -v32
-	}
-	return uint64(v32), s[i:], true
+	mnr, _, ok := cscan.Uint(rest[1:])
+	return uint64(maj), uint64(mnr), ok
 }

@@ -6,6 +6,16 @@ import (
 	"github.com/gokmod/modprobe/internal/fileio"
 )
 
+// CheckDirs finds the module directory and the one the files go to as
+// Run does, and fails as kmod 34's depmod does before any other work when
+// one does not fit in PATH_MAX bytes: it logs "Bad directory ...: path too
+// long" and returns an error wrapping ErrPathTooLong (kmod 30 checks
+// nothing). A command line checks them before -A's UpToDate.
+func CheckDirs(opts Options) error {
+	r := &run{opts: opts}
+	return r.setRelease()
+}
+
 // UpToDate reports whether the index of the tree Options name is newer
 // than every module file in it (depmod -A's test); errors, a missing
 // modules.dep among them, are logged and count as not up to date.

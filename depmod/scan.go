@@ -8,15 +8,16 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/gokmod/modprobe/internal/cscan"
 	"github.com/gokmod/modprobe/internal/fileio"
 	"github.com/gokmod/modprobe/internal/modname"
 )
 
-// isModuleFile reports whether a file name ends as the modules Debian's
-// kmod 30 reads do: it is built with xz and zstd and without zlib, so
-// .ko.gz files are not modules to it.
+// isModuleFile reports whether a file name ends as a module's does to a
+// kmod built with every compression: .ko, .ko.gz, .ko.xz or .ko.zst.
+// (Debian's kmod 30 and 34 are built without zlib and skip .ko.gz.)
 func isModuleFile(name string) bool {
-	return strings.HasSuffix(name, ".ko") || strings.HasSuffix(name, ".ko.zst") || strings.HasSuffix(name, ".ko.xz")
+	return strings.HasSuffix(name, ".ko") || strings.HasSuffix(name, ".ko.zst") || strings.HasSuffix(name, ".ko.xz") || strings.HasSuffix(name, ".ko.gz")
 }
 
 // search is depmod_modules_search: the module directory, then the
@@ -314,9 +315,16 @@ func (r *run) sort() {
 	total := len(lines) + 1
 	for i, l := range lines {
 		line := string(l[:len(l)-1])
-		if m := r.byUncrel[cstr(line)]; m != nil {
-			m.sortIdx = i + 1 - total
+		m := r.byUncrel[cscan.CString(line)]
+		if m == nil {
+			continue
 		}
+		// A module listed twice: kmod 30 takes the last line, kmod 34
+		// the first.
+		if !r.kmod30() && m.sortIdx < 0 {
+			continue
+		}
+		m.sortIdx = i + 1 - total
 	}
 	slices.SortStableFunc(r.modules, func(a, b *mod) int { return a.sortIdx - b.sortIdx })
 	for i, m := range r.modules {
@@ -326,12 +334,4 @@ func (r *run) sort() {
 
 // fgetsLines splits data as repeated fgets(buf, PATH_MAX) calls do: at
 // each newline (kept), and after PATH_MAX-1 bytes of a longer line.
-func fgetsLines(data []byte) [][]byte { return fgetsLinesN(data, pathMax) }
-
-// cstr cuts s at its first NUL byte, as C sees it.
-func cstr(s string) string {
-	if i := strings.IndexByte(s, 0); i >= 0 {
-		return s[:i]
-	}
-	return s
-}
+func fgetsLines(data []byte) [][]byte { return cscan.Lines(data, pathMax) }

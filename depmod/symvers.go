@@ -1,11 +1,12 @@
 package depmod
 
 import (
-	"bytes"
 	"errors"
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/gokmod/modprobe/internal/cscan"
 )
 
 // loadSymvers is depmod_load_symvers: the vmlinux lines of a
@@ -16,8 +17,8 @@ func (r *run) loadSymvers(path string) error {
 	if err != nil {
 		return err
 	}
-	for n, line := range fgetsLinesN(data, 10240) {
-		fields := strings.FieldsFunc(cstr(string(line)), func(r rune) bool { return r == ' ' || r == '\t' })
+	for n, line := range cscan.Lines(data, 10240) {
+		fields := strings.FieldsFunc(cscan.CString(string(line)), func(r rune) bool { return r == ' ' || r == '\t' })
 		if len(fields) < 3 || fields[2] != "vmlinux" {
 			continue
 		}
@@ -76,8 +77,8 @@ func (r *run) loadSystemMap(path string) error {
 		return err
 	}
 	const ksym = "__ksymtab_"
-	for n, line := range fgetsLinesN(data, 10240) {
-		s := cstr(string(line))
+	for n, line := range cscan.Lines(data, 10240) {
+		s := cscan.CString(string(line))
 		i := strings.IndexByte(s, ' ')
 		if i < 0 {
 			r.errorf("%s:%d: invalid line: %s", path, n+1, s)
@@ -112,18 +113,4 @@ func (r *run) addFakeSymbols() {
 	if r.findSymbol("TOC.") == nil {
 		r.addSymbol("TOC.", true, 0, nil)
 	}
-}
-
-// fgetsLinesN splits data as fgets with a buffer of size bytes does.
-func fgetsLinesN(data []byte, size int) [][]byte {
-	var out [][]byte
-	for len(data) > 0 {
-		n := bytes.IndexByte(data, '\n') + 1
-		if n == 0 || n > size-1 {
-			n = min(len(data), size-1)
-		}
-		out = append(out, data[:n])
-		data = data[n:]
-	}
-	return out
 }

@@ -58,6 +58,9 @@ for entry in "$moddir"/*; do
 done
 nmods=$(find -L "$mirror/kernel" -name '*.ko*' | wc -l)
 
+# The machine's kmod is Debian 12's kmod 30; gokmod follows it, and its
+# -o DIR then writes the files into DIR.
+export GOKMOD_COMPAT=kmod30
 kmod_cmd=("$DEPMOD" -b "$base" -C "$tmp/conf" "$release")
 ours_cmd=("$tmp/gokmod" depmod -b "$base" -C "$tmp/conf" -o "$tmp/out" "$release")
 

@@ -12,9 +12,9 @@ import (
 )
 
 // depmod's options, as kmod 30 defines them, and gokmod's -o.
-const depmodShort = "aAb:C:E:F:euqrvnP:wmVho:"
+const depmodShort30 = "aAb:C:E:F:euqrvnP:wmVho:"
 
-func depmodLong() []getopt.Option {
+func depmodLong30() []getopt.Option {
 	return []getopt.Option{
 		{Name: "all", Val: 'a'},
 		{Name: "quick", Val: 'A'},
@@ -38,8 +38,34 @@ func depmodLong() []getopt.Option {
 	}
 }
 
-// runDepmod is gokmod depmod: kmod 30's depmod, with -o DIR to write the
-// files elsewhere.
+// depmod's options as kmod 34 defines them: -m and -o take directories,
+// the deprecated options are gone.
+const depmodShort34 = "aAb:m:o:C:E:F:evnP:wVh"
+
+func depmodLong34() []getopt.Option {
+	return []getopt.Option{
+		{Name: "all", Val: 'a'},
+		{Name: "quick", Val: 'A'},
+		{Name: "basedir", HasArg: getopt.RequiredArgument, Val: 'b'},
+		{Name: "moduledir", HasArg: getopt.RequiredArgument, Val: 'm'},
+		{Name: "outdir", HasArg: getopt.RequiredArgument, Val: 'o'},
+		{Name: "config", HasArg: getopt.RequiredArgument, Val: 'C'},
+		{Name: "symvers", HasArg: getopt.RequiredArgument, Val: 'E'},
+		{Name: "filesyms", HasArg: getopt.RequiredArgument, Val: 'F'},
+		{Name: "errsyms", Val: 'e'},
+		{Name: "verbose", Val: 'v'},
+		{Name: "show", Val: 'n'},
+		{Name: "dry-run", Val: 'n'},
+		{Name: "symbol-prefix", HasArg: getopt.RequiredArgument, Val: 'P'},
+		{Name: "warn", Val: 'w'},
+		{Name: "version", Val: 'V'},
+		{Name: "help", Val: 'h'},
+	}
+}
+
+// runDepmod is gokmod depmod: kmod 34's depmod (with -o/--outdir and
+// -m/--moduledir), or with GOKMOD_COMPAT=kmod30 kmod 30's, to which
+// gokmod adds -o DIR to write the files into DIR.
 func runDepmod(e *env, argv0 string, args []string) (status int) {
 	log := newToolLog("depmod", e.stderr)
 	defer func() {
@@ -53,53 +79,88 @@ func runDepmod(e *env, argv0 string, args []string) (status int) {
 			status = int(code)
 		}
 	}()
+	compat, err := compatFromEnv(e)
+	if err != nil {
+		log.printf(logErr, "%v\n", err)
+		return 1
+	}
+	kmod30 := compat == modprobe.CompatKmod30
 	verbose := logWarning
-	opts := depmod.Options{}
+	opts := depmod.Options{Compat: compat}
 	var configs []string
 	maybeAll, all := false, false
-	p := getopt.New(argv0, args, depmodShort, depmodLong(), e.stderr)
+	short, long := depmodShort34, depmodLong34()
+	if kmod30 {
+		short, long = depmodShort30, depmodLong30()
+	}
+	p := getopt.New(argv0, args, short, long, e.stderr)
 	for c, arg := range p.Options() {
-		switch c {
-		case 'a':
+		switch {
+		case c == 'a':
 			all = true
-		case 'A':
+		case c == 'A':
 			maybeAll = true
-		case 'b':
-			opts.BaseDir = absoluteCwd(arg)
-		case 'C':
+		case c == 'b':
+			dir, ok := absoluteCwd(arg)
+			switch {
+			case !ok && kmod30:
+				dir = "" // kmod 30 goes on without a base directory
+			case !ok:
+				log.printf(logErr, "invalid image path %s\n", arg)
+				return 1
+			}
+			opts.BaseDir = dir
+		case c == 'C':
 			configs = append(configs, arg)
-		case 'E':
+		case c == 'E':
 			opts.Symvers = arg
-		case 'F':
+		case c == 'F':
 			opts.SystemMap = arg
-		case 'e':
+		case c == 'e':
 			opts.ErrSyms = true
-		case 'v':
+		case c == 'v':
 			verbose++
-		case 'n':
+		case c == 'n':
 			opts.DryRun = e.stdout
-		case 'P':
+		case c == 'P':
 			if len(arg) != 1 {
 				log.printf(logCrit, "-P only takes a single char\n")
 				return 1
 			}
 			opts.SymPrefix = arg[0]
-		case 'w':
+		case c == 'w':
 			opts.WarnDups = true
-		case 'u', 'q', 'r', 'm':
+		case c == 'm' && !kmod30:
+			opts.ModuleDirectory = arg
+			if arg == "" {
+				opts.ModuleDirectory = "/" // not the default: no directory
+			}
+		case c == 'o' && !kmod30:
+			dir, ok := absoluteCwd(arg)
+			if !ok {
+				log.printf(logErr, "invalid output directory %s\n", arg)
+				return 1
+			}
+			opts.OutDir = dir
+		case c == 'u', c == 'q', c == 'r', c == 'm':
 			if name := p.LongName(); name != "" {
 				log.printf(logWarning, "Ignored deprecated option --%s\n", name)
 			} else {
 				log.printf(logWarning, "Ignored deprecated option -%c\n", rune(c))
 			}
-		case 'o':
+		case c == 'o':
 			opts.OutputDir = arg
-		case 'h':
-			fmt.Fprintf(e.stdout, depmodUsage, filepath.Base(argv0))
+		case c == 'h':
+			usage := depmodUsage34
+			if kmod30 {
+				usage = depmodUsage30
+			}
+			fmt.Fprintf(e.stdout, usage, filepath.Base(argv0))
 			return 0
-		case 'V':
-			return printVersion(e.stdout, e, log)
-		case '?':
+		case c == 'V':
+			fmt.Fprint(e.stdout, versionText(compat))
+			return 0
+		case c == '?':
 			return 1
 		default:
 			log.printf(logErr, "unexpected getopt_long() value '%c'.\n", rune(c))
@@ -122,14 +183,11 @@ func runDepmod(e *env, argv0 string, args []string) (status int) {
 	if configs != nil {
 		opts.ConfigPaths = configs
 	}
-	compat, err := compatFromEnv(e)
-	if err != nil {
-		log.printf(logErr, "%v\n", err)
-		return 1
-	}
-	opts.Weakdep = compat == modprobe.CompatLatest
 	log.priority = verbose
 	opts.Log = func(l depmod.Level, msg string) { log.printf(int(l), "%s\n", msg) }
+	if !kmod30 && depmod.CheckDirs(opts) != nil {
+		return 1
+	}
 	if maybeAll {
 		if opts.DryRun != nil {
 			return 0
@@ -144,11 +202,18 @@ func runDepmod(e *env, argv0 string, args []string) (status int) {
 		opts.Show = e.stdout
 	}
 	// libkmod's context: kmod -vv shows it set up and released (the
-	// addresses differ from run to run anyway).
-	log.printf(logInfo, "../libkmod/libkmod.c:367 kmod_set_log_fn() custom logging function %#x registered\n", kmodContext)
+	// addresses differ from run to run anyway); kmod 34 names no source
+	// line.
+	where := func(kmod30Where string) string {
+		if kmod30 {
+			return kmod30Where
+		}
+		return ""
+	}
+	log.printf(logInfo, "%scustom logging function %#x registered\n", where("../libkmod/libkmod.c:367 kmod_set_log_fn() "), kmodContext)
 	err = depmod.Run(e.context(), opts)
 	// (A fatal message has ended the tool before this, as it does kmod.)
-	log.printf(logInfo, "../libkmod/libkmod.c:334 kmod_unref() context %#x released\n", kmodContext)
+	log.printf(logInfo, "%scontext %#x released\n", where("../libkmod/libkmod.c:334 kmod_unref() "), kmodContext)
 	if err != nil {
 		return 1
 	}
@@ -159,16 +224,17 @@ func runDepmod(e *env, argv0 string, args []string) (status int) {
 const kmodContext = 0x55d0c0de2a0
 
 // absoluteCwd is path_make_absolute_cwd: a relative path is put after the
-// working directory, without cleaning.
-func absoluteCwd(p string) string {
+// working directory, without cleaning. ok is false when there is no
+// working directory to put it after (it was removed).
+func absoluteCwd(p string) (abs string, ok bool) {
 	if strings.HasPrefix(p, "/") {
-		return p
+		return p, true
 	}
 	cwd, err := os.Getwd()
 	if err != nil {
-		return p
+		return p, false
 	}
-	return cwd + "/" + p
+	return cwd + "/" + p, true
 }
 
 // isVersionNumber is depmod's is_version_number: "%u.%u" at the start.
@@ -188,7 +254,7 @@ func isVersionNumber(v string) bool {
 	return digits()
 }
 
-const depmodUsage = `Usage:
+const depmodUsage30 = `Usage:
 	%s -[aA] [options] [forced_version]
 
 If no arguments (except options) are given, "depmod -a" is assumed
@@ -210,6 +276,35 @@ Options:
 
 The following options are useful for people managing distributions:
 	-b, --basedir=DIR    Use an image of a module tree.
+	-F, --filesyms=FILE  Use the file instead of the
+	                     current kernel symbols.
+	-E, --symvers=FILE   Use Module.symvers file to check
+	                     symbol versions.
+`
+
+const depmodUsage34 = `Usage:
+	%s -[aA] [options] [forced_version]
+
+If no arguments (except options) are given, "depmod -a" is assumed
+
+depmod will output a dependency list suitable for the modprobe utility.
+
+Options:
+	-a, --all            Probe all modules
+	-A, --quick          Only does the work if there's a new module
+	-e, --errsyms        Report not supplied symbols
+	-n, --show           Write the dependency file on stdout only
+	-P, --symbol-prefix  Architecture symbol prefix
+	-C, --config=PATH    Read configuration from PATH
+	-v, --verbose        Enable verbose mode
+	-w, --warn           Warn on duplicates
+	-V, --version        show version
+	-h, --help           show this help
+
+The following options are useful for people managing distributions:
+	-b, --basedir=DIR    Root path (default: /).
+	-m, --moduledir=DIR  Module directory (default: /lib/modules).
+	-o, --outdir=DIR     Output root path (default: same as <basedir>).
 	-F, --filesyms=FILE  Use the file instead of the
 	                     current kernel symbols.
 	-E, --symvers=FILE   Use Module.symvers file to check

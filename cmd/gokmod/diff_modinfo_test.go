@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/gokmod/modprobe"
 	"github.com/gokmod/modprobe/internal/modname"
 	"github.com/gokmod/modprobe/internal/testmod"
 )
@@ -47,7 +49,7 @@ func TestDifferentialModinfo(t *testing.T) {
 		for i := 0; i < len(args); i += 150 {
 			end := min(i+150, len(args))
 			total += end - i
-			if compareTool(t, "modinfo", append(append(append([]string{}, base...), opts...), args[i:end]...), nil) {
+			if ref30.compare(t, "modinfo", append(append(append([]string{}, base...), opts...), args[i:end]...), nil) {
 				same += end - i
 			}
 		}
@@ -74,10 +76,18 @@ func TestDifferentialModinfo(t *testing.T) {
 // TestDifferentialModinfoSynthetic compares modinfo on modules with
 // unusual .modinfo contents: a key longer than 15 bytes, an entry without
 // '=', a parameter without ':', descriptions without types and the
-// reverse, compressed files (kmod 30 reads xz and zstd, not gzip), and a
-// builtin module with and without modules.builtin.modinfo entries.
+// reverse, compressed files (gzip included, which Debian's kmods, built
+// without zlib, are shown as xz: see gzView), and a builtin module with
+// and without modules.builtin.modinfo entries; with kmod 30 and with
+// kmod 34.2, which prints a module file's path made absolute.
 func TestDifferentialModinfoSynthetic(t *testing.T) {
-	testmod.RequireTool(t, "modinfo")
+	for _, ref := range []kmodRef{ref30, ref34} {
+		t.Run(ref.compat, func(t *testing.T) { testModinfoSynthetic(t, ref) })
+	}
+}
+
+func testModinfoSynthetic(t *testing.T, ref kmodRef) {
+	ref.path(t, "modinfo")
 	root := t.TempDir()
 	const rel = "1.0-synth"
 	odd := &testmod.Module{ModInfo: []string{
@@ -100,21 +110,78 @@ func TestDifferentialModinfoSynthetic(t *testing.T) {
 	if _, err := tree.Write(root); err != nil {
 		t.Fatal(err)
 	}
-	if err := testmod.RunDepmod(t.Context(), root, rel); err != nil {
-		t.Fatal(err)
+	if o := ref.run(t, "depmod", []string{"-b", root, rel}, nil); o.Code != 0 {
+		t.Fatalf("kmod's depmod: %s", o)
 	}
 	dir := testmod.ModuleDir(root, rel)
+	fix, restore := gzView(t, dir)
+	defer restore()
 	base := []string{"-b", root, "-k", rel}
 	same, total := 0, 0
 	for _, args := range [][]string{
 		{"odd"}, {"xzmod"}, {"zstmod"}, {"gzmod"}, {dir + "/kernel/odd.ko"}, {dir + "/kernel/xzmod.ko.xz"},
 		{dir + "/kernel/gzmod.ko.gz"}, {"-p", "odd"}, {"-0", "odd"}, {"-F", "noequals", "odd"}, {"-F", "a_very_long_key_name_here", "odd"},
 		{"plain-dash"}, {"fs-plain"}, {"-m", "plain_dash"}, {"bione"}, {"bitwo"}, {"-p", "bione"}, {"fs-bione"}, {"-0", "bione", "bitwo"},
+		{"-n", dir + "/kernel/../kernel/odd.ko", dir + "/kernel/gzmod.ko.gz"},
 	} {
 		total++
-		if compareTool(t, "modinfo", append(append([]string{}, base...), args...), nil) {
-			same++
+		args = append(slices.Clone(base), args...)
+		kargs := make([]string, len(args))
+		for i, a := range args {
+			kargs[i] = strings.ReplaceAll(a, "gzmod.ko.gz", "gzmod.ko.xz")
 		}
+		want := fixOutcome(ref.run(t, "modinfo", kargs, nil), fix)
+		got := ref.ours(t, "modinfo", args, nil)
+		if want != got {
+			t.Errorf("modinfo %s (against %s) differs:\nkmod:   %s\ngokmod: %s", shellQuote(args), ref.name, want, got)
+			continue
+		}
+		same++
 	}
-	t.Logf("modinfo on synthetic modules: %d/%d invocations identical", same, total)
+	// -h is kmod's; -V kmod's first line, which scripts parse, then
+	// gokmod's features.
+	for _, opt := range []string{"-h", "--help", "-V", "--version", "-x"} {
+		total++
+		want, got := ref.run(t, "modinfo", []string{opt}, nil), ref.ours(t, "modinfo", []string{opt}, nil)
+		if first, _, _ := strings.Cut(want.Stdout, "\n"); strings.HasPrefix(first, "kmod version ") {
+			compat := modprobe.CompatKmod30
+			if ref.kmod34 {
+				compat = modprobe.CompatLatest
+			}
+			if got.Code == want.Code && got.Stderr == want.Stderr && got.Stdout == versionText(compat) && strings.HasPrefix(got.Stdout, first+"\n") {
+				same++
+				continue
+			}
+		} else if got == want {
+			same++
+			continue
+		}
+		t.Errorf("modinfo %s (against %s):\nkmod:   %s\ngokmod: %s", opt, ref.name, want, got)
+	}
+	t.Logf("modinfo on synthetic modules, %s: %d/%d invocations identical (-V as far as it must be)", ref.name, same, total)
+}
+
+// TestDifferentialMissingSections compares the error of a module file
+// without the section asked for (no .modinfo, no exports, no __versions):
+// kmod 30 says ENOENT, kmod 34.2 ENODATA.
+func TestDifferentialMissingSections(t *testing.T) {
+	dir := t.TempDir()
+	bare := filepath.Join(dir, "bare.ko")
+	img, err := (&testmod.Module{Name: "bare"}).ELF()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bare, img, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, ref := range []kmodRef{ref30, ref34} {
+		same := 0
+		cmds := [][]string{{"modinfo", bare}, {"modinfo", "-F", "license", bare}, {"modprobe", "--show-exports", bare}, {"modprobe", "--show-modversions", bare}}
+		for _, c := range cmds {
+			if ref.compare(t, c[0], c[1:], nil) {
+				same++
+			}
+		}
+		t.Logf("a module without sections, %s: %d/%d invocations identical", ref.name, same, len(cmds))
+	}
 }

@@ -18,7 +18,7 @@ import (
 
 // toolNames are the tools gokmod can be.
 func toolNames() []string {
-	return []string{"modprobe", "insmod", "rmmod", "lsmod", "modinfo", "depmod", "kata", "oci-hook", "kmm"}
+	return []string{"modprobe", "insmod", "rmmod", "lsmod", "modinfo", "depmod", "kmod", "kata", "oci-hook", "kmm"}
 }
 
 // tool returns the entry point of the tool called name, or nil: it gets
@@ -39,6 +39,8 @@ func tool(name string) func(env *env, argv0 string, args []string) int {
 		return runModinfo
 	case "depmod":
 		return runDepmod
+	case "kmod":
+		return runKmodTool
 	case "kata":
 		return runKata
 	case "oci-hook":

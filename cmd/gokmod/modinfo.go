@@ -74,6 +74,9 @@ func runModinfo(e *env, argv0 string, args []string) (status int) {
 		case 'h':
 			m.help()
 			return 0
+		case 'V':
+			fmt.Fprint(m.out, versionText(m.compat))
+			return 0
 		default:
 			return m.otherOption(rune(c))
 		}
@@ -114,7 +117,12 @@ func runModinfo(e *env, argv0 string, args []string) (status int) {
 		case byName:
 			ok = m.byName(l, arg)
 		case isModuleFilename(arg):
-			ok = m.info(modprobe.Module{Name: modname.FromPath(arg), Path: arg})
+			path := arg
+			if m.compat != modprobe.CompatKmod30 {
+				// kmod 34 prints the path made absolute (not cleaned).
+				path, _ = absoluteCwd(arg) // it exists: so does the working directory
+			}
+			ok = m.info(modprobe.Module{Name: modname.FromPath(arg), Path: path})
 		default:
 			ok = m.byAlias(l, arg)
 		}
@@ -149,13 +157,14 @@ func releaseOf(e *env) (string, error) {
 }
 
 // isModuleFilename is modinfo's test for a path argument: a regular file
-// with an extension kmod 30 (built without zlib) handles.
+// named as a module, compressed or not (gokmod reads .ko.gz as a kmod
+// built with zlib does; Debian's kmods are built without it).
 func isModuleFilename(name string) bool {
 	st, err := os.Stat(name)
 	if err != nil || !st.Mode().IsRegular() {
 		return false
 	}
-	return strings.HasSuffix(name, ".ko") || strings.HasSuffix(name, ".ko.xz") || strings.HasSuffix(name, ".ko.zst")
+	return strings.HasSuffix(name, ".ko") || strings.HasSuffix(name, ".ko.xz") || strings.HasSuffix(name, ".ko.zst") || strings.HasSuffix(name, ".ko.gz")
 }
 
 func (m *modinfoCmd) byName(l *modprobe.Loader, name string) bool {
@@ -223,6 +232,9 @@ func (m *modinfoCmd) info(mod modprobe.Module) bool {
 		if builtin && errors.Is(err, os.ErrNotExist) {
 			return true // an old kernel without modules.builtin.modinfo
 		}
+		if builtin && errors.Is(err, syscall.ENOSYS) && m.compat != modprobe.CompatKmod30 {
+			return true // kmod 34: a builtin module without entries has none
+		}
 		m.log.printf(logErr, "could not get modinfo from '%s': %s\n", mod.Name, kmodlog.Strerror(elfErrno(m.compat, err)))
 		return false
 	}
@@ -253,10 +265,14 @@ func (m *modinfoCmd) info(mod modprobe.Module) bool {
 			m.printf("%s=%s%s", kv.Key, kv.Value, m.separator)
 			continue
 		}
-		// C's printf("%-*s") takes a negative width as a positive one.
+		// kmod 30's printf("%-*s") takes the negative width of a long
+		// key as a positive one; kmod 34 pads no further than column 16.
 		pad := 15 - len(kv.Key)
 		if pad < 0 {
 			pad = -pad
+			if m.compat != modprobe.CompatKmod30 {
+				pad = 0
+			}
 		}
 		m.printf("%s:%s%s%s", kv.Key, strings.Repeat(" ", pad), kv.Value, m.separator)
 	}

@@ -25,6 +25,9 @@ type OriginHandler interface {
 func Strerror(err error) string {
 	var errno syscall.Errno
 	if errors.As(err, &errno) {
+		if errno == 0 {
+			return "Success" // strerror(0), which %m prints after a call that set no errno
+		}
 		err = errno
 	}
 	s := err.Error()
