@@ -26,8 +26,8 @@ func TestDifferentialDebian13ResolveAlias(t *testing.T) {
 }
 
 func TestDifferentialDebian13ShowConfig(t *testing.T) {
-	root, release, _, base := treeSetup(t, ref34())
 	k := ref34()
+	root, release, _, base := treeSetup(t, k)
 	for _, args := range [][]string{append(append([]string{}, base...), "-c"), {"-d", root, "-S", release, "-c"}} {
 		if k.compare(t, "modprobe", args, nil) {
 			t.Logf("kmod 34.2, modprobe %s: identical", shellQuote(args))
@@ -42,8 +42,8 @@ func TestDifferentialDebian13ShowConfig(t *testing.T) {
 // not), -R, -r and the errors of paths that are missing, directories or
 // have no file name.
 func TestDifferentialDebian13ModulePaths(t *testing.T) {
-	_, _, moddir, base := treeSetup(t, ref34())
 	k := ref34()
+	_, _, moddir, base := treeSetup(t, k)
 	var abs, rel []string
 	for _, f := range debianModuleFiles(t, moddir) {
 		abs = append(abs, filepath.Join(moddir, f))
@@ -173,8 +173,8 @@ func copyFile(t *testing.T, src, dst string) {
 // -V against kmod 34.2, which Debian built without zlib. Nothing here
 // inserts or removes a module.
 func TestDifferentialDebian13Tools(t *testing.T) {
-	_, _, moddir, _ := treeSetup(t, ref34())
 	k := ref34()
+	_, _, moddir, _ := treeSetup(t, k)
 	absent := "gokmod_absent_module"
 	if _, err := os.Stat("/sys/module/" + absent); err == nil {
 		t.Fatalf("/sys/module/%s exists", absent)
