@@ -15,7 +15,7 @@ import (
 // panic.
 
 func TestBadInputMissingModuleDir(t *testing.T) {
-	forEachKmod(t, func(t *testing.T, k kmodBuild) {
+	forEachKmod(t, "modprobe", func(t *testing.T, k kmodRef) {
 		for _, args := range [][]string{
 			{"-d", "/nonexistent/root", "-S", "1.2.3", "-D", "ip_vs"},
 			{"-d", "/nonexistent/root", "-S", "1.2.3", "-R", "ip_vs"},
@@ -68,7 +68,7 @@ func writeIndexTree(t *testing.T, dep string, extra map[string][]byte) (root str
 }
 
 func TestBadInputDependencyCycle(t *testing.T) {
-	forEachKmod(t, func(t *testing.T, k kmodBuild) {
+	forEachKmod(t, "modprobe", func(t *testing.T, k kmodRef) {
 		// depmod never writes a cycle, but a hand-made index can hold one;
 		// like libkmod, gokmod trusts each line's closure and terminates.
 		root := writeIndexTree(t, "kernel/a.ko: kernel/b.ko\nkernel/b.ko: kernel/a.ko\nkernel/c.ko: kernel/c.ko\n", nil)
@@ -88,7 +88,7 @@ func TestBadInputDependencyCycle(t *testing.T) {
 
 func TestBadInputCorruptIndexes(t *testing.T) {
 	// Header damage: kmod logs it, ignores that index and reads the rest.
-	forEachKmod(t, func(t *testing.T, k kmodBuild) {
+	forEachKmod(t, "modprobe", func(t *testing.T, k kmodRef) {
 		root := writeIndexTree(t, "kernel/a.ko:\n", map[string][]byte{
 			"modules.alias.bin": []byte("\xb0\x07\xfa\x57\x00\x02\x00\x01\x00\x00\x00\x0c"),
 		})
@@ -126,7 +126,7 @@ func TestBadInputCorruptIndexes(t *testing.T) {
 }
 
 func TestBadInputLongLines(t *testing.T) {
-	forEachKmod(t, func(t *testing.T, k kmodBuild) {
+	forEachKmod(t, "modprobe", func(t *testing.T, k kmodRef) {
 		root := writeIndexTree(t, "kernel/a.ko:\n", nil)
 		conf := filepath.Join(root, "long.conf")
 		long := strings.Repeat("x", 2<<20)
@@ -142,7 +142,7 @@ func TestBadInputLongLines(t *testing.T) {
 }
 
 func TestBadInputBrackets(t *testing.T) {
-	forEachKmod(t, func(t *testing.T, k kmodBuild) {
+	forEachKmod(t, "modprobe", func(t *testing.T, k kmodRef) {
 		root := writeIndexTree(t, "kernel/a.ko:\n", nil)
 		conf := filepath.Join(root, "b.conf")
 		if err := os.WriteFile(conf, []byte("alias x[ a\nalias ]x a\noptions a[ o=1\nsoftdep a pre: b[ c]\nalias ok[a-b] a\n"), 0o644); err != nil {

@@ -11,56 +11,54 @@ import (
 	"github.com/gokmod/modprobe/internal/getopt"
 )
 
-// depmod's options, as kmod 30 defines them, and gokmod's -o.
-const depmodShort30 = "aAb:C:E:F:euqrvnP:wmVho:"
+// depmod's short options, as kmod 30 defines them with gokmod's -o, and
+// as kmod 34 does: -m and -o take directories, the deprecated options
+// are gone.
+const (
+	depmodShort30 = "aAb:C:E:F:euqrvnP:wmVho:"
+	depmodShort34 = "aAb:m:o:C:E:F:evnP:wVh"
+)
 
-func depmodLong30() []getopt.Option {
-	return []getopt.Option{
-		{Name: "all", Val: 'a'},
-		{Name: "quick", Val: 'A'},
-		{Name: "basedir", HasArg: getopt.RequiredArgument, Val: 'b'},
-		{Name: "config", HasArg: getopt.RequiredArgument, Val: 'C'},
-		{Name: "symvers", HasArg: getopt.RequiredArgument, Val: 'E'},
-		{Name: "filesyms", HasArg: getopt.RequiredArgument, Val: 'F'},
-		{Name: "errsyms", Val: 'e'},
-		{Name: "unresolved-error", Val: 'u'},
-		{Name: "quiet", Val: 'q'},
-		{Name: "root", Val: 'r'},
-		{Name: "verbose", Val: 'v'},
-		{Name: "show", Val: 'n'},
-		{Name: "dry-run", Val: 'n'},
-		{Name: "symbol-prefix", HasArg: getopt.RequiredArgument, Val: 'P'},
-		{Name: "warn", Val: 'w'},
-		{Name: "map", Val: 'm'},
-		{Name: "version", Val: 'V'},
-		{Name: "help", Val: 'h'},
-		{Name: "output-dir", HasArg: getopt.RequiredArgument, Val: 'o'},
+// depmodLong returns depmod's long options as kmod 30 defines them, with
+// gokmod's --output-dir, or as kmod 34 does, each in the release's order
+// (getopt lists an ambiguous abbreviation's candidates in that order).
+func depmodLong(kmod30 bool) []getopt.Option {
+	release := 34
+	if kmod30 {
+		release = 30
 	}
-}
-
-// depmod's options as kmod 34 defines them: -m and -o take directories,
-// the deprecated options are gone.
-const depmodShort34 = "aAb:m:o:C:E:F:evnP:wVh"
-
-func depmodLong34() []getopt.Option {
-	return []getopt.Option{
-		{Name: "all", Val: 'a'},
-		{Name: "quick", Val: 'A'},
-		{Name: "basedir", HasArg: getopt.RequiredArgument, Val: 'b'},
-		{Name: "moduledir", HasArg: getopt.RequiredArgument, Val: 'm'},
-		{Name: "outdir", HasArg: getopt.RequiredArgument, Val: 'o'},
-		{Name: "config", HasArg: getopt.RequiredArgument, Val: 'C'},
-		{Name: "symvers", HasArg: getopt.RequiredArgument, Val: 'E'},
-		{Name: "filesyms", HasArg: getopt.RequiredArgument, Val: 'F'},
-		{Name: "errsyms", Val: 'e'},
-		{Name: "verbose", Val: 'v'},
-		{Name: "show", Val: 'n'},
-		{Name: "dry-run", Val: 'n'},
-		{Name: "symbol-prefix", HasArg: getopt.RequiredArgument, Val: 'P'},
-		{Name: "warn", Val: 'w'},
-		{Name: "version", Val: 'V'},
-		{Name: "help", Val: 'h'},
+	var opts []getopt.Option
+	for _, o := range []struct {
+		only int // the one release that has the option; 0 for both
+		opt  getopt.Option
+	}{
+		{0, getopt.Option{Name: "all", Val: 'a'}},
+		{0, getopt.Option{Name: "quick", Val: 'A'}},
+		{0, getopt.Option{Name: "basedir", HasArg: getopt.RequiredArgument, Val: 'b'}},
+		{34, getopt.Option{Name: "moduledir", HasArg: getopt.RequiredArgument, Val: 'm'}},
+		{34, getopt.Option{Name: "outdir", HasArg: getopt.RequiredArgument, Val: 'o'}},
+		{0, getopt.Option{Name: "config", HasArg: getopt.RequiredArgument, Val: 'C'}},
+		{0, getopt.Option{Name: "symvers", HasArg: getopt.RequiredArgument, Val: 'E'}},
+		{0, getopt.Option{Name: "filesyms", HasArg: getopt.RequiredArgument, Val: 'F'}},
+		{0, getopt.Option{Name: "errsyms", Val: 'e'}},
+		{30, getopt.Option{Name: "unresolved-error", Val: 'u'}},
+		{30, getopt.Option{Name: "quiet", Val: 'q'}},
+		{30, getopt.Option{Name: "root", Val: 'r'}},
+		{0, getopt.Option{Name: "verbose", Val: 'v'}},
+		{0, getopt.Option{Name: "show", Val: 'n'}},
+		{0, getopt.Option{Name: "dry-run", Val: 'n'}},
+		{0, getopt.Option{Name: "symbol-prefix", HasArg: getopt.RequiredArgument, Val: 'P'}},
+		{0, getopt.Option{Name: "warn", Val: 'w'}},
+		{30, getopt.Option{Name: "map", Val: 'm'}},
+		{0, getopt.Option{Name: "version", Val: 'V'}},
+		{0, getopt.Option{Name: "help", Val: 'h'}},
+		{30, getopt.Option{Name: "output-dir", HasArg: getopt.RequiredArgument, Val: 'o'}},
+	} {
+		if o.only == 0 || o.only == release {
+			opts = append(opts, o.opt)
+		}
 	}
+	return opts
 }
 
 // runDepmod is gokmod depmod: kmod 34's depmod (with -o/--outdir and
@@ -89,11 +87,11 @@ func runDepmod(e *env, argv0 string, args []string) (status int) {
 	opts := depmod.Options{Compat: compat}
 	var configs []string
 	maybeAll, all := false, false
-	short, long := depmodShort34, depmodLong34()
+	short := depmodShort34
 	if kmod30 {
-		short, long = depmodShort30, depmodLong30()
+		short = depmodShort30
 	}
-	p := getopt.New(argv0, args, short, long, e.stderr)
+	p := getopt.New(argv0, args, short, depmodLong(kmod30), e.stderr)
 	for c, arg := range p.Options() {
 		switch {
 		case c == 'a':
@@ -254,7 +252,24 @@ func isVersionNumber(v string) bool {
 	return digits()
 }
 
-const depmodUsage30 = `Usage:
+// depmodUsage30 and depmodUsage34 are depmod -h of kmod 30, with gokmod's
+// -o, and of kmod 34, for the program's name.
+const (
+	depmodUsage30 = depmodUsageHead +
+		"\t-o, --output-dir=DIR Write the files in DIR (gokmod's own)\n" +
+		depmodUsageDistros +
+		"\t-b, --basedir=DIR    Use an image of a module tree.\n" +
+		depmodUsageSyms
+	depmodUsage34 = depmodUsageHead + depmodUsageDistros +
+		"\t-b, --basedir=DIR    Root path (default: /).\n" +
+		"\t-m, --moduledir=DIR  Module directory (default: /lib/modules).\n" +
+		"\t-o, --outdir=DIR     Output root path (default: same as <basedir>).\n" +
+		depmodUsageSyms
+)
+
+// The parts of depmod -h that kmod 30 and 34 share.
+const (
+	depmodUsageHead = `Usage:
 	%s -[aA] [options] [forced_version]
 
 If no arguments (except options) are given, "depmod -a" is assumed
@@ -272,41 +287,11 @@ Options:
 	-w, --warn           Warn on duplicates
 	-V, --version        show version
 	-h, --help           show this help
-	-o, --output-dir=DIR Write the files in DIR (gokmod's own)
-
-The following options are useful for people managing distributions:
-	-b, --basedir=DIR    Use an image of a module tree.
-	-F, --filesyms=FILE  Use the file instead of the
+`
+	depmodUsageDistros = "\nThe following options are useful for people managing distributions:\n"
+	depmodUsageSyms    = `	-F, --filesyms=FILE  Use the file instead of the
 	                     current kernel symbols.
 	-E, --symvers=FILE   Use Module.symvers file to check
 	                     symbol versions.
 `
-
-const depmodUsage34 = `Usage:
-	%s -[aA] [options] [forced_version]
-
-If no arguments (except options) are given, "depmod -a" is assumed
-
-depmod will output a dependency list suitable for the modprobe utility.
-
-Options:
-	-a, --all            Probe all modules
-	-A, --quick          Only does the work if there's a new module
-	-e, --errsyms        Report not supplied symbols
-	-n, --show           Write the dependency file on stdout only
-	-P, --symbol-prefix  Architecture symbol prefix
-	-C, --config=PATH    Read configuration from PATH
-	-v, --verbose        Enable verbose mode
-	-w, --warn           Warn on duplicates
-	-V, --version        show version
-	-h, --help           show this help
-
-The following options are useful for people managing distributions:
-	-b, --basedir=DIR    Root path (default: /).
-	-m, --moduledir=DIR  Module directory (default: /lib/modules).
-	-o, --outdir=DIR     Output root path (default: same as <basedir>).
-	-F, --filesyms=FILE  Use the file instead of the
-	                     current kernel symbols.
-	-E, --symvers=FILE   Use Module.symvers file to check
-	                     symbol versions.
-`
+)

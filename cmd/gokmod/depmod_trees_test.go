@@ -125,7 +125,7 @@ func runDepmodCase(t *testing.T, ref kmodRef, c depmodCase, tot *dmTotals) {
 		args := dmArgs(run, root, moddir)
 		label := fmt.Sprintf("%s: depmod %s", c.name, shellQuote(run))
 
-		got := dmMask(ref.ours(t, "depmod", args, nil))
+		got := dmMask(ref.ours("depmod", args, nil))
 		ourDir, ourFiles := dmTakeNew(t, moddir, pristine)
 		if !slices.Contains(args, "-n") {
 			tot.oRuns++
@@ -167,7 +167,7 @@ func runDepmodCase(t *testing.T, ref kmodRef, c depmodCase, tot *dmTotals) {
 func dmCheckOutDir(t *testing.T, ref kmodRef, label string, args []string, got outcome, moddir string, pristine map[string]bool, ourDir string, ourFiles []string) bool {
 	t.Helper()
 	out := t.TempDir()
-	gotO := dmMask(ref.ours(t, "depmod", append([]string{"-o", out}, args...), nil))
+	gotO := dmMask(ref.ours("depmod", append([]string{"-o", out}, args...), nil))
 	dir := out
 	if ref.kmod34 {
 		dir = testmod.ModuleDir(out, dmRelease)
@@ -204,13 +204,13 @@ func dmCheckOutDir(t *testing.T, ref kmodRef, label string, args []string, got o
 // TestDifferentialDepmodSynthetic compares the depmods on every synthetic
 // tree, gokmod following kmod 30 with Debian 12's kmod 30.
 func TestDifferentialDepmodSynthetic(t *testing.T) {
-	testDepmodSynthetic(t, ref30)
+	testDepmodSynthetic(t, ref30())
 }
 
 // TestDifferentialDepmodSyntheticKmod34 compares the depmods on every
 // synthetic tree, gokmod following kmod 34 with Debian 13's kmod 34.2.
 func TestDifferentialDepmodSyntheticKmod34(t *testing.T) {
-	testDepmodSynthetic(t, ref34)
+	testDepmodSynthetic(t, ref34())
 }
 
 func testDepmodSynthetic(t *testing.T, ref kmodRef) {

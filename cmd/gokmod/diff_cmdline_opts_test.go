@@ -16,7 +16,7 @@ import (
 // the library quote them instead (TestCmdlineOptsQuoted in the root
 // package, TestLoadInstallCommandGetsData in package kata).
 func TestInstallCommandParamsMatchKmod(t *testing.T) {
-	forEachKmod(t, func(t *testing.T, k kmodBuild) {
+	forEachKmod(t, "modprobe", func(t *testing.T, k kmodRef) {
 		tree := &testmod.Tree{Release: synthRelease, Modules: []testmod.TreeModule{
 			{RelPath: "kernel/drivers/x/mod_x.ko", Module: mod("mod_x", nil, nil, nil)},
 		}}
@@ -54,6 +54,6 @@ func TestInstallCommandParamsMatchKmod(t *testing.T) {
 		if _, err := os.Stat(marker); err != nil {
 			t.Errorf("the command substitution did not run: %v", err)
 		}
-		t.Logf("%d of %d runs identical to %s (%s)", same, 2*len(cases), k.name, strings.Join([]string{"stdout", "stderr", "exit status"}, ", "))
+		t.Logf("%d of %d runs identical to %s (%s)", same, 2*len(cases), k.compat, strings.Join([]string{"stdout", "stderr", "exit status"}, ", "))
 	})
 }

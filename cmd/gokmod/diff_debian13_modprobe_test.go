@@ -5,8 +5,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/gokmod/modprobe/internal/testmod"
 )
 
 // These tests compare gokmod, in its default mode, with Debian 13's kmod
@@ -19,26 +17,17 @@ import (
 // exit statuses and stderr identical, but for -V's ZLIB, which Debian
 // built kmod without.
 
-// debian13Setup returns Debian 13's tree, its module directory and the
-// modprobe options that select it, with the separators' configuration
-// and kmod 34.2's default configuration directories.
-func debian13Setup(t *testing.T) (root, release, moddir string, base []string) {
-	return treeSetup(t, debian13Kmod(), testmod.Debian13Tree)
-}
-
 func TestDifferentialDebian13ShowDepends(t *testing.T) {
-	_, _, moddir, base := debian13Setup(t)
-	compareTreeModules(t, debian13Kmod(), moddir, base)
+	compareTreeModules(t, ref34())
 }
 
 func TestDifferentialDebian13ResolveAlias(t *testing.T) {
-	_, _, moddir, base := debian13Setup(t)
-	compareTreeAliases(t, debian13Kmod(), moddir, base)
+	compareTreeAliases(t, ref34())
 }
 
 func TestDifferentialDebian13ShowConfig(t *testing.T) {
-	root, release, _, base := debian13Setup(t)
-	k := debian13Kmod()
+	k := ref34()
+	root, release, _, base := treeSetup(t, k)
 	for _, args := range [][]string{append(append([]string{}, base...), "-c"), {"-d", root, "-S", release, "-c"}} {
 		if k.compare(t, "modprobe", args, nil) {
 			t.Logf("kmod 34.2, modprobe %s: identical", shellQuote(args))
@@ -53,8 +42,8 @@ func TestDifferentialDebian13ShowConfig(t *testing.T) {
 // not), -R, -r and the errors of paths that are missing, directories or
 // have no file name.
 func TestDifferentialDebian13ModulePaths(t *testing.T) {
-	_, _, moddir, base := debian13Setup(t)
-	k := debian13Kmod()
+	k := ref34()
+	_, _, moddir, base := treeSetup(t, k)
 	var abs, rel []string
 	for _, f := range debianModuleFiles(t, moddir) {
 		abs = append(abs, filepath.Join(moddir, f))
@@ -70,7 +59,7 @@ func TestDifferentialDebian13ModulePaths(t *testing.T) {
 	}
 	// testmod finds kmod 34.2 from the repository, which a test outside
 	// it no longer sees: name it.
-	t.Setenv("GOKMOD_KMOD34_BIN", filepath.Dir(k.tool(t, "modprobe")))
+	t.Setenv("GOKMOD_KMOD34_BIN", filepath.Dir(k.path(t, "modprobe")))
 	t.Chdir(real)
 	same, total = compareBatches(t, k, base, base, []string{"-D"}, rel, "install /bin/true \n", nil)
 	t.Logf("kmod 34.2, modprobe -D ./PATH: %d modules: %d identical", total, same)
@@ -184,8 +173,8 @@ func copyFile(t *testing.T, src, dst string) {
 // -V against kmod 34.2, which Debian built without zlib. Nothing here
 // inserts or removes a module.
 func TestDifferentialDebian13Tools(t *testing.T) {
-	_, _, moddir, _ := debian13Setup(t)
-	k := debian13Kmod()
+	k := ref34()
+	_, _, moddir, _ := treeSetup(t, k)
 	absent := "gokmod_absent_module"
 	if _, err := os.Stat("/sys/module/" + absent); err == nil {
 		t.Fatalf("/sys/module/%s exists", absent)

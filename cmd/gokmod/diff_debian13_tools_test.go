@@ -3,10 +3,8 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -17,7 +15,6 @@ import (
 
 	"github.com/gokmod/modprobe/internal/modname"
 	"github.com/gokmod/modprobe/internal/testmod"
-	"github.com/gokmod/modprobe/internal/vmtest"
 )
 
 // These tests compare gokmod, following kmod 34, with Debian 13's kmod
@@ -28,48 +25,6 @@ import (
 // the tree takes minutes under the race detector, so gokmod runs as a
 // separate binary built without it, as users run it; the smaller tests
 // run it in-process.
-
-// gokmodTools builds cmd/gokmod and returns a directory of links to it
-// named after its tools, so that each runs as that tool.
-func gokmodTools(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "gokmod")
-	if err := vmtest.BuildGokmod(t.Context(), bin); err != nil {
-		t.Fatal(err)
-	}
-	for _, tool := range []string{"depmod", "modinfo", "modprobe", "kmod"} {
-		if err := os.Symlink("gokmod", filepath.Join(dir, tool)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
-
-// execAs runs the program at path as argv0 with args in the directory
-// dir ("" for the test's), with the environment vars on top of a minimal
-// one.
-func execAs(path, argv0, dir string, args []string, vars map[string]string) (outcome, error) {
-	cmd := exec.Command(path, args...)
-	cmd.Args[0] = argv0
-	cmd.Dir = dir
-	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"}
-	for k, v := range vars {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		code = ee.ExitCode()
-	case err != nil:
-		return outcome{}, err
-	}
-	return outcome{Stdout: out.String(), Stderr: errb.String(), Code: code}, nil
-}
 
 // debian13 is Debian 13's tree and the tools compared on it.
 type debian13 struct {
@@ -84,11 +39,12 @@ func (d *debian13) both(t *testing.T, tool, dir string, args []string, oursArgs 
 	if oursArgs == nil {
 		oursArgs = args
 	}
+	path := ref34().path(t, tool)
 	var wg sync.WaitGroup
 	var werr, gerr error
-	wg.Go(func() { want, werr = execAs(ref34.path(t, tool), tool, dir, args, nil) })
+	wg.Go(func() { want, werr = execAs(path, tool, dir, args, nil) })
 	wg.Go(func() {
-		got, gerr = execAs(filepath.Join(d.tools, tool), tool, dir, oursArgs, ref34.env(nil))
+		got, gerr = execAs(filepath.Join(d.tools, tool), tool, dir, oursArgs, ref34().env(nil))
 	})
 	wg.Wait()
 	if werr != nil || gerr != nil {
@@ -100,7 +56,7 @@ func (d *debian13) both(t *testing.T, tool, dir string, args []string, oursArgs 
 // TestDifferentialDebian13 runs the comparisons on Debian 13's tree.
 func TestDifferentialDebian13(t *testing.T) {
 	root, release := testmod.Debian13Tree(t)
-	ref34.path(t, "depmod")
+	ref34().path(t, "depmod")
 	d := &debian13{root: root, release: release, moddir: testmod.ModuleDir(root, release), tools: gokmodTools(t)}
 	t.Run("depmod", d.depmod)
 	t.Run("modinfo", d.modinfo)
@@ -196,7 +152,7 @@ func (d *debian13) depmod(t *testing.T) {
 	dmMirror(t, gbase, d.release, d.moddir, gdir)
 	var counts []string
 	for _, q := range dmQueries(t, testmod.ModuleDir(kbase, d.release)) {
-		s, n := dmModprobeRef(t, ref34, nil, kbase, gbase, d.release, q, 500)
+		s, n := dmModprobeRef(t, ref34(), nil, kbase, gbase, d.release, q, 500)
 		counts = append(counts, fmt.Sprintf("-%s %d/%d", q.mode[1:], s, n))
 	}
 	t.Logf("debian13 %s: kmod 34.2's modprobe on gokmod's indexes and on kmod's: %s names with identical answers", d.release, strings.Join(counts, ", "))
@@ -269,11 +225,11 @@ func (d *debian13) modinfo(t *testing.T) {
 	}
 	for i, chunk := range chunks {
 		jobs <- func() (err error) {
-			wants[i], err = execAs(ref34.path(t, "modinfo"), "modinfo", "", chunk, nil)
+			wants[i], err = execAs(ref34().path(t, "modinfo"), "modinfo", "", chunk, nil)
 			return err
 		}
 		jobs <- func() (err error) {
-			gots[i], err = execAs(filepath.Join(d.tools, "modinfo"), "modinfo", "", chunk, ref34.env(nil))
+			gots[i], err = execAs(filepath.Join(d.tools, "modinfo"), "modinfo", "", chunk, ref34().env(nil))
 			return err
 		}
 	}

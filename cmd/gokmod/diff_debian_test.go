@@ -42,15 +42,15 @@ func separator(mode []string) string {
 }
 
 // debianConfig returns -C options for a separator file and the system's
-// configuration directories as the kmod build k reads them by default.
-func debianConfig(t *testing.T, k kmodBuild) []string {
+// configuration directories as the kmod release k reads them by default.
+func debianConfig(t *testing.T, k kmodRef) []string {
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "00-gokmod-separator.conf"), []byte(sepConfig), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	args := []string{"-C", dir}
 	dirs := []string{"/etc/modprobe.d", "/run/modprobe.d", "/usr/local/lib/modprobe.d", "/lib/modprobe.d"}
-	if k.name != "kmod30" { // kmod 32 added /usr/lib/modprobe.d
+	if k.kmod34 { // kmod 32 added /usr/lib/modprobe.d
 		dirs = slices.Insert(dirs, 3, "/usr/lib/modprobe.d")
 	}
 	for _, d := range dirs {
@@ -59,11 +59,12 @@ func debianConfig(t *testing.T, k kmodBuild) []string {
 	return args
 }
 
-// treeSetup returns the tree that tree finds, its module directory and the
-// modprobe options that select it with debianConfig's configuration.
-func treeSetup(t *testing.T, k kmodBuild, tree func(testing.TB) (string, string)) (root, release, moddir string, base []string) {
-	k.tool(t, "modprobe")
-	root, release = tree(t)
+// treeSetup returns k's tree, its module directory and the modprobe
+// options that select it with debianConfig's configuration: the
+// separators' and k's default configuration directories.
+func treeSetup(t *testing.T, k kmodRef) (root, release, moddir string, base []string) {
+	k.path(t, "modprobe")
+	root, release = k.tree(t)
 	moddir = testmod.ModuleDir(root, release)
 	base = append([]string{"-d", root, "-S", release}, debianConfig(t, k)...)
 	return root, release, moddir, base
@@ -164,12 +165,12 @@ func segments(out, sep string) []string {
 	return strings.Split(out, sep)
 }
 
-// compareBatches runs the kmod build's modprobe with kmodBase and gokmod's
+// compareBatches runs the kmod release's modprobe with kmodBase and gokmod's
 // (following that build) with ourBase, both with mode, over names in
 // batches with a separator between names, and counts the names whose
 // output segments are identical. fix rewrites gokmod's output before the
 // comparison.
-func compareBatches(t *testing.T, k kmodBuild, kmodBase, ourBase, mode, names []string, sepLine string, fix func(string) string) (same, total int) {
+func compareBatches(t *testing.T, k kmodRef, kmodBase, ourBase, mode, names []string, sepLine string, fix func(string) string) (same, total int) {
 	const batch = 400
 	if fix == nil {
 		fix = func(s string) string { return s }
@@ -217,50 +218,46 @@ func trim(s string) string {
 	return s
 }
 
-func debianSetup(t *testing.T) (root, release, moddir string, base []string) {
-	return treeSetup(t, hostKmod(), testmod.DebianTree)
-}
-
 func TestDifferentialDebianShowDepends(t *testing.T) {
-	_, _, moddir, base := debianSetup(t)
-	compareTreeModules(t, hostKmod(), moddir, base)
+	compareTreeModules(t, ref30())
 }
 
 func TestDifferentialDebianResolveAlias(t *testing.T) {
-	_, _, moddir, base := debianSetup(t)
-	compareTreeAliases(t, hostKmod(), moddir, base)
+	compareTreeAliases(t, ref30())
 }
 
-// compareTreeModules compares modprobe -D of every module of the tree
-// (base selects it) with the kmod build's and logs the count.
-func compareTreeModules(t *testing.T, k kmodBuild, moddir string, base []string) {
+// compareTreeModules compares modprobe -D of every module of k's tree
+// with k's and logs the count.
+func compareTreeModules(t *testing.T, k kmodRef) {
+	_, _, moddir, base := treeSetup(t, k)
 	compareTreeNames(t, k, base, "-D", debianModules(t, moddir), "modules", 4000)
 }
 
-// compareTreeAliases compares modprobe -R of every alias of the tree made
-// concrete with the kmod build's and logs the count.
-func compareTreeAliases(t *testing.T, k kmodBuild, moddir string, base []string) {
+// compareTreeAliases compares modprobe -R of every alias of k's tree made
+// concrete with k's and logs the count.
+func compareTreeAliases(t *testing.T, k kmodRef) {
+	_, _, moddir, base := treeSetup(t, k)
 	compareTreeNames(t, k, base, "-R", debianAliases(t, moddir), "concrete aliases", 20000)
 }
 
 // compareTreeNames compares modprobe mode for each of names, at least
 // least of them, and logs the count of what.
-func compareTreeNames(t *testing.T, k kmodBuild, base []string, mode string, names []string, what string, least int) {
+func compareTreeNames(t *testing.T, k kmodRef, base []string, mode string, names []string, what string, least int) {
 	sepLine := "install /bin/true \n"
 	if mode == "-R" {
 		sepLine = "gokmod_separator_target\n"
 	}
 	same, total := compareBatches(t, k, base, base, []string{mode}, names, sepLine, nil)
-	t.Logf("%s, modprobe %s: %d %s: %d identical", k.name, mode, total, what, same)
+	t.Logf("%s, modprobe %s: %d %s: %d identical", k.compat, mode, total, what, same)
 	if total != len(names) || total < least {
 		t.Errorf("compared %d of the tree's %d %s", total, len(names), what)
 	}
 }
 
 func TestDifferentialDebianShowConfig(t *testing.T) {
-	_, _, _, base := debianSetup(t)
+	_, _, _, base := treeSetup(t, ref30())
 	for _, args := range [][]string{append(append([]string{}, base...), "-c"), {"-d", base[1], "-S", base[3], "-c"}} {
-		if !compareTool(t, "modprobe", args, nil) {
+		if !ref30().compare(t, "modprobe", args, nil) {
 			continue
 		}
 		t.Logf("modprobe %s: identical", shellQuote(args))
@@ -288,18 +285,18 @@ func textTree(t *testing.T, root, release string) string {
 }
 
 func TestDifferentialDebianTextFallback(t *testing.T) {
-	root, release, moddir, base := debianSetup(t)
+	root, release, moddir, base := treeSetup(t, ref30())
 	copyRoot := textTree(t, root, release)
 	textBase := append([]string{"-d", copyRoot}, base[2:]...)
 	fix := func(s string) string { return strings.ReplaceAll(s, copyRoot, root) }
 
-	s, n := compareBatches(t, hostKmod(), base, textBase, []string{"-D"}, debianModules(t, moddir), "install /bin/true \n", fix)
+	s, n := compareBatches(t, ref30(), base, textBase, []string{"-D"}, debianModules(t, moddir), "install /bin/true \n", fix)
 	t.Logf("text indexes, modprobe -D: %d/%d modules identical", s, n)
-	s, n = compareBatches(t, hostKmod(), base, textBase, []string{"-R"}, debianAliases(t, moddir), "gokmod_separator_target\n", fix)
+	s, n = compareBatches(t, ref30(), base, textBase, []string{"-R"}, debianAliases(t, moddir), "gokmod_separator_target\n", fix)
 	t.Logf("text indexes, modprobe -R: %d/%d concrete aliases identical", s, n)
 
-	want := runKmod(t, "modprobe", append(append([]string{}, base...), "-c"), nil)
-	got := runOurs("modprobe", append(append([]string{}, textBase...), "-c"), pinKmod30(nil))
+	want := ref30().run(t, "modprobe", append(append([]string{}, base...), "-c"), nil)
+	got := ref30().ours("modprobe", append(append([]string{}, textBase...), "-c"), nil)
 	if want != got {
 		t.Errorf("modprobe -c with text indexes differs (%d vs %d bytes of stdout)", len(want.Stdout), len(got.Stdout))
 	} else {

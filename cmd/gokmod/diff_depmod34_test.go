@@ -84,7 +84,7 @@ type dm34Case []string
 
 // TestDifferentialDepmodKmod34CommandLine compares the command lines.
 func TestDifferentialDepmodKmod34CommandLine(t *testing.T) {
-	ref34.path(t, "depmod")
+	ref34().path(t, "depmod")
 	root := dmSmallTree(t)
 	moddir := testmod.ModuleDir(root, dmRelease)
 	// The same modules under other module directories, for -m: kmod's
@@ -101,7 +101,7 @@ func TestDifferentialDepmodKmod34CommandLine(t *testing.T) {
 	}
 	// Relative paths are relative to a directory of the test's own. The
 	// tools are found from the repository, above the working directory.
-	t.Setenv("GOKMOD_KMOD34_BIN", filepath.Dir(ref34.path(t, "depmod")))
+	t.Setenv("GOKMOD_KMOD34_BIN", filepath.Dir(ref34().path(t, "depmod")))
 	// A tree whose module directory is a file.
 	fileTree := filepath.Join(root, "file-tree")
 	if err := os.MkdirAll(filepath.Join(fileTree, "lib/modules"), 0o755); err != nil {
@@ -172,14 +172,14 @@ func TestDifferentialDepmodKmod34CommandLine(t *testing.T) {
 	// An output directory that is a file: kmod's message shows the errno
 	// some earlier call left (ENOENT here, from a file it did not find),
 	// gokmod the reason.
-	o := ref34.ours(t, "depmod", []string{"-b", root, "-C", conf, "-o", fileTree, dmRelease}, nil)
+	o := ref34().ours("depmod", []string{"-b", root, "-C", conf, "-o", fileTree, dmRelease}, nil)
 	if want := "depmod: FATAL: could not create directory " + fileTree + "/lib/modules/" + dmRelease + ": Not a directory\n"; o.Code != 1 || o.Stderr != want {
 		t.Errorf("depmod -o %s: %s\nwant exit 1 and %q", fileTree, o, want)
 	}
 	// -V: kmod's first line, which scripts parse, then gokmod's features.
 	for _, opt := range []string{"-V", "--version"} {
-		want := ref34.run(t, "depmod", []string{opt}, nil)
-		got := ref34.ours(t, "depmod", []string{opt}, nil)
+		want := ref34().run(t, "depmod", []string{opt}, nil)
+		got := ref34().ours("depmod", []string{opt}, nil)
 		first, _, _ := strings.Cut(want.Stdout, "\n")
 		if got.Code != want.Code || got.Stderr != want.Stderr || got.Stdout != versionText(modprobe.CompatLatest) || !strings.HasPrefix(got.Stdout, first+"\n") {
 			t.Errorf("depmod %s:\nkmod:   %s\ngokmod: %s", opt, want, got)
@@ -225,11 +225,11 @@ func dm34Compare(t *testing.T, c dm34Case, dirs ...string) (bool, int) {
 			return p
 		}
 	}
-	got := dmMask(ref34.ours(t, "depmod", args(gout), nil))
+	got := dmMask(ref34().ours("depmod", args(gout), nil))
 	got.Stdout = strings.ReplaceAll(got.Stdout, gout, kout)
 	got.Stderr = strings.ReplaceAll(got.Stderr, gout, kout)
 	ourFiles := dmCollect(t, before, relTo(gout), append(dirs, gout)...)
-	want := dmMask(ref34.run(t, "depmod", args(kout), nil))
+	want := dmMask(ref34().run(t, "depmod", args(kout), nil))
 	kmodFiles := dmCollect(t, before, relTo(kout), append(dirs, kout)...)
 	ok := true
 	if got != want {
@@ -269,32 +269,29 @@ func dm34Compare(t *testing.T, c dm34Case, dirs ...string) (bool, int) {
 func TestDifferentialDepmodRemovedCwd(t *testing.T) {
 	root := dmSmallTree(t)
 	conf := filepath.Join(root, "depmod.d")
-	for _, ref := range []kmodRef{ref30, ref34} {
-		t.Run(ref.compat, func(t *testing.T) {
-			t.Setenv("GOKMOD_KMOD34_BIN", filepath.Dir(ref34.path(t, "depmod")))
-			ref.path(t, "depmod")
-			gone := filepath.Join(t.TempDir(), "gone")
-			if err := os.Mkdir(gone, 0o755); err != nil {
-				t.Fatal(err)
+	forEachKmod(t, "depmod", func(t *testing.T, ref kmodRef) {
+		t.Setenv("GOKMOD_KMOD34_BIN", filepath.Dir(ref34().path(t, "depmod")))
+		gone := filepath.Join(t.TempDir(), "gone")
+		if err := os.Mkdir(gone, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		t.Chdir(gone)
+		if err := os.Remove(gone); err != nil {
+			t.Fatal(err)
+		}
+		cases := [][]string{{"-b", "rel", "-C", conf, dmRelease}, {"-b", root, "-C", conf, "-n", "-o", "rel", dmRelease}}
+		if !ref.kmod34 {
+			cases = cases[:1]
+		}
+		for _, args := range cases {
+			want := ref.run(t, "depmod", args, nil)
+			// The shell of kmod 34.2's wrapper says it has no
+			// working directory; kmod does not.
+			want.Stderr = strings.TrimPrefix(want.Stderr, "sh: 0: getcwd() failed: No such file or directory\n")
+			got := ref.ours("depmod", args, nil)
+			if want != got || want.Code != 1 {
+				t.Errorf("depmod %s in a removed directory:\nkmod:   %s\ngokmod: %s", shellQuote(args), want, got)
 			}
-			t.Chdir(gone)
-			if err := os.Remove(gone); err != nil {
-				t.Fatal(err)
-			}
-			cases := [][]string{{"-b", "rel", "-C", conf, dmRelease}, {"-b", root, "-C", conf, "-n", "-o", "rel", dmRelease}}
-			if !ref.kmod34 {
-				cases = cases[:1]
-			}
-			for _, args := range cases {
-				want := ref.run(t, "depmod", args, nil)
-				// The shell of kmod 34.2's wrapper says it has no
-				// working directory; kmod does not.
-				want.Stderr = strings.TrimPrefix(want.Stderr, "sh: 0: getcwd() failed: No such file or directory\n")
-				got := ref.ours(t, "depmod", args, nil)
-				if want != got || want.Code != 1 {
-					t.Errorf("depmod %s in a removed directory:\nkmod:   %s\ngokmod: %s", shellQuote(args), want, got)
-				}
-			}
-		})
-	}
+		}
+	})
 }

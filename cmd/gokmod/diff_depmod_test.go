@@ -247,7 +247,7 @@ type dmQuery struct {
 // modprobe.d does not matter.
 func dmModprobe(t *testing.T, kmodRoot, ourRoot, release string, q dmQuery, batch int) (same, total int) {
 	t.Helper()
-	return dmModprobeRef(t, ref30, nil, kmodRoot, ourRoot, release, q, batch)
+	return dmModprobeRef(t, ref30(), nil, kmodRoot, ourRoot, release, q, batch)
 }
 
 // dmModprobeRef is dmModprobe with the modprobe of ref, and fix (see
@@ -277,7 +277,7 @@ func dmModprobeRef(t *testing.T, ref kmodRef, fix func(string) string, kmodRoot,
 		} else {
 			args = append(args, names...)
 		}
-		o, err := execKmod(path, args, nil)
+		o, err := execAs(path, path, "", args, nil)
 		o.Stdout = strings.ReplaceAll(o.Stdout, ourRoot, kmodRoot)
 		o.Stderr = strings.ReplaceAll(o.Stderr, ourRoot, kmodRoot)
 		if root == kmodRoot {
@@ -483,7 +483,7 @@ func TestDifferentialDepmodDebian(t *testing.T) {
 	})
 
 	start = time.Now()
-	want := runKmod(t, "depmod", []string{"-b", base, "-C", conf, release}, nil)
+	want := ref30().run(t, "depmod", []string{"-b", base, "-C", conf, release}, nil)
 	kmodTime := time.Since(start)
 	if want.Code != 0 || want.Stderr != "" {
 		t.Fatalf("kmod depmod on the mirror: %s", want)
@@ -534,7 +534,7 @@ func TestDifferentialDepmodDebianShow(t *testing.T) {
 	sysmap := filepath.Join(root, "boot", "System.map-"+release)
 	for _, extra := range [][]string{nil, {"-e", "-F", sysmap}} {
 		args := append(append([]string{"-b", base, "-C", conf, "-n"}, extra...), release)
-		want := runKmod(t, "depmod", args, nil)
+		want := ref30().run(t, "depmod", args, nil)
 		if want.Code != 0 || len(want.Stdout) < 1<<20 {
 			t.Fatalf("kmod depmod %s: exit %d, %d bytes of stdout, stderr %q", shellQuote(args), want.Code, len(want.Stdout), trim(want.Stderr))
 		}
@@ -612,7 +612,7 @@ func TestDifferentialDepmodCommandLine(t *testing.T) {
 		total++
 		got := ourDepmod(args)
 		ourDir, ourFiles := dmTakeNew(t, moddir, before)
-		want := runKmod(t, "depmod", args, nil)
+		want := ref30().run(t, "depmod", args, nil)
 		kmodDir, kmodFiles := dmTakeNew(t, moddir, before)
 		label := "depmod " + shellQuote(args)
 		if got == want {
@@ -628,7 +628,7 @@ func TestDifferentialDepmodCommandLine(t *testing.T) {
 	// feature Debian built kmod without.
 	for _, opt := range []string{"-h", "--help", "-V", "--version"} {
 		total++
-		want := runKmod(t, "depmod", []string{opt}, nil)
+		want := ref30().run(t, "depmod", []string{opt}, nil)
 		got := ourDepmod([]string{opt})
 		ok := got.Code == want.Code && got.Stderr == want.Stderr
 		if opt == "-V" || opt == "--version" {
@@ -661,13 +661,10 @@ func TestDifferentialDepmodCommandLine(t *testing.T) {
 // a module is newer than modules.dep, and its -n quirk (kmod then does
 // nothing at all), with kmod 30 and kmod 34.2.
 func TestDifferentialDepmodQuick(t *testing.T) {
-	for _, ref := range []kmodRef{ref30, ref34} {
-		t.Run(ref.compat, func(t *testing.T) { testDepmodQuick(t, ref) })
-	}
+	forEachKmod(t, "depmod", testDepmodQuick)
 }
 
 func testDepmodQuick(t *testing.T, ref kmodRef) {
-	ref.path(t, "depmod")
 	root := dmSmallTree(t)
 	conf := filepath.Join(root, "depmod.d")
 	moddir := testmod.ModuleDir(root, dmRelease)
@@ -716,13 +713,13 @@ func testDepmodQuick(t *testing.T, ref kmodRef) {
 	}
 
 	// No modules.dep: both do the work, and -A -n does nothing.
-	got := ref.ours(t, "depmod", quickShow, nil)
+	got := ref.ours("depmod", quickShow, nil)
 	want := ref.run(t, "depmod", quickShow, nil)
 	compare("no modules.dep", quickShow, want, got)
 	if o := outputs(); len(o) != 0 {
 		t.Errorf("depmod -A -n wrote %q", o)
 	}
-	got = ref.ours(t, "depmod", quick, nil)
+	got = ref.ours("depmod", quick, nil)
 	ourDir, ourFiles := dmTakeNew(t, moddir, pristine)
 	want = ref.run(t, "depmod", quick, nil)
 	compare("no modules.dep", quick, want, got)
@@ -736,7 +733,7 @@ func testDepmodQuick(t *testing.T, ref kmodRef) {
 		if s1 := snapshot(); fmt.Sprint(s1) != fmt.Sprint(s0) {
 			t.Fatalf("kmod depmod %s changed an up-to-date tree", shellQuote(args))
 		}
-		got := ref.ours(t, "depmod", args, nil)
+		got := ref.ours("depmod", args, nil)
 		compare("up to date", args, want, got)
 		if s2 := snapshot(); fmt.Sprint(s2) != fmt.Sprint(s0) {
 			t.Errorf("gokmod depmod %s changed an up-to-date tree:\nbefore %v\nafter  %v", shellQuote(args), s0, s2)
@@ -749,7 +746,7 @@ func testDepmodQuick(t *testing.T, ref kmodRef) {
 		t.Fatal(err)
 	}
 	s0 := snapshot()
-	got = ref.ours(t, "depmod", quick, nil)
+	got = ref.ours("depmod", quick, nil)
 	if snapshot()["modules.dep"] == s0["modules.dep"] {
 		t.Errorf("gokmod depmod -A did not rewrite a modules.dep older than a module")
 	}
@@ -770,7 +767,7 @@ func testDepmodQuick(t *testing.T, ref kmodRef) {
 	}
 	for _, args := range [][]string{quick, quickShow} {
 		want := ref.run(t, "depmod", args, nil)
-		got := ref.ours(t, "depmod", args, nil)
+		got := ref.ours("depmod", args, nil)
 		compare("odd entries", args, want, got)
 	}
 	t.Logf("depmod -A against %s: %d/%d invocations identical; %s", ref.name, same, total, c)
@@ -789,5 +786,5 @@ func dmMask(o outcome) outcome {
 
 // ourDepmod runs gokmod depmod in-process with args, following kmod 30.
 func ourDepmod(args []string) outcome {
-	return runOurs("depmod", args, ref30.env(nil))
+	return ref30().ours("depmod", args, nil)
 }

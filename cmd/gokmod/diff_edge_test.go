@@ -491,13 +491,13 @@ var ctxPtrRE = regexp.MustCompile(`ctx=0x[0-9a-f]+ `)
 // maskPointer hides that pointer.
 func maskPointer(s string) string { return ctxPtrRE.ReplaceAllString(s, "ctx=0xPTR ") }
 
-// runEdgeCases runs every case with the kmod build's modprobe and with
+// runEdgeCases runs every case with the kmod release's modprobe and with
 // gokmod's (following that build) and reports each difference, after
 // masking libkmod's pointer and applying norm (if not nil) to both
 // outcomes. It returns the number of identical cases.
-func runEdgeCases(t *testing.T, k kmodBuild, root string, cases []edgeCase, norm func(string) string) int {
+func runEdgeCases(t *testing.T, k kmodRef, root string, cases []edgeCase, norm func(string) string) int {
 	t.Helper()
-	path := k.tool(t, "modprobe")
+	path := k.path(t, "modprobe")
 	type result struct {
 		args      []string
 		env       map[string]string
@@ -519,7 +519,7 @@ func runEdgeCases(t *testing.T, k kmodBuild, root string, cases []edgeCase, norm
 			defer wg.Done()
 			for i := range work {
 				r := &results[i]
-				r.want, r.err = execKmod(path, r.args, r.env)
+				r.want, r.err = execAs(path, path, "", r.args, r.env)
 				r.got = k.ours("modprobe", r.args, r.env)
 			}
 		}()
@@ -601,7 +601,7 @@ var edgeModes = [][]string{{"-D"}, {"-R"}, {"-n", "-v"}, {"-D", "-i"}, {"-D", "-
 func TestDifferentialEdge(t *testing.T) {
 	root := buildEdge(t)
 	cases := edgeCases(t, root)
-	same := runEdgeCases(t, hostKmod(), root, cases, normDepline)
+	same := runEdgeCases(t, ref30(), root, cases, normDepline)
 	t.Logf("edge cases: %d/%d modprobe invocations (%d names, -a runs counted per name) identical to kmod 30", same, len(cases), edgeNameCount(cases))
 }
 
@@ -609,10 +609,10 @@ func TestDifferentialEdge(t *testing.T) {
 // 34.2, gokmod in its default mode. (The trees are indexed by the host's
 // depmod; kmod 34.2 reads kmod 30's indexes.)
 func TestDifferentialEdgeKmod34(t *testing.T) {
-	debian13Kmod().tool(t, "modprobe")
+	ref34().path(t, "modprobe")
 	root := buildEdge(t)
 	cases := edgeCases(t, root)
-	same := runEdgeCases(t, debian13Kmod(), root, cases, normDepline34)
+	same := runEdgeCases(t, ref34(), root, cases, normDepline34)
 	t.Logf("edge cases: %d/%d modprobe invocations (%d names, -a runs counted per name) identical to kmod 34.2", same, len(cases), edgeNameCount(cases))
 }
 
@@ -823,13 +823,10 @@ var edgeDiffCases = []edgeCase{
 // and Debian 13's kmod 34.2.
 func TestDifferentialEdgeDiffs(t *testing.T) {
 	root := buildEdge(t)
-	for _, k := range []struct {
-		name  string
-		build kmodBuild
-	}{{"kmod30", hostKmod()}, {"kmod34", debian13Kmod()}} {
+	for _, k := range []kmodRef{ref30(), ref34()} {
 		for _, c := range edgeDiffCases {
-			t.Run(k.name+"/"+c.name, func(t *testing.T) {
-				runEdgeCases(t, k.build, root, []edgeCase{c}, nil)
+			t.Run(k.compat+"/"+c.name, func(t *testing.T) {
+				runEdgeCases(t, k, root, []edgeCase{c}, nil)
 			})
 		}
 	}

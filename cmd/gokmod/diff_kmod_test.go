@@ -16,42 +16,39 @@ import (
 // TestDifferentialKmodTool compares the kmod tool itself, its help,
 // version and errors, with kmod 30 and kmod 34.2.
 func TestDifferentialKmodTool(t *testing.T) {
-	for _, ref := range []kmodRef{ref30, ref34} {
-		t.Run(ref.compat, func(t *testing.T) {
-			ref.path(t, "kmod")
-			compat := modprobe.CompatLatest
-			if !ref.kmod34 {
-				compat = modprobe.CompatKmod30
-			}
-			same, total := 0, 0
-			for _, args := range [][]string{
-				{}, {"-h"}, {"--help"}, {"--he"}, {"help"}, {"help", "-x", "y"}, {"bogus"}, {"-x"}, {"--bogus"},
-				{"--"}, {"--", "help"}, {"-h", "bogus"}, {"static-nodes", "-h"}, {"static-nodes", "--help", "extra"},
-				{"static-nodes", "-x"}, {"static-nodes", "--format=bogus"}, {"static-nodes", "-f"}, {"static-nodes", "--output"},
-				{"--", "static-nodes", "-h"},
-				{"-V"}, {"--version"}, {"--vers"}, {"-V", "bogus"}, {"-hV"},
-			} {
-				total++
-				want := ref.run(t, "kmod", args, nil)
-				got := ref.ours(t, "kmod", args, nil)
-				// -V: kmod's first line, then gokmod's features.
-				if first, _, _ := strings.Cut(want.Stdout, "\n"); strings.HasPrefix(first, "kmod version ") {
-					if got.Code == want.Code && got.Stderr == want.Stderr && got.Stdout == versionText(compat) && strings.HasPrefix(got.Stdout, first+"\n") {
-						same++
-					} else {
-						t.Errorf("kmod %s:\nkmod:   %s\ngokmod: %s", shellQuote(args), want, got)
-					}
-					continue
-				}
-				if want != got {
+	forEachKmod(t, "kmod", func(t *testing.T, ref kmodRef) {
+		compat := modprobe.CompatLatest
+		if !ref.kmod34 {
+			compat = modprobe.CompatKmod30
+		}
+		same, total := 0, 0
+		for _, args := range [][]string{
+			{}, {"-h"}, {"--help"}, {"--he"}, {"help"}, {"help", "-x", "y"}, {"bogus"}, {"-x"}, {"--bogus"},
+			{"--"}, {"--", "help"}, {"-h", "bogus"}, {"static-nodes", "-h"}, {"static-nodes", "--help", "extra"},
+			{"static-nodes", "-x"}, {"static-nodes", "--format=bogus"}, {"static-nodes", "-f"}, {"static-nodes", "--output"},
+			{"--", "static-nodes", "-h"},
+			{"-V"}, {"--version"}, {"--vers"}, {"-V", "bogus"}, {"-hV"},
+		} {
+			total++
+			want := ref.run(t, "kmod", args, nil)
+			got := ref.ours("kmod", args, nil)
+			// -V: kmod's first line, then gokmod's features.
+			if first, _, _ := strings.Cut(want.Stdout, "\n"); strings.HasPrefix(first, "kmod version ") {
+				if got.Code == want.Code && got.Stderr == want.Stderr && got.Stdout == versionText(compat) && strings.HasPrefix(got.Stdout, first+"\n") {
+					same++
+				} else {
 					t.Errorf("kmod %s:\nkmod:   %s\ngokmod: %s", shellQuote(args), want, got)
-					continue
 				}
-				same++
+				continue
 			}
-			t.Logf("kmod against %s: %d/%d invocations identical (-V as far as it must be)", ref.name, same, total)
-		})
-	}
+			if want != got {
+				t.Errorf("kmod %s:\nkmod:   %s\ngokmod: %s", shellQuote(args), want, got)
+				continue
+			}
+			same++
+		}
+		t.Logf("kmod against %s: %d/%d invocations identical (-V as far as it must be)", ref.name, same, total)
+	})
 }
 
 // nsRunner runs programs in a private mount namespace in which
@@ -92,7 +89,7 @@ func newNSRunner(t *testing.T) *nsRunner {
 func (r *nsRunner) run(mods, path string, args []string, vars map[string]string) (outcome, error) {
 	const script = `mount -t overlay overlay -o "lowerdir=$2:/lib" /lib && mount --bind "$1" /lib/modules && shift 3 && exec "$@"`
 	argv := append(append(append([]string{}, r.unshare[1:]...), "sh", "-c", script, "sh", mods, r.lower, "--", path), args...)
-	return execKmod(r.unshare[0], argv, vars)
+	return execAs(r.unshare[0], r.unshare[0], "", argv, vars)
 }
 
 // TestDifferentialStaticNodes compares kmod static-nodes with kmod 30's
@@ -147,7 +144,7 @@ func TestDifferentialStaticNodes(t *testing.T) {
 	// milliseconds.
 	bin := gokmodTools(t)
 	same, total := 0, 0
-	for _, ref := range []kmodRef{ref30, ref34} {
+	for _, ref := range []kmodRef{ref30(), ref34()} {
 		for _, c := range cases {
 			mods := t.TempDir()
 			for name, data := range c.files {

@@ -49,7 +49,7 @@ func TestDifferentialModinfo(t *testing.T) {
 		for i := 0; i < len(args); i += 150 {
 			end := min(i+150, len(args))
 			total += end - i
-			if ref30.compare(t, "modinfo", append(append(append([]string{}, base...), opts...), args[i:end]...), nil) {
+			if ref30().compare(t, "modinfo", append(append(append([]string{}, base...), opts...), args[i:end]...), nil) {
 				same += end - i
 			}
 		}
@@ -81,13 +81,10 @@ func TestDifferentialModinfo(t *testing.T) {
 // and without modules.builtin.modinfo entries; with kmod 30 and with
 // kmod 34.2, which prints a module file's path made absolute.
 func TestDifferentialModinfoSynthetic(t *testing.T) {
-	for _, ref := range []kmodRef{ref30, ref34} {
-		t.Run(ref.compat, func(t *testing.T) { testModinfoSynthetic(t, ref) })
-	}
+	forEachKmod(t, "modinfo", testModinfoSynthetic)
 }
 
 func testModinfoSynthetic(t *testing.T, ref kmodRef) {
-	ref.path(t, "modinfo")
 	root := t.TempDir()
 	const rel = "1.0-synth"
 	odd := &testmod.Module{ModInfo: []string{
@@ -131,7 +128,7 @@ func testModinfoSynthetic(t *testing.T, ref kmodRef) {
 			kargs[i] = strings.ReplaceAll(a, "gzmod.ko.gz", "gzmod.ko.xz")
 		}
 		want := fixOutcome(ref.run(t, "modinfo", kargs, nil), fix)
-		got := ref.ours(t, "modinfo", args, nil)
+		got := ref.ours("modinfo", args, nil)
 		if want != got {
 			t.Errorf("modinfo %s (against %s) differs:\nkmod:   %s\ngokmod: %s", shellQuote(args), ref.name, want, got)
 			continue
@@ -142,7 +139,7 @@ func testModinfoSynthetic(t *testing.T, ref kmodRef) {
 	// gokmod's features.
 	for _, opt := range []string{"-h", "--help", "-V", "--version", "-x"} {
 		total++
-		want, got := ref.run(t, "modinfo", []string{opt}, nil), ref.ours(t, "modinfo", []string{opt}, nil)
+		want, got := ref.run(t, "modinfo", []string{opt}, nil), ref.ours("modinfo", []string{opt}, nil)
 		if first, _, _ := strings.Cut(want.Stdout, "\n"); strings.HasPrefix(first, "kmod version ") {
 			compat := modprobe.CompatKmod30
 			if ref.kmod34 {
@@ -174,7 +171,7 @@ func TestDifferentialMissingSections(t *testing.T) {
 	if err := os.WriteFile(bare, img, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for _, ref := range []kmodRef{ref30, ref34} {
+	for _, ref := range []kmodRef{ref30(), ref34()} {
 		same := 0
 		cmds := [][]string{{"modinfo", bare}, {"modinfo", "-F", "license", bare}, {"modprobe", "--show-exports", bare}, {"modprobe", "--show-modversions", bare}}
 		for _, c := range cmds {

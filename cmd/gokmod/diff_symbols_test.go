@@ -14,7 +14,7 @@ import (
 // compressed copies of a few (xz and zstd, which kmod 30 reads), and bad
 // paths.
 func TestDifferentialShowSymbols(t *testing.T) {
-	forEachKmod(t, func(t *testing.T, k kmodBuild) {
+	forEachKmod(t, "modprobe", func(t *testing.T, k kmodRef) {
 		root, release := testmod.DebianTree(t)
 		moddir := filepath.Join(root, "lib/modules", release)
 		var paths []string
@@ -68,6 +68,6 @@ func TestDifferentialShowSymbols(t *testing.T) {
 				}
 			}
 		}
-		t.Logf("--show-modversions/--show-exports: %d/%d invocations identical to %s (%d files)", same, total, k.name, len(paths))
+		t.Logf("--show-modversions/--show-exports: %d/%d invocations identical to %s (%d files)", same, total, k.compat, len(paths))
 	})
 }

@@ -162,7 +162,7 @@ func synthBase(root string, confDirs []string) []string {
 }
 
 func TestDifferentialSynthetic(t *testing.T) {
-	forEachKmod(t, func(t *testing.T, k kmodBuild) {
+	forEachKmod(t, "modprobe", func(t *testing.T, k kmodRef) {
 		root, confDirs := buildSynth(t, synthTree(), synthConfig)
 		base := synthBase(root, confDirs)
 		same, total := 0, 0
@@ -208,7 +208,7 @@ func TestDifferentialSynthetic(t *testing.T) {
 		for _, opts := range []string{"-D", "-D -v", `"-D" -v`, "-D  -v", " -D", `-D -v "-C` + confDirs[0] + `"`, `-D 'mod_a`} {
 			check([]string{"mod_c"}, map[string]string{"MODPROBE_OPTIONS": opts})
 		}
-		t.Logf("synthetic tree: %d/%d modprobe invocations identical to %s", same, total, k.name)
+		t.Logf("synthetic tree: %d/%d modprobe invocations identical to %s", same, total, k.compat)
 	})
 }
 
@@ -217,7 +217,7 @@ func TestDifferentialSynthetic(t *testing.T) {
 // load its indexes up front and reads each index per lookup, which orders
 // values of equal priority differently.
 func TestDifferentialReinsertOrder(t *testing.T) {
-	forEachKmod(t, func(t *testing.T, k kmodBuild) {
+	forEachKmod(t, "modprobe", func(t *testing.T, k kmodRef) {
 		tree := synthTree()
 		tree.OmitBuiltin = true
 		root, confDirs := buildSynth(t, tree, synthConfig)
@@ -235,6 +235,6 @@ func TestDifferentialReinsertOrder(t *testing.T) {
 		if k.compare(t, "modprobe", append(append([]string{}, base...), "-c"), nil) {
 			same++
 		}
-		t.Logf("tree without modules.builtin: %d/%d identical to %s", same, total, k.name)
+		t.Logf("tree without modules.builtin: %d/%d identical to %s", same, total, k.compat)
 	})
 }

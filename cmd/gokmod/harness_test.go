@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/gokmod/modprobe/internal/testmod"
+	"github.com/gokmod/modprobe/internal/vmtest"
 )
 
 // outcome is what one run of a tool shows: its output and exit status.
@@ -23,17 +25,136 @@ func (o outcome) String() string {
 	return fmt.Sprintf("exit %d\n--- stdout\n%s--- stderr\n%s", o.Code, o.Stdout, o.Stderr)
 }
 
-// runKmod runs Debian's kmod tool (modprobe, ...) with args and the
-// environment vars on top of a minimal one.
-func runKmod(t testing.TB, tool string, args []string, vars map[string]string) outcome {
-	t.Helper()
-	return hostKmod().run(t, tool, args, vars)
+// A kmodRef is a kmod release that differential tests compare gokmod
+// with, and how gokmod is made to follow it: the machine's kmod 30
+// (Debian 12's), or Debian 13's kmod 34.2, which scripts/setup.sh
+// fetched with its own loader and libraries and wrapped in scripts named
+// after its tools.
+type kmodRef struct {
+	name   string // "kmod 30", "kmod 34.2": how messages name it
+	compat string // "kmod30", "kmod34": GOKMOD_COMPAT's word, and subtests' name
+	kmod34 bool
+	// tree returns the root and release of the kernel tree of the
+	// release's Debian, indexed by its depmod.
+	tree func(testing.TB) (root, release string)
 }
 
-// execKmod runs kmod's modprobe at path like runKmod, without a
-// testing.TB, so that several can run at once.
-func execKmod(path string, args []string, vars map[string]string) (outcome, error) {
+// ref30() is the machine's kmod, Debian 12's kmod 30, which gokmod follows
+// with GOKMOD_COMPAT=kmod30.
+func ref30() kmodRef {
+	return kmodRef{name: "kmod 30", compat: "kmod30", tree: testmod.DebianTree}
+}
+
+// ref34() is Debian 13's kmod 34.2, which gokmod follows by default: its
+// environment has no GOKMOD_COMPAT.
+func ref34() kmodRef {
+	return kmodRef{name: "kmod 34.2", compat: "kmod34", kmod34: true, tree: testmod.Debian13Tree}
+}
+
+// forEachKmod runs f as a subtest, named after GOKMOD_COMPAT's word, for
+// kmod 30 and kmod 34.2, once the release's tool is found: the subtest
+// fails under CI=true, and is skipped otherwise, when it is missing.
+func forEachKmod(t *testing.T, tool string, f func(t *testing.T, ref kmodRef)) {
+	for _, ref := range []kmodRef{ref30(), ref34()} {
+		t.Run(ref.compat, func(t *testing.T) {
+			ref.path(t, tool)
+			f(t, ref)
+		})
+	}
+}
+
+// path returns where the release's tool is; the test fails under
+// CI=true, and is skipped otherwise, when it is missing.
+func (r kmodRef) path(t testing.TB, tool string) string {
+	t.Helper()
+	if r.kmod34 {
+		return testmod.Kmod34Tool(t, tool)
+	}
+	return testmod.RequireTool(t, tool)
+}
+
+// argv0 is the argv[0] gokmod's tool runs with to match the release's,
+// which glibc's getopt prints in its messages: kmod 34.2's wrappers give
+// the bare name, the machine's tools their path.
+func (r kmodRef) argv0(tool string) string {
+	if r.kmod34 {
+		return tool
+	}
+	path, err := testmod.FindTool(tool)
+	if err != nil {
+		return "/sbin/" + tool
+	}
+	return path
+}
+
+// env returns vars with GOKMOD_COMPAT set for the release, unless they
+// set it; for kmod 34.2, gokmod's default, vars themselves.
+func (r kmodRef) env(vars map[string]string) map[string]string {
+	if r.kmod34 {
+		return vars
+	}
+	out := map[string]string{"GOKMOD_COMPAT": r.compat}
+	for k, v := range vars {
+		out[k] = v
+	}
+	return out
+}
+
+// run runs the release's tool with args and the environment vars on top
+// of a minimal one.
+func (r kmodRef) run(t testing.TB, tool string, args []string, vars map[string]string) outcome {
+	t.Helper()
+	path := r.path(t, tool)
+	o, err := execAs(path, path, "", args, vars)
+	if err != nil {
+		t.Fatalf("running %s: %v", path, err)
+	}
+	return o
+}
+
+// ours runs gokmod's tool in-process as the release's tool runs,
+// following the release. It takes no testing.TB, so that several can run
+// at once.
+func (r kmodRef) ours(tool string, args []string, vars map[string]string) outcome {
+	return runOursAs(r.argv0(tool), tool, args, r.env(vars))
+}
+
+// compare runs the tool both ways and reports whether the outcomes are
+// identical byte for byte; on a difference it logs both.
+func (r kmodRef) compare(t testing.TB, tool string, args []string, vars map[string]string) bool {
+	t.Helper()
+	return r.compareNorm(t, tool, args, vars, nil)
+}
+
+// compareNorm is compare with norm (if not nil) applied to both outcomes'
+// stdout and stderr first.
+func (r kmodRef) compareNorm(t testing.TB, tool string, args []string, vars map[string]string, norm func(string) string) bool {
+	t.Helper()
+	want := r.run(t, tool, args, vars)
+	got := r.ours(tool, args, vars)
+	if norm != nil {
+		want, got = fixOutcome(want, norm), fixOutcome(got, norm)
+	}
+	if want == got {
+		return true
+	}
+	t.Errorf("%s %s (against %s, env %v) differs:\nkmod:   %s\ngokmod: %s", tool, shellQuote(args), r.name, vars, want, got)
+	return false
+}
+
+// fixOutcome applies fix to an outcome's streams.
+func fixOutcome(o outcome, fix func(string) string) outcome {
+	o.Stdout, o.Stderr = fix(o.Stdout), fix(o.Stderr)
+	return o
+}
+
+// execAs runs the program at path as argv0 with args in the directory
+// dir ("" for the test's), with the environment vars on top of a minimal
+// one. It takes no testing.TB, so that several can run at once.
+func execAs(path, argv0, dir string, args []string, vars map[string]string) (outcome, error) {
 	cmd := exec.Command(path, args...)
+	cmd.Args[0] = argv0
+	cmd.Dir = dir
 	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"}
 	for k, v := range vars {
 		cmd.Env = append(cmd.Env, k+"="+v)
@@ -52,14 +173,29 @@ func execKmod(path string, args []string, vars map[string]string) (outcome, erro
 	return outcome{Stdout: out.String(), Stderr: errb.String(), Code: code}, nil
 }
 
-// runOurs runs gokmod's tool in-process, invoked under the path of the
-// host's tool of that name (the name getopt's messages print).
-func runOurs(tool string, args []string, vars map[string]string) outcome {
-	path, err := testmod.FindTool(tool)
-	if err != nil {
-		path = "/sbin/" + tool
+// gokmodTools builds cmd/gokmod and returns a directory of links to it
+// named after its tools, so that each runs as that tool: for the tests
+// that run gokmod as a separate process, as users run it.
+func gokmodTools(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "gokmod")
+	if err := vmtest.BuildGokmod(t.Context(), bin); err != nil {
+		t.Fatal(err)
 	}
-	return runOursAs(path, tool, args, vars)
+	for _, tool := range []string{"depmod", "modinfo", "modprobe", "kmod"} {
+		if err := os.Symlink("gokmod", filepath.Join(dir, tool)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// runOurs runs gokmod's tool in-process with the environment vars (no
+// GOKMOD_COMPAT of its own), invoked under the path of the machine's
+// tool of that name (the name getopt's messages print).
+func runOurs(tool string, args []string, vars map[string]string) outcome {
+	return runOursAs(ref30().argv0(tool), tool, args, vars)
 }
 
 // runOursAs runs gokmod's tool in-process as argv0 with the environment
@@ -82,112 +218,6 @@ func runOursAs(argv0, tool string, args []string, vars map[string]string) outcom
 	}
 	code := run(e, append([]string{argv0}, args...))
 	return outcome{Stdout: out.String(), Stderr: errb.String(), Code: code}
-}
-
-// pinKmod30 returns vars with GOKMOD_COMPAT=kmod30, unless they set it:
-// gokmod then follows the host's kmod, Debian 12's kmod 30, which the
-// differential tests against the host's tools compare it with.
-func pinKmod30(vars map[string]string) map[string]string {
-	out := map[string]string{"GOKMOD_COMPAT": "kmod30"}
-	for k, v := range vars {
-		out[k] = v
-	}
-	return out
-}
-
-// A kmodBuild is a build of kmod that differential tests compare gokmod
-// with, and how gokmod is made to follow it.
-type kmodBuild struct {
-	name string // "kmod30", "kmod34"
-	// tool returns the path of the build's tool name, failing the test
-	// under CI=true and skipping it otherwise when it is missing.
-	tool func(testing.TB, string) string
-	// pin sets gokmod's environment to follow the build.
-	pin func(map[string]string) map[string]string
-	// argv0 is the name the build's tools are run as; "" for the path of
-	// the tool.
-	argv0 func(tool string) string
-}
-
-// hostKmod is the host's kmod: Debian 12's kmod 30, which gokmod follows
-// with GOKMOD_COMPAT=kmod30.
-func hostKmod() kmodBuild {
-	return kmodBuild{name: "kmod30", tool: testmod.RequireTool, pin: pinKmod30}
-}
-
-// debian13Kmod is Debian 13's kmod 34.2, run through the wrapper make
-// setup wrote (as its tool name), which gokmod follows by default: its
-// environment has no GOKMOD_COMPAT.
-func debian13Kmod() kmodBuild {
-	return kmodBuild{
-		name:  "kmod34",
-		tool:  testmod.Kmod34Tool,
-		pin:   func(vars map[string]string) map[string]string { return vars },
-		argv0: func(tool string) string { return tool },
-	}
-}
-
-// forEachKmod runs f as a subtest for each kmod build gokmod follows:
-// the host's kmod 30 and Debian 13's kmod 34.2 (whose subtest fails under
-// CI=true, and is skipped otherwise, when make setup has not fetched it).
-func forEachKmod(t *testing.T, f func(t *testing.T, k kmodBuild)) {
-	for _, k := range []kmodBuild{hostKmod(), debian13Kmod()} {
-		t.Run(k.name, func(t *testing.T) {
-			k.tool(t, "modprobe")
-			f(t, k)
-		})
-	}
-}
-
-// run runs the build's tool with args and the environment vars on top of
-// a minimal one.
-func (k kmodBuild) run(t testing.TB, tool string, args []string, vars map[string]string) outcome {
-	t.Helper()
-	path := k.tool(t, tool)
-	o, err := execKmod(path, args, vars)
-	if err != nil {
-		t.Fatalf("running %s: %v", path, err)
-	}
-	return o
-}
-
-// ours runs gokmod's tool in-process, following the build.
-func (k kmodBuild) ours(tool string, args []string, vars map[string]string) outcome {
-	if k.argv0 == nil {
-		return runOurs(tool, args, k.pin(vars))
-	}
-	return runOursAs(k.argv0(tool), tool, args, k.pin(vars))
-}
-
-// compare runs the tool both ways and reports whether the outcomes are
-// identical byte for byte; on a difference it logs both.
-func (k kmodBuild) compare(t testing.TB, tool string, args []string, vars map[string]string) bool {
-	t.Helper()
-	return k.compareNorm(t, tool, args, vars, nil)
-}
-
-// compareNorm is compare with norm (if not nil) applied to both outcomes'
-// stdout and stderr first.
-func (k kmodBuild) compareNorm(t testing.TB, tool string, args []string, vars map[string]string, norm func(string) string) bool {
-	t.Helper()
-	want := k.run(t, tool, args, vars)
-	got := k.ours(tool, args, vars)
-	if norm != nil {
-		want.Stdout, want.Stderr = norm(want.Stdout), norm(want.Stderr)
-		got.Stdout, got.Stderr = norm(got.Stdout), norm(got.Stderr)
-	}
-	if want == got {
-		return true
-	}
-	t.Errorf("%s %s (env %v) differs:\nkmod:   %s\ngokmod: %s", tool, shellQuote(args), vars, want, got)
-	return false
-}
-
-// compareTool compares gokmod's tool with the host's kmod, Debian 12's
-// kmod 30, with gokmod pinned to it (GOKMOD_COMPAT=kmod30).
-func compareTool(t testing.TB, tool string, args []string, vars map[string]string) bool {
-	t.Helper()
-	return hostKmod().compare(t, tool, args, vars)
 }
 
 // versionDiffers reports how gokmod's -V output got differs from kmod's

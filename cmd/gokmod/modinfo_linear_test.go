@@ -66,13 +66,13 @@ func TestModinfoManyParamsLinear(t *testing.T) {
 				argv := append(append([]string{}, args...), path)
 				if n == full/16 {
 					testmod.RequireTool(t, "modinfo")
-					ref30.compare(t, "modinfo", argv, nil)
+					ref30().compare(t, "modinfo", argv, nil)
 				}
 				var before, after runtime.MemStats
 				runtime.GC()
 				runtime.ReadMemStats(&before)
 				cpu := processCPU(t)
-				out := runOurs("modinfo", argv, ref30.env(nil))
+				out := ref30().ours("modinfo", argv, nil)
 				cpu = processCPU(t) - cpu
 				runtime.ReadMemStats(&after)
 				r := run{n, after.TotalAlloc - before.TotalAlloc, cpu}
