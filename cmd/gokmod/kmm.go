@@ -246,9 +246,12 @@ func (c *kmmCmd) pullImage(ctx context.Context) error {
 // pullInto pulls the image ref and extracts it into dir, or through the
 // cache in the directory cache when that is set, and returns the
 // directory holding its files. The pull, extraction included, ends after
-// c.pullTimeout.
+// c.pullTimeout: the transport's deadline ends every request and body
+// read, and names the timeout. The context's deadline, a second later,
+// is only a backstop: set to the same instant, it would end a request a
+// moment before the transport's deadline and the error would not say why.
 func (c *kmmCmd) pullInto(ctx context.Context, ref string, insecure bool, opts kmodimage.ExtractOptions, dir, cache string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.pullTimeout)
+	ctx, cancel := context.WithTimeout(ctx, c.pullTimeout+time.Second)
 	defer cancel()
 	img, err := kmodimage.OpenImage(ctx, ref, kmodimage.PullOptions{Insecure: insecure, Timeout: c.pullTimeout})
 	if err != nil {
