@@ -80,6 +80,34 @@ func ExampleLoader_Plan() {
 	// insmod ip_vs_wrr ""
 }
 
+// PlanFile plans the module in a file, as modprobe PATH does since kmod
+// 31: that file is inserted, with the dependencies, softdeps and options
+// of its name from the module directory and the configuration.
+func ExampleLoader_PlanFile() {
+	l, root := exampleTree()
+	defer os.RemoveAll(root)
+	defer l.Close()
+	file := filepath.Join(root, "build", "ip_vs_wrr.ko")
+	check(os.MkdirAll(filepath.Dir(file), 0o755))
+	check(os.WriteFile(file, nil, 0o644))
+
+	plan, err := l.PlanFile(context.Background(), file, nil, modprobe.PlanOptions{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, pr := range plan.Probes {
+		for _, a := range pr.Actions {
+			fmt.Println(a.Kind, a.Module, strings.TrimPrefix(a.Path, root))
+		}
+	}
+	// Output:
+	// insmod nf_conntrack /lib/modules/6.1.0/kernel/net/nf_conntrack.ko
+	// insmod ip_vs /lib/modules/6.1.0/kernel/net/ip_vs.ko
+	// insmod dummy /lib/modules/6.1.0/kernel/net/dummy.ko
+	// insmod ip_vs_wrr /build/ip_vs_wrr.ko
+}
+
 // Lookup resolves aliases through the lookup chain.
 func ExampleLoader_Lookup() {
 	l, root := exampleTree()

@@ -21,9 +21,9 @@ package modprobe
 //     b1ae6dc41eaa). Before 5.17 finit_module refuses it, as any unknown
 //     flag, with EINVAL before reading the file; from 5.17, a kernel built
 //     without CONFIG_MODULE_DECOMPRESS answers EOPNOTSUPP, also before
-//     loading. Only a kernel built with it has /sys/module/compression
-//     (with sysfs), naming the one format it decompresses: gzip or xz
-//     from 5.17, zstd from 6.2. The Loader offers a compressed module to
+//     loading. Only a kernel built with it, from Linux 6.4 on, has
+//     /sys/module/compression (with sysfs), naming the one format it
+//     decompresses: gzip or xz from 5.17, zstd from 6.2. The Loader offers a compressed module to
 //     the kernel only when /sys/module/compression names its format: so
 //     these two answers never come from the flag, and EINVAL and
 //     EOPNOTSUPP after an offer are the module's (or load_module's),
