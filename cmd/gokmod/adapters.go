@@ -11,6 +11,8 @@ import (
 	"github.com/gokmod/modprobe/internal/getopt"
 	"github.com/gokmod/modprobe/isula"
 	"github.com/gokmod/modprobe/kata"
+
+	"github.com/gokmod/modprobe/internal/cli"
 )
 
 // The adapters' long options without a short form.
@@ -66,14 +68,14 @@ func (a *adapterCmd) option(c int, arg string) bool {
 // is printed). It returns false, with the exit status, when the command
 // ends there.
 func (a *adapterCmd) parse(argv0 string, args []string, tool, usage string, extra []getopt.Option, own func(c int, arg string) (bool, error)) (status int, ok bool) {
-	stderr := a.m.env.stderr
+	stderr := a.m.env.Stderr
 	p := getopt.New(argv0, args, "nd:qvh", append(adapterLong(), extra...), stderr)
 	for c, arg := range p.Options() {
 		if a.option(c, arg) {
 			continue
 		}
 		if c == 'h' {
-			fmt.Fprintf(a.m.out, usage, usageName(argv0, tool))
+			fmt.Fprintf(a.m.out, usage, cli.UsageName(argv0, tool))
 			return 0, false
 		}
 		known, err := own(c, arg)
@@ -152,7 +154,7 @@ func runKata(e *env, argv0 string, args []string) int {
 			config, err = kata.Merge(mode, config, annotations)
 		}
 		if err != nil {
-			fmt.Fprintf(e.stderr, "kata: %v\n", e.explain(err))
+			fmt.Fprintf(e.Stderr, "kata: %v\n", e.Explain(err))
 			return 1
 		}
 		if a.show {
@@ -161,17 +163,17 @@ func runKata(e *env, argv0 string, args []string) int {
 		}
 		l, err := a.open()
 		if err != nil {
-			fmt.Fprintf(e.stderr, "kata: %v\n", err)
+			fmt.Fprintf(e.Stderr, "kata: %v\n", err)
 			return 1
 		}
 		// Kata's agent runs modprobe once per module: a module that is not
 		// found is modprobe's fatal error.
 		opts := a.loadOptions()
 		opts.Jobs = 1
-		err = kata.Load(e.context(), l, config, opts)
+		err = kata.Load(e.Context(), l, config, opts)
 		rc := m.reportLoad(l, err)
-		if cause := e.interrupted(); err != nil && cause != nil {
-			fmt.Fprintf(e.stderr, "kata: %v\n", cause)
+		if cause := e.Interrupted(); err != nil && cause != nil {
+			fmt.Fprintf(e.Stderr, "kata: %v\n", cause)
 			return 1
 		}
 		if rc < 0 {
@@ -209,12 +211,12 @@ and exits with status 1.
 // kata.MaxConfigSize bytes; a FIFO is refused without waiting on it.
 func kataConfig(e *env, path string) ([]modprobe.Request, error) {
 	if path == "" {
-		if v, ok := e.getenv("KATA_CONF_FILE"); ok && v != "" {
+		if v, ok := e.Getenv("KATA_CONF_FILE"); ok && v != "" {
 			path = v
 		}
 	}
 	read := func(p string) ([]byte, error) {
-		return interruptible(e.context(), func() ([]byte, error) { return fileio.ReadInput(p, kata.MaxConfigSize) })
+		return cli.Interruptible(e.Context(), func() ([]byte, error) { return fileio.ReadInput(p, kata.MaxConfigSize) })
 	}
 	if path != "" {
 		data, err := read(path)
@@ -265,11 +267,11 @@ func runOCIHook(e *env, argv0 string, args []string) int {
 		}
 		reqs, dropped, err := hookRequests(e)
 		if err != nil {
-			fmt.Fprintf(e.stderr, "[module-hook] %v\n", e.explain(err))
+			fmt.Fprintf(e.Stderr, "[module-hook] %v\n", e.Explain(err))
 			return 1
 		}
 		if dropped != "" {
-			fmt.Fprintf(e.stderr, "[module-hook] warning: %s: ignoring %q after a second '='\n", isula.EnvKey, dropped)
+			fmt.Fprintf(e.Stderr, "[module-hook] warning: %s: ignoring %q after a second '='\n", isula.EnvKey, dropped)
 		}
 		if a.show {
 			a.printRequests(reqs)
@@ -280,23 +282,23 @@ func runOCIHook(e *env, argv0 string, args []string) int {
 		}
 		l, err := a.open()
 		if err != nil {
-			fmt.Fprintf(e.stderr, "[module-hook] %v\n", err)
+			fmt.Fprintf(e.Stderr, "[module-hook] %v\n", err)
 			return 1
 		}
-		err = isula.Load(e.context(), l, reqs, a.loadOptions())
+		err = isula.Load(e.Context(), l, reqs, a.loadOptions())
 		if err == nil {
 			return 0
 		}
 		m.reportLoad(l, err)
-		if cause := e.interrupted(); cause != nil {
-			fmt.Fprintf(e.stderr, "[module-hook] %v\n", cause)
+		if cause := e.Interrupted(); cause != nil {
+			fmt.Fprintf(e.Stderr, "[module-hook] %v\n", cause)
 			return 1
 		}
 		names := make([]string, len(reqs))
 		for i, r := range reqs {
 			names[i] = r.Name
 		}
-		fmt.Fprintf(e.stderr, "[module-hook] Failed to modprobe modules (%q) to host : %d of %d failed\n",
+		fmt.Fprintf(e.Stderr, "[module-hook] Failed to modprobe modules (%q) to host : %d of %d failed\n",
 			names, failedNames(err), len(names))
 		return 1
 	})
@@ -327,11 +329,11 @@ and exits with status 1.
 // without waiting on it, and a signal ends a read of standard input that
 // waits for a writer.
 func hookRequests(e *env) ([]modprobe.Request, string, error) {
-	if e.stdin == nil {
+	if e.Stdin == nil {
 		return nil, "", errors.New("state: no standard input")
 	}
-	ctx := e.context()
-	data, err := interruptible(ctx, func() ([]byte, error) { return fileio.ReadAllBounded(e.stdin, isula.MaxInputSize) })
+	ctx := e.Context()
+	data, err := cli.Interruptible(ctx, func() ([]byte, error) { return fileio.ReadAllBounded(e.Stdin, isula.MaxInputSize) })
 	if err != nil {
 		return nil, "", fmt.Errorf("state: reading standard input: %w", err)
 	}
@@ -340,7 +342,7 @@ func hookRequests(e *env) ([]modprobe.Request, string, error) {
 		return nil, "", err
 	}
 	path := filepath.Join(st.Bundle, isula.ConfigFile)
-	data, err = interruptible(ctx, func() ([]byte, error) { return fileio.ReadInput(path, isula.MaxInputSize) })
+	data, err = cli.Interruptible(ctx, func() ([]byte, error) { return fileio.ReadInput(path, isula.MaxInputSize) })
 	if err != nil {
 		return nil, "", err
 	}
@@ -353,15 +355,6 @@ func hookRequests(e *env) ([]modprobe.Request, string, error) {
 		return nil, "", fmt.Errorf("%s: %w", path, err)
 	}
 	return parsed.Requests, parsed.Dropped, nil
-}
-
-// usageName is how a tool is called in its usage: the link's name, or
-// "gokmod TOOL".
-func usageName(argv0, tool string) string {
-	if base := filepath.Base(argv0); base != "gokmod" {
-		return base
-	}
-	return "gokmod " + tool
 }
 
 // failedNames counts the names a LoadAll error reports: one branch per

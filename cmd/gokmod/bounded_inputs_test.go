@@ -12,8 +12,9 @@ import (
 
 	"github.com/gokmod/modprobe/isula"
 	"github.com/gokmod/modprobe/kata"
-	"github.com/gokmod/modprobe/kmodimage"
 	"github.com/gokmod/modprobe/modprobetest"
+
+	"github.com/gokmod/modprobe/internal/cli"
 )
 
 // Every input a tool reads by path or from standard input is bounded
@@ -104,9 +105,8 @@ func hookState(t *testing.T, in string) io.Reader {
 }
 
 func boundedCases() []boundedCase {
-	const kataMax, kmmMax, hookMax = "524288", "2097152", "16777216"
+	const kataMax, hookMax = "524288", "16777216"
 	kataConfig := func(_, in string) []string { return []string{"kata", "-n", "--config", in} }
-	kmmLoad := func(_, in string) []string { return []string{"kmm", "load", in} }
 	hook := func(root, _ string) []string { return []string{"oci-hook", "-d", root} }
 	insmod := func(_, in string) []string { return []string{"insmod", in} }
 	modinfo := func(_, in string) []string { return []string{"modinfo", in} }
@@ -136,10 +136,6 @@ func boundedCases() []boundedCase {
 			vars: map[string]string{"KATA_CONF_FILE": "{IN}"}, code: 1, stderr: "kata: open {IN}: invalid argument\n"},
 		{name: "kata $KATA_CONF_FILE /dev/zero", input: zeroInput("configuration.toml"), args: func(string, string) []string { return []string{"kata", "-n"} },
 			vars: map[string]string{"KATA_CONF_FILE": "{IN}"}, code: 1, stderr: "kata: read {IN}: file too large: more than " + kataMax + " bytes\n"},
-
-		{name: "kmm worker config FIFO", input: fifoInput("config.yaml"), args: kmmLoad, code: 1, stderr: "kmm: could not read config file {IN}: open {IN}: invalid argument\n"},
-		{name: "kmm worker config /dev/zero", input: zeroInput(""), args: kmmLoad, code: 1, stderr: "kmm: could not read config file {IN}: invalid worker configuration: more than " + kmmMax + " bytes\n"},
-		{name: "kmm worker config over the bound", input: overInput("config.yaml", kmodimage.MaxConfigSize), args: kmmLoad, code: 1, stderr: "kmm: could not read config file {IN}: invalid worker configuration: more than " + kmmMax + " bytes\n"},
 
 		{name: "oci-hook config.json FIFO", input: fifoInput("config.json"), args: hook, stdin: hookState, code: 1, stderr: "[module-hook] open {IN}: invalid argument\n"},
 		{name: "oci-hook config.json /dev/zero", input: zeroInput("config.json"), args: hook, stdin: hookState, code: 1, stderr: "[module-hook] read {IN}: file too large: more than " + hookMax + " bytes\n"},
@@ -186,12 +182,12 @@ func runBounded(t *testing.T, k *modprobetest.Kernel, vars map[string]string, st
 	t.Helper()
 	var out, errb bytes.Buffer
 	e := &env{
-		stdin:  stdin,
-		stdout: &out,
-		stderr: &errb,
-		getenv: func(key string) (string, bool) { v, ok := vars[key]; return v, ok },
-		setenv: func(key, v string) { vars[key] = v },
-		kernel: &fakeKernel{kernel: k, sysfs: k.SysfsDir(), proc: k.ProcDir(), kmsgPath: k.KmsgPath()},
+		Stdin:  stdin,
+		Stdout: &out,
+		Stderr: &errb,
+		Getenv: func(key string) (string, bool) { v, ok := vars[key]; return v, ok },
+		Setenv: func(key, v string) { vars[key] = v },
+		Kernel: &cli.FakeKernel{Kernel: k, Sysfs: k.SysfsDir(), Proc: k.ProcDir(), KmsgPath: k.KmsgPath()},
 	}
 	done := make(chan int, 1)
 	go func() { done <- run(e, append([]string{"/sbin/gokmod"}, args...)) }()

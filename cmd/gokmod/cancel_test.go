@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/gokmod/modprobe/modprobetest"
+
+	"github.com/gokmod/modprobe/internal/cli"
 )
 
 // Every tool runs with the context main cancels at SIGTERM or SIGINT
@@ -27,7 +29,7 @@ func runCancellable(ctx context.Context, k *modprobetest.Kernel, stdin string, a
 // signalled returns a context cancelled as SIGTERM cancels the tools'.
 func signalled() (context.Context, func()) {
 	ctx, cancel := context.WithCancelCause(context.Background())
-	return ctx, func() { cancel(&signalError{sig: syscall.SIGTERM}) }
+	return ctx, func() { cancel(&cli.SignalError{Sig: syscall.SIGTERM}) }
 }
 
 func inserted(k *modprobetest.Kernel) []string {
@@ -110,7 +112,6 @@ func TestCancelBeforeStart(t *testing.T) {
 			"kata: stopped by SIGTERM\n"},
 		{"oci-hook", func(root, _ string) []string { return []string{"oci-hook", "-d", root} }, `{"bundle":"/nonexistent"}`, 1, "",
 			"[module-hook] state: reading standard input: context canceled (stopped by SIGTERM)\n"},
-		{"kmm load", func(_, cfg string) []string { return []string{"kmm", "load", cfg} }, "", 1, "", "kmm: stopped by SIGTERM\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			root, k := fakeTree(t)
@@ -120,11 +121,9 @@ func TestCancelBeforeStart(t *testing.T) {
 				t.Fatalf("preparing: %s", o)
 			}
 			before := len(k.Inserts())
-			cfg := filepath.Join(t.TempDir(), "config.yaml")
-			writeFile(t, cfg, "kernelVersion: "+fakeRelease+"\ncontainerImage: example.com/oot:1\nmodprobe:\n  moduleName: x\n")
 			ctx, cancel := signalled()
 			cancel()
-			got := runCancellable(ctx, k, tc.stdin, tc.args(root, cfg)...)
+			got := runCancellable(ctx, k, tc.stdin, tc.args(root, "")...)
 			expect(t, got, tc.code, tc.stdout, strings.ReplaceAll(tc.stderr, "ROOT", root))
 			if n := len(k.Inserts()); n != before {
 				t.Errorf("inserts after the signal: %v", k.Inserts()[before:])
@@ -136,27 +135,5 @@ func TestCancelBeforeStart(t *testing.T) {
 				t.Error("depmod wrote its indexes after the signal")
 			}
 		})
-	}
-}
-
-// TestCancelKMMLoad: KMM's worker signalled while the first module of its
-// loading order goes in loads nothing after it and fails with the signal.
-func TestCancelKMMLoad(t *testing.T) {
-	k, host, shared, cfg := kmmNode(t)
-	ctx, cancel := signalled()
-	k.OnInsert(func(ins modprobetest.Insert) error {
-		if ins.Module == "oot_dep" {
-			cancel()
-		}
-		return nil
-	})
-	fw := filepath.Join(t.TempDir(), "fw")
-	writeFile(t, filepath.Join(k.SysfsDir(), "module/firmware_class/parameters/path"), "\n")
-	got := runCancellable(ctx, k, "", "kmm", "load", cfg, "--shared-dir", shared, "--host-root", host, "--kernel", fakeRelease, "--firmware-path", fw)
-	if got.Code != 1 || got.Stderr != "kmm: failed to load module oot_main: load oot_main: context canceled (stopped by SIGTERM)\n" {
-		t.Errorf("got:\n%s", got)
-	}
-	if ins := inserted(k); !slices.Equal(ins, []string{"oot_dep"}) {
-		t.Errorf("inserted %v, want oot_dep (in flight at the signal), nothing after", ins)
 	}
 }

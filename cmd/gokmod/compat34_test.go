@@ -139,12 +139,12 @@ func TestModprobeNoStderr(t *testing.T) {
 		var out, errb bytes.Buffer
 		vars := map[string]string{"GOKMOD_COMPAT": c.compat}
 		e := &env{
-			stdin:    strings.NewReader(""),
-			stdout:   &out,
-			stderr:   &errb,
-			noStderr: true,
-			getenv:   func(k string) (string, bool) { v, ok := vars[k]; return v, ok },
-			setenv:   func(k, v string) { vars[k] = v },
+			Stdin:    strings.NewReader(""),
+			Stdout:   &out,
+			Stderr:   &errb,
+			NoStderr: true,
+			Getenv:   func(k string) (string, bool) { v, ok := vars[k]; return v, ok },
+			Setenv:   func(k, v string) { vars[k] = v },
 		}
 		code := run(e, []string{"/sbin/modprobe", "-d", root, "-S", "1.0", "-C", "/dev/null", "nope"})
 		if code != 1 || errb.String() != c.want || out.String() != "" {

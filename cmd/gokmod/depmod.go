@@ -65,7 +65,7 @@ func depmodLong(kmod30 bool) []getopt.Option {
 // -m/--moduledir), or with GOKMOD_COMPAT=kmod30 kmod 30's, to which
 // gokmod adds -o DIR to write the files into DIR.
 func runDepmod(e *env, argv0 string, args []string) (status int) {
-	log := newToolLog("depmod", e.stderr)
+	log := newToolLog("depmod", e.Stderr)
 	defer func() {
 		log.close()
 		// kmod's fatal messages end the tool.
@@ -91,7 +91,7 @@ func runDepmod(e *env, argv0 string, args []string) (status int) {
 	if kmod30 {
 		short = depmodShort30
 	}
-	p := getopt.New(argv0, args, short, depmodLong(kmod30), e.stderr)
+	p := getopt.New(argv0, args, short, depmodLong(kmod30), e.Stderr)
 	for c, arg := range p.Options() {
 		switch {
 		case c == 'a':
@@ -119,7 +119,7 @@ func runDepmod(e *env, argv0 string, args []string) (status int) {
 		case c == 'v':
 			verbose++
 		case c == 'n':
-			opts.DryRun = e.stdout
+			opts.DryRun = e.Stdout
 		case c == 'P':
 			if len(arg) != 1 {
 				log.printf(logCrit, "-P only takes a single char\n")
@@ -153,10 +153,10 @@ func runDepmod(e *env, argv0 string, args []string) (status int) {
 			if kmod30 {
 				usage = depmodUsage30
 			}
-			fmt.Fprintf(e.stdout, usage, filepath.Base(argv0))
+			fmt.Fprintf(e.Stdout, usage, filepath.Base(argv0))
 			return 0
 		case c == 'V':
-			fmt.Fprint(e.stdout, versionText(compat))
+			fmt.Fprint(e.Stdout, versionText(compat))
 			return 0
 		case c == '?':
 			return 1
@@ -197,7 +197,7 @@ func runDepmod(e *env, argv0 string, args []string) (status int) {
 		opts.Modules = nil
 	}
 	if verbose > logWarning {
-		opts.Show = e.stdout
+		opts.Show = e.Stdout
 	}
 	// libkmod's context: kmod -vv shows it set up and released (the
 	// addresses differ from run to run anyway); kmod 34 names no source
@@ -209,7 +209,7 @@ func runDepmod(e *env, argv0 string, args []string) (status int) {
 		return ""
 	}
 	log.printf(logInfo, "%scustom logging function %#x registered\n", where("../libkmod/libkmod.c:367 kmod_set_log_fn() "), kmodContext)
-	err = depmod.Run(e.context(), opts)
+	err = depmod.Run(e.Context(), opts)
 	// (A fatal message has ended the tool before this, as it does kmod.)
 	log.printf(logInfo, "%scontext %#x released\n", where("../libkmod/libkmod.c:334 kmod_unref() "), kmodContext)
 	if err != nil {

@@ -207,11 +207,11 @@ func runOursAs(argv0, tool string, args []string, vars map[string]string) outcom
 	}
 	var out, errb bytes.Buffer
 	e := &env{
-		stdin:  strings.NewReader(""),
-		stdout: &out,
-		stderr: &errb,
-		getenv: func(k string) (string, bool) { v, ok := envVars[k]; return v, ok },
-		setenv: func(k, v string) { envVars[k] = v },
+		Stdin:  strings.NewReader(""),
+		Stdout: &out,
+		Stderr: &errb,
+		Getenv: func(k string) (string, bool) { v, ok := envVars[k]; return v, ok },
+		Setenv: func(k, v string) { envVars[k] = v },
 	}
 	if filepath.Base(argv0) != tool {
 		argv0 = "/sbin/" + tool

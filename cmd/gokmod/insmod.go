@@ -29,8 +29,8 @@ func newSimpleTool(e *env, prog string) *simpleTool {
 	c, err := compatFromEnv(e)
 	t := &simpleTool{
 		env:       e,
-		out:       &outWriter{Writer: bufio.NewWriterSize(e.stdout, 4096), line: e.stdoutTTY},
-		log:       newToolLog(prog, e.stderr),
+		out:       &outWriter{Writer: bufio.NewWriterSize(e.Stdout, 4096), line: e.StdoutTTY},
+		log:       newToolLog(prog, e.Stderr),
 		compat:    c,
 		compatErr: err,
 	}
@@ -81,7 +81,7 @@ func (t *simpleTool) otherOption(c rune) int {
 // open opens a Loader as kmod_new(NULL, &null_config) does: the running
 // kernel's module directory and no configuration files.
 func (t *simpleTool) open(verbose int) (*modprobe.Loader, error) {
-	l, err := modprobe.Open(t.env.loaderOptions(modprobe.Options{
+	l, err := modprobe.Open(t.env.LoaderOptions(modprobe.Options{
 		ConfigPaths: []string{},
 		Logger:      slog.New(slogHandler{t.log}),
 		Compat:      t.compat,
@@ -109,7 +109,7 @@ func runInsmod(e *env, argv0 string, args []string) (status int) {
 			{Name: "help", Val: 'h'},
 		}, logErr
 	}
-	p := getopt.New(argv0, args, short, long, e.stderr).WithEnv(e.getenv)
+	p := getopt.New(argv0, args, short, long, e.Stderr).WithEnv(e.Getenv)
 	var force, useSyslog bool
 	for c := range p.Options() {
 		switch {
@@ -150,8 +150,8 @@ func runInsmod(e *env, argv0 string, args []string) (status int) {
 		t.log.printf(logErr, "could not load module %s: %s\n", filename, kmodlog.Strerror(errnoOf(err)))
 		return 1
 	}
-	err = l.InsertFile(e.context(), filename, opts, modprobe.LoadOptions{ForceVermagic: force, ForceModversion: force})
-	if err != nil && e.cancelledBy(err) {
+	err = l.InsertFile(e.Context(), filename, opts, modprobe.LoadOptions{ForceVermagic: force, ForceModversion: force})
+	if err != nil && e.CancelledBy(err) {
 		return 1 // a signal stopped it before the insertion began
 	}
 	if err != nil {

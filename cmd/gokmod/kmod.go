@@ -46,7 +46,7 @@ func runKmodTool(e *env, argv0 string, args []string) (status int) {
 	p := getopt.New(argv0, args, "+hV", []getopt.Option{
 		{Name: "help", Val: 'h'},
 		{Name: "version", Val: 'V'},
-	}, e.stderr)
+	}, e.Stderr)
 	for c := range p.Options() {
 		switch c {
 		case 'h':
@@ -61,7 +61,7 @@ func runKmodTool(e *env, argv0 string, args []string) (status int) {
 	}
 	operands := p.Operands()
 	if len(operands) == 0 {
-		fmt.Fprintf(e.stderr, "missing command\n")
+		fmt.Fprintf(e.Stderr, "missing command\n")
 		kmodHelp(t.out, compat, prog)
 		return 1
 	}
@@ -86,7 +86,7 @@ func runKmodTool(e *env, argv0 string, args []string) (status int) {
 		}
 		return c.run(e, cmdArgv0, cmdArgs)
 	}
-	fmt.Fprintf(e.stderr, "invalid command '%s'\n", name)
+	fmt.Fprintf(e.Stderr, "invalid command '%s'\n", name)
 	kmodHelp(t.out, compat, prog)
 	return 1
 }

@@ -12,6 +12,8 @@ import (
 
 	"github.com/gokmod/modprobe/internal/testmod"
 	"github.com/gokmod/modprobe/modprobetest"
+
+	"github.com/gokmod/modprobe/internal/cli"
 )
 
 // The real-kernel suite (internal/vmtest) compares these tools with
@@ -85,13 +87,13 @@ func runFakeIO(k *modprobetest.Kernel, vars map[string]string, stdin, tool strin
 func runFakeCtx(ctx context.Context, k *modprobetest.Kernel, vars map[string]string, stdin string, argv []string) outcome {
 	var out, errb bytes.Buffer
 	e := &env{
-		stdin:  strings.NewReader(stdin),
-		stdout: &out,
-		stderr: &errb,
-		getenv: func(key string) (string, bool) { v, ok := vars[key]; return v, ok },
-		setenv: func(key, v string) { vars[key] = v },
-		kernel: &fakeKernel{kernel: k, sysfs: k.SysfsDir(), proc: k.ProcDir(), kmsgPath: k.KmsgPath()},
-		ctx:    ctx,
+		Stdin:  strings.NewReader(stdin),
+		Stdout: &out,
+		Stderr: &errb,
+		Getenv: func(key string) (string, bool) { v, ok := vars[key]; return v, ok },
+		Setenv: func(key, v string) { vars[key] = v },
+		Kernel: &cli.FakeKernel{Kernel: k, Sysfs: k.SysfsDir(), Proc: k.ProcDir(), KmsgPath: k.KmsgPath()},
+		Ctx:    ctx,
 	}
 	code := run(e, argv)
 	return outcome{Stdout: out.String(), Stderr: errb.String(), Code: code}
@@ -199,5 +201,15 @@ func TestKernelEINTRReported(t *testing.T) {
 	expect(t, runFake(k, "modprobe", "-d", root, "-a", "x", "a"), 1, "", "modprobe: ERROR: could not insert 'x': Interrupted system call\n")
 	if !k.IsLive("a") {
 		t.Error("modprobe -a stopped after a kernel's EINTR")
+	}
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -20,7 +20,7 @@ func runLsmod(e *env, argv0 string, args []string) (status int) {
 	if t.kmod30() {
 		// kmod 30's lsmod takes no options and prints its own messages.
 		if len(args) != 0 {
-			fmt.Fprintf(e.stderr, "Usage: %s\n", argv0)
+			fmt.Fprintf(e.Stderr, "Usage: %s\n", argv0)
 			return 1
 		}
 	} else if verbose, ok = t.lsmodOptions(argv0, args, &status); !ok {
@@ -28,7 +28,7 @@ func runLsmod(e *env, argv0 string, args []string) (status int) {
 	}
 	// lsmod needs no module directory; give the Loader one that is never
 	// read, so that an unknown kernel release is no error.
-	l, err := modprobe.Open(e.loaderOptions(modprobe.Options{
+	l, err := modprobe.Open(e.LoaderOptions(modprobe.Options{
 		ModuleDir:   "/",
 		ConfigPaths: []string{},
 		Logger:      slog.New(slogHandler{t.log}),
@@ -66,7 +66,7 @@ func (t *simpleTool) lsmodOptions(argv0 string, args []string, status *int) (int
 		{Name: "verbose", Val: 'v'},
 		{Name: "version", Val: 'V'},
 		{Name: "help", Val: 'h'},
-	}, t.env.stderr).WithEnv(t.env.getenv)
+	}, t.env.Stderr).WithEnv(t.env.Getenv)
 	verbose, useSyslog := logErr, false
 	for c := range p.Options() {
 		switch c {
@@ -102,7 +102,7 @@ func (t *simpleTool) lsmodOptions(argv0 string, args []string, status *int) (int
 // kmod 30, an ERROR message of the tool's log in kmod 34.
 func (t *simpleTool) lsmodError(msg string) {
 	if t.kmod30() {
-		fmt.Fprintf(t.env.stderr, "Error: %s\n", msg)
+		fmt.Fprintf(t.env.Stderr, "Error: %s\n", msg)
 		return
 	}
 	t.log.printf(logErr, "%s\n", msg)

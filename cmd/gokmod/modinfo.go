@@ -46,7 +46,7 @@ func runModinfo(e *env, argv0 string, args []string) (status int) {
 		{Name: "basedir", HasArg: getopt.RequiredArgument, Val: 'b'},
 		{Name: "version", Val: 'V'},
 		{Name: "help", Val: 'h'},
-	}, e.stderr).WithEnv(e.getenv)
+	}, e.Stderr).WithEnv(e.Getenv)
 	var byName, rootSet, versionSet bool
 	var root, version string
 	for c, arg := range p.Options() {
@@ -101,7 +101,7 @@ func runModinfo(e *env, argv0 string, args []string) (status int) {
 			opts.ModuleDir = opts.ModuleDir[:4095]
 		}
 	}
-	l, err := modprobe.Open(e.loaderOptions(opts))
+	l, err := modprobe.Open(e.LoaderOptions(opts))
 	if err != nil {
 		m.log.printf(logErr, "kmod_new() failed!\n")
 		return 1
@@ -109,7 +109,7 @@ func runModinfo(e *env, argv0 string, args []string) (status int) {
 	m.moddir = l.ModuleDir()
 	failed := false
 	for _, arg := range operands {
-		if e.interrupted() != nil {
+		if e.Interrupted() != nil {
 			return 1 // a signal: no further module
 		}
 		var ok bool
@@ -138,8 +138,8 @@ func runModinfo(e *env, argv0 string, args []string) (status int) {
 
 // releaseOf is uname -r, or the fake kernel's release in tests.
 func releaseOf(e *env) (string, error) {
-	if e.kernel != nil {
-		b, err := fileio.ReadFile(filepath.Join(e.kernel.proc, "sys/kernel/osrelease"), 256)
+	if e.Kernel != nil {
+		b, err := fileio.ReadFile(filepath.Join(e.Kernel.Proc, "sys/kernel/osrelease"), 256)
 		return strings.TrimSpace(string(b)), err
 	}
 	var u syscall.Utsname
@@ -168,8 +168,8 @@ func isModuleFilename(name string) bool {
 }
 
 func (m *modinfoCmd) byName(l *modprobe.Loader, name string) bool {
-	mods, err := l.Lookup(m.env.context(), name)
-	if m.env.cancelledBy(err) {
+	mods, err := l.Lookup(m.env.Context(), name)
+	if m.env.CancelledBy(err) {
 		return false
 	}
 	want := modname.Normalize(name)
@@ -183,8 +183,8 @@ func (m *modinfoCmd) byName(l *modprobe.Loader, name string) bool {
 }
 
 func (m *modinfoCmd) byAlias(l *modprobe.Loader, alias string) bool {
-	mods, err := l.Lookup(m.env.context(), alias)
-	if m.env.cancelledBy(err) {
+	mods, err := l.Lookup(m.env.Context(), alias)
+	if m.env.CancelledBy(err) {
 		return false
 	}
 	if err != nil {

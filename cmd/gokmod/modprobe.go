@@ -52,7 +52,7 @@ type modprobeCmd struct {
 // "kmod30" kmod 30, the release of Debian 12. Any c other than
 // modprobe.CompatKmod30 means kmod 34 behaviour.
 func compatFromEnv(e *env) (modprobe.Compat, error) {
-	switch v, _ := e.getenv("GOKMOD_COMPAT"); v {
+	switch v, _ := e.Getenv("GOKMOD_COMPAT"); v {
 	case "", "latest", "kmod34":
 		return modprobe.CompatKmod34, nil
 	case "kmod30":
@@ -82,8 +82,8 @@ func runModprobe(e *env, argv0 string, args []string) int {
 // modprobe.
 func newModprobeCmd(e *env, argv0 string) *modprobeCmd {
 	m := &modprobeCmd{env: e, argv0: argv0, verbose: logWarning, logPriority: logCrit}
-	m.out = &outWriter{Writer: bufio.NewWriterSize(e.stdout, 4096), line: e.stdoutTTY}
-	m.log = newToolLog("modprobe", e.stderr)
+	m.out = &outWriter{Writer: bufio.NewWriterSize(e.Stdout, 4096), line: e.StdoutTTY}
+	m.log = newToolLog("modprobe", e.Stderr)
 	return m
 }
 
@@ -112,14 +112,14 @@ func (m *modprobeCmd) LOG(format string, args ...any) {
 
 // appendOptionsEnv appends to MODPROBE_OPTIONS, for install commands.
 func (m *modprobeCmd) appendOptionsEnv(value string) {
-	if old, ok := m.env.getenv("MODPROBE_OPTIONS"); ok {
+	if old, ok := m.env.Getenv("MODPROBE_OPTIONS"); ok {
 		value = old + " " + value
 	}
-	m.env.setenv("MODPROBE_OPTIONS", value)
+	m.env.Setenv("MODPROBE_OPTIONS", value)
 }
 
 func (m *modprobeCmd) main(args []string) int {
-	if v, ok := m.env.getenv("MODPROBE_OPTIONS"); ok {
+	if v, ok := m.env.Getenv("MODPROBE_OPTIONS"); ok {
 		args = append(splitModprobeOptions(v), args...)
 	}
 	var configPaths []string
@@ -127,7 +127,7 @@ func (m *modprobeCmd) main(args []string) int {
 	var rootSet, kversionSet bool
 	var useAll, doRemove, showConfig, showModversions, showExports bool
 
-	p := getopt.New(m.argv0, args, modprobeopt.Short, modprobeopt.Long(), m.env.stderr).WithEnv(m.env.getenv)
+	p := getopt.New(m.argv0, args, modprobeopt.Short, modprobeopt.Long(), m.env.Stderr).WithEnv(m.env.Getenv)
 	for c, arg := range p.Options() {
 		switch c {
 		case 'a':
@@ -201,7 +201,7 @@ func (m *modprobeCmd) main(args []string) int {
 	}
 	operands := p.Operands()
 	// kmod 31 and later log to syslog when there is no stderr to write to.
-	if m.useSyslog || (m.compat != modprobe.CompatKmod30 && m.env.noStderr) {
+	if m.useSyslog || (m.compat != modprobe.CompatKmod30 && m.env.NoStderr) {
 		m.log.openSyslog()
 	}
 
@@ -247,7 +247,7 @@ func (m *modprobeCmd) main(args []string) int {
 
 	switch {
 	case showConfig:
-		if err := l.WriteConfig(m.env.context(), m.out); err != nil {
+		if err := l.WriteConfig(m.env.Context(), m.out); err != nil {
 			m.log.printf(logErr, "%v\n", err)
 			return -1
 		}
@@ -264,7 +264,7 @@ func (m *modprobeCmd) main(args []string) int {
 		}
 		err := 0
 		for _, name := range operands {
-			if m.env.interrupted() != nil {
+			if m.env.Interrupted() != nil {
 				return errStopped // a signal: no name after the one in flight
 			}
 			if r := m.insmod(l, name, nil); r < 0 {
@@ -353,7 +353,7 @@ func parseULong(s string) (uint64, error) {
 // insmod is modprobe's insmod(): resolve name and probe every module it
 // stands for. It returns a negative errno on failure.
 func (m *modprobeCmd) insmod(l *modprobe.Loader, name string, params []string) int {
-	ctx := m.env.context()
+	ctx := m.env.Context()
 	path := m.isModulePath(name)
 	if m.lookupOnly {
 		var mods []modprobe.Module
@@ -365,7 +365,7 @@ func (m *modprobeCmd) insmod(l *modprobe.Loader, name string, params []string) i
 		} else {
 			mods, err = l.Lookup(ctx, name)
 		}
-		if m.env.cancelledBy(err) {
+		if m.env.CancelledBy(err) {
 			return errStopped
 		}
 		if err != nil {
@@ -389,7 +389,7 @@ func (m *modprobeCmd) insmod(l *modprobe.Loader, name string, params []string) i
 	} else {
 		plan, err = l.Plan(ctx, name, params, opts)
 	}
-	if m.env.cancelledBy(err) {
+	if m.env.CancelledBy(err) {
 		return errStopped
 	}
 	if err != nil {
@@ -397,7 +397,7 @@ func (m *modprobeCmd) insmod(l *modprobe.Loader, name string, params []string) i
 	}
 	rc := 0
 	for i := range plan.Probes {
-		if m.env.interrupted() != nil {
+		if m.env.Interrupted() != nil {
 			return errStopped
 		}
 		pr := &plan.Probes[i]
@@ -454,7 +454,7 @@ func (m *modprobeCmd) printInsertError(name string, rc int, msg string) {
 // jobs reads GOKMOD_JOBS, gokmod's own: with -a, load up to that many
 // independent modules at once. Unset, or 1, is kmod's sequential order.
 func (m *modprobeCmd) jobs() int {
-	v, ok := m.env.getenv("GOKMOD_JOBS")
+	v, ok := m.env.Getenv("GOKMOD_JOBS")
 	if !ok {
 		return 1
 	}
@@ -468,7 +468,7 @@ func (m *modprobeCmd) jobs() int {
 // insmodParallel is modprobe -a with GOKMOD_JOBS: the names load in
 // parallel, then each failure is reported as modprobe reports it.
 func (m *modprobeCmd) insmodParallel(l *modprobe.Loader, names []string, jobs int) int {
-	err := l.LoadAllWith(m.env.context(), names, modprobe.LoadOptions{
+	err := l.LoadAllWith(m.env.Context(), names, modprobe.LoadOptions{
 		FirstTime:       m.firstTime,
 		IgnoreCommands:  m.ignoreCommands,
 		UseBlacklist:    m.useBlacklist,
@@ -491,7 +491,7 @@ func (m *modprobeCmd) reportLoad(l *modprobe.Loader, err error) int {
 		return rc
 	}
 	for _, e := range unjoin(err) {
-		if m.env.cancelledBy(e) {
+		if m.env.CancelledBy(e) {
 			rc = errStopped // a signal stopped it: kmod would say nothing
 			continue
 		}
@@ -568,7 +568,7 @@ func (m *modprobeCmd) probe(l *modprobe.Loader, pr *modprobe.Probe) (int, string
 		}
 		return 0, ""
 	}
-	err := l.LoadProbe(m.env.context(), pr, modprobe.LoadOptions{
+	err := l.LoadProbe(m.env.Context(), pr, modprobe.LoadOptions{
 		FirstTime:       m.firstTime,
 		ForceVermagic:   m.stripVermagic || m.force,
 		ForceModversion: m.stripModvers || m.force,
@@ -576,7 +576,7 @@ func (m *modprobeCmd) probe(l *modprobe.Loader, pr *modprobe.Probe) (int, string
 		// The administrator's own command line: kmod's substitution.
 		RawCmdlineOpts: true,
 	})
-	if m.env.cancelledBy(err) {
+	if m.env.CancelledBy(err) {
 		return errStopped, ""
 	}
 	return errnoResult(err)
@@ -609,10 +609,10 @@ func errnoResult(err error) (int, string) {
 func (m *modprobeCmd) removeAll(l *modprobe.Loader, names []string) int {
 	rc := 0
 	for _, name := range names {
-		if m.env.interrupted() != nil {
+		if m.env.Interrupted() != nil {
 			return errStopped // a signal: no name after the one in flight
 		}
-		err := l.RemoveWith(m.env.context(), []string{name}, modprobe.RemoveOptions{
+		err := l.RemoveWith(m.env.Context(), []string{name}, modprobe.RemoveOptions{
 			IgnoreCommands: m.ignoreCommands,
 			RemoveHolders:  m.removeHolders,
 			Wait:           time.Duration(min(m.waitMsec, uint64(math.MaxInt64/int64(time.Millisecond)))) * time.Millisecond,
@@ -637,7 +637,7 @@ func (m *modprobeCmd) removeAll(l *modprobe.Loader, names []string) int {
 // reportRemove prints what kmod prints when a removal step fails; LOG is
 // fatal without -a.
 func (m *modprobeCmd) reportRemove(name string, err error) {
-	if m.env.cancelledBy(err) {
+	if m.env.CancelledBy(err) {
 		return // a signal stopped it: kmod would say nothing
 	}
 	var me *modprobe.ModuleError
@@ -724,7 +724,7 @@ General Options:
 func (m *modprobeCmd) openLoader(o modprobe.Options) (*modprobe.Loader, error) {
 	o.Logger = slog.New(slogHandler{m.log})
 	o.Compat = m.compat
-	l, err := modprobe.Open(m.env.loaderOptions(o))
+	l, err := modprobe.Open(m.env.LoaderOptions(o))
 	if err != nil {
 		return nil, err
 	}

@@ -30,7 +30,7 @@ func runRmmod(e *env, argv0 string, args []string) (status int) {
 		{Name: "verbose", Val: 'v'},
 		{Name: "version", Val: 'V'},
 		{Name: "help", Val: 'h'},
-	}, e.stderr).WithEnv(e.getenv)
+	}, e.Stderr).WithEnv(e.Getenv)
 	var force, useSyslog bool
 	for c := range p.Options() {
 		switch c {
@@ -62,7 +62,7 @@ func runRmmod(e *env, argv0 string, args []string) (status int) {
 	}
 	failed := 0
 	for _, arg := range operands {
-		if e.interrupted() != nil {
+		if e.Interrupted() != nil {
 			return 1 // a signal: nothing after the removal in flight
 		}
 		name := arg
@@ -77,8 +77,8 @@ func runRmmod(e *env, argv0 string, args []string) (status int) {
 		}
 		var opts modprobe.RemoveOptions
 		opts.Force = force
-		if err := l.RemoveModule(e.context(), name, opts); err != nil {
-			if e.cancelledBy(err) {
+		if err := l.RemoveModule(e.Context(), name, opts); err != nil {
+			if e.CancelledBy(err) {
 				return 1
 			}
 			t.log.printf(logErr, "could not remove module %s: %s\n", arg, kmodlog.Strerror(errnoOf(err)))

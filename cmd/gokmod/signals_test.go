@@ -12,6 +12,10 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/gokmod/modprobe/internal/cli"
+
+	"github.com/gokmod/modprobe/internal/vmtest"
 )
 
 // These tests start this test binary as the gokmod command (TestMain,
@@ -25,7 +29,7 @@ import (
 // tests.
 
 // hangBound is how long a stopped tool may take to end before the test
-// calls it hung: under stopGrace, after which a tool that missed the
+// calls it hung: under cli.StopGrace, after which a tool that missed the
 // signal would be ended by it anyway.
 const hangBound = 8 * time.Second
 
@@ -47,6 +51,23 @@ func startTool(t *testing.T, stdin, stdout *os.File, wrap string, args ...string
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startExe(t, self, stdin, stdout, wrap, args...)
+}
+
+// startKMM starts gokmod kmm with args as users run it: a built gokmod
+// that hands over to the worker binary built beside it.
+func startKMM(t *testing.T, args ...string) *toolProc {
+	t.Helper()
+	dir := t.TempDir()
+	if err := vmtest.BuildTools(t.Context(), dir); err != nil {
+		t.Fatal(err)
+	}
+	return startExe(t, filepath.Join(dir, "gokmod"), nil, nil, "", append([]string{"kmm"}, args...)...)
+}
+
+// startExe is startTool with the executable self.
+func startExe(t *testing.T, self string, stdin, stdout *os.File, wrap string, args ...string) *toolProc {
+	t.Helper()
 	dir := t.TempDir()
 	p := &toolProc{stdout: filepath.Join(dir, "stdout"), stderr: filepath.Join(dir, "stderr"), done: make(chan error, 1)}
 	if wrap != "" {
@@ -199,7 +220,7 @@ install gk_p touch %[1]s/gk_p
 // never runs p's, and dies by the signal, printing no error of its own.
 func TestSignalModprobeStopsAfterInFlight(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
-		t.Run(signalName(sig), func(t *testing.T) {
+		t.Run(cli.SignalName(sig), func(t *testing.T) {
 			args, marks := installTree(t)
 			p := startTool(t, nil, nil, "", append(args, "-a", "gk_x", "gk_a", "gk_p")...)
 			waitUntil(t, "gk_a's install command", func() bool { return exists(filepath.Join(marks, "gk_a")) })
@@ -261,7 +282,7 @@ func pipeUnread(t *testing.T, f *os.File) int {
 // its error.
 func TestSignalOCIHookReadingState(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
-		t.Run(signalName(sig), func(t *testing.T) {
+		t.Run(cli.SignalName(sig), func(t *testing.T) {
 			r, w, err := os.Pipe()
 			if err != nil {
 				t.Fatal(err)
@@ -278,7 +299,7 @@ func TestSignalOCIHookReadingState(t *testing.T) {
 			p.signal(t, sig)
 			ws, stdout, stderr := p.end(t, hangBound)
 			exitedWith(t, ws, 1)
-			want := "[module-hook] state: reading standard input: context canceled (stopped by " + signalName(sig) + ")\n"
+			want := "[module-hook] state: reading standard input: context canceled (stopped by " + cli.SignalName(sig) + ")\n"
 			if stdout != "" || stderr != want {
 				t.Errorf("stdout %q, stderr %q; want stderr %q", stdout, stderr, want)
 			}
@@ -334,7 +355,12 @@ func TestSignalConfigOnWaitingDevice(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, tty := openPTY(t)
-			p := startTool(t, nil, nil, "", tc.args(tty)...)
+			var p *toolProc
+			if args := tc.args(tty); args[0] == "kmm" {
+				p = startKMM(t, args[1:]...)
+			} else {
+				p = startTool(t, nil, nil, "", args...)
+			}
 			waitUntil(t, "the tool to open "+tty, func() bool { return hasOpen(p.cmd.Process.Pid, tty) })
 			p.signal(t, tc.sig)
 			ws, stdout, stderr := p.end(t, hangBound)
@@ -372,7 +398,7 @@ func TestSignalKMMPullFromSilentRegistry(t *testing.T) {
 		}
 	}()
 	dir := filepath.Join(t.TempDir(), "pulled")
-	p := startTool(t, nil, nil, "", "kmm", "pull", "--image", ln.Addr().String()+"/kmod:1", "--insecure", "--kernel", "1.0", "--dir", dir)
+	p := startKMM(t, "pull", "--image", ln.Addr().String()+"/kmod:1", "--insecure", "--kernel", "1.0", "--dir", dir)
 	select {
 	case c := <-accepted:
 		defer c.Close()
@@ -414,11 +440,11 @@ func blockedStdout(t *testing.T) *toolProc {
 }
 
 // TestSignalBlockedWriteEndsAfterGrace: a modprobe that cannot reach a
-// safe point (stdout full) is ended by the signal stopGrace after it.
+// safe point (stdout full) is ended by the signal cli.StopGrace after it.
 func TestSignalBlockedWriteEndsAfterGrace(t *testing.T) {
 	p := blockedStdout(t)
 	p.signal(t, syscall.SIGTERM)
-	ws, _, _ := p.end(t, stopGrace+hangBound)
+	ws, _, _ := p.end(t, cli.StopGrace+hangBound)
 	killedBy(t, ws, syscall.SIGTERM)
 }
 

@@ -88,7 +88,7 @@ func staticNodes(e *env, argv0 string, args []string, modulesDir string) (status
 		{Name: "output", HasArg: getopt.RequiredArgument, Val: 'o'},
 		{Name: "format", HasArg: getopt.RequiredArgument, Val: 'f'},
 		{Name: "help", Val: 'h'},
-	}, e.stderr)
+	}, e.Stderr)
 	for c, arg := range p.Options() {
 		switch c {
 		case 'o':
@@ -101,7 +101,7 @@ func staticNodes(e *env, argv0 string, args []string, modulesDir string) (status
 				}
 			}
 			if !valid {
-				fmt.Fprintf(e.stderr, "Unknown format: '%s'.\n", arg)
+				fmt.Fprintf(e.Stderr, "Unknown format: '%s'.\n", arg)
 				staticNodesHelp(t.out, formats)
 				return 1
 			}
@@ -114,12 +114,12 @@ func staticNodes(e *env, argv0 string, args []string, modulesDir string) (status
 	}
 	release, err := releaseOf(e)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "Error: uname failed!\n")
+		fmt.Fprintf(e.Stderr, "Error: uname failed!\n")
 		return 1
 	}
 	path := modulesDir + "/" + release + "/modules.devname"
 	if len(path) >= pathMax {
-		fmt.Fprintf(e.stderr, "Error: could not open %s - path too long\n", path)
+		fmt.Fprintf(e.Stderr, "Error: could not open %s - path too long\n", path)
 		return 1
 	}
 	// Read before the output is made: without modules.devname there is no
@@ -130,10 +130,10 @@ func staticNodes(e *env, argv0 string, args []string, modulesDir string) (status
 		// kmod opens a directory and reads nothing from it.
 		data = nil
 	case errors.Is(err, fs.ErrNotExist):
-		fmt.Fprintf(e.stderr, "Warning: %s not found - ignoring\n", path)
+		fmt.Fprintf(e.Stderr, "Warning: %s not found - ignoring\n", path)
 		return 0
 	case err != nil:
-		fmt.Fprintf(e.stderr, "Error: could not open %s - %s\n", path, pathStrerror(err))
+		fmt.Fprintf(e.Stderr, "Error: could not open %s - %s\n", path, pathStrerror(err))
 		return 1
 	}
 	var w *bufio.Writer
@@ -145,9 +145,9 @@ func staticNodes(e *env, argv0 string, args []string, modulesDir string) (status
 			var me *fileio.MkdirError
 			if errors.As(err, &me) {
 				// kmod prints %m, which is not always the reason.
-				fmt.Fprintf(e.stderr, "Error: could not create parent directory for %s - %s.\n", output, kmodlog.Strerror(me.Shown))
+				fmt.Fprintf(e.Stderr, "Error: could not create parent directory for %s - %s.\n", output, kmodlog.Strerror(me.Shown))
 			} else {
-				fmt.Fprintf(e.stderr, "Error: could not create %s - %s\n", output, pathStrerror(err))
+				fmt.Fprintf(e.Stderr, "Error: could not create %s - %s\n", output, pathStrerror(err))
 			}
 			return 1
 		}
@@ -163,7 +163,7 @@ func staticNodes(e *env, argv0 string, args []string, modulesDir string) (status
 		text := cscan.CString(string(line))
 		n, ok := parseDevnameLine(text)
 		if !ok {
-			fmt.Fprintf(e.stderr, "Error: invalid devname entry: %s", text)
+			fmt.Fprintf(e.Stderr, "Error: invalid devname entry: %s", text)
 			status = 1
 			continue
 		}

@@ -17,9 +17,9 @@ func runStaticNodesIn(t *testing.T, modulesDir string, args ...string) outcome {
 	t.Helper()
 	var out, errb bytes.Buffer
 	e := &env{
-		stdin: strings.NewReader(""), stdout: &out, stderr: &errb,
-		getenv: func(string) (string, bool) { return "", false },
-		setenv: func(string, string) {},
+		Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb,
+		Getenv: func(string) (string, bool) { return "", false },
+		Setenv: func(string, string) {},
 	}
 	code := staticNodes(e, "static-nodes", args, modulesDir)
 	return outcome{Stdout: out.String(), Stderr: errb.String(), Code: code}

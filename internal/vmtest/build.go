@@ -13,6 +13,7 @@ import (
 const (
 	GuestPackage  = "github.com/gokmod/modprobe/internal/vmtest/guest"
 	GokmodPackage = "github.com/gokmod/modprobe/cmd/gokmod"
+	WorkerPackage = "github.com/gokmod/modprobe/cmd/worker"
 )
 
 // BuildTag is the build tag of guest test files ("//go:build vmguest"),
@@ -30,6 +31,13 @@ func BuildTest(ctx context.Context, pkg, out string) error {
 // BuildGokmod compiles cmd/gokmod into the static executable out.
 func BuildGokmod(ctx context.Context, out string) error {
 	return goTool(ctx, "build", "-ldflags=-s -w", "-o", out, GokmodPackage)
+}
+
+// BuildTools compiles cmd/gokmod and cmd/worker into static executables
+// named gokmod and worker in the directory dir: the set gokmod kmm needs,
+// since it hands over to the worker beside it.
+func BuildTools(ctx context.Context, dir string) error {
+	return goTool(ctx, "build", "-ldflags=-s -w", "-o", dir+"/", GokmodPackage, WorkerPackage)
 }
 
 // goTool runs the go command with args, cross-compiling for the guest

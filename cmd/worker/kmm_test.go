@@ -18,10 +18,10 @@ import (
 
 // kmmNode writes a host module tree (in-tree a, b needing a), an image
 // tree below a shared directory (oot_main, oot_dep and firmware) and a
-// worker configuration, on the fake kernel of fakeTree's release.
+// worker configuration, on the fake kernel of hostTree's release.
 func kmmNode(t *testing.T) (k *modprobetest.Kernel, host, shared, cfg string) {
 	t.Helper()
-	host, k = fakeTree(t)
+	host, k = hostTree(t)
 	shared = t.TempDir()
 	dir := filepath.Join(shared, "opt/lib/modules", fakeRelease)
 	var dep strings.Builder
@@ -42,24 +42,18 @@ func kmmNode(t *testing.T) (k *modprobetest.Kernel, host, shared, cfg string) {
 	return k, host, shared, cfg
 }
 
-func writeFile(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func TestKMMWorker(t *testing.T) {
 	k, host, shared, cfg := kmmNode(t)
 	dir := filepath.Join(shared, "opt/lib/modules", fakeRelease)
 	fw := filepath.Join(t.TempDir(), "fw")
 	param := filepath.Join(k.SysfsDir(), "module/firmware_class/parameters/path")
 	writeFile(t, param, "\n")
-	if o := runFake(k, "modprobe", "-d", host, "b"); o.Code != 0 {
-		t.Fatalf("preparing: %s", o)
+	// b and a, in-tree, are live (as modprobe b leaves them).
+	if err := k.Preload("a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.Preload("b", "a"); err != nil {
+		t.Fatal(err)
 	}
 	args := []string{"--shared-dir", shared, "--host-root", host, "--kernel", fakeRelease, "--firmware-path", fw}
 	o := runFake(k, "gokmod", append([]string{"kmm", "load", cfg}, args...)...)
@@ -155,8 +149,8 @@ func TestKMMPull(t *testing.T) {
 
 	// With a cache, the files are kept by digest and loaded from there.
 	cache := t.TempDir()
-	if o := runFake(k, "rmmod", "oot_main"); o.Code != 0 {
-		t.Fatal(o)
+	if err := k.DeleteModule("oot_main", 0); err != nil {
+		t.Fatal(err)
 	}
 	for i := range 2 {
 		o = runFake(k, "kmm", "load", pullCfg, "--pull", "--cache", cache, "--host-root", host, "--kernel", fakeRelease)

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/gokmod/modprobe/internal/cli"
 	"github.com/gokmod/modprobe/internal/getopt"
 	"github.com/gokmod/modprobe/kmodimage"
 )
@@ -63,7 +64,7 @@ type kmmCmd struct {
 // runKMM is gokmod kmm: KMM's worker (load, unload) and image pull.
 func runKMM(e *env, argv0 string, args []string) int {
 	c := &kmmCmd{e: e, pullTimeout: kmodimage.DefaultPullTimeout}
-	p := getopt.New(argv0, args, "h", kmmLong(), e.stderr)
+	p := getopt.New(argv0, args, "h", kmmLong(), e.Stderr)
 	for o, arg := range p.Options() {
 		switch o {
 		case optFirmwarePath:
@@ -93,12 +94,12 @@ func runKMM(e *env, argv0 string, args []string) int {
 		case optPullTimeout:
 			d, err := time.ParseDuration(arg)
 			if err != nil || d <= 0 {
-				fmt.Fprintf(e.stderr, "kmm: invalid --pull-timeout %q: want a positive duration such as 90s or 10m\n", arg)
+				fmt.Fprintf(e.Stderr, "kmm: invalid --pull-timeout %q: want a positive duration such as 90s or 10m\n", arg)
 				return 1
 			}
 			c.pullTimeout, c.pullTimeoutSet = d, true
 		case 'h':
-			fmt.Fprintf(e.stdout, kmmUsage, usageName(argv0, "kmm"))
+			fmt.Fprintf(e.Stdout, kmmUsage, cli.UsageName(argv0, "kmm"))
 			return 0
 		default:
 			return 1
@@ -111,12 +112,12 @@ func runKMM(e *env, argv0 string, args []string) int {
 		c.operands = c.operands[1:]
 	}
 	if len(c.operands) == 0 {
-		fmt.Fprintf(e.stderr, "kmm: missing subcommand (load, unload or pull). See -h.\n")
+		fmt.Fprintf(e.Stderr, "kmm: missing subcommand (load, unload or pull). See -h.\n")
 		return 1
 	}
 	// KMM's worker stops on SIGTERM: the context ends (see signals.go),
 	// and the pull or the load stops before the next step.
-	ctx := e.context()
+	ctx := e.Context()
 	var err error
 	switch sub := c.operands[0]; sub {
 	case "load", "unload":
@@ -127,7 +128,7 @@ func runKMM(e *env, argv0 string, args []string) int {
 		err = fmt.Errorf("unknown subcommand %q (want load, unload or pull)", sub)
 	}
 	if err != nil {
-		fmt.Fprintf(e.stderr, "kmm: %v\n", e.explain(err))
+		fmt.Fprintf(e.Stderr, "kmm: %v\n", e.Explain(err))
 		return 1
 	}
 	return 0
@@ -185,7 +186,7 @@ func (c *kmmCmd) worker(ctx context.Context, load bool) error {
 		return fmt.Errorf("load takes --pull-timeout only with --pull: without it, it pulls nothing")
 	}
 	// The file may be a device that waits: a signal ends the wait.
-	cfg, err := interruptible(ctx, func() (*kmodimage.ModuleConfig, error) { return kmodimage.ReadConfig(c.operands[1]) })
+	cfg, err := cli.Interruptible(ctx, func() (*kmodimage.ModuleConfig, error) { return kmodimage.ReadConfig(c.operands[1]) })
 	if err != nil {
 		return err
 	}
@@ -193,9 +194,9 @@ func (c *kmmCmd) worker(ctx context.Context, load bool) error {
 		SharedDir:     c.sharedDir,
 		FirmwarePath:  c.firmwarePath,
 		KernelRelease: c.kernel,
-		Log:           func(s string) { fmt.Fprintln(c.e.stdout, s) },
+		Log:           func(s string) { fmt.Fprintln(c.e.Stdout, s) },
 	}
-	w.Options = c.e.loaderOptions(w.Options)
+	w.Options = c.e.LoaderOptions(w.Options)
 	w.Options.RootDir = c.hostRoot
 	if !load {
 		return w.Unload(ctx, cfg)
@@ -239,7 +240,7 @@ func (c *kmmCmd) pullImage(ctx context.Context) error {
 	if err := kmodimage.CheckLayout(c.dir, dirName, c.kernel); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.e.stdout, "%s\n", filepath.Join(c.dir, dirName, "lib/modules", c.kernel))
+	fmt.Fprintf(c.e.Stdout, "%s\n", filepath.Join(c.dir, dirName, "lib/modules", c.kernel))
 	return nil
 }
 

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 
 // What a tool does on SIGTERM or SIGINT:
 //
-//   - The first one cancels the context the tool runs with (env.ctx):
+//   - The first one cancels the context the tool runs with (Env.Ctx):
 //     the step in flight finishes (a module whose insertion has begun
 //     goes in; an install command in flight is sent SIGTERM, and SIGKILL
 //     if it has not ended within installGrace), nothing after it starts,
@@ -28,7 +28,7 @@ import (
 //   - gokmod's own tools (kata, oci-hook, kmm) print their error, saying
 //     which signal stopped them, and exit with status 1, as KMM's worker
 //     does.
-//   - A tool that has not stopped stopGrace after the signal (a write to a
+//   - A tool that has not stopped StopGrace after the signal (a write to a
 //     pipe nobody reads, a device read that never returns) is ended by the
 //     signal, as kmod would have been at once.
 //
@@ -41,31 +41,21 @@ import (
 // Go runtime takes SIGTERM whatever the parent set, so gokmod handles it
 // as above.
 
-// stopGrace is how long a tool has to reach a safe point after the first
+// StopGrace is how long a tool has to reach a safe point after the first
 // signal before the signal ends it.
-const stopGrace = 10 * time.Second
+const StopGrace = 10 * time.Second
 
-// isKmodTool reports whether name is a tool that stands in for kmod's,
-// which dies by a signal that stops it.
-func isKmodTool(name string) bool {
-	switch name {
-	case "modprobe", "insmod", "rmmod", "lsmod", "modinfo", "depmod":
-		return true
-	}
-	return false
-}
+// SignalError is the cause of a context a signal cancelled.
+type SignalError struct{ Sig syscall.Signal }
 
-// signalError is the cause of a context a signal cancelled.
-type signalError struct{ sig syscall.Signal }
-
-func (e *signalError) Error() string { return "stopped by " + signalName(e.sig) }
+func (e *SignalError) Error() string { return "stopped by " + SignalName(e.Sig) }
 
 // Unwrap makes the cause a cancellation too, for code that reports
 // context.Cause (net/http does).
-func (e *signalError) Unwrap() error { return context.Canceled }
+func (e *SignalError) Unwrap() error { return context.Canceled }
 
-// signalName is the signal's C name.
-func signalName(sig syscall.Signal) string {
+// SignalName is the signal's C name.
+func SignalName(sig syscall.Signal) string {
 	switch sig {
 	case syscall.SIGTERM:
 		return "SIGTERM"
@@ -75,10 +65,10 @@ func signalName(sig syscall.Signal) string {
 	return sig.String()
 }
 
-// stopper turns the stopping signals into the cancellation of a tool's
+// Stopper turns the stopping signals into the cancellation of a tool's
 // context, and ends the process as the tool's kind must once the tool
 // has returned.
-type stopper struct {
+type Stopper struct {
 	ch     chan os.Signal
 	cancel context.CancelCauseFunc
 	done   chan struct{} // closed when the tool has returned
@@ -86,11 +76,11 @@ type stopper struct {
 	got    syscall.Signal // the first signal, 0 until one came
 }
 
-// watchSignals starts watching SIGTERM and SIGINT (those not ignored)
+// WatchSignals starts watching SIGTERM and SIGINT (those not ignored)
 // and returns the context the tool runs with.
-func watchSignals() (context.Context, *stopper) {
+func WatchSignals() (context.Context, *Stopper) {
 	ctx, cancel := context.WithCancelCause(context.Background())
-	s := &stopper{ch: make(chan os.Signal, 2), cancel: cancel, done: make(chan struct{})}
+	s := &Stopper{ch: make(chan os.Signal, 2), cancel: cancel, done: make(chan struct{})}
 	var sigs []os.Signal
 	for _, sig := range []os.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		if !signal.Ignored(sig) {
@@ -107,8 +97,8 @@ func watchSignals() (context.Context, *stopper) {
 
 // wait cancels the context at the first signal, gives the default action
 // back, and ends the process by the signal if the tool has not returned
-// within stopGrace.
-func (s *stopper) wait(sigs []os.Signal) {
+// within StopGrace.
+func (s *Stopper) wait(sigs []os.Signal) {
 	var sig syscall.Signal
 	select {
 	case v := <-s.ch:
@@ -120,25 +110,25 @@ func (s *stopper) wait(sigs []os.Signal) {
 	s.got = sig
 	s.mu.Unlock()
 	signal.Reset(sigs...)
-	s.cancel(&signalError{sig: sig})
+	s.cancel(&SignalError{Sig: sig})
 	select {
 	case <-s.done:
 	case v := <-s.ch: // a second one, come before the Reset
 		dieBy(v.(syscall.Signal))
-	case <-time.After(stopGrace):
+	case <-time.After(StopGrace):
 		dieBy(sig)
 	}
 }
 
-// exit returns the process's exit status for a tool called name that
-// returned status; when a signal stopped a tool of kmod's, it does not
-// return: the process ends by the signal.
-func (s *stopper) exit(name string, status int) int {
+// Exit returns the process's exit status for a tool that returned
+// status; when a signal stopped a tool that must die by it (kmod's tools,
+// dieBySignal), it does not return: the process ends by the signal.
+func (s *Stopper) Exit(status int, dieBySignal bool) int {
 	close(s.done)
 	s.mu.Lock()
 	sig := s.got
 	s.mu.Unlock()
-	if sig != 0 && (isKmodTool(name) || name == "") {
+	if sig != 0 && dieBySignal {
 		dieBy(sig)
 	}
 	return status
@@ -154,30 +144,30 @@ func dieBy(sig syscall.Signal) {
 	os.Exit(128 + int(sig))
 }
 
-// context is the context the tool runs with: cancelled by SIGTERM or
+// Context is the context the tool runs with: cancelled by SIGTERM or
 // SIGINT in the gokmod process, never in tests that set none.
-func (e *env) context() context.Context {
-	if e.ctx != nil {
-		return e.ctx
+func (e *Env) Context() context.Context {
+	if e.Ctx != nil {
+		return e.Ctx
 	}
 	return context.Background()
 }
 
-// interrupted returns what stopped the tool's context (the signal), or
+// Interrupted returns what stopped the tool's context (the signal), or
 // nil while it runs on.
-func (e *env) interrupted() error {
-	ctx := e.context()
+func (e *Env) Interrupted() error {
+	ctx := e.Context()
 	if ctx.Err() == nil {
 		return nil
 	}
 	return context.Cause(ctx)
 }
 
-// explain adds the signal that stopped the tool to err when err is the
+// Explain adds the signal that stopped the tool to err when err is the
 // cancellation it caused, or says only the signal when err is nothing
 // more.
-func (e *env) explain(err error) error {
-	cause := e.interrupted()
+func (e *Env) Explain(err error) error {
+	cause := e.Interrupted()
 	switch {
 	case cause == nil || !errors.Is(err, context.Canceled) || errors.Is(err, cause):
 		return err
@@ -187,17 +177,17 @@ func (e *env) explain(err error) error {
 	return fmt.Errorf("%w (%v)", err, cause)
 }
 
-// cancelledBy reports whether err is only the cancellation of the tool's
+// CancelledBy reports whether err is only the cancellation of the tool's
 // context, which kmod's tools do not report.
-func (e *env) cancelledBy(err error) bool {
-	return e.interrupted() != nil && errors.Is(err, context.Canceled)
+func (e *Env) CancelledBy(err error) bool {
+	return e.Interrupted() != nil && errors.Is(err, context.Canceled)
 }
 
-// interruptible runs read, which may wait where no context reaches
+// Interruptible runs read, which may wait where no context reaches
 // (standard input, a device), and returns what it returns, or ctx's error
 // as soon as ctx is done. A read still waiting then is left behind: the
 // process is about to end.
-func interruptible[T any](ctx context.Context, read func() (T, error)) (T, error) {
+func Interruptible[T any](ctx context.Context, read func() (T, error)) (T, error) {
 	var zero T
 	if err := ctx.Err(); err != nil {
 		return zero, err

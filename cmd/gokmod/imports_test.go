@@ -1,0 +1,46 @@
+package main
+
+import (
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestImportGraphLeavesWorkerOut: gokmod, which is modprobe, links none
+// of what only the worker (cmd/worker) needs: an HTTP client, TLS, YAML,
+// an image library. Each would add its package inits to every modprobe's
+// start-up.
+func TestImportGraphLeavesWorkerOut(t *testing.T) {
+	banned := []string{"net/http", "crypto/tls", "sigs.k8s.io/yaml", "go.yaml.in/yaml/", "gopkg.in/yaml", "github.com/google/go-containerregistry/", "github.com/gokmod/modprobe/kmodimage"}
+	bannedIn := func(deps []string) []string {
+		var found []string
+		for _, d := range deps {
+			if slices.ContainsFunc(banned, func(b string) bool { return strings.HasPrefix(d, b) }) {
+				found = append(found, d)
+			}
+		}
+		return found
+	}
+	gokmod := goListDeps(t, ".")
+	if !slices.Contains(gokmod, "github.com/gokmod/modprobe") {
+		t.Fatalf("go list -deps listed %d packages, not gokmod's graph: %q", len(gokmod), gokmod)
+	}
+	if found := bannedIn(gokmod); len(found) != 0 {
+		t.Errorf("cmd/gokmod depends on %q", found)
+	}
+	// The check finds them where they are: in the worker.
+	if found := bannedIn(goListDeps(t, "../worker")); !slices.Contains(found, "github.com/gokmod/modprobe/kmodimage") || !slices.Contains(found, "net/http") {
+		t.Errorf("cmd/worker's banned dependencies %q lack kmodimage or net/http", found)
+	}
+}
+
+// goListDeps is go list -deps pkg.
+func goListDeps(t *testing.T, pkg string) []string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-deps", pkg).Output()
+	if err != nil {
+		t.Fatalf("go list -deps %s: %v", pkg, err)
+	}
+	return strings.Fields(string(out))
+}

@@ -1,0 +1,36 @@
+// Command worker is Kernel Module Management's worker and gokmod's kmm
+// tool: KMM's pod runs "worker kmod load|unload CONFIG ...", and
+// "worker kmm load|unload|pull ..." (what "gokmod kmm ..." hands over to)
+// takes gokmod kmm's words. It is a binary of its own because it links
+// what modprobe's process should not: net/http, TLS, YAML and an image
+// library.
+package main
+
+import (
+	"os"
+
+	"github.com/gokmod/modprobe/internal/cli"
+)
+
+// env is the process the worker runs in (see cli.Env).
+type env = cli.Env
+
+func main() {
+	e := cli.ProcessEnv()
+	ctx, stop := cli.WatchSignals()
+	e.Ctx = ctx
+	// As gokmod's own tools do, the worker prints its error at a signal
+	// and exits with status 1, as KMM's worker does.
+	os.Exit(stop.Exit(run(e, os.Args), false))
+}
+
+// run runs argv: "kmm" as the first argument (gokmod kmm's words, which
+// gokmod hands over with its own argv[0]) or none of it, then kmm's
+// subcommands.
+func run(e *env, argv []string) int {
+	args := argv[1:]
+	if len(args) > 0 && args[0] == "kmm" {
+		args = args[1:]
+	}
+	return runKMM(e, argv[0], args)
+}
