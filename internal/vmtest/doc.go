@@ -5,10 +5,10 @@
 // # Host side
 //
 // TestGuest (vm_test.go) is the one host test. It builds the guest tests
-// (package internal/vmtest/guest, build tag vmguest) with BuildTest and
-// gokmod with BuildGokmod, and boots them on two distributions at once,
-// each a subtest: Debian 12 (kernel 6.1, plain .ko, the host's kmod 30,
-// GOKMOD_COMPAT=kmod30) and Debian 13 (kernel 6.12, signed .ko.xz that the
+// (package internal/vmtest/guest, build tag vmguest) with BuildTest, and
+// gokmod and its worker with BuildTools, and boots them on two
+// distributions at once, each a subtest: Debian 12 (kernel 6.1, plain
+// .ko, the host's kmod 30, GOKMOD_COMPAT=kmod30) and Debian 13 (kernel 6.12, signed .ko.xz that the
 // kernel decompresses, a merged-/usr layout, Debian 13's kmod 34.2 with
 // its own loader and libraries, GOKMOD_COMPAT=kmod34). For each it
 // extracts the ELF kernel with BootKernel (a compressed kernel

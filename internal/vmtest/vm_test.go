@@ -49,12 +49,12 @@ func TestGuest(t *testing.T) {
 	t.Cleanup(cancel)
 
 	dir := t.TempDir()
-	bins := guestBinaries{test: filepath.Join(dir, "guest.test"), gokmod: filepath.Join(dir, "gokmod")}
+	bins := guestBinaries{test: filepath.Join(dir, "guest.test"), gokmod: filepath.Join(dir, "gokmod"), worker: filepath.Join(dir, "worker")}
 	start := time.Now()
 	var wg sync.WaitGroup
 	var guestErr, gokmodErr error
 	wg.Go(func() { guestErr = vmtest.BuildTest(ctx, vmtest.GuestPackage, bins.test) })
-	wg.Go(func() { gokmodErr = vmtest.BuildGokmod(ctx, bins.gokmod) })
+	wg.Go(func() { gokmodErr = vmtest.BuildTools(ctx, dir) })
 	wg.Wait()
 	if guestErr != nil || gokmodErr != nil {
 		t.Fatalf("building the guest binaries: %v", errors.Join(guestErr, gokmodErr))
@@ -75,8 +75,9 @@ func TestGuest(t *testing.T) {
 	}
 }
 
-// guestBinaries are the host paths of the guest test binary and gokmod.
-type guestBinaries struct{ test, gokmod string }
+// guestBinaries are the host paths of the guest test binary, gokmod and
+// the worker (which gokmod kmm hands over to).
+type guestBinaries struct{ test, gokmod, worker string }
 
 // distribution is a kernel tree and the kmod the guest suite compares
 // gokmod with on it.
@@ -141,7 +142,7 @@ func bootGuest(t *testing.T, ctx context.Context, d distribution, bins guestBina
 		Depmod:    d.depmod,
 		Modules:   append(vmtest.Modules(), nls...),
 		Init:      vmtest.HostFile(bins.test),
-		Files:     guestFiles(t, ctx, d, bins.gokmod),
+		Files:     guestFiles(t, ctx, d, bins),
 		Args:      guestArgs(timeout - 15*time.Second),
 		Env:       guestEnv(d),
 	}
@@ -172,16 +173,16 @@ func bootGuest(t *testing.T, ctx context.Context, d distribution, bins guestBina
 }
 
 // guestFiles returns the extra files of the guest image: gokmod as
-// /bin/gokmod with links /gokmod/TOOL (modprobe, insmod, rmmod, lsmod) to
+// /bin/gokmod and /bin/worker (gokmod kmm's), with links /gokmod/TOOL (modprobe, insmod, rmmod, lsmod) to
 // run it as each tool; the variants of dummy (compressed, corrupt, other
 // vermagic) below vmtest.TestdataDir; below TestdataDir/alt, a second
 // tree holding the macvtap stack and dummy in the format the kernel
 // cannot decompress; and, for kmod 34, nlmon declaring a weak dependency
 // on dummy. Add test inputs here; files below /lib/modules/RELEASE are
 // indexed by depmod with the modules.
-func guestFiles(t *testing.T, ctx context.Context, d distribution, gokmodBin string) map[string]vmtest.File {
+func guestFiles(t *testing.T, ctx context.Context, d distribution, bins guestBinaries) map[string]vmtest.File {
 	t.Helper()
-	files := map[string]vmtest.File{"/bin/gokmod": vmtest.HostFile(gokmodBin)}
+	files := map[string]vmtest.File{"/bin/gokmod": vmtest.HostFile(bins.gokmod), "/bin/worker": vmtest.HostFile(bins.worker)}
 	for _, tool := range []string{"modprobe", "insmod", "rmmod", "lsmod"} {
 		files["/gokmod/"+tool] = vmtest.Symlink("/bin/gokmod")
 	}

@@ -46,7 +46,8 @@ func TestKMMWorker(t *testing.T) {
 		t.Errorf("firmware copied: %q", got)
 	}
 
-	out = run(t, "/bin/gokmod", append([]string{"kmm", "unload", dir + "/config.yaml"}, args...)...)
+	// KMM's pod runs the worker binary itself: "worker kmod unload".
+	out = run(t, "/bin/worker", append([]string{"kmod", "unload", dir + "/config.yaml"}, args...)...)
 	for _, m := range []string{"dummy", "nls_utf8", "nls_cp437"} {
 		if live(t, m) {
 			t.Errorf("%s still live after unload:\n%s", m, out)
