@@ -66,16 +66,16 @@ func advLinearCases() []advCase {
 			return advBomb(t, testmod.Gzip, n)
 		}, advIs(modprobe.ErrTooLarge)},
 		{"zstd bomb without a content size", "bomb.ko.zst", func(t *testing.T, n int) []byte {
-			return modprobe.ZstdRLEFrame(n, []byte{0x00, 0x38}) // a 128 KiB window
+			return testmod.ZstdRLEFrame(n, []byte{0x00, 0x38}) // a 128 KiB window
 		}, advIs(modprobe.ErrTooLarge)},
 		{"zstd bomb with a 4 MiB window", "bomb.ko.zst", func(t *testing.T, n int) []byte {
-			return modprobe.ZstdRLEFrame(n, []byte{0x00, 12 << 3})
+			return testmod.ZstdRLEFrame(n, []byte{0x00, 12 << 3})
 		}, advIs(modprobe.ErrTooLarge)},
 		{"zstd bomb stating the limit as its size", "bomb.ko.zst", func(t *testing.T, n int) []byte {
-			return modprobe.ZstdRLEFrame(n, binary.LittleEndian.AppendUint64([]byte{0xc0, 0x38}, advBombLimit))
+			return testmod.ZstdRLEFrame(n, binary.LittleEndian.AppendUint64([]byte{0xc0, 0x38}, advBombLimit))
 		}, advText("zstd", "frame size exceeded")},
 		{"xz bomb read from the front with a 4 GiB dictionary", "bomb.ko.xz", func(t *testing.T, n int) []byte {
-			return append(modprobe.XZBigDict(t, advBomb(t, testmod.Xz, n)), 0)
+			return append(testmod.XZBigDict(t, advBomb(t, testmod.Xz, n)), 0)
 		}, advIs(modprobe.ErrTooLarge)},
 	} {
 		cases = append(cases, advCase{

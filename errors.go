@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/gokmod/modprobe/internal/modfile"
 )
 
 // Sentinel errors. A Loader never returns them bare: they are wrapped in a
@@ -27,7 +29,7 @@ var (
 	ErrBadParams = errors.New("invalid module parameters")
 	// ErrTooLarge: a compressed module decompresses to more than the
 	// Loader's limit (Options.MaxModuleSize).
-	ErrTooLarge = errors.New("decompressed module too large")
+	ErrTooLarge = modfile.ErrTooLarge
 )
 
 // ModuleError describes a failed operation on one module. Errors from the

@@ -76,6 +76,7 @@ import (
 	"github.com/gokmod/modprobe/internal/fileio"
 
 	"github.com/gokmod/modprobe/internal/kernel"
+	"github.com/gokmod/modprobe/internal/modfile"
 )
 
 // insertFlags are the force flags of one insert.
@@ -96,13 +97,13 @@ func (f insertFlags) kernelFlags() InitFlags {
 
 // kernelCompression returns the format the kernel decompresses modules
 // in, read once from /sys/module/compression.
-func (l *Loader) kernelCompression() compression {
+func (l *Loader) kernelCompression() modfile.Compression {
 	l.compOnce.Do(func() {
 		s, err := kernel.ReadCompression(l.sysfs)
 		if err != nil || s == "" {
 			return
 		}
-		if c, ok := parseCompression(s + "\n"); ok {
+		if c, ok := modfile.ParseCompression(s + "\n"); ok {
 			l.kernComp = c
 		} else {
 			l.log.errorf(context.Background(), originCompression, "unknown kernel compression %s", s)
@@ -129,12 +130,12 @@ func (l *Loader) insertFile(path, params string, flags insertFlags) error {
 		return err
 	}
 	defer f.Close()
-	comp, err := sniffFile(f, path)
+	comp, err := modfile.SniffFile(f, path)
 	if err != nil {
 		return err
 	}
 	switch {
-	case comp == compNone:
+	case comp == modfile.None:
 		err := l.kern.FinitModule(f, params, flags.kernelFlags())
 		if !errors.Is(err, syscall.ENOSYS) || !l.finitMissing() {
 			return err
@@ -144,7 +145,7 @@ func (l *Loader) insertFile(path, params string, flags insertFlags) error {
 			return err
 		}
 	}
-	image, err := readImage(f, path, comp, l.maxModuleSize)
+	image, err := modfile.ReadImage(f, path, comp, l.maxModuleSize)
 	if err != nil {
 		return err
 	}
@@ -154,7 +155,7 @@ func (l *Loader) insertFile(path, params string, flags insertFlags) error {
 // offerCompressed gives the compressed file f to finit_module for the
 // kernel to decompress, and reports whether the answer leaves the module
 // certainly unloaded, so that init_module may follow.
-func (l *Loader) offerCompressed(f *os.File, comp compression, params string, flags insertFlags) (retry bool, err error) {
+func (l *Loader) offerCompressed(f *os.File, comp modfile.Compression, params string, flags insertFlags) (retry bool, err error) {
 	offer := l.offers.begin()
 	klog, lerr := kernel.OpenKmsg(l.kmsgPath)
 	if lerr != nil {
@@ -195,12 +196,12 @@ func (l *Loader) finitMissing() bool {
 // force flags ask kmod to strip.
 func (l *Loader) initModule(path string, image []byte, params string, flags insertFlags) error {
 	if flags.modversion {
-		if err := stripModversions(image); err != nil {
+		if err := modfile.StripModversions(image); err != nil {
 			l.log.log(context.Background(), slog.LevelInfo, originStripModver, "Failed to strip modversion: "+errText(err))
 		}
 	}
 	if flags.vermagic {
-		if err := stripVermagic(image); err != nil {
+		if err := modfile.StripVermagic(image); err != nil {
 			l.log.log(context.Background(), slog.LevelInfo, originStripVermag, "Failed to strip vermagic: "+errText(err))
 		}
 	}

@@ -1,12 +1,12 @@
 package modprobe
 
 import (
-	"encoding/binary"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/gokmod/modprobe/internal/modfile"
 )
 
 // What the kernel's module decompressor (kernel/module/decompress.c,
@@ -47,21 +47,16 @@ const (
 // kernel decodes the first one only, and an image cut short fails in
 // load_module (ENOEXEC), before any init function runs; kbuild never
 // writes them.
-func kernelRefusal(r io.ReaderAt, comp compression) string {
+func kernelRefusal(r io.ReaderAt, comp modfile.Compression) string {
 	switch comp {
-	case compXZ:
-		var h [xzHeaderLen]byte
-		if readAtFull(r, h[:], 0) != nil || !hasMagic(h[:], magicXZ) ||
-			binary.LittleEndian.Uint32(h[8:]) != crc32.ChecksumIEEE(h[6:8]) {
-			return ""
-		}
-		check, ok := xzStreamFlags(h[6:8])
+	case modfile.XZ:
+		check, ok := modfile.XZStreamCheck(r)
 		if ok && check > 0x01 {
 			return fmt.Sprintf("its xz check is %s; the kernel's xz decoder verifies none and CRC32 only", xzCheckName(check))
 		}
-	case compGzip:
+	case modfile.Gzip:
 		var h [4]byte
-		if readAtFull(r, h[:], 0) != nil {
+		if modfile.ReadAtFull(r, h[:], 0) != nil {
 			return ""
 		}
 		if f := h[3] & (gzipFHCRC | gzipFExtra | gzipFComment); f != 0 {
@@ -92,16 +87,16 @@ func xzCheckName(id byte) string {
 // EINVAL. decompress.c defines no pr_fmt, so the lines carry no prefix;
 // their texts are the same from 5.17 (gzip, xz) and 6.2 (zstd) to current
 // mainline (checked in the Debian 13 6.12 kernel's image and log too).
-func kernelDecompressFailure(comp compression, msg string) bool {
+func kernelDecompressFailure(comp modfile.Compression, msg string) bool {
 	switch comp {
-	case compGzip:
+	case modfile.Gzip:
 		return msg == "not a gzip compressed module" ||
 			hasIntSuffix(msg, "failed to initialize decompressor: ") ||
 			hasIntSuffix(msg, "decompression failed with status ")
-	case compXZ:
+	case modfile.XZ:
 		return msg == "not an xz compressed module" ||
 			hasIntSuffix(msg, "decompression failed with status ")
-	case compZstd:
+	case modfile.Zstd:
 		return msg == "not a zstd compressed module" ||
 			msg == "ZSTD-compressed data has an incomplete frame header" ||
 			msg == "ZSTD-compressed data has too large a window size" ||

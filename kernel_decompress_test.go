@@ -7,6 +7,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/gokmod/modprobe/internal/modfile"
 	"github.com/gokmod/modprobe/internal/testmod"
 )
 
@@ -15,16 +16,16 @@ import (
 // 6.12 image), are recognised for the kernel's format only, and nothing
 // a module prints is.
 func TestKernelDecompressFailure(t *testing.T) {
-	lines := map[compression][]string{
-		compGzip: {"not a gzip compressed module", "failed to initialize decompressor: -2", "decompression failed with status -3"},
-		compXZ:   {"not an xz compressed module", "decompression failed with status 6", "decompression failed with status 0"},
-		compZstd: {"not a zstd compressed module", "ZSTD-compressed data has an incomplete frame header",
+	lines := map[modfile.Compression][]string{
+		modfile.Gzip: {"not a gzip compressed module", "failed to initialize decompressor: -2", "decompression failed with status -3"},
+		modfile.XZ:   {"not an xz compressed module", "decompression failed with status 6", "decompression failed with status 0"},
+		modfile.Zstd: {"not a zstd compressed module", "ZSTD-compressed data has an incomplete frame header",
 			"ZSTD-compressed data has too large a window size", "ZSTD-decompression failed with status 20"},
 	}
 	for comp, own := range lines {
 		for other, theirs := range lines {
 			for _, m := range theirs {
-				want := other == comp || comp != compZstd && other != compZstd && strings.HasPrefix(m, "decompression failed")
+				want := other == comp || comp != modfile.Zstd && other != modfile.Zstd && strings.HasPrefix(m, "decompression failed")
 				if got := kernelDecompressFailure(comp, m); got != want {
 					t.Errorf("%v kernel, %q: %v, want %v", comp, m, got, want)
 				}
@@ -39,7 +40,7 @@ func TestKernelDecompressFailure(t *testing.T) {
 		}
 	}
 	for _, m := range []string{"", "decompression failed with status ", "decompression failed with status six", "bonding: Invalid bonding mode \"bogus\""} {
-		if kernelDecompressFailure(compXZ, m) || kernelDecompressFailure(compNone, "not an xz compressed module") {
+		if kernelDecompressFailure(modfile.XZ, m) || kernelDecompressFailure(modfile.None, "not an xz compressed module") {
 			t.Errorf("%q taken for the decompressor's line", m)
 		}
 	}
@@ -54,28 +55,28 @@ func TestKernelRefusal(t *testing.T) {
 	}
 	// gzip headers: ID1 ID2 CM FLG, then MTIME, XFL, OS; only FLG matters.
 	gz := func(flags byte) []byte { return []byte{0x1f, 0x8b, 8, flags, 0, 0, 0, 0, 0, 3} }
-	xzCorrupt := mustCompress(t, img, testmod.XzCRC64)
+	xzCorrupt := testmod.MustCompress(t, img, testmod.XzCRC64)
 	xzCorrupt[9] ^= 1 // the stream header's CRC32 no longer matches
 	for _, tc := range []struct {
 		name   string
-		comp   compression
+		comp   modfile.Compression
 		data   []byte
 		refuse string // a word of the reason; "" for none
 	}{
-		{"xz-crc32", compXZ, mustCompress(t, img, testmod.Xz), ""},
-		{"xz-none", compXZ, mustCompress(t, img, testmod.XzNoCheck), ""},
-		{"xz-crc64", compXZ, mustCompress(t, img, testmod.XzCRC64), "CRC64"},
-		{"xz-sha256", compXZ, mustCompress(t, img, testmod.XzSHA256), "SHA-256"},
-		{"xz-reserved", compXZ, xzWithCheck(t, mustCompress(t, img, testmod.Xz), 0x02), "Unknown-2"},
-		{"xz-corrupt-header", compXZ, xzCorrupt, ""},
-		{"xz-short", compXZ, []byte(magicXZ), ""},
-		{"gzip", compGzip, mustCompress(t, img, testmod.Gzip), ""},
-		{"gzip-name-text", compGzip, gz(0x08 | 0x01), ""},
-		{"gzip-extra", compGzip, gz(0x04), "FEXTRA"},
-		{"gzip-comment", compGzip, gz(0x10 | 0x08), "0x10"},
-		{"gzip-hcrc", compGzip, gz(0x02), "0x02"},
-		{"gzip-short", compGzip, []byte{0x1f, 0x8b, 8}, ""},
-		{"zstd", compZstd, mustCompress(t, img, testmod.Zstd), ""},
+		{"xz-crc32", modfile.XZ, testmod.MustCompress(t, img, testmod.Xz), ""},
+		{"xz-none", modfile.XZ, testmod.MustCompress(t, img, testmod.XzNoCheck), ""},
+		{"xz-crc64", modfile.XZ, testmod.MustCompress(t, img, testmod.XzCRC64), "CRC64"},
+		{"xz-sha256", modfile.XZ, testmod.MustCompress(t, img, testmod.XzSHA256), "SHA-256"},
+		{"xz-reserved", modfile.XZ, xzWithCheck(t, testmod.MustCompress(t, img, testmod.Xz), 0x02), "Unknown-2"},
+		{"xz-corrupt-header", modfile.XZ, xzCorrupt, ""},
+		{"xz-short", modfile.XZ, []byte("\xfd7zXZ\x00"), ""},
+		{"gzip", modfile.Gzip, testmod.MustCompress(t, img, testmod.Gzip), ""},
+		{"gzip-name-text", modfile.Gzip, gz(0x08 | 0x01), ""},
+		{"gzip-extra", modfile.Gzip, gz(0x04), "FEXTRA"},
+		{"gzip-comment", modfile.Gzip, gz(0x10 | 0x08), "0x10"},
+		{"gzip-hcrc", modfile.Gzip, gz(0x02), "0x02"},
+		{"gzip-short", modfile.Gzip, []byte{0x1f, 0x8b, 8}, ""},
+		{"zstd", modfile.Zstd, testmod.MustCompress(t, img, testmod.Zstd), ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := kernelRefusal(bytes.NewReader(tc.data), tc.comp)

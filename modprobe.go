@@ -162,6 +162,7 @@ import (
 	"github.com/gokmod/modprobe/internal/fileio"
 	"github.com/gokmod/modprobe/internal/index"
 	"github.com/gokmod/modprobe/internal/kernel"
+	"github.com/gokmod/modprobe/internal/modfile"
 	"github.com/gokmod/modprobe/internal/modname"
 )
 
@@ -310,8 +311,8 @@ type Loader struct {
 	compat         Compat
 
 	compOnce sync.Once
-	kernComp compression      // what /sys/module/compression names
-	offers   compressedOffers // compressed files offered to the kernel, in flight
+	kernComp modfile.Compression // what /sys/module/compression names
+	offers   compressedOffers    // compressed files offered to the kernel, in flight
 
 	flights flights      // inserts in progress, by module name
 	runs    atomic.Int32 // loads in progress

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Compares gokmod's userspace decompression (BenchmarkDecompress in
-# compress_bench_test.go) with the host's gzip, xz and zstd on the same
+# internal/modfile/bench_test.go) with the host's gzip, xz and zstd on the same
 # files: the largest module of the Debian kernel tree (make setup),
 # compressed as kbuild's scripts/Makefile.modinst does, and once more with
 # xz in multi-threaded mode (xz 5.6's default), which writes 3 MiB blocks.
@@ -39,7 +39,7 @@ if ! cmp -s "$MODULE" "$dir/module.ko"; then
 	echo "bench-decompress: compressing $MODULE (xz takes a while)" >&2
 	cp "$MODULE" "$dir/module.ko"
 	# The commands of scripts/Makefile.modinst (Linux 6.8 and later),
-	# and the names compress_bench_test.go expects.
+	# and the names internal/modfile/bench_test.go expects.
 	gzip -n -f -c "$dir/module.ko" >"$dir/module.ko.gz"
 	xz --check=crc32 --lzma2=dict=1MiB -f -c "$dir/module.ko" >"$dir/module.ko.xz"
 	xz -T2 --check=crc32 --lzma2=dict=1MiB -f -c "$dir/module.ko" >"$dir/module.mt.ko.xz"
@@ -55,7 +55,7 @@ gzip -n -c "$tmp/empty" >"$tmp/empty.gz"
 xz --check=crc32 -c "$tmp/empty" >"$tmp/empty.xz"
 zstd -q -c "$tmp/empty" >"$tmp/empty.zst"
 
-"$GO" test -c -o "$tmp/modprobe.test" . >/dev/null
+"$GO" test -c -o "$tmp/modfile.test" ./internal/modfile >/dev/null
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # Each tool row: name, Go sub-benchmark, command (with FILE for the input).
@@ -92,7 +92,7 @@ measure() {
 
 for ((round = 1; round <= ROUNDS; round++)); do
 	echo "bench-decompress: round $round of $ROUNDS" >&2
-	(cd "$tmp" && GOKMOD_BENCH_DECOMPRESS_DIR=$dir ./modprobe.test -test.run '^$' \
+	(cd "$tmp" && GOKMOD_BENCH_DECOMPRESS_DIR=$dir ./modfile.test -test.run '^$' \
 		-test.bench '^BenchmarkDecompress$' -test.benchtime "$BENCHTIME") |
 		awk -v size="$size" '/^BenchmarkDecompress\// { n = split($1, a, "/"); sub(/-[0-9]+$/, "", a[2]);
 			for (i = 1; i < NF; i++) {

@@ -28,7 +28,7 @@ GO=${GO:-go}
 minimize=${FUZZMINIMIZETIME:-10s}
 slowminimize=${FUZZMINIMIZETIME:-${SLOWMINIMIZE:-20x}}
 # slow lists the slow targets as "PACKAGE TARGET".
-slow=" github.com/gokmod/modprobe/kmodimage FuzzExtract | github.com/gokmod/modprobe/kmodimage FuzzExtractLayers | github.com/gokmod/modprobe FuzzDecompressRoundTrip "
+slow=" github.com/gokmod/modprobe/kmodimage FuzzExtract | github.com/gokmod/modprobe/kmodimage FuzzExtractLayers | github.com/gokmod/modprobe/internal/modfile FuzzDecompressRoundTrip "
 read -r -a extra <<<"${FUZZFLAGS:-}"
 
 # "go test -list" prints the matching names of each package followed by a

@@ -1,4 +1,4 @@
-package modprobe
+package modfile
 
 import (
 	"errors"
@@ -30,7 +30,7 @@ const zstdHeadroom = 128<<10 + 64
 func decompressZstd(r io.ReaderAt, size, limit int64) ([]byte, error) {
 	if size == 0 {
 		// The decoder takes no input for no frames.
-		return nil, formatErr(compZstd, io.ErrUnexpectedEOF)
+		return nil, formatErr(Zstd, io.ErrUnexpectedEOF)
 	}
 	// The window bounds the streaming decoder's memory besides the
 	// output. One larger than the limit is only needed by output that
@@ -46,10 +46,10 @@ func decompressZstd(r io.ReaderAt, size, limit int64) ([]byte, error) {
 	frames := zstdScan(r, size, limit)
 	total := frames.total
 	if frames.sized && total > limit {
-		return nil, tooLarge(compZstd, limit)
+		return nil, tooLarge(Zstd, limit)
 	}
 	if !frames.sized {
-		count := newOutput(compZstd, -1, limit)
+		count := newOutput(Zstd, -1, limit)
 		if err := zstdDecodeStream(r, size, opts, count); err != nil {
 			return nil, err
 		}
@@ -58,7 +58,7 @@ func decompressZstd(r io.ReaderAt, size, limit int64) ([]byte, error) {
 	if size+total <= limit+decompressSlack || size <= frames.window {
 		return zstdDecodeAll(r, size, total, opts)
 	}
-	out := newOutput(compZstd, total, limit)
+	out := newOutput(Zstd, total, limit)
 	if err := zstdDecodeStream(r, size, opts, out); err != nil {
 		return nil, err
 	}
@@ -82,12 +82,12 @@ func zstdSizeErr(n, total int64, stated bool) error {
 // size.
 func zstdDecodeAll(r io.ReaderAt, size, total int64, opts []zstd.DOption) ([]byte, error) {
 	in := make([]byte, size)
-	if err := readAtFull(r, in, 0); err != nil {
-		return nil, formatErr(compZstd, err)
+	if err := ReadAtFull(r, in, 0); err != nil {
+		return nil, formatErr(Zstd, err)
 	}
 	d, err := zstd.NewReader(nil, append(opts, zstd.WithDecodeAllCapLimit(true))...)
 	if err != nil {
-		return nil, formatErr(compZstd, err)
+		return nil, formatErr(Zstd, err)
 	}
 	defer d.Close()
 	out, err := d.DecodeAll(in, make([]byte, 0, total+zstdHeadroom))
@@ -95,7 +95,7 @@ func zstdDecodeAll(r io.ReaderAt, size, total int64, opts []zstd.DOption) ([]byt
 		return nil, zstdSizeErr(int64(len(out)), total, true)
 	}
 	if err != nil {
-		return nil, formatErr(compZstd, err)
+		return nil, formatErr(Zstd, err)
 	}
 	if int64(len(out)) != total {
 		return nil, zstdSizeErr(int64(len(out)), total, true)
@@ -107,11 +107,11 @@ func zstdDecodeAll(r io.ReaderAt, size, total int64, opts []zstd.DOption) ([]byt
 func zstdDecodeStream(r io.ReaderAt, size int64, opts []zstd.DOption, out *output) error {
 	d, err := zstd.NewReader(newSource(r, 0, size, inputBufSize), opts...)
 	if err != nil {
-		return formatErr(compZstd, err)
+		return formatErr(Zstd, err)
 	}
 	defer d.Close()
 	if err := out.fill(d); err != nil {
-		return formatErr(compZstd, err)
+		return formatErr(Zstd, err)
 	}
 	return nil
 }

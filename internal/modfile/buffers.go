@@ -1,4 +1,4 @@
-package modprobe
+package modfile
 
 import (
 	"fmt"
@@ -24,14 +24,14 @@ type output struct {
 	buf   []byte // cap(buf) is the plan
 	n     int64  // bytes produced, those counted past the buffer included
 	limit int64  // n past limit fails with ErrTooLarge
-	c     compression
+	c     Compression
 	// scratch receives the bytes past the buffer.
 	scratch []byte
 }
 
 // newOutput returns an output with a buffer of plan bytes (none when
 // plan < 0), counting up to limit.
-func newOutput(c compression, plan, limit int64) *output {
+func newOutput(c Compression, plan, limit int64) *output {
 	o := &output{limit: limit, c: c}
 	if plan > 0 {
 		o.buf = make([]byte, 0, plan)
@@ -110,7 +110,7 @@ func (o *output) fill(r io.Reader) error {
 // the operating system before the second one is taken when both together
 // would exceed limit by more than decompressSlack, so that the peak stays
 // within it: a wrong hint is rare (a gzip file of several members).
-func decodeSized(c compression, hint, limit int64, decode func(o *output) error) ([]byte, error) {
+func decodeSized(c Compression, hint, limit int64, decode func(o *output) error) ([]byte, error) {
 	if hint > limit {
 		hint = -1
 	}

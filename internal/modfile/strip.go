@@ -1,4 +1,4 @@
-package modprobe
+package modfile
 
 import (
 	"bytes"
@@ -65,7 +65,7 @@ func elfSection(image []byte, name string) (allocByte int, start, end int, err e
 }
 
 // stripModversions clears SHF_ALLOC on the __versions section.
-func stripModversions(image []byte) error {
+func StripModversions(image []byte) error {
 	b, _, _, err := elfSection(image, "__versions")
 	if err != nil {
 		return err
@@ -75,7 +75,7 @@ func stripModversions(image []byte) error {
 }
 
 // stripVermagic overwrites the vermagic= string of .modinfo with NULs.
-func stripVermagic(image []byte) error {
+func StripVermagic(image []byte) error {
 	_, start, end, err := elfSection(image, ".modinfo")
 	if err != nil {
 		return err

@@ -1,4 +1,4 @@
-package modprobe
+package modfile
 
 import (
 	"bytes"
@@ -17,16 +17,16 @@ import (
 const fuzzBigLimit = 4 << 20
 
 // wantSniff restates libkmod's magic table for sniffCompression.
-func wantSniff(b []byte) compression {
+func wantSniff(b []byte) Compression {
 	switch {
 	case bytes.HasPrefix(b, []byte{0x28, 0xb5, 0x2f, 0xfd}):
-		return compZstd
+		return Zstd
 	case bytes.HasPrefix(b, []byte{0xfd, '7', 'z', 'X', 'Z', 0}):
-		return compXZ
+		return XZ
 	case bytes.HasPrefix(b, []byte{0x1f, 0x8b}):
-		return compGzip
+		return Gzip
 	}
-	return compNone
+	return None
 }
 
 // decompressOf runs decompress on file with the compression its magic
@@ -34,8 +34,8 @@ func wantSniff(b []byte) compression {
 // no output, and the output is never over the limit.
 func decompressOf(t *testing.T, file []byte, limit int64) ([]byte, error) {
 	t.Helper()
-	c := sniffCompression(file)
-	out, err := decompress(bytes.NewReader(file), int64(len(file)), c, limit)
+	c := Sniff(file)
+	out, err := Decompress(bytes.NewReader(file), int64(len(file)), c, limit)
 	if err != nil && out != nil {
 		t.Fatalf("%v, limit %d: %d bytes of output with the error %v", c, limit, len(out), err)
 	}
@@ -57,28 +57,28 @@ func FuzzDecompressLimit(f *testing.F) {
 	data := []byte("\x7fELF\x02\x01\x01 module text module text module text 0123456789")
 	long := bytes.Repeat(data, 40)
 	for _, s := range [][]byte{
-		mustCompress(f, data, testmod.Gzip),
-		mustCompress(f, long, testmod.Xz),
-		mustCompress(f, data, testmod.XzCRC64),
-		mustCompress(f, long, testmod.Zstd),
+		testmod.MustCompress(f, data, testmod.Gzip),
+		testmod.MustCompress(f, long, testmod.Xz),
+		testmod.MustCompress(f, data, testmod.XzCRC64),
+		testmod.MustCompress(f, long, testmod.Zstd),
 		xzWriter(f, long, xz.WriterConfig{CheckSum: xz.SHA256, BlockSize: 512}),
 		xzWriter(f, data, xz.WriterConfig{NoCheckSum: true}),
 		zstdStream(f, long),
 		zstdStream(f, data, zstd.WithSingleSegment(true), zstd.WithEncoderCRC(false)),
-		append(mustCompress(f, data, testmod.Gzip), "garbage after the member"...),
-		append(append(mustCompress(f, data, testmod.Xz), 0, 0, 0, 0), mustCompress(f, long, testmod.Xz)...),
-		append(mustCompress(f, data, testmod.Zstd), mustCompress(f, nil, testmod.Zstd)...),
+		append(testmod.MustCompress(f, data, testmod.Gzip), "garbage after the member"...),
+		append(append(testmod.MustCompress(f, data, testmod.Xz), 0, 0, 0, 0), testmod.MustCompress(f, long, testmod.Xz)...),
+		append(testmod.MustCompress(f, data, testmod.Zstd), testmod.MustCompress(f, nil, testmod.Zstd)...),
 		data,
 	} {
 		f.Add(s, uint16(len(long)-1))
 		f.Add(s, uint16(0))
 	}
 	f.Fuzz(func(t *testing.T, file []byte, small uint16) {
-		c := sniffCompression(file)
+		c := Sniff(file)
 		if w := wantSniff(file); c != w {
 			t.Fatalf("sniffCompression(% x) = %v, want %v", file[:min(len(file), 6)], c, w)
 		}
-		if _, ok := parseCompression(c.String() + "\n"); ok != (c != compNone) {
+		if _, ok := ParseCompression(c.String() + "\n"); ok != (c != None) {
 			t.Fatalf("parseCompression(%q) = %v", c.String()+"\n", ok)
 		}
 		limit := int64(small)
@@ -102,7 +102,7 @@ func FuzzDecompressLimit(f *testing.F) {
 				t.Fatalf("%v: limit %d gave %d bytes; limit %d: %v", c, limit, len(out), fuzzBigLimit, bigErr)
 			}
 		}
-		if c == compXZ {
+		if c == XZ {
 			stream, serr := xzStreamed(bytes.NewReader(file), int64(len(file)), fuzzBigLimit)
 			if (serr == nil) != (bigErr == nil) || !bytes.Equal(stream, big) {
 				t.Fatalf("xz: decompress gave %d bytes, %v; the streaming decoder %d bytes, %v", len(big), bigErr, len(stream), serr)
@@ -121,21 +121,21 @@ var fuzzZstd, _ = zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1), zstd.WithE
 // zstd with a content checksum, in one frame or two.
 var fuzzCompressions = []struct {
 	name string
-	want compression
+	want Compression
 	enc  func(t *testing.T, b []byte) []byte
 }{
-	{"gzip", compGzip, func(t *testing.T, b []byte) []byte { return mustCompress(t, b, testmod.Gzip) }},
-	{"xz-crc32", compXZ, func(t *testing.T, b []byte) []byte {
+	{"gzip", Gzip, func(t *testing.T, b []byte) []byte { return testmod.MustCompress(t, b, testmod.Gzip) }},
+	{"xz-crc32", XZ, func(t *testing.T, b []byte) []byte {
 		return xzWriter(t, b, xz.WriterConfig{CheckSum: xz.CRC32, DictCap: 1 << 16})
 	}},
-	{"xz-crc64-blocks", compXZ, func(t *testing.T, b []byte) []byte {
+	{"xz-crc64-blocks", XZ, func(t *testing.T, b []byte) []byte {
 		return xzWriter(t, b, xz.WriterConfig{CheckSum: xz.CRC64, DictCap: 1 << 16, BlockSize: 1 << 10})
 	}},
-	{"xz-none", compXZ, func(t *testing.T, b []byte) []byte {
+	{"xz-none", XZ, func(t *testing.T, b []byte) []byte {
 		return xzWriter(t, b, xz.WriterConfig{NoCheckSum: true, DictCap: 1 << 16})
 	}},
-	{"zstd", compZstd, func(t *testing.T, b []byte) []byte { return fuzzZstd.EncodeAll(b, nil) }},
-	{"zstd-2", compZstd, func(t *testing.T, b []byte) []byte {
+	{"zstd", Zstd, func(t *testing.T, b []byte) []byte { return fuzzZstd.EncodeAll(b, nil) }},
+	{"zstd-2", Zstd, func(t *testing.T, b []byte) []byte {
 		return fuzzZstd.EncodeAll(b[len(b)/2:], fuzzZstd.EncodeAll(b[:len(b)/2], nil))
 	}},
 }
@@ -153,7 +153,7 @@ func FuzzDecompressRoundTrip(f *testing.F) {
 	f.Fuzz(func(t *testing.T, payload []byte, format uint8, cut, at uint16, flip uint8) {
 		fc := fuzzCompressions[int(format)%len(fuzzCompressions)]
 		file := fc.enc(t, payload)
-		if c := sniffCompression(file); c != fc.want {
+		if c := Sniff(file); c != fc.want {
 			t.Fatalf("%s file sniffed as %v", fc.name, c)
 		}
 		n := int64(len(payload))
@@ -161,7 +161,7 @@ func FuzzDecompressRoundTrip(f *testing.F) {
 		if err != nil || !bytes.Equal(out, payload) {
 			t.Fatalf("%s: limit %d: %d bytes, %v; want the %d bytes back", fc.name, n, len(out), err, n)
 		}
-		if fc.want == compXZ {
+		if fc.want == XZ {
 			out, err := xzStreamed(bytes.NewReader(file), int64(len(file)), n)
 			if err != nil || !bytes.Equal(out, payload) {
 				t.Fatalf("%s streaming: %d bytes, %v; want the %d bytes back", fc.name, len(out), err, n)
@@ -174,7 +174,7 @@ func FuzzDecompressRoundTrip(f *testing.F) {
 		}
 		// A truncated file that still has its magic must fail.
 		trunc := file[:int(cut)%len(file)]
-		if sniffCompression(trunc) == fc.want {
+		if Sniff(trunc) == fc.want {
 			// Only cutting two zstd frames apart leaves a whole file.
 			out, err := decompressOf(t, trunc, n+1)
 			if err == nil && (fc.name != "zstd-2" || !bytes.Equal(out, payload[:len(payload)/2])) {
@@ -210,7 +210,7 @@ func FuzzStrip(f *testing.F) {
 	f.Add([]byte("\x7fELF\x02\x01\x01"))
 	f.Fuzz(func(t *testing.T, image []byte) {
 		img := bytes.Clone(image)
-		if err := stripModversions(img); err != nil {
+		if err := StripModversions(img); err != nil {
 			if !bytes.Equal(img, image) {
 				t.Fatalf("stripModversions failed (%v) but changed the image", err)
 			}
@@ -227,7 +227,7 @@ func FuzzStrip(f *testing.F) {
 		}
 
 		img = bytes.Clone(image)
-		if err := stripVermagic(img); err != nil {
+		if err := StripVermagic(img); err != nil {
 			if !bytes.Equal(img, image) {
 				t.Fatalf("stripVermagic failed (%v) but changed the image", err)
 			}

@@ -1,4 +1,4 @@
-package modprobe
+package modfile
 
 import (
 	"bytes"
@@ -24,8 +24,8 @@ import (
 )
 
 func TestCompressionString(t *testing.T) {
-	for c, want := range map[compression]string{
-		compNone: "none", compGzip: "gzip", compXZ: "xz", compZstd: "zstd", 9: "compression(9)",
+	for c, want := range map[Compression]string{
+		None: "none", Gzip: "gzip", XZ: "xz", Zstd: "zstd", 9: "compression(9)",
 	} {
 		if got := c.String(); got != want {
 			t.Errorf("compression(%d).String() = %q, want %q", uint8(c), got, want)
@@ -36,23 +36,23 @@ func TestCompressionString(t *testing.T) {
 func TestParseCompression(t *testing.T) {
 	tests := []struct {
 		in   string
-		want compression
+		want Compression
 		ok   bool
 	}{
-		{"zstd\n", compZstd, true},
-		{"xz\n", compXZ, true},
-		{"gzip\n", compGzip, true},
+		{"zstd\n", Zstd, true},
+		{"xz\n", XZ, true},
+		{"gzip\n", Gzip, true},
 		// libkmod compares the whole read with the newline.
-		{"zstd", compNone, false},
-		{"xz", compNone, false},
-		{"gzip\n\n", compNone, false},
-		{" gzip\n", compNone, false},
-		{"none\n", compNone, false},
-		{"lz4\n", compNone, false},
-		{"", compNone, false},
+		{"zstd", None, false},
+		{"xz", None, false},
+		{"gzip\n\n", None, false},
+		{" gzip\n", None, false},
+		{"none\n", None, false},
+		{"lz4\n", None, false},
+		{"", None, false},
 	}
 	for _, tt := range tests {
-		got, ok := parseCompression(tt.in)
+		got, ok := ParseCompression(tt.in)
 		if got != tt.want || ok != tt.ok {
 			t.Errorf("parseCompression(%q) = %v, %v; want %v, %v", tt.in, got, ok, tt.want, tt.ok)
 		}
@@ -62,31 +62,31 @@ func TestParseCompression(t *testing.T) {
 func TestSniffCompression(t *testing.T) {
 	tests := []struct {
 		head string
-		want compression
+		want Compression
 	}{
-		{"\x28\xb5\x2f\xfd\x00\x00", compZstd},
-		{"\x28\xb5\x2f\xfd", compZstd},
-		{"\xfd7zXZ\x00", compXZ},
-		{"\xfd7zXZ\x00\x00\x01", compXZ},
-		{"\x1f\x8b\x08\x00\x00\x00", compGzip},
-		{"\x1f\x8b", compGzip},
-		{"\x7fELF\x02\x01", compNone},
+		{"\x28\xb5\x2f\xfd\x00\x00", Zstd},
+		{"\x28\xb5\x2f\xfd", Zstd},
+		{"\xfd7zXZ\x00", XZ},
+		{"\xfd7zXZ\x00\x00\x01", XZ},
+		{"\x1f\x8b\x08\x00\x00\x00", Gzip},
+		{"\x1f\x8b", Gzip},
+		{"\x7fELF\x02\x01", None},
 		// Short or nearly right heads.
-		{"", compNone},
-		{"\x1f", compNone},
-		{"\x28\xb5\x2f", compNone},
-		{"\xfd7zXZ", compNone},
-		{"\xfd7zXZ\x01", compNone},
-		{"\x28\xb5\x2f\xfe\x00\x00", compNone},
-		{"\x1f\x8c\x08\x00\x00\x00", compNone},
+		{"", None},
+		{"\x1f", None},
+		{"\x28\xb5\x2f", None},
+		{"\xfd7zXZ", None},
+		{"\xfd7zXZ\x01", None},
+		{"\x28\xb5\x2f\xfe\x00\x00", None},
+		{"\x1f\x8c\x08\x00\x00\x00", None},
 		// Skippable zstd frame, lzma-alone, bzip2, lz4: not what libkmod knows.
-		{"\x50\x2a\x4d\x18\x00\x00", compNone},
-		{"\x5d\x00\x00\x80\x00\xff", compNone},
-		{"BZh91AY", compNone},
-		{"\x04\x22\x4d\x18\x00\x00", compNone},
+		{"\x50\x2a\x4d\x18\x00\x00", None},
+		{"\x5d\x00\x00\x80\x00\xff", None},
+		{"BZh91AY", None},
+		{"\x04\x22\x4d\x18\x00\x00", None},
 	}
 	for _, tt := range tests {
-		if got := sniffCompression([]byte(tt.head)); got != tt.want {
+		if got := Sniff([]byte(tt.head)); got != tt.want {
 			t.Errorf("sniffCompression(% x) = %v, want %v", tt.head, got, tt.want)
 		}
 	}
@@ -149,15 +149,6 @@ func compressTool(t testing.TB, tool string, data []byte, file bool, args ...str
 	return out
 }
 
-func mustCompress(t testing.TB, data []byte, c testmod.Compression) []byte {
-	t.Helper()
-	b, err := testmod.Compress(data, c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // xzWriter compresses data with ulikunitz/xz and the given configuration.
 func xzWriter(t testing.TB, data []byte, cfg xz.WriterConfig) []byte {
 	t.Helper()
@@ -195,51 +186,51 @@ func zstdStream(t testing.TB, data []byte, opts ...zstd.EOption) []byte {
 
 // decompressBytes runs decompress on an in-memory file.
 func decompressBytes(data []byte, limit int64) ([]byte, error) {
-	return decompress(bytes.NewReader(data), int64(len(data)), sniffCompression(data), limit)
+	return Decompress(bytes.NewReader(data), int64(len(data)), Sniff(data), limit)
 }
 
 // encoding is one way of producing a compressed file.
 type encoding struct {
 	name string
-	want compression
+	want Compression
 	enc  func(t testing.TB, data []byte) []byte
 }
 
 // libEncodings compress with the Go libraries.
 func libEncodings() []encoding {
 	return []encoding{
-		{"testmod-gzip", compGzip, func(t testing.TB, d []byte) []byte { return mustCompress(t, d, testmod.Gzip) }},
-		{"testmod-xz-crc32", compXZ, func(t testing.TB, d []byte) []byte { return mustCompress(t, d, testmod.Xz) }},
-		{"testmod-xz-crc64", compXZ, func(t testing.TB, d []byte) []byte { return mustCompress(t, d, testmod.XzCRC64) }},
-		{"testmod-zstd", compZstd, func(t testing.TB, d []byte) []byte { return mustCompress(t, d, testmod.Zstd) }},
-		{"xz-sha256-blocks", compXZ, func(t testing.TB, d []byte) []byte {
+		{"testmod-gzip", Gzip, func(t testing.TB, d []byte) []byte { return testmod.MustCompress(t, d, testmod.Gzip) }},
+		{"testmod-xz-crc32", XZ, func(t testing.TB, d []byte) []byte { return testmod.MustCompress(t, d, testmod.Xz) }},
+		{"testmod-xz-crc64", XZ, func(t testing.TB, d []byte) []byte { return testmod.MustCompress(t, d, testmod.XzCRC64) }},
+		{"testmod-zstd", Zstd, func(t testing.TB, d []byte) []byte { return testmod.MustCompress(t, d, testmod.Zstd) }},
+		{"xz-sha256-blocks", XZ, func(t testing.TB, d []byte) []byte {
 			return xzWriter(t, d, xz.WriterConfig{CheckSum: xz.SHA256, BlockSize: 64 << 10})
 		}},
-		{"xz-none-check", compXZ, func(t testing.TB, d []byte) []byte {
+		{"xz-none-check", XZ, func(t testing.TB, d []byte) []byte {
 			return xzWriter(t, d, xz.WriterConfig{NoCheckSum: true})
 		}},
-		{"zstd-stream", compZstd, func(t testing.TB, d []byte) []byte { return zstdStream(t, d, zstd.WithEncoderCRC(true)) }},
-		{"zstd-stream-nocrc", compZstd, func(t testing.TB, d []byte) []byte { return zstdStream(t, d, zstd.WithEncoderCRC(false)) }},
+		{"zstd-stream", Zstd, func(t testing.TB, d []byte) []byte { return zstdStream(t, d, zstd.WithEncoderCRC(true)) }},
+		{"zstd-stream-nocrc", Zstd, func(t testing.TB, d []byte) []byte { return zstdStream(t, d, zstd.WithEncoderCRC(false)) }},
 	}
 }
 
 // toolEncodings compress with the host's tools, as kbuild does and more.
 func toolEncodings() []encoding {
 	return []encoding{
-		{"gzip-kbuild", compGzip, func(t testing.TB, d []byte) []byte { return compressTool(t, "gzip", d, true, "-n", "-f") }},
-		{"gzip-9", compGzip, func(t testing.TB, d []byte) []byte { return compressTool(t, "gzip", d, false, "-n", "-9") }},
-		{"xz-kbuild", compXZ, func(t testing.TB, d []byte) []byte {
+		{"gzip-kbuild", Gzip, func(t testing.TB, d []byte) []byte { return compressTool(t, "gzip", d, true, "-n", "-f") }},
+		{"gzip-9", Gzip, func(t testing.TB, d []byte) []byte { return compressTool(t, "gzip", d, false, "-n", "-9") }},
+		{"xz-kbuild", XZ, func(t testing.TB, d []byte) []byte {
 			return compressTool(t, "xz", d, true, "--check=crc32", "--lzma2=dict=1MiB")
 		}},
-		{"xz-default", compXZ, func(t testing.TB, d []byte) []byte { return compressTool(t, "xz", d, false) }},
-		{"xz-sha256", compXZ, func(t testing.TB, d []byte) []byte { return compressTool(t, "xz", d, false, "--check=sha256", "-1") }},
-		{"xz-none", compXZ, func(t testing.TB, d []byte) []byte { return compressTool(t, "xz", d, false, "--check=none", "-0") }},
-		{"xz-threads", compXZ, func(t testing.TB, d []byte) []byte {
+		{"xz-default", XZ, func(t testing.TB, d []byte) []byte { return compressTool(t, "xz", d, false) }},
+		{"xz-sha256", XZ, func(t testing.TB, d []byte) []byte { return compressTool(t, "xz", d, false, "--check=sha256", "-1") }},
+		{"xz-none", XZ, func(t testing.TB, d []byte) []byte { return compressTool(t, "xz", d, false, "--check=none", "-0") }},
+		{"xz-threads", XZ, func(t testing.TB, d []byte) []byte {
 			return compressTool(t, "xz", d, true, "-T2", "--block-size=64KiB", "--check=crc32", "--lzma2=dict=1MiB")
 		}},
-		{"zstd-kbuild", compZstd, func(t testing.TB, d []byte) []byte { return compressTool(t, "zstd", d, true, "-q") }},
-		{"zstd-19-pipe", compZstd, func(t testing.TB, d []byte) []byte { return compressTool(t, "zstd", d, false, "-q", "-19") }},
-		{"zstd-ultra-22", compZstd, func(t testing.TB, d []byte) []byte {
+		{"zstd-kbuild", Zstd, func(t testing.TB, d []byte) []byte { return compressTool(t, "zstd", d, true, "-q") }},
+		{"zstd-19-pipe", Zstd, func(t testing.TB, d []byte) []byte { return compressTool(t, "zstd", d, false, "-q", "-19") }},
+		{"zstd-ultra-22", Zstd, func(t testing.TB, d []byte) []byte {
 			return compressTool(t, "zstd", d, true, "-q", "--ultra", "-22")
 		}},
 	}
@@ -251,7 +242,7 @@ func TestDecompressRoundTrip(t *testing.T) {
 		t.Run(enc.name, func(t *testing.T) {
 			for name, want := range data {
 				comp := enc.enc(t, want)
-				if got := sniffCompression(comp); got != enc.want {
+				if got := Sniff(comp); got != enc.want {
 					t.Fatalf("%s: sniffCompression = %v, want %v", name, got, enc.want)
 				}
 				got, err := decompressBytes(comp, 64<<20)
@@ -282,7 +273,7 @@ func TestDecompressFile(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := decompress(f, fi.Size(), enc.want, 1<<20)
+		got, err := Decompress(f, fi.Size(), enc.want, 1<<20)
 		f.Close()
 		if err != nil || !bytes.Equal(got, want) {
 			t.Errorf("%s: decompress = %d bytes, %v; want %d bytes", enc.name, len(got), err, len(want))
@@ -292,14 +283,14 @@ func TestDecompressFile(t *testing.T) {
 
 func TestDecompressNone(t *testing.T) {
 	want := []byte("\x7fELF plain module")
-	got, err := decompress(bytes.NewReader(want), int64(len(want)), compNone, int64(len(want)))
+	got, err := Decompress(bytes.NewReader(want), int64(len(want)), None, int64(len(want)))
 	if err != nil || !bytes.Equal(got, want) {
 		t.Fatalf("decompress none = %q, %v", got, err)
 	}
-	if _, err := decompress(bytes.NewReader(want), int64(len(want)), compNone, int64(len(want))-1); !errors.Is(err, ErrTooLarge) {
+	if _, err := Decompress(bytes.NewReader(want), int64(len(want)), None, int64(len(want))-1); !errors.Is(err, ErrTooLarge) {
 		t.Errorf("over the limit: err = %v, want ErrTooLarge", err)
 	}
-	if _, err := decompress(bytes.NewReader(want), int64(len(want))+1, compNone, 100); !errors.Is(err, io.ErrUnexpectedEOF) {
+	if _, err := Decompress(bytes.NewReader(want), int64(len(want))+1, None, 100); !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Errorf("file shorter than its size: err = %v, want io.ErrUnexpectedEOF", err)
 	}
 }
@@ -318,16 +309,16 @@ func TestDecompressConcatenated(t *testing.T) {
 		file []byte
 		want []byte
 	}{
-		{"gzip members", cat(mustCompress(t, a, testmod.Gzip), mustCompress(t, b, testmod.Gzip)), both},
-		{"gzip trailing garbage", cat(mustCompress(t, a, testmod.Gzip), []byte("garbage\x00\xff\xff\xff\x7f")), a},
-		{"gzip trailing zeros", cat(mustCompress(t, a, testmod.Gzip), make([]byte, 1000)), a},
-		{"gzip member then garbage", cat(mustCompress(t, a, testmod.Gzip), mustCompress(t, b, testmod.Gzip), []byte{0x1f}), both},
-		{"gzip ISIZE hint too small", cat(mustCompress(t, b, testmod.Gzip), []byte{0, 1, 0, 0, 0}), b},
-		{"xz streams", cat(mustCompress(t, a, testmod.Xz), mustCompress(t, b, testmod.XzCRC64)), both},
-		{"xz streams padded", cat(mustCompress(t, a, testmod.Xz), zero4, zero4, mustCompress(t, b, testmod.Xz), zero4), both},
-		{"xz empty stream", cat(mustCompress(t, nil, testmod.Xz), mustCompress(t, a, testmod.Xz)), a},
-		{"zstd frames", cat(mustCompress(t, a, testmod.Zstd), mustCompress(t, b, testmod.Zstd)), both},
-		{"zstd skippable frame", cat(mustCompress(t, a, testmod.Zstd), skippable, zstdStream(t, b)), both},
+		{"gzip members", cat(testmod.MustCompress(t, a, testmod.Gzip), testmod.MustCompress(t, b, testmod.Gzip)), both},
+		{"gzip trailing garbage", cat(testmod.MustCompress(t, a, testmod.Gzip), []byte("garbage\x00\xff\xff\xff\x7f")), a},
+		{"gzip trailing zeros", cat(testmod.MustCompress(t, a, testmod.Gzip), make([]byte, 1000)), a},
+		{"gzip member then garbage", cat(testmod.MustCompress(t, a, testmod.Gzip), testmod.MustCompress(t, b, testmod.Gzip), []byte{0x1f}), both},
+		{"gzip ISIZE hint too small", cat(testmod.MustCompress(t, b, testmod.Gzip), []byte{0, 1, 0, 0, 0}), b},
+		{"xz streams", cat(testmod.MustCompress(t, a, testmod.Xz), testmod.MustCompress(t, b, testmod.XzCRC64)), both},
+		{"xz streams padded", cat(testmod.MustCompress(t, a, testmod.Xz), zero4, zero4, testmod.MustCompress(t, b, testmod.Xz), zero4), both},
+		{"xz empty stream", cat(testmod.MustCompress(t, nil, testmod.Xz), testmod.MustCompress(t, a, testmod.Xz)), a},
+		{"zstd frames", cat(testmod.MustCompress(t, a, testmod.Zstd), testmod.MustCompress(t, b, testmod.Zstd)), both},
+		{"zstd skippable frame", cat(testmod.MustCompress(t, a, testmod.Zstd), skippable, zstdStream(t, b)), both},
 		{"zstd stream frames", cat(zstdStream(t, a), zstdStream(t, b)), both},
 	}
 	for _, tt := range tests {
@@ -349,21 +340,21 @@ func TestDecompressRejects(t *testing.T) {
 	tests := []struct {
 		name string
 		file []byte
-		c    compression
+		c    Compression
 	}{
-		{"xz trailing garbage", cat(mustCompress(t, a, testmod.Xz), []byte("junk")), compXZ},
-		{"xz padding not a multiple of 4", cat(mustCompress(t, a, testmod.Xz), []byte{0, 0}), compXZ},
-		{"xz second stream bad", cat(mustCompress(t, a, testmod.Xz), []byte("\xfd7zXZ\x00\x00\x01junkjunk")), compXZ},
-		{"zstd trailing garbage", cat(mustCompress(t, a, testmod.Zstd), []byte("junk")), compZstd},
-		{"gzip header only", []byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3}, compGzip},
-		{"xz magic only", []byte("\xfd7zXZ\x00"), compXZ},
-		{"zstd magic only", []byte{0x28, 0xb5, 0x2f, 0xfd}, compZstd},
-		{"gzip not gzip", []byte("not gzip at all"), compGzip},
-		{"xz not xz", []byte("not xz at all, really"), compXZ},
-		{"zstd not zstd", []byte("not zstd at all"), compZstd},
+		{"xz trailing garbage", cat(testmod.MustCompress(t, a, testmod.Xz), []byte("junk")), XZ},
+		{"xz padding not a multiple of 4", cat(testmod.MustCompress(t, a, testmod.Xz), []byte{0, 0}), XZ},
+		{"xz second stream bad", cat(testmod.MustCompress(t, a, testmod.Xz), []byte("\xfd7zXZ\x00\x00\x01junkjunk")), XZ},
+		{"zstd trailing garbage", cat(testmod.MustCompress(t, a, testmod.Zstd), []byte("junk")), Zstd},
+		{"gzip header only", []byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3}, Gzip},
+		{"xz magic only", []byte("\xfd7zXZ\x00"), XZ},
+		{"zstd magic only", []byte{0x28, 0xb5, 0x2f, 0xfd}, Zstd},
+		{"gzip not gzip", []byte("not gzip at all"), Gzip},
+		{"xz not xz", []byte("not xz at all, really"), XZ},
+		{"zstd not zstd", []byte("not zstd at all"), Zstd},
 	}
 	for _, tt := range tests {
-		got, err := decompress(bytes.NewReader(tt.file), int64(len(tt.file)), tt.c, 64<<20)
+		got, err := Decompress(bytes.NewReader(tt.file), int64(len(tt.file)), tt.c, 64<<20)
 		if err == nil {
 			t.Errorf("%s: decompress succeeded with %d bytes, want an error", tt.name, len(got))
 			continue
@@ -401,13 +392,13 @@ func xzSetCheck(file []byte, check byte) []byte {
 // (here 2, a 4-byte check) without verifying it, and so does decompress.
 func TestDecompressXZReservedCheck(t *testing.T) {
 	want := payloads(t)["elf"]
-	file := xzSetCheck(mustCompress(t, want, testmod.Xz), 2)
+	file := xzSetCheck(testmod.MustCompress(t, want, testmod.Xz), 2)
 	got, err := decompressBytes(file, 64<<20)
 	if err != nil || !bytes.Equal(got, want) {
 		t.Fatalf("reserved check: %d bytes, %v", len(got), err)
 	}
 	// A reserved check of another size does not fit the blocks.
-	if _, err := decompressBytes(xzSetCheck(mustCompress(t, want, testmod.Xz), 5), 64<<20); err == nil {
+	if _, err := decompressBytes(xzSetCheck(testmod.MustCompress(t, want, testmod.Xz), 5), 64<<20); err == nil {
 		t.Error("check type 5 (8 bytes) on a CRC32 file: no error")
 	}
 }
@@ -438,7 +429,7 @@ func xzIndexUncompressed(t *testing.T, file []byte, usize uint64, delta int) []b
 // TestDecompressLyingHints: size hints are only hints.
 func TestDecompressLyingHints(t *testing.T) {
 	want := payloads(t)["text"]
-	xzFile := mustCompress(t, want, testmod.Xz)
+	xzFile := testmod.MustCompress(t, want, testmod.Xz)
 	for _, delta := range []int{-1, 1, -1000} {
 		file := xzIndexUncompressed(t, xzFile, uint64(len(want)), delta)
 		if got, err := decompressBytes(file, 64<<20); err == nil {
@@ -447,7 +438,7 @@ func TestDecompressLyingHints(t *testing.T) {
 	}
 	// zstd frame content size off by one, in a frame that states it in
 	// 4 bytes.
-	zst := mustCompress(t, want, testmod.Zstd)
+	zst := testmod.MustCompress(t, want, testmod.Zstd)
 	var h zstd.Header
 	if err := h.Decode(zst); err != nil || !h.HasFCS || zst[4]>>6 != 2 {
 		t.Fatalf("zstd header: %+v, %v", h, err)
@@ -461,7 +452,7 @@ func TestDecompressLyingHints(t *testing.T) {
 	}
 	// gzip ISIZE: checked by the decoder; with trailing garbage it is
 	// whatever the garbage says.
-	gz := mustCompress(t, want, testmod.Gzip)
+	gz := testmod.MustCompress(t, want, testmod.Gzip)
 	for _, garbage := range [][]byte{{0xff, 0xff, 0xff, 0x7f}, {1, 0, 0, 0}, {0, 0, 0, 0}} {
 		file := append(bytes.Clone(gz), garbage...)
 		got, err := decompressBytes(file, int64(len(want)))
@@ -482,8 +473,8 @@ func TestDecompressLyingHints(t *testing.T) {
 func TestDecompressLimit(t *testing.T) {
 	want := payloads(t)["text"]
 	n := int64(len(want))
-	gzMembers := append(mustCompress(t, want[:n/2], testmod.Gzip), mustCompress(t, want[n/2:], testmod.Gzip)...)
-	for _, enc := range append(libEncodings(), encoding{"gzip members", compGzip, func(testing.TB, []byte) []byte { return gzMembers }}) {
+	gzMembers := append(testmod.MustCompress(t, want[:n/2], testmod.Gzip), testmod.MustCompress(t, want[n/2:], testmod.Gzip)...)
+	for _, enc := range append(libEncodings(), encoding{"gzip members", Gzip, func(testing.TB, []byte) []byte { return gzMembers }}) {
 		comp := enc.enc(t, want)
 		got, err := decompressBytes(comp, n)
 		if err != nil || !bytes.Equal(got, want) {
@@ -545,12 +536,12 @@ func bombsOf(t testing.TB, total int) map[string][]byte {
 
 	// zstd: RLE blocks of 128 KiB, with and without a content size.
 	// FHD 0x00: no content size, a window descriptor (0x38: 128 KiB).
-	out["zstd"] = ZstdRLEFrame(total, []byte{0x00, 0x38})
+	out["zstd"] = testmod.ZstdRLEFrame(total, []byte{0x00, 0x38})
 	// FHD 0xc0: 8-byte content size after the window descriptor.
-	out["zstd-fcs"] = ZstdRLEFrame(total, binary.LittleEndian.AppendUint64([]byte{0xc0, 0x38}, uint64(total)))
+	out["zstd-fcs"] = testmod.ZstdRLEFrame(total, binary.LittleEndian.AppendUint64([]byte{0xc0, 0x38}, uint64(total)))
 	// A content size of 1 MiB, under the limit, that the frame exceeds:
 	// corrupt, so any error will do, but no more memory.
-	out["zstd-fcs-lie"] = ZstdRLEFrame(total, binary.LittleEndian.AppendUint64([]byte{0xc0, 0x38}, 1<<20))
+	out["zstd-fcs-lie"] = testmod.ZstdRLEFrame(total, binary.LittleEndian.AppendUint64([]byte{0xc0, 0x38}, 1<<20))
 
 	out["xz"] = bytes.Repeat(xzZeros8M(t), total/(8<<20))
 	xzBlocks := xzWriter(t, make([]byte, 8<<20), xz.WriterConfig{CheckSum: xz.CRC32, DictCap: 1 << 20, BlockSize: 1 << 20})
@@ -612,11 +603,11 @@ func corruptible(t *testing.T) map[string][]byte {
 	data := payloads(t)["elf"]
 	small := payloads(t)["text"][:8000]
 	return map[string][]byte{
-		"gzip":            mustCompress(t, data, testmod.Gzip),
-		"xz-crc32":        mustCompress(t, data, testmod.Xz),
-		"xz-crc64":        mustCompress(t, small, testmod.XzCRC64),
+		"gzip":            testmod.MustCompress(t, data, testmod.Gzip),
+		"xz-crc32":        testmod.MustCompress(t, data, testmod.Xz),
+		"xz-crc64":        testmod.MustCompress(t, small, testmod.XzCRC64),
 		"xz-sha256-block": xzWriter(t, small, xz.WriterConfig{CheckSum: xz.SHA256, BlockSize: 4096}),
-		"zstd":            mustCompress(t, data, testmod.Zstd),
+		"zstd":            testmod.MustCompress(t, data, testmod.Zstd),
 		"zstd-stream":     zstdStream(t, small, zstd.WithEncoderCRC(true)),
 	}
 }
@@ -632,14 +623,14 @@ func TestDecompressTruncated(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		c := sniffCompression(file)
+		c := Sniff(file)
 		// Every cut near the headers and trailers, a sample in between.
 		step := max(1, len(file)/400)
 		for n := 0; n < len(file); n++ {
 			if n > 80 && n < len(file)-80 && n%step != 0 {
 				continue
 			}
-			got, err := decompress(bytes.NewReader(file[:n]), int64(n), c, corruptLimit)
+			got, err := Decompress(bytes.NewReader(file[:n]), int64(n), c, corruptLimit)
 			if err == nil {
 				t.Errorf("%s cut to %d of %d bytes: no error (%d bytes, full %d)", name, n, len(file), len(got), len(want))
 				continue
@@ -649,12 +640,12 @@ func TestDecompressTruncated(t *testing.T) {
 			}
 		}
 		// The file claims more bytes than the reader has.
-		if _, err := decompress(bytes.NewReader(file[:len(file)/2]), int64(len(file)), c, corruptLimit); err == nil {
+		if _, err := Decompress(bytes.NewReader(file[:len(file)/2]), int64(len(file)), c, corruptLimit); err == nil {
 			t.Errorf("%s: short reader: no error", name)
 		}
 	}
 	// The usual message for a file cut in its data.
-	file := mustCompress(t, payloads(t)["text"], testmod.Xz)
+	file := testmod.MustCompress(t, payloads(t)["text"], testmod.Xz)
 	_, err := decompressBytes(file[:len(file)/2], 64<<20)
 	if !errors.Is(err, io.ErrUnexpectedEOF) || err.Error() != "xz: unexpected EOF" {
 		t.Errorf("xz cut in half: %v, want xz: unexpected EOF", err)
@@ -672,7 +663,7 @@ func TestDecompressBitFlips(t *testing.T) {
 			for _, mask := range []byte{0x01, 0xff} {
 				f := bytes.Clone(file)
 				f[i] ^= mask
-				got, err := decompress(bytes.NewReader(f), int64(len(f)), sniffCompression(file), corruptLimit)
+				got, err := Decompress(bytes.NewReader(f), int64(len(f)), Sniff(file), corruptLimit)
 				if err == nil && !bytes.Equal(got, want) {
 					t.Errorf("%s: byte %d ^ %#x: decoded %d wrong bytes without an error", name, i, mask, len(got))
 				}
@@ -688,12 +679,12 @@ func TestDecompressXZStreaming(t *testing.T) {
 	d := payloads(t)
 	a, b := d["elf"], d["text"]
 	files := map[string][]byte{
-		"crc32":        mustCompress(t, b, testmod.Xz),
-		"crc64":        mustCompress(t, b, testmod.XzCRC64),
+		"crc32":        testmod.MustCompress(t, b, testmod.Xz),
+		"crc64":        testmod.MustCompress(t, b, testmod.XzCRC64),
 		"sha256-block": xzWriter(t, b, xz.WriterConfig{CheckSum: xz.SHA256, BlockSize: 16 << 10}),
 		"none":         xzWriter(t, b, xz.WriterConfig{NoCheckSum: true}),
-		"streams":      append(append(mustCompress(t, a, testmod.Xz), 0, 0, 0, 0), mustCompress(t, b, testmod.Xz)...),
-		"empty":        mustCompress(t, nil, testmod.Xz),
+		"streams":      append(append(testmod.MustCompress(t, a, testmod.Xz), 0, 0, 0, 0), testmod.MustCompress(t, b, testmod.Xz)...),
+		"empty":        testmod.MustCompress(t, nil, testmod.Xz),
 	}
 	for name, file := range files {
 		want, err := decompressBytes(file, 64<<20)
@@ -746,14 +737,14 @@ func FuzzDecompress(f *testing.F) {
 	const limit = 1 << 20
 	data := []byte("\x7fELF\x02\x01\x01 module text module text module text 0123456789")
 	seeds := [][]byte{
-		mustCompress(f, data, testmod.Gzip),
-		mustCompress(f, data, testmod.Xz),
-		mustCompress(f, data, testmod.XzCRC64),
-		mustCompress(f, data, testmod.Zstd),
+		testmod.MustCompress(f, data, testmod.Gzip),
+		testmod.MustCompress(f, data, testmod.Xz),
+		testmod.MustCompress(f, data, testmod.XzCRC64),
+		testmod.MustCompress(f, data, testmod.Zstd),
 		xzWriter(f, bytes.Repeat(data, 200), xz.WriterConfig{CheckSum: xz.SHA256, BlockSize: 4096}),
 		zstdStream(f, data),
-		append(mustCompress(f, data, testmod.Gzip), mustCompress(f, data, testmod.Gzip)...),
-		append(mustCompress(f, data, testmod.Xz), 0, 0, 0, 0),
+		append(testmod.MustCompress(f, data, testmod.Gzip), testmod.MustCompress(f, data, testmod.Gzip)...),
+		append(testmod.MustCompress(f, data, testmod.Xz), 0, 0, 0, 0),
 		data,
 	}
 	for _, s := range seeds {
@@ -761,8 +752,8 @@ func FuzzDecompress(f *testing.F) {
 		f.Add(s[:len(s)/2])
 	}
 	f.Fuzz(func(t *testing.T, file []byte) {
-		c := sniffCompression(file)
-		out, err := decompress(bytes.NewReader(file), int64(len(file)), c, limit)
+		c := Sniff(file)
+		out, err := Decompress(bytes.NewReader(file), int64(len(file)), c, limit)
 		if err == nil && len(out) > limit {
 			t.Fatalf("%v: %d bytes of output over the %d limit", c, len(out), limit)
 		}

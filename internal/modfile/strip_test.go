@@ -1,4 +1,4 @@
-package modprobe
+package modfile
 
 import (
 	"bytes"
@@ -23,10 +23,10 @@ func TestStripForcedLoads(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := stripModversions(img); err != nil {
+			if err := StripModversions(img); err != nil {
 				t.Fatal(err)
 			}
-			if err := stripVermagic(img); err != nil {
+			if err := StripVermagic(img); err != nil {
 				t.Fatal(err)
 			}
 			f, err := elf.NewFile(bytes.NewReader(img))
@@ -44,16 +44,16 @@ func TestStripForcedLoads(t *testing.T) {
 				t.Errorf(".modinfo after stripping: %q", info)
 			}
 			// a second strip finds no vermagic
-			if err := stripVermagic(img); !errors.Is(err, syscall.ENOENT) {
+			if err := StripVermagic(img); !errors.Is(err, syscall.ENOENT) {
 				t.Errorf("second strip: %v", err)
 			}
 		})
 	}
-	if err := stripVermagic([]byte("not an ELF file")); !errors.Is(err, syscall.ENOEXEC) {
+	if err := StripVermagic([]byte("not an ELF file")); !errors.Is(err, syscall.ENOEXEC) {
 		t.Errorf("garbage: %v", err)
 	}
 	img, _ := (&testmod.Module{Name: "x"}).ELF()
-	if err := stripModversions(img); !errors.Is(err, syscall.ENOENT) {
+	if err := StripModversions(img); !errors.Is(err, syscall.ENOENT) {
 		t.Errorf("no __versions: %v", err)
 	}
 }

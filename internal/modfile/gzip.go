@@ -1,4 +1,4 @@
-package modprobe
+package modfile
 
 import (
 	"encoding/binary"
@@ -18,27 +18,27 @@ func decompressGzip(r io.ReaderAt, size, limit int64) ([]byte, error) {
 	hint := int64(-1)
 	if size >= 18 {
 		var t [4]byte
-		if readAtFull(r, t[:], size-4) == nil {
+		if ReadAtFull(r, t[:], size-4) == nil {
 			hint = int64(binary.LittleEndian.Uint32(t[:]))
 		}
 	}
-	return decodeSized(compGzip, hint, limit, func(out *output) error {
+	return decodeSized(Gzip, hint, limit, func(out *output) error {
 		src := newSource(r, 0, size, inputBufSize)
 		zr, err := gzip.NewReader(src)
 		if err != nil {
-			return formatErr(compGzip, noEOF(err))
+			return formatErr(Gzip, noEOF(err))
 		}
 		defer zr.Close()
 		for {
 			zr.Multistream(false)
 			if err := out.fill(zr); err != nil {
-				return formatErr(compGzip, err)
+				return formatErr(Gzip, err)
 			}
 			if !hasMagic(src.peek(2), magicGzip) {
 				return nil
 			}
 			if err := zr.Reset(src); err != nil {
-				return formatErr(compGzip, noEOF(err))
+				return formatErr(Gzip, noEOF(err))
 			}
 		}
 	})

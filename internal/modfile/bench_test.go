@@ -1,4 +1,4 @@
-package modprobe
+package modfile
 
 import (
 	"bufio"
@@ -59,7 +59,7 @@ func largestModule(tb testing.TB) string {
 }
 
 // benchCacheDir is where scripts/bench-decompress.sh keeps its files.
-const benchCacheDir = ".cache/bench-decompress"
+const benchCacheDir = "../../.cache/bench-decompress"
 
 // benchFiles returns the uncompressed module and the directory holding
 // its compressed forms, named module.ko plus each benchFormats suffix.
@@ -122,15 +122,15 @@ func BenchmarkDecompress(b *testing.B) {
 			if _, err := file.ReadAt(head, 0); err != nil {
 				b.Fatal(err)
 			}
-			c := sniffCompression(head)
-			out, err := decompress(file, fi.Size(), c, DefaultMaxModuleSize)
+			c := Sniff(head)
+			out, err := Decompress(file, fi.Size(), c, defaultMaxModuleSize)
 			if err != nil || !bytes.Equal(out, module) {
 				b.Fatalf("decompress %s: %d bytes, %v; want %d bytes", f.name, len(out), err, len(module))
 			}
 			b.SetBytes(int64(len(module)))
 			cpu := cpuTime()
 			for b.Loop() {
-				if _, err := decompress(file, fi.Size(), c, DefaultMaxModuleSize); err != nil {
+				if _, err := Decompress(file, fi.Size(), c, defaultMaxModuleSize); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -1,4 +1,4 @@
-package modprobe
+package modfile
 
 import (
 	"errors"
@@ -9,26 +9,26 @@ import (
 
 // compression is the format of a module file, as libkmod detects it from
 // the file's first bytes.
-type compression uint8
+type Compression uint8
 
 const (
-	compNone compression = iota
-	compGzip
-	compXZ
-	compZstd
+	None Compression = iota
+	Gzip
+	XZ
+	Zstd
 )
 
 // String returns the name /sys/module/compression uses: "gzip", "xz",
 // "zstd"; "none" for compNone.
-func (c compression) String() string {
+func (c Compression) String() string {
 	switch c {
-	case compNone:
+	case None:
 		return "none"
-	case compGzip:
+	case Gzip:
 		return "gzip"
-	case compXZ:
+	case XZ:
 		return "xz"
-	case compZstd:
+	case Zstd:
 		return "zstd"
 	}
 	return fmt.Sprintf("compression(%d)", uint8(c))
@@ -39,16 +39,16 @@ func (c compression) String() string {
 // accepts exactly "zstd\n", "xz\n" and "gzip\n", what the kernel writes;
 // ok is false for anything else, which libkmod logs as an unknown kernel
 // compression and then treats as none.
-func parseCompression(s string) (compression, bool) {
+func ParseCompression(s string) (Compression, bool) {
 	switch s {
 	case "zstd\n":
-		return compZstd, true
+		return Zstd, true
 	case "xz\n":
-		return compXZ, true
+		return XZ, true
 	case "gzip\n":
-		return compGzip, true
+		return Gzip, true
 	}
-	return compNone, false
+	return None, false
 }
 
 // Magic bytes, as libkmod's kmod_file_open checks them.
@@ -69,16 +69,16 @@ func hasMagic(b []byte, magic string) bool {
 // none. libkmod reads 6 bytes and rejects a shorter file with EINVAL; that
 // is the caller's job. With fewer bytes, only the magics that fit in head
 // are tried.
-func sniffCompression(head []byte) compression {
+func Sniff(head []byte) Compression {
 	switch {
 	case hasMagic(head, magicZstd):
-		return compZstd
+		return Zstd
 	case hasMagic(head, magicXZ):
-		return compXZ
+		return XZ
 	case hasMagic(head, magicGzip):
-		return compGzip
+		return Gzip
 	}
-	return compNone
+	return None
 }
 
 // decompress reads a whole module file of size bytes from r, compressed
@@ -111,7 +111,7 @@ func sniffCompression(head []byte) compression {
 // members) costs a second decoding. A corrupt or truncated input fails with
 // an error naming the format and wrapping the decoder's error
 // (io.ErrUnexpectedEOF for a truncated file).
-func decompress(r io.ReaderAt, size int64, c compression, limit int64) ([]byte, error) {
+func Decompress(r io.ReaderAt, size int64, c Compression, limit int64) ([]byte, error) {
 	if size < 0 {
 		return nil, fmt.Errorf("%s: negative file size %d", c, size)
 	}
@@ -119,26 +119,26 @@ func decompress(r io.ReaderAt, size int64, c compression, limit int64) ([]byte, 
 		limit = 0
 	}
 	switch c {
-	case compNone:
+	case None:
 		return readPlain(r, size, limit)
-	case compGzip:
+	case Gzip:
 		return decompressGzip(r, size, limit)
-	case compXZ:
+	case XZ:
 		return decompressXZ(r, size, limit)
-	case compZstd:
+	case Zstd:
 		return decompressZstd(r, size, limit)
 	}
 	return nil, fmt.Errorf("decompress: unknown compression %v", c)
 }
 
 // tooLarge returns the error for output over limit.
-func tooLarge(c compression, limit int64) error {
+func tooLarge(c Compression, limit int64) error {
 	return fmt.Errorf("%w: %s output exceeds the limit of %d bytes", ErrTooLarge, c, limit)
 }
 
 // formatErr wraps a decoder's error in "FORMAT: ...", unless the message
 // already starts that way (klauspost's gzip errors say "gzip: ...").
-func formatErr(c compression, err error) error {
+func formatErr(c Compression, err error) error {
 	if errors.Is(err, ErrTooLarge) || strings.HasPrefix(err.Error(), c.String()+":") {
 		return err
 	}
@@ -148,17 +148,17 @@ func formatErr(c compression, err error) error {
 // readPlain returns the size bytes of an uncompressed module.
 func readPlain(r io.ReaderAt, size, limit int64) ([]byte, error) {
 	if size > limit {
-		return nil, tooLarge(compNone, limit)
+		return nil, tooLarge(None, limit)
 	}
 	buf := make([]byte, size)
-	if err := readAtFull(r, buf, 0); err != nil {
+	if err := ReadAtFull(r, buf, 0); err != nil {
 		return nil, fmt.Errorf("read module: %w", err)
 	}
 	return buf, nil
 }
 
 // readAtFull fills p from r at off; a short read is io.ErrUnexpectedEOF.
-func readAtFull(r io.ReaderAt, p []byte, off int64) error {
+func ReadAtFull(r io.ReaderAt, p []byte, off int64) error {
 	n, err := r.ReadAt(p, off)
 	if n == len(p) {
 		return nil

@@ -1,4 +1,4 @@
-package modprobe
+package modfile
 
 import (
 	"bytes"
@@ -76,6 +76,19 @@ func xzVerify(id byte, data, stored []byte) error {
 	return nil
 }
 
+// XZStreamCheck returns the check type of the first stream of the xz
+// file r, from its stream header; ok is false when the header cannot be
+// read, does not start with the xz magic, fails its CRC32 or has reserved
+// flags set.
+func XZStreamCheck(r io.ReaderAt) (check byte, ok bool) {
+	var h [xzHeaderLen]byte
+	if ReadAtFull(r, h[:], 0) != nil || !hasMagic(h[:], magicXZ) ||
+		binary.LittleEndian.Uint32(h[8:]) != crc32.ChecksumIEEE(h[6:8]) {
+		return 0, false
+	}
+	return xzStreamFlags(h[6:8])
+}
+
 // xzStreamFlags parses the two stream flag bytes and returns the check
 // type.
 func xzStreamFlags(b []byte) (byte, bool) {
@@ -140,7 +153,7 @@ func xzLayout(r io.ReaderAt, size int64) (streams []xzStream, blocks []xzBlock, 
 				return nil, nil, 0, false
 			}
 			b := tail[:min(int64(len(tail)), pos)]
-			if readAtFull(r, b, pos-int64(len(b))) != nil {
+			if ReadAtFull(r, b, pos-int64(len(b))) != nil {
 				return nil, nil, 0, false
 			}
 			k := len(b)
@@ -156,7 +169,7 @@ func xzLayout(r io.ReaderAt, size int64) (streams []xzStream, blocks []xzBlock, 
 			return nil, nil, 0, false
 		}
 		var f [xzFooterLen]byte
-		if readAtFull(r, f[:], pos-xzFooterLen) != nil || !xzFooterOK(f[:]) {
+		if ReadAtFull(r, f[:], pos-xzFooterLen) != nil || !xzFooterOK(f[:]) {
 			return nil, nil, 0, false
 		}
 		check, okf := xzStreamFlags(f[8:10])
@@ -169,7 +182,7 @@ func xzLayout(r io.ReaderAt, size int64) (streams []xzStream, blocks []xzBlock, 
 			return nil, nil, 0, false
 		}
 		idx := make([]byte, indexSize)
-		if readAtFull(r, idx, indexOff) != nil {
+		if ReadAtFull(r, idx, indexOff) != nil {
 			return nil, nil, 0, false
 		}
 		recs, okx := xzParseIndex(idx, check)
@@ -271,7 +284,7 @@ func allZero(p []byte) bool {
 func decompressXZ(r io.ReaderAt, size, limit int64) ([]byte, error) {
 	if streams, blocks, total, ok := xzLayout(r, size); ok {
 		if total > limit {
-			return nil, tooLarge(compXZ, limit)
+			return nil, tooLarge(XZ, limit)
 		}
 		return xzDecodeBlocks(r, streams, blocks, total, limit)
 	}
@@ -282,7 +295,7 @@ func decompressXZ(r io.ReaderAt, size, limit int64) ([]byte, error) {
 // output, then into a buffer of that size.
 func xzStreamed(r io.ReaderAt, size, limit int64) ([]byte, error) {
 	dicts := &xzDicts{}
-	return decodeSized(compXZ, -1, limit, func(out *output) error {
+	return decodeSized(XZ, -1, limit, func(out *output) error {
 		return xzDecodeStreaming(r, size, out, dicts)
 	})
 }
@@ -318,7 +331,7 @@ func (d *xzDicts) drop(n int) {
 func xzDecodeBlocks(r io.ReaderAt, streams []xzStream, blocks []xzBlock, total, limit int64) ([]byte, error) {
 	for _, s := range streams {
 		var h [xzHeaderLen]byte
-		if err := readAtFull(r, h[:], s.off); err != nil {
+		if err := ReadAtFull(r, h[:], s.off); err != nil {
 			return nil, fmt.Errorf("xz: %w", err)
 		}
 		if _, err := xzParseHeader(h[:]); err != nil {
@@ -601,7 +614,7 @@ func xzStreamBlock(src *source, check byte, out *output, dicts *xzDicts) ([2]int
 	err = out.fill(r2)
 	dicts.drop(dictCap)
 	if err != nil {
-		return [2]int64{}, formatErr(compXZ, err)
+		return [2]int64{}, formatErr(XZ, err)
 	}
 	n := out.n - ustart
 	csize := src.pos() - hdr.off

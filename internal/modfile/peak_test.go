@@ -1,10 +1,9 @@
-package modprobe
+package modfile
 
 import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"hash/crc32"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +14,8 @@ import (
 	"time"
 
 	"github.com/ulikunitz/xz"
+
+	"github.com/gokmod/modprobe/internal/testmod"
 )
 
 // peakBombSize is the output of the bombs TestDecompressPeakMemory
@@ -26,6 +27,11 @@ const peakBombSize = 2 << 30
 // limit, flate's and LZMA2's tables), the input buffers, and the runtime's
 // own allocations while it runs. SECURITY.md states it.
 const peakSlack = 16 << 20
+
+// defaultMaxModuleSize is modprobe.DefaultMaxModuleSize, the limit a
+// Loader decompresses with unless told otherwise (package modprobe
+// imports this one, so its constant cannot be named here).
+const defaultMaxModuleSize = 512 << 20
 
 // peakBombs returns the 2 GiB bombs of TestDecompressPeakMemory for a
 // limit: each format as its tools write it, and the variants whose hints
@@ -42,67 +48,20 @@ func peakBombs(t testing.TB, limit int64) map[string][]byte {
 	out["gzip-isize-limit"] = gz
 	// zstd without a content size and the largest window accepted
 	// (128 MiB): the streaming decoder's history.
-	out["zstd-window"] = ZstdRLEFrame(peakBombSize, []byte{0x00, 0x88})
+	out["zstd-window"] = testmod.ZstdRLEFrame(peakBombSize, []byte{0x00, 0x88})
 	// zstd declaring the limit as its content size, and exceeding it.
-	out["zstd-fcs-limit"] = ZstdRLEFrame(peakBombSize, binary.LittleEndian.AppendUint64([]byte{0xc0, 0x38}, uint64(limit)))
+	out["zstd-fcs-limit"] = testmod.ZstdRLEFrame(peakBombSize, binary.LittleEndian.AppendUint64([]byte{0xc0, 0x38}, uint64(limit)))
 	// xz whose streams declare a 4 GiB dictionary, with one byte of
 	// garbage at the end so that the index cannot be read from there and
 	// the file is decoded from the front.
-	out["xz-dict-stream"] = append(XZBigDict(t, out["xz"]), 0)
+	out["xz-dict-stream"] = append(testmod.XZBigDict(t, out["xz"]), 0)
 	return out
-}
-
-// ZstdRLEFrame returns a zstd frame with the given frame header
-// descriptor and what follows it, of total bytes of zeros in 128 KiB RLE
-// blocks. It is exported for the adversarial table of package
-// modprobe_test.
-func ZstdRLEFrame(total int, header []byte) []byte {
-	const block = 128 << 10
-	f := append([]byte{0x28, 0xb5, 0x2f, 0xfd}, header...)
-	for i := range total / block {
-		h := uint32(block<<3 | 1<<1)
-		if i == total/block-1 {
-			h |= 1
-		}
-		f = append(f, byte(h), byte(h>>8), byte(h>>16), 0)
-	}
-	return f
-}
-
-// XZBigDict returns file, xz streams of one block each, with the LZMA2
-// dictionary of every block set to 4 GiB in its header. It is exported for
-// the adversarial table of package modprobe_test.
-func XZBigDict(t testing.TB, file []byte) []byte {
-	t.Helper()
-	file = bytes.Clone(file)
-	for off := 0; off+xzHeaderLen < len(file); {
-		h := file[off+xzHeaderLen:]
-		size := (int(h[0]) + 1) * 4
-		p := 2
-		for _, flag := range []byte{0x40, 0x80} { // compressed, uncompressed size
-			if h[1]&flag != 0 {
-				_, n := xzUvarint(h[p:])
-				p += n
-			}
-		}
-		if h[1]&0x03 != 0 || h[p] != xzLZMA2 || h[p+1] != 1 {
-			t.Fatalf("unexpected block header % x", h[:size])
-		}
-		h[p+2] = 40
-		binary.LittleEndian.PutUint32(h[size-4:], crc32.ChecksumIEEE(h[:size-4]))
-		next := bytes.Index(file[off+1:], []byte(magicXZ))
-		if next < 0 {
-			break
-		}
-		off += 1 + next
-	}
-	return file
 }
 
 // TestDecompressPeakMemory decompresses 2 GiB bombs of every format in a
 // child process each (internal/memtest/peakdecompress, built without the
 // race detector, whose shadow memory would count), against limits of
-// 512 MiB (DefaultMaxModuleSize) and 48 MiB, and checks the peak of the
+// 512 MiB (defaultMaxModuleSize) and 48 MiB, and checks the peak of the
 // child's Go heap during the call (live and unswept objects, sampled every
 // millisecond) and its peak resident set (VmHWM after
 // /proc/self/clear_refs): both at most the limit plus peakSlack. Before,
@@ -115,13 +74,13 @@ func TestDecompressPeakMemory(t *testing.T) {
 	}
 	dir := t.TempDir()
 	child := filepath.Join(dir, "peakdecompress")
-	build := exec.Command("go", "build", "-o", child, "./internal/memtest/peakdecompress")
+	build := exec.Command("go", "build", "-o", child, "github.com/gokmod/modprobe/internal/memtest/peakdecompress")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building the child: %v\n%s", err, out)
 	}
 	re := regexp.MustCompile(`(?m)^PEAK heap=(\d+) rss=(\d+) err=(.*)$`)
-	for _, limit := range []int64{DefaultMaxModuleSize, 48 << 20} {
+	for _, limit := range []int64{defaultMaxModuleSize, 48 << 20} {
 		for name, bomb := range peakBombs(t, limit) {
 			t.Run(fmt.Sprintf("%s/%dMiB", name, limit>>20), func(t *testing.T) {
 				path := filepath.Join(dir, "bomb.ko")

@@ -1,0 +1,97 @@
+package modfile
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"syscall"
+
+	"github.com/gokmod/modprobe/internal/fileio"
+)
+
+// ReadFile returns the ELF image in the module file at path: the file
+// itself, or its contents decompressed when it is gzip, xz or zstd (told
+// by its magic bytes, never its name). maxSize bounds the image
+// (ErrTooLarge beyond). A file shorter than a module's magic fails with
+// ENOEXEC.
+func ReadFile(path string, maxSize int64) ([]byte, error) {
+	f, err := fileio.OpenRegular(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	comp, err := SniffFile(f, path)
+	if err != nil {
+		return nil, err
+	}
+	return ReadImage(f, path, comp, maxSize)
+}
+
+// DecompressBytes returns the ELF image in data, the bytes of a module
+// file already read: data itself when it is not gzip, xz or zstd (told by
+// its magic bytes, as ReadFile tells them), else its decompressed
+// contents. maxSize bounds the image (ErrTooLarge beyond). Unlike ReadFile
+// it does not refuse data shorter than a module's magic.
+func DecompressBytes(data []byte, maxSize int64) ([]byte, error) {
+	comp := Sniff(data)
+	if comp == None {
+		if int64(len(data)) > maxSize {
+			return nil, tooLarge(None, maxSize)
+		}
+		return data, nil
+	}
+	img, err := Decompress(bytes.NewReader(data), int64(len(data)), comp, maxSize)
+	if err != nil {
+		return nil, fmt.Errorf("decompressing module: %w", err)
+	}
+	return img, nil
+}
+
+// SniffFile returns the compression of the open module file f, from its
+// first six bytes, as libkmod's kmod_file_open does; a shorter file is
+// ENOEXEC. path names the file in errors.
+func SniffFile(f *os.File, path string) (Compression, error) {
+	var head [6]byte
+	if n, err := f.ReadAt(head[:], 0); n < len(head) {
+		if err != nil && !errors.Is(err, io.EOF) {
+			return None, fmt.Errorf("reading %s: %w", path, err)
+		}
+		return None, fmt.Errorf("%s: file too short to be a module: %w", path, syscall.ENOEXEC)
+	}
+	return Sniff(head[:]), nil
+}
+
+// ReadImage returns the ELF image of the open module file f, decompressed
+// if comp says so, within maxSize bytes. path names the file in errors.
+func ReadImage(f *os.File, path string, comp Compression, maxSize int64) ([]byte, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	image, err := Decompress(f, st.Size(), comp, maxSize)
+	if err != nil {
+		verb := "reading"
+		if comp != None {
+			verb = "decompressing"
+		}
+		return nil, fmt.Errorf("%s %s: %w", verb, path, err)
+	}
+	return image, nil
+}
+
+// Map returns a module file's ELF image like ReadFile, but maps a plain
+// (uncompressed) file instead of copying it. The image is valid until
+// release is called.
+func Map(path string, maxSize int64) (image []byte, release func(), err error) {
+	data, _, unmap, err := fileio.Map(path, maxSize)
+	if err == nil && len(data) >= 6 && Sniff(data[:6]) == None {
+		return data, func() { _ = unmap() }, nil
+	}
+	if unmap != nil {
+		_ = unmap()
+	}
+	image, err = ReadFile(path, maxSize)
+	return image, func() {}, err
+}
