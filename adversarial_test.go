@@ -472,7 +472,7 @@ func TestAdversarialInputs(t *testing.T) {
 			}
 			if e.k != nil {
 				if !c.anyInserts {
-					if got := advInserted(e.k); !slices.Equal(got, c.inserted) {
+					if got := e.k.Inserted(); !slices.Equal(got, c.inserted) {
 						t.Errorf("kernel inserted %q, want %q", got, c.inserted)
 					}
 				}
@@ -540,17 +540,6 @@ func advPilot(t *testing.T, c *advCase) string {
 }
 
 func advMiB(n uint64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
-
-// advInserted returns the modules the kernel inserted successfully.
-func advInserted(k *modprobetest.Kernel) []string {
-	var names []string
-	for _, in := range k.Inserts() {
-		if in.Err == nil {
-			names = append(names, in.Module)
-		}
-	}
-	return names
-}
 
 // advFileState is what advSnapshot records of one file.
 type advFileState struct {

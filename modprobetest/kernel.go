@@ -246,6 +246,20 @@ func (k *Kernel) Inserts() []Insert {
 	return slices.Clone(k.inserts)
 }
 
+// Inserted returns the names of the modules inserted successfully so
+// far, in order: what a test of a stopped or failed load asserts.
+func (k *Kernel) Inserted() []string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	var names []string
+	for _, in := range k.inserts {
+		if in.Err == nil {
+			names = append(names, in.Module)
+		}
+	}
+	return names
+}
+
 // Removes returns the removals so far, in order.
 func (k *Kernel) Removes() []Remove {
 	k.mu.Lock()

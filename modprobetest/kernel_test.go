@@ -147,6 +147,7 @@ func TestFakeKernelDecompressor(t *testing.T) {
 	k.SetNoFinitModule(false)
 
 	// an init function that fails runs, logs, and leaves nothing live
+	before := k.Inserted()
 	k.FailInit("b", syscall.EINVAL)
 	if err := k.FinitModule(open("kernel/b.ko"), "", 0); !errors.Is(err, syscall.EINVAL) || k.IsLive("b") {
 		t.Errorf("failing init: %v", err)
@@ -157,6 +158,9 @@ func TestFakeKernelDecompressor(t *testing.T) {
 	k.FailInit("b", nil)
 	if err := k.FinitModule(open("kernel/b.ko"), "", 0); err != nil || !k.IsLive("b") {
 		t.Errorf("init after FailInit(nil): %v", err)
+	}
+	if got, want := k.Inserted(), append(before, "b"); !slices.Equal(got, want) {
+		t.Errorf("Inserted() = %v, want %v (the failed init not counted)", got, want)
 	}
 	ins := k.Inserts()
 	var inits []bool

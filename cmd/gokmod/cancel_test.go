@@ -32,16 +32,6 @@ func signalled() (context.Context, func()) {
 	return ctx, func() { cancel(&cli.SignalError{Sig: syscall.SIGTERM}) }
 }
 
-func inserted(k *modprobetest.Kernel) []string {
-	var names []string
-	for _, ins := range k.Inserts() {
-		if ins.Err == nil {
-			names = append(names, ins.Module)
-		}
-	}
-	return names
-}
-
 func TestCancelDuringInsert(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -75,7 +65,7 @@ func TestCancelDuringInsert(t *testing.T) {
 			}
 			got := runCancellable(ctx, k, stdin, tc.args(root, bundle)...)
 			expect(t, got, tc.code, "", tc.stderr)
-			if ins := inserted(k); !slices.Equal(ins, []string{"x", "a"}) {
+			if ins := k.Inserted(); !slices.Equal(ins, []string{"x", "a"}) {
 				t.Errorf("inserted %v, want x and a (in flight at the signal), nothing after", ins)
 			}
 		})

@@ -55,19 +55,9 @@ func TestCancelKMMLoad(t *testing.T) {
 	if got.Code != 1 || got.Stderr != "kmm: failed to load module oot_main: load oot_main: context canceled (stopped by SIGTERM)\n" {
 		t.Errorf("got:\n%s", got)
 	}
-	if ins := inserted(k); !slices.Equal(ins, []string{"oot_dep"}) {
+	if ins := k.Inserted(); !slices.Equal(ins, []string{"oot_dep"}) {
 		t.Errorf("inserted %v, want oot_dep (in flight at the signal), nothing after", ins)
 	}
-}
-
-func inserted(k *modprobetest.Kernel) []string {
-	var names []string
-	for _, ins := range k.Inserts() {
-		if ins.Err == nil {
-			names = append(names, ins.Module)
-		}
-	}
-	return names
 }
 
 // TestKMMBoundedConfig: a worker configuration that is a FIFO without a
