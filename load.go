@@ -40,7 +40,10 @@ type LoadOptions struct {
 	// runtime.GOMAXPROCS(0). Dry runs are always sequential.
 	Jobs int
 	// Show, if set, is called with each action just before it is taken,
-	// as modprobe -v prints it.
+	// as modprobe -v prints it. Calls never overlap, whatever Jobs is:
+	// Show needs no lock of its own. With Jobs above 1 they come in the
+	// order the actions start, which for independent modules may differ
+	// from run to run.
 	Show func(Action)
 	// RawCmdlineOpts substitutes the caller's parameters for
 	// $CMDLINE_OPTS in install commands as they are, as kmod does, for
@@ -168,6 +171,8 @@ type loadRun struct {
 	sem  chan struct{} // bounds the inserts in progress
 	kmsg *kernel.Kmsg  // the kernel log, from before the first insert
 	mu   sync.Mutex    // serializes reads of kmsg
+	// showMu serializes the calls of opts.Show.
+	showMu sync.Mutex
 }
 
 func (l *Loader) loadAll(ctx context.Context, reqs []loadRequest, opts LoadOptions) error {
@@ -265,14 +270,24 @@ func (r *loadRun) verdict(a *Action, err error) error {
 	return err
 }
 
+// show calls opts.Show with a, never while another call runs.
+func (r *loadRun) show(a *Action) {
+	if r.opts.Show == nil {
+		return
+	}
+	r.showMu.Lock()
+	defer r.showMu.Unlock()
+	r.opts.Show(*a)
+}
+
 // action takes one action, a, of probe pr.
 func (r *loadRun) action(ctx context.Context, pr *Probe, a *Action) error {
 	l := r.l
 	if a.Kind == ActionBuiltin || l.isLive(a.Module) {
 		return errLoaded
 	}
-	if r.opts.Show != nil {
-		r.opts.Show(*a)
+	if a.Kind != ActionInsert || r.opts.DryRun {
+		r.show(a)
 	}
 	if r.opts.DryRun {
 		return nil
@@ -308,16 +323,24 @@ func (r *loadRun) action(ctx context.Context, pr *Probe, a *Action) error {
 			return err
 		}
 	}
-	err, shared := l.flights.do(a.Module, func() error {
+	err, shared := l.flights.do(ctx, a.Module, func() error {
 		// A concurrent caller may have inserted it since the check above.
 		if (l.runs.Load() > 1 || cap(r.sem) > 1) && l.isLive(a.Module) {
 			return errLoaded
 		}
+		// Shown here, by the one caller that inserts: two probes of a
+		// parallel run that both need the module show it once.
+		r.show(a)
 		return l.insertFile(a.Path, a.Params, insertFlags{vermagic: r.opts.ForceVermagic, modversion: r.opts.ForceModversion})
 	})
 	<-r.sem
-	if shared && err == nil {
-		return errLoaded // another caller inserted it
+	if shared {
+		if err == nil {
+			return errLoaded // another caller inserted it
+		}
+		if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
+			return err // this caller stopped waiting for another's insert
+		}
 	}
 	if err == nil || err == errLoaded {
 		return err

@@ -152,6 +152,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -297,7 +298,10 @@ type Loader struct {
 
 	idxOnce sync.Once
 	idx     *index.Set
-	closed  atomic.Bool
+	// unmap releases idx's mappings if the Loader is dropped without
+	// Close; Close stops it.
+	unmap  runtime.Cleanup
+	closed atomic.Bool
 
 	// stats remembers, per module file, whether it exists: like the
 	// indexes, the tree is taken as it was when first read.
@@ -465,17 +469,23 @@ func (l *Loader) indexes(log func(error)) (*index.Set, error) {
 	if l.closed.Load() {
 		return nil, ErrClosed
 	}
-	l.idxOnce.Do(func() { l.idx = index.Load(l.moduleDir, log) })
+	l.idxOnce.Do(func() {
+		l.idx = index.Load(l.moduleDir, log)
+		l.unmap = runtime.AddCleanup(l, func(idx *index.Set) { _ = idx.Close() }, l.idx)
+	})
 	return l.idx, nil
 }
 
 // Close releases the indexes. Every later call fails with ErrClosed.
+// A Loader that is dropped without Close releases them when the garbage
+// collector finds it unreachable; Close does it at once.
 func (l *Loader) Close() error {
 	if l.closed.Swap(true) {
 		return nil
 	}
 	l.idxOnce.Do(func() {})
 	if l.idx != nil {
+		l.unmap.Stop()
 		return l.idx.Close()
 	}
 	return nil

@@ -95,7 +95,8 @@ func (p *pool) add(key string, m *module) {
 }
 
 func (l *Loader) newPool(ctx context.Context) (*pool, error) {
-	idx, err := l.indexes(func(err error) { l.log.indexDiag(ctx, err) })
+	lg := l.log // not l: the indexes keep the function, and must not keep l
+	idx, err := l.indexes(func(err error) { lg.indexDiag(ctx, err) })
 	if err != nil {
 		return nil, err
 	}

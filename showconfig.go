@@ -14,7 +14,8 @@ import (
 // softdep and weakdep lines in configuration order, a separator, then
 // every entry of modules.alias and modules.symbols as "alias KEY VALUE".
 func (l *Loader) WriteConfig(ctx context.Context, w io.Writer) error {
-	idx, err := l.indexes(func(err error) { l.log.indexDiag(ctx, err) })
+	lg := l.log // not l: the indexes keep the function, and must not keep l
+	idx, err := l.indexes(func(err error) { lg.indexDiag(ctx, err) })
 	if err != nil {
 		return err
 	}

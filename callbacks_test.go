@@ -1,0 +1,148 @@
+package modprobe_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gokmod/modprobe"
+	"github.com/gokmod/modprobe/internal/testmod"
+	"github.com/gokmod/modprobe/modprobetest"
+)
+
+// TestShowCallsNeverOverlap: with Jobs above 1 the Show callback is
+// called from one goroutine at a time, so a callback that appends to a
+// slice without a lock is safe (go test -race fails here otherwise), and
+// it sees every action once.
+func TestShowCallsNeverOverlap(t *testing.T) {
+	lt := newLoadTree(t, wideTree(), nil)
+	l := lt.open(t, modprobe.Options{})
+	var shown []string
+	inShow := 0
+	err := l.LoadAllWith(context.Background(), wideNames(0, 24), modprobe.LoadOptions{
+		Jobs: 8,
+		Show: func(a modprobe.Action) {
+			inShow++
+			if inShow != 1 {
+				t.Errorf("Show entered while another call runs (%d at once)", inShow)
+			}
+			runtime.Gosched()
+			shown = append(shown, a.Module)
+			inShow--
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(shown) != 25 {
+		t.Errorf("Show called for %d actions, want 25 (24 modules and their base): %v", len(shown), shown)
+	}
+	checkOnce(t, lt)
+}
+
+// TestWaiterKeepsItsDeadline: a caller that finds another caller inserting
+// the same module waits for it only as long as its own context lets it,
+// and says that it stopped waiting instead of claiming the module is in.
+func TestWaiterKeepsItsDeadline(t *testing.T) {
+	lt := newLoadTree(t, map[string]string{"modules.dep": "kernel/slow.ko:\n"}, nil)
+	l := lt.open(t, modprobe.Options{})
+	release := make(chan struct{})
+	started := make(chan struct{})
+	lt.K.OnInsert(func(in modprobetest.Insert) error {
+		close(started)
+		<-release
+		return nil
+	})
+	first := make(chan error, 1)
+	go func() { first <- l.Load(context.Background(), "slow") }()
+	<-started
+
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	second := make(chan error, 1)
+	go func() { second <- l.Load(ctx, "slow") }()
+	select {
+	case err := <-second:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("the waiting caller returned %v, want its deadline's error", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the waiting caller did not return when its deadline passed")
+	}
+	close(release)
+	if err := <-first; err != nil {
+		t.Errorf("the inserting caller: %v", err)
+	}
+	if got := lt.K.Inserted(); len(got) != 1 || got[0] != "slow" {
+		t.Errorf("inserted %v, want [slow] once", got)
+	}
+}
+
+// mapsOf counts the mappings of files under dir in /proc/self/maps.
+func mapsOf(t *testing.T, dir string) int {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Count(string(b), dir)
+}
+
+// TestDroppedLoaderUnmapsIndexes: Loaders that are never closed release
+// their index mappings once the collector finds them unreachable; Close
+// releases them at once (and the cleanup does not close them again).
+func TestDroppedLoaderUnmapsIndexes(t *testing.T) {
+	root, release := testmod.DebianTree(t)
+	moddir := testmod.ModuleDir(root, release)
+	before := mapsOf(t, moddir)
+	func() {
+		for range 50 {
+			l, err := modprobe.Open(modprobe.Options{ModuleDir: moddir, ConfigPaths: []string{}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := l.Lookup(context.Background(), "ext4"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}()
+	if n := mapsOf(t, moddir); n < before+50 {
+		t.Fatalf("%d index mappings with 50 Loaders open, want at least %d: the test cannot see them", n, before+50)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for mapsOf(t, moddir) > before && time.Now().Before(deadline) {
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := mapsOf(t, moddir); n > before {
+		t.Errorf("%d index mappings left after the Loaders were dropped, want %d", n, before)
+	}
+
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			l, err := modprobe.Open(modprobe.Options{ModuleDir: moddir, ConfigPaths: []string{}})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if _, err := l.Lookup(context.Background(), "ext4"); err != nil {
+				t.Error(err)
+			}
+			if err := l.Close(); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := mapsOf(t, moddir); n > before {
+		t.Errorf("%d index mappings left after Close, want %d", n, before)
+	}
+	runtime.GC()
+	runtime.GC()
+}
