@@ -104,7 +104,7 @@ func New(dir string) (*Kernel, error) {
 		failRemove: map[string]error{},
 		failDecomp: map[string]bool{},
 	}
-	for _, d := range []string{"sys/module", "proc"} {
+	for _, d := range []string{"sys/module", "proc", "etc/modprobe.d"} {
 		if err := os.MkdirAll(filepath.Join(k.dir, d), 0o755); err != nil {
 			return nil, err
 		}
@@ -129,10 +129,25 @@ func (k *Kernel) ProcDir() string { return filepath.Join(k.dir, "proc") }
 // KmsgPath is the fake kernel log, one /dev/kmsg record per line.
 func (k *Kernel) KmsgPath() string { return filepath.Join(k.dir, "kmsg") }
 
+// ConfigDir is the fake system's modprobe.d directory, empty until a
+// test writes into it: a Loader from Options reads it instead of the
+// host's configuration.
+func (k *Kernel) ConfigDir() string { return filepath.Join(k.dir, "etc/modprobe.d") }
+
 // Options returns opts wired to the fake kernel: Kernel, SysfsDir,
-// ProcDir and KmsgPath are set; the rest (the module tree, the
-// configuration) is the caller's.
+// ProcDir and KmsgPath are set. The module tree and the configuration
+// are the caller's, and nothing of the host's is read unless the caller
+// names it: without ConfigPaths the Loader reads ConfigDir (not the
+// host's modprobe.d), and without ModuleDir or RootDir it looks for
+// modules under the fake system's own root, which has none until a test
+// puts a tree there.
 func (k *Kernel) Options(opts modprobe.Options) modprobe.Options {
+	if opts.ConfigPaths == nil {
+		opts.ConfigPaths = []string{k.ConfigDir()}
+	}
+	if opts.ModuleDir == "" && opts.RootDir == "" {
+		opts.RootDir = k.dir
+	}
 	opts.Kernel = k
 	opts.SysfsDir = k.SysfsDir()
 	opts.ProcDir = k.ProcDir()

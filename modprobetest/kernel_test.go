@@ -1,6 +1,7 @@
 package modprobetest_test
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -169,5 +170,41 @@ func TestFakeKernelDecompressor(t *testing.T) {
 	}
 	if want := []bool{false, false, false, false, true, true}; !slices.Equal(inits, want) {
 		t.Errorf("Insert.Init of %+v, want %v", ins, want)
+	}
+}
+
+// TestOptionsHermetic: a Loader from Options reads the fake system's
+// modprobe.d and module root, not the host's, unless the test names
+// others.
+func TestOptionsHermetic(t *testing.T) {
+	k, err := modprobetest.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := k.Options(modprobe.Options{})
+	if len(opts.ConfigPaths) != 1 || opts.ConfigPaths[0] != k.ConfigDir() {
+		t.Errorf("ConfigPaths = %q, want only the fake system's %q", opts.ConfigPaths, k.ConfigDir())
+	}
+	if opts.RootDir == "" || opts.RootDir == "/" {
+		t.Errorf("RootDir = %q: the host's modules would be read", opts.RootDir)
+	}
+	if named := k.Options(modprobe.Options{ConfigPaths: []string{"/x"}, ModuleDir: "/m"}); named.ConfigPaths[0] != "/x" || named.RootDir != "" {
+		t.Errorf("the test's own paths were replaced: %+v", named)
+	}
+
+	// The fake system's modprobe.d is what a load reads.
+	root := t.TempDir()
+	if _, err := modprobetest.WriteTree(root, "6.1.0-test", modprobetest.Module{Name: "drv", Params: []string{"q:int"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(k.ConfigDir(), "drv.conf"), []byte("options drv q=3\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l := k.Open(t, modprobe.Options{RootDir: root, KernelRelease: "6.1.0-test"})
+	if err := l.Load(context.Background(), "drv"); err != nil {
+		t.Fatal(err)
+	}
+	if in := k.Inserts(); len(in) != 1 || strings.TrimSpace(in[0].Params) != "q=3" {
+		t.Errorf("inserts %+v, want drv with q=3 from the fake modprobe.d", in)
 	}
 }
