@@ -2,7 +2,6 @@ package modprobe_test
 
 import (
 	"context"
-	"errors"
 	"os"
 	"runtime"
 	"strings"
@@ -13,6 +12,8 @@ import (
 	"github.com/gokmod/modprobe"
 	"github.com/gokmod/modprobe/internal/testmod"
 	"github.com/gokmod/modprobe/modprobetest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestShowCallsNeverOverlap: with Jobs above 1 the Show callback is
@@ -36,12 +37,8 @@ func TestShowCallsNeverOverlap(t *testing.T) {
 			inShow--
 		},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(shown) != 25 {
-		t.Errorf("Show called for %d actions, want 25 (24 modules and their base): %v", len(shown), shown)
-	}
+	require.NoError(t, err)
+	assert.Len(t, shown, 25, "Show calls: one for each of the 24 modules and their base")
 	checkOnce(t, lt)
 }
 
@@ -68,19 +65,13 @@ func TestWaiterKeepsItsDeadline(t *testing.T) {
 	go func() { second <- l.Load(ctx, "slow") }()
 	select {
 	case err := <-second:
-		if !errors.Is(err, context.DeadlineExceeded) {
-			t.Errorf("the waiting caller returned %v, want its deadline's error", err)
-		}
+		assert.ErrorIs(t, err, context.DeadlineExceeded, "the waiting caller's error")
 	case <-time.After(10 * time.Second):
 		t.Fatal("the waiting caller did not return when its deadline passed")
 	}
 	close(release)
-	if err := <-first; err != nil {
-		t.Errorf("the inserting caller: %v", err)
-	}
-	if got := lt.K.Inserted(); len(got) != 1 || got[0] != "slow" {
-		t.Errorf("inserted %v, want [slow] once", got)
-	}
+	assert.NoError(t, <-first, "the inserting caller")
+	assert.Equal(t, []string{"slow"}, lt.K.Inserted(), "inserts")
 }
 
 // mapsOf counts the mappings of files under dir in /proc/self/maps.
@@ -103,12 +94,9 @@ func TestDroppedLoaderUnmapsIndexes(t *testing.T) {
 	func() {
 		for range 50 {
 			l, err := modprobe.Open(modprobe.Options{ModuleDir: moddir, ConfigPaths: []string{}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := l.Lookup(context.Background(), "ext4"); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
+			_, err = l.Lookup(context.Background(), "ext4")
+			require.NoError(t, err)
 		}
 	}()
 	if n := mapsOf(t, moddir); n < before+50 {
@@ -119,30 +107,22 @@ func TestDroppedLoaderUnmapsIndexes(t *testing.T) {
 		runtime.GC()
 		time.Sleep(10 * time.Millisecond)
 	}
-	if n := mapsOf(t, moddir); n > before {
-		t.Errorf("%d index mappings left after the Loaders were dropped, want %d", n, before)
-	}
+	assert.Equal(t, before, mapsOf(t, moddir), "index mappings left after the Loaders were dropped")
 
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {
 			l, err := modprobe.Open(modprobe.Options{ModuleDir: moddir, ConfigPaths: []string{}})
-			if err != nil {
-				t.Error(err)
+			if !assert.NoError(t, err) {
 				return
 			}
-			if _, err := l.Lookup(context.Background(), "ext4"); err != nil {
-				t.Error(err)
-			}
-			if err := l.Close(); err != nil {
-				t.Error(err)
-			}
+			_, err = l.Lookup(context.Background(), "ext4")
+			assert.NoError(t, err)
+			assert.NoError(t, l.Close())
 		})
 	}
 	wg.Wait()
-	if n := mapsOf(t, moddir); n > before {
-		t.Errorf("%d index mappings left after Close, want %d", n, before)
-	}
+	assert.Equal(t, before, mapsOf(t, moddir), "index mappings left after Close")
 	runtime.GC()
 	runtime.GC()
 }
