@@ -2,6 +2,7 @@ package modprobe_test
 
 import (
 	"context"
+	"io"
 	"os"
 	"runtime"
 	"strings"
@@ -125,4 +126,36 @@ func TestDroppedLoaderUnmapsIndexes(t *testing.T) {
 	assert.Equal(t, before, mapsOf(t, moddir), "index mappings left after Close")
 	runtime.GC()
 	runtime.GC()
+}
+
+// TestLoaderDroppedDuringCall: a Loader the caller drops while one of its
+// calls runs stays mapped until the call returns (the cleanup must not
+// unmap indexes a call is still reading: a fault would end the test
+// binary).
+func TestLoaderDroppedDuringCall(t *testing.T) {
+	root, release := testmod.DebianTree(t)
+	moddir := testmod.ModuleDir(root, release)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				runtime.GC()
+			}
+		}
+	})
+	defer func() { close(stop); wg.Wait() }()
+	for range 40 {
+		open := func() *modprobe.Loader {
+			l, err := modprobe.Open(modprobe.Options{ModuleDir: moddir, ConfigPaths: []string{}})
+			require.NoError(t, err)
+			return l
+		}
+		require.NoError(t, open().WriteConfig(context.Background(), io.Discard))
+		_, err := open().Lookup(context.Background(), "ext4")
+		require.NoError(t, err)
+	}
 }

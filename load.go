@@ -72,6 +72,7 @@ func (o LoadOptions) jobs() int {
 // given parameters ("key=value"), and the modules it depends on, as
 // modprobe does. A module that is already loaded or built in is success.
 func (l *Loader) Load(ctx context.Context, name string, params ...string) error {
+	defer l.keepAlive()
 	return l.LoadWith(ctx, name, params, LoadOptions{})
 }
 
@@ -81,18 +82,21 @@ func (l *Loader) Load(ctx context.Context, name string, params ...string) error 
 // error of the step that failed (a *ModuleError with Op "insert" or
 // "install").
 func (l *Loader) LoadWith(ctx context.Context, name string, params []string, opts LoadOptions) error {
+	defer l.keepAlive()
 	return l.loadAll(ctx, []loadRequest{{name: name, params: params}}, opts)
 }
 
 // LoadAll loads each name as modprobe -a does: every name is tried, and
 // the errors are joined.
 func (l *Loader) LoadAll(ctx context.Context, names ...string) error {
+	defer l.keepAlive()
 	return l.LoadAllWith(ctx, names, LoadOptions{})
 }
 
 // LoadAllWith is LoadAll with options. With Jobs above 1 the names are
 // loaded in parallel too.
 func (l *Loader) LoadAllWith(ctx context.Context, names []string, opts LoadOptions) error {
+	defer l.keepAlive()
 	reqs := make([]loadRequest, len(names))
 	for i, n := range names {
 		reqs[i].name = n
@@ -128,6 +132,7 @@ func checkRequest(name string, params []string, raw bool) error {
 // opts.RawCmdlineOpts, a plan made with a parameter starting with '-' is
 // refused with ErrBadParams, as LoadWith refuses it.
 func (l *Loader) LoadProbe(ctx context.Context, pr *Probe, opts LoadOptions) error {
+	defer l.keepAlive()
 	if l.closed.Load() {
 		return moduleErr("load", pr.Module.Name, "", ErrClosed)
 	}
@@ -472,6 +477,7 @@ func errText(err error) string {
 // ForceVermagic and ForceModversion of opts apply. The error is a
 // *ModuleError with Op "insert", wrapping the kernel's errno.
 func (l *Loader) InsertFile(ctx context.Context, path, params string, opts LoadOptions) error {
+	defer l.keepAlive()
 	if l.closed.Load() {
 		return moduleErr("insert", path, path, ErrClosed)
 	}

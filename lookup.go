@@ -151,6 +151,7 @@ func (l *Loader) resolve(ctx context.Context, op, name string) (*pool, []*module
 // ErrNotFound when nothing matches and ErrBadName for a name kmod cannot
 // look up.
 func (l *Loader) Lookup(ctx context.Context, name string) ([]Module, error) {
+	defer l.keepAlive()
 	p, mods, err := l.resolve(ctx, "lookup", name)
 	if err != nil {
 		return nil, err

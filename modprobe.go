@@ -464,6 +464,12 @@ func (l *Loader) statFile(path string) error {
 	return err
 }
 
+// keepAlive keeps l reachable until it is called: every exported method
+// defers it, so that the cleanup that unmaps a dropped Loader's indexes
+// (see indexes) cannot run while a call is still reading them through a
+// pool or a local variable, after its last use of l.
+func (l *Loader) keepAlive() { runtime.KeepAlive(l) }
+
 // indexes returns the module indexes, opening them on first use.
 func (l *Loader) indexes(log func(error)) (*index.Set, error) {
 	if l.closed.Load() {

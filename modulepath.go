@@ -25,6 +25,7 @@ import (
 // names a file to insert: PlanFile is for a program that means a file, as
 // modprobe's administrator does; Plan never takes a name for a path.
 func (l *Loader) PlanFile(ctx context.Context, path string, params []string, opts PlanOptions) (*Plan, error) {
+	defer l.keepAlive()
 	p, mods, err := l.resolveFile(ctx, "plan", path)
 	if err != nil {
 		return nil, err
@@ -35,6 +36,7 @@ func (l *Loader) PlanFile(ctx context.Context, path string, params []string, opt
 // LookupFile returns the module the file at path is, as modprobe -R PATH
 // prints it (kmod 31 and later), with its errors as PlanFile's.
 func (l *Loader) LookupFile(ctx context.Context, path string) (Module, error) {
+	defer l.keepAlive()
 	p, mods, err := l.resolveFile(ctx, "lookup", path)
 	if err != nil {
 		return Module{}, err

@@ -221,6 +221,7 @@ type PlanOptions struct {
 // It returns a *ModuleError wrapping ErrNotFound when nothing matches, or
 // the context's error when ctx is done.
 func (l *Loader) Plan(ctx context.Context, name string, params []string, opts PlanOptions) (*Plan, error) {
+	defer l.keepAlive()
 	return l.plan(ctx, name, params, opts, false)
 }
 

@@ -58,11 +58,13 @@ type RemoveOptions struct {
 // module (or its remove command), the dependencies left unused, then its
 // pre softdeps. Every name is tried; the errors are joined.
 func (l *Loader) Remove(ctx context.Context, names ...string) error {
+	defer l.keepAlive()
 	return l.RemoveWith(ctx, names, RemoveOptions{})
 }
 
 // RemoveWith is Remove with options.
 func (l *Loader) RemoveWith(ctx context.Context, names []string, opts RemoveOptions) error {
+	defer l.keepAlive()
 	var errs []error
 	for _, name := range names {
 		if err := l.removeName(ctx, name, opts); err != nil {
@@ -275,6 +277,7 @@ func backoff(last, left time.Duration) time.Duration {
 // checks (see State for those). Only Force and Wait of opts apply. The
 // error is a *ModuleError with Op "delete" wrapping the kernel's errno.
 func (l *Loader) RemoveModule(ctx context.Context, name string, opts RemoveOptions) error {
+	defer l.keepAlive()
 	if l.closed.Load() {
 		return moduleErr("delete", name, "", ErrClosed)
 	}

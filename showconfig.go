@@ -14,6 +14,7 @@ import (
 // softdep and weakdep lines in configuration order, a separator, then
 // every entry of modules.alias and modules.symbols as "alias KEY VALUE".
 func (l *Loader) WriteConfig(ctx context.Context, w io.Writer) error {
+	defer l.keepAlive()
 	lg := l.log // not l: the indexes keep the function, and must not keep l
 	idx, err := l.indexes(func(err error) { lg.indexDiag(ctx, err) })
 	if err != nil {

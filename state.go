@@ -56,6 +56,7 @@ type Status struct {
 // an alias). Like libkmod, a module counts as builtin only when
 // modules.builtin names it.
 func (l *Loader) State(name string) (Status, error) {
+	defer l.keepAlive()
 	p, err := l.newPool(context.Background())
 	if err != nil {
 		return Status{}, moduleErr("state", name, "", err)
@@ -108,6 +109,7 @@ type LoadedModule struct {
 // recent first), with their size, use count and holders read from sysfs
 // as lsmod does.
 func (l *Loader) Loaded() ([]LoadedModule, error) {
+	defer l.keepAlive()
 	mods, err := kernel.ReadProcModules(l.proc)
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
