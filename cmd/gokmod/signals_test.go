@@ -466,7 +466,6 @@ func TestSignalSecondEndsAtOnce(t *testing.T) {
 	killedBy(t, ws, syscall.SIGINT)
 }
 
-
 // TestSignalBeforeFirstStepEndsAtOnce: modprobe -D -a prints what it
 // would do and does nothing a signal must not cut short, so it does not
 // watch the signals (cli's signals.go): blocked on a full stdout, it dies
