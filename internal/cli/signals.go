@@ -185,10 +185,16 @@ func dieBy(sig syscall.Signal) {
 // watching the signals (Env.Stopper): a tool asks for it before it starts
 // anything a signal must not cut short.
 func (e *Env) Context() context.Context {
+	e.Watch()
+	return e.LookupContext()
+}
+
+// Watch starts watching the signals, as Context does, before a step that
+// takes no context but must not be cut short (writing a file).
+func (e *Env) Watch() {
 	if e.Stopper != nil {
 		e.Stopper.Watch()
 	}
-	return e.LookupContext()
 }
 
 // LookupContext is Context for work that changes nothing and waits on
