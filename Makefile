@@ -2,9 +2,16 @@
 GO ?= go
 GOFLAGS ?=
 
-.PHONY: all test demo setup lint unit fuzz bench clean
+.PHONY: all build test demo setup lint unit fuzz bench clean
 
 all: test
+
+# build puts gokmod and its worker into BIN (bin/ unless set), both static:
+# CGO_ENABLED=0, or the worker (net, os/user) would be linked against libc
+# and go through ld.so at every start.
+BIN ?= bin
+build:
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/ ./cmd/gokmod ./cmd/worker
 
 # setup installs the Debian packages the tests use and fetches Debian's
 # current kernel package into .cache/ (see scripts/setup.sh).

@@ -69,8 +69,9 @@ func FuzzEnv(f *testing.F) {
 
 // FuzzState checks the hook's inputs: a state or an environment, or an
 // error wrapping ErrBadState that says where, as "LINE:COL:" inside the
-// input; an accepted state has an absolute bundle; an accepted config.json
-// gives the process.env encoding/json reads from it, and that environment
+// input; an accepted state has an absolute bundle; a config.json
+// encoding/json reads as a runtime spec is accepted with the process.env
+// it reads, one that is not JSON is refused, and an accepted environment
 // goes through ParseEnv.
 func FuzzState(f *testing.F) {
 	f.Add([]byte(`{"ociVersion":"1.0.2-dev","id":"c1","status":"creating","pid":17781,"bundle":"/run/c1"}`))
@@ -98,22 +99,31 @@ func FuzzState(f *testing.F) {
 			t.Fatalf("ParseState: %v", err)
 		}
 		env, err := ParseSpecEnv(data, "config.json")
+		// encoding/json decoding the whole runtime spec: what it
+		// accepts, ParseSpecEnv accepts, with the same environment;
+		// ParseSpecEnv decodes process.env only, so it accepts
+		// more (another member of the wrong type) but never what is
+		// not JSON.
+		var spec specs.Spec
+		jerr := json.Unmarshal(data, &spec)
 		if err != nil {
 			if !errors.Is(err, ErrBadState) || !strings.HasPrefix(err.Error(), "config.json:") {
 				t.Fatalf("ParseSpecEnv: %v", err)
 			}
+			if jerr == nil {
+				t.Fatalf("ParseSpecEnv refused a spec encoding/json reads: %v", err)
+			}
 			checkPos(err)
 			return
 		}
-		var spec specs.Spec
-		if jerr := json.Unmarshal(data, &spec); jerr != nil {
-			t.Fatalf("ParseSpecEnv accepted what encoding/json refuses: %v", jerr)
+		if !json.Valid(data) {
+			t.Fatal("ParseSpecEnv accepted what is not JSON")
 		}
 		var want []string
-		if spec.Process != nil {
+		if jerr == nil && spec.Process != nil {
 			want = spec.Process.Env
 		}
-		if !slices.Equal(env, want) {
+		if jerr == nil && !slices.Equal(env, want) {
 			t.Fatalf("ParseSpecEnv = %q, encoding/json reads %q", env, want)
 		}
 		if got, err := ParseEnv(env); err != nil {

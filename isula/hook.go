@@ -47,13 +47,23 @@ const ConfigFile = "config.json"
 
 // ParseSpecEnv reads a bundle's config.json and returns its process.env
 // (nil when the spec has no process); name, the file's path, is used in
-// errors, with the line and column of a syntax error. A file over
-// MaxInputSize is refused before it is decoded.
+// errors, with the line and column of a syntax error. The whole file must
+// be JSON, and process and process.env of their types in the runtime
+// specification; the other members are not decoded (the runtime that
+// runs the hook has read them). A file over MaxInputSize is refused
+// before it is decoded.
 func ParseSpecEnv(data []byte, name string) ([]string, error) {
 	if err := checkSize(data); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	var spec specs.Spec
+	// Not specs.Spec: encoding/json prepares every type a struct
+	// reaches, and Spec reaches hundreds, which cost the hook 0.6 ms,
+	// a third of its run.
+	var spec struct {
+		Process *struct {
+			Env []string `json:"env"`
+		} `json:"process"`
+	}
 	if err := decodeJSON(data, &spec); err != nil {
 		return nil, fmt.Errorf("%s:%w", name, err)
 	}

@@ -50,3 +50,19 @@ func TestParseSpecEnv(t *testing.T) {
 		t.Fatalf("trailing data: %v", err)
 	}
 }
+
+// TestParseSpecEnvReadsEnvOnly: ParseSpecEnv decodes process.env only
+// (see its comment): another member of the wrong type is let through,
+// but a file that is not JSON, or a process that is not an object, is
+// not.
+func TestParseSpecEnvReadsEnvOnly(t *testing.T) {
+	env, err := ParseSpecEnv([]byte(`{"hostname":7,"process":{"args":"sh","env":["KERNEL_MODULES=a"]}}`), "/b/config.json")
+	if err != nil || !reflect.DeepEqual(env, []string{"KERNEL_MODULES=a"}) {
+		t.Fatalf("other members of the wrong type: %q, %v", env, err)
+	}
+	for _, bad := range []string{`{"hostname":7,"process":{"env":["a"]}`, `{"process":["KERNEL_MODULES=a"]}`, `{"process":{"env":["a",1]}}`} {
+		if _, err := ParseSpecEnv([]byte(bad), "/b/config.json"); !errors.Is(err, ErrBadState) || !strings.HasPrefix(err.Error(), "/b/config.json:1:") {
+			t.Errorf("%s: %v", bad, err)
+		}
+	}
+}

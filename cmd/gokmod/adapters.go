@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 
 	"github.com/gokmod/modprobe"
-	"github.com/gokmod/modprobe/internal/fileio"
 	"github.com/gokmod/modprobe/internal/getopt"
 	"github.com/gokmod/modprobe/isula"
 	"github.com/gokmod/modprobe/kata"
@@ -216,7 +215,7 @@ func kataConfig(e *env, path string) ([]modprobe.Request, error) {
 		}
 	}
 	read := func(p string) ([]byte, error) {
-		return cli.Interruptible(e.Context(), func() ([]byte, error) { return fileio.ReadInput(p, kata.MaxConfigSize) })
+		return cli.ReadInput(e.Context(), p, kata.MaxConfigSize)
 	}
 	if path != "" {
 		data, err := read(path)
@@ -333,7 +332,7 @@ func hookRequests(e *env) ([]modprobe.Request, string, error) {
 		return nil, "", errors.New("state: no standard input")
 	}
 	ctx := e.Context()
-	data, err := cli.Interruptible(ctx, func() ([]byte, error) { return fileio.ReadAllBounded(e.Stdin, isula.MaxInputSize) })
+	data, err := cli.ReadAll(ctx, e.Stdin, isula.MaxInputSize)
 	if err != nil {
 		return nil, "", fmt.Errorf("state: reading standard input: %w", err)
 	}
@@ -342,7 +341,7 @@ func hookRequests(e *env) ([]modprobe.Request, string, error) {
 		return nil, "", err
 	}
 	path := filepath.Join(st.Bundle, isula.ConfigFile)
-	data, err = cli.Interruptible(ctx, func() ([]byte, error) { return fileio.ReadInput(path, isula.MaxInputSize) })
+	data, err = cli.ReadInput(ctx, path, isula.MaxInputSize)
 	if err != nil {
 		return nil, "", err
 	}

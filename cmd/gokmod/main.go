@@ -57,9 +57,22 @@ type env = cli.Env
 func main() {
 	e := cli.ProcessEnv()
 	name, _, _ := resolve(os.Args)
-	ctx, stop := cli.WatchSignals()
-	e.Ctx = ctx
+	ctx, stop := cli.NewStopper()
+	e.Ctx, e.Stopper = ctx, stop
+	if reportsSignals(name) {
+		stop.Watch()
+	}
 	os.Exit(stop.Exit(run(e, os.Args), isKmodTool(name) || name == ""))
+}
+
+// reportsSignals reports whether name is one of gokmod's own tools, which
+// report a signal whenever it comes (see cli's signals.go), and so watch
+// the signals from their start; kmod's tools watch them from their first
+// step that a signal must not cut short, and before that die by it as
+// kmod's do. kmm and worker hand over to the worker binary, which watches
+// its own.
+func reportsSignals(name string) bool {
+	return name == "kata" || name == "oci-hook"
 }
 
 // isKmodTool reports whether name is a tool that stands in for kmod's,

@@ -353,7 +353,9 @@ func parseULong(s string) (uint64, error) {
 // insmod is modprobe's insmod(): resolve name and probe every module it
 // stands for. It returns a negative errno on failure.
 func (m *modprobeCmd) insmod(l *modprobe.Loader, name string, params []string) int {
-	ctx := m.env.Context()
+	// Lookups and plans change nothing: a signal during them may end the
+	// process at once (LookupContext). Loads watch the signals.
+	ctx := m.env.LookupContext()
 	path := m.isModulePath(name)
 	if m.lookupOnly {
 		var mods []modprobe.Module

@@ -428,14 +428,21 @@ func blockedStdout(t *testing.T) *toolProc {
 		fmt.Fprintf(&b, "alias gokmod_alias_%05d gokmod_module_%05d\n", i, i)
 	}
 	writeFile(t, conf, b.String())
+	return stdoutFilled(t, "modprobe", "-C", conf, "-c")
+}
+
+// stdoutFilled starts gokmod running args, with stdout a pipe nobody
+// reads, and waits until the pipe is full.
+func stdoutFilled(t *testing.T, args ...string) *toolProc {
+	t.Helper()
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.Close() })
-	p := startTool(t, nil, w, "", "modprobe", "-C", conf, "-c")
+	p := startTool(t, nil, w, "", args...)
 	w.Close()
-	waitUntil(t, "modprobe to fill its stdout", func() bool { return pipeUnread(t, r) >= 64<<10 })
+	waitUntil(t, "gokmod to fill its stdout", func() bool { return pipeUnread(t, r) >= 64<<10 })
 	return p
 }
 
@@ -457,4 +464,36 @@ func TestSignalSecondEndsAtOnce(t *testing.T) {
 	p.signal(t, syscall.SIGINT)
 	ws, _, _ := p.end(t, hangBound)
 	killedBy(t, ws, syscall.SIGINT)
+}
+
+// TestSignalBeforeFirstStepEndsAtOnce: modprobe -D -a prints what it
+// would do and does nothing a signal must not cut short, so it does not
+// watch the signals (cli's signals.go): blocked on a full stdout, it dies
+// by the signal at once, as kmod's modprobe does, instead of after
+// cli.StopGrace as a modprobe that handled the signal would (see
+// TestSignalBlockedWriteEndsAfterGrace).
+func TestSignalBeforeFirstStepEndsAtOnce(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		t.Run(cli.SignalName(sig), func(t *testing.T) {
+			root := t.TempDir()
+			if err := os.MkdirAll(filepath.Join(root, "lib/modules/1.0"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			writeFile(t, filepath.Join(root, "lib/modules/1.0/modules.dep"), "")
+			var conf strings.Builder
+			args := []string{"modprobe", "-d", root, "-S", "1.0", "-C", filepath.Join(root, "install.conf"), "-D", "-a"}
+			for i := range 400 { // more than a pipe holds: 400 lines of 220 bytes
+				fmt.Fprintf(&conf, "install gk_%04d echo %s\n", i, strings.Repeat("x", 200))
+				args = append(args, fmt.Sprintf("gk_%04d", i))
+			}
+			writeFile(t, filepath.Join(root, "install.conf"), conf.String())
+			p := stdoutFilled(t, args...)
+			p.signal(t, sig)
+			ws, _, stderr := p.end(t, cli.StopGrace/2)
+			killedBy(t, ws, sig)
+			if stderr != "" {
+				t.Errorf("stderr %q", stderr)
+			}
+		})
+	}
 }

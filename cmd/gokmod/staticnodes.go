@@ -140,6 +140,9 @@ func staticNodes(e *env, argv0 string, args []string, modulesDir string) (status
 	if output == "" {
 		w = t.out.Writer
 	} else {
+		// The file is written whole: a signal from here on ends the
+		// process after it (see cli's signals.go).
+		e.Watch()
 		f, err := createOutput(output)
 		if err != nil {
 			var me *fileio.MkdirError

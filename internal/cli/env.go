@@ -33,6 +33,9 @@ type Env struct {
 	// Ctx is cancelled when the tool must stop (SIGTERM, SIGINT: see
 	// signals.go); nil means it never is. Tools get it from Context.
 	Ctx context.Context
+	// Stopper, when set, is what cancels Ctx; Context makes it watch
+	// the signals.
+	Stopper *Stopper
 }
 
 // FakeKernel is a kernel for tests: the system-call seam and the

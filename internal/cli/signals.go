@@ -32,6 +32,18 @@ import (
 //     pipe nobody reads, a device read that never returns) is ended by the
 //     signal, as kmod would have been at once.
 //
+// The signals are watched from the first Env.Context (or Stopper.Watch)
+// on: watching costs a start-up (two runtime threads, about 0.2 ms),
+// which a tool that changes nothing and waits on nothing (modprobe -D,
+// -V, a lookup) need not pay. Until then SIGTERM and SIGINT have their
+// default action, as in kmod's tools: the process ends by the signal at
+// once, which is what the rules above come to when no step is in flight.
+// So a tool asks for Env.Context before it starts anything a signal must
+// not cut short (an insertion, a removal, a command, a write, a read that
+// may wait), and uses Env.LookupContext for work that changes nothing;
+// gokmod's own tools, which report a signal whenever it comes, watch from
+// their start.
+//
 // A SIGINT ignored when the process started (a shell's background job)
 // stays ignored, as it does for kmod. One difference from kmod, on
 // purpose: kmod runs install commands with system(3), which ignores
@@ -69,18 +81,43 @@ func SignalName(sig syscall.Signal) string {
 // context, and ends the process as the tool's kind must once the tool
 // has returned.
 type Stopper struct {
-	ch     chan os.Signal
-	cancel context.CancelCauseFunc
-	done   chan struct{} // closed when the tool has returned
-	mu     sync.Mutex
-	got    syscall.Signal // the first signal, 0 until one came
+	ch       chan os.Signal
+	cancel   context.CancelCauseFunc
+	done     chan struct{} // closed when the tool has returned
+	mu       sync.Mutex
+	watching bool           // Watch has run
+	got      syscall.Signal // the first signal, 0 until one came
 }
 
-// WatchSignals starts watching SIGTERM and SIGINT (those not ignored)
-// and returns the context the tool runs with.
-func WatchSignals() (context.Context, *Stopper) {
+// NewStopper returns the context a tool runs with and the Stopper that
+// cancels it, not yet watching the signals (see Watch).
+func NewStopper() (context.Context, *Stopper) {
 	ctx, cancel := context.WithCancelCause(context.Background())
-	s := &Stopper{ch: make(chan os.Signal, 2), cancel: cancel, done: make(chan struct{})}
+	return ctx, &Stopper{ch: make(chan os.Signal, 2), cancel: cancel, done: make(chan struct{})}
+}
+
+// WatchSignals returns the context the tool runs with and its Stopper,
+// watching the signals already.
+func WatchSignals() (context.Context, *Stopper) {
+	ctx, s := NewStopper()
+	s.Watch()
+	return ctx, s
+}
+
+// Watch starts watching SIGTERM and SIGINT (those not ignored), once;
+// it does nothing after Exit. Safe for concurrent use.
+func (s *Stopper) Watch() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.watching {
+		return
+	}
+	s.watching = true
+	select {
+	case <-s.done:
+		return
+	default:
+	}
 	var sigs []os.Signal
 	for _, sig := range []os.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		if !signal.Ignored(sig) {
@@ -88,11 +125,10 @@ func WatchSignals() (context.Context, *Stopper) {
 		}
 	}
 	if len(sigs) == 0 {
-		return ctx, s
+		return
 	}
 	signal.Notify(s.ch, sigs...)
 	go s.wait(sigs)
-	return ctx, s
 }
 
 // wait cancels the context at the first signal, gives the default action
@@ -124,8 +160,8 @@ func (s *Stopper) wait(sigs []os.Signal) {
 // status; when a signal stopped a tool that must die by it (kmod's tools,
 // dieBySignal), it does not return: the process ends by the signal.
 func (s *Stopper) Exit(status int, dieBySignal bool) int {
-	close(s.done)
 	s.mu.Lock()
+	close(s.done)
 	sig := s.got
 	s.mu.Unlock()
 	if sig != 0 && dieBySignal {
@@ -145,8 +181,27 @@ func dieBy(sig syscall.Signal) {
 }
 
 // Context is the context the tool runs with: cancelled by SIGTERM or
-// SIGINT in the gokmod process, never in tests that set none.
+// SIGINT in the gokmod process, never in tests that set none. It starts
+// watching the signals (Env.Stopper): a tool asks for it before it starts
+// anything a signal must not cut short.
 func (e *Env) Context() context.Context {
+	e.Watch()
+	return e.LookupContext()
+}
+
+// Watch starts watching the signals, as Context does, before a step that
+// takes no context but must not be cut short (writing a file).
+func (e *Env) Watch() {
+	if e.Stopper != nil {
+		e.Stopper.Watch()
+	}
+}
+
+// LookupContext is Context for work that changes nothing and waits on
+// nothing (a lookup, a plan): it does not start watching the signals, so
+// that a signal before anything has started ends the process at once, as
+// it ends kmod's.
+func (e *Env) LookupContext() context.Context {
 	if e.Ctx != nil {
 		return e.Ctx
 	}
@@ -156,7 +211,7 @@ func (e *Env) Context() context.Context {
 // Interrupted returns what stopped the tool's context (the signal), or
 // nil while it runs on.
 func (e *Env) Interrupted() error {
-	ctx := e.Context()
+	ctx := e.LookupContext()
 	if ctx.Err() == nil {
 		return nil
 	}
