@@ -1,0 +1,272 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// abUsage is the synopsis of the ab subcommand.
+const abUsage = `usage: bench ab -id ID -rows FILE [flags] --- LABEL [VAR=VALUE...] PROGRAM [ARG...] --- LABEL ... [--- ...]
+
+Runs the commands in alternation: -rounds rounds of -runs runs of each,
+the order rotated at every run, after -warmup untimed runs of each. The
+first command is measured against the second (the anchor); any further
+ones are references, each also measured against the anchor (row ID
+ID.LABEL-SLUG). For each round the median wall time, CPU time (user +
+system, from wait4) and peak RSS (ru_maxrss) of each command are taken;
+the rows appended to FILE give the median and range of those and of the
+per-round ratios.`
+
+// abCommand is one command of an ab run.
+type abCommand struct {
+	label string
+	env   []string
+	argv  []string
+	// per round: the runs' values
+	wall, cpu, rss [][]float64
+}
+
+var envAssign = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*=`)
+
+// errUsage is wrapped by errors about the command line of a subcommand.
+var errUsage = errors.New("usage")
+
+// parseABCommands splits args at "---" into commands: a label, optional
+// VAR=VALUE assignments, the program and its arguments.
+func parseABCommands(args []string) ([]*abCommand, error) {
+	if len(args) == 0 || args[0] != "---" {
+		return nil, fmt.Errorf("commands must start with ---: %w", errUsage)
+	}
+	var cmds []*abCommand
+	for _, a := range args[1:] {
+		if a == "---" {
+			cmds = append(cmds, &abCommand{})
+			continue
+		}
+		if len(cmds) == 0 {
+			cmds = append(cmds, &abCommand{})
+		}
+		c := cmds[len(cmds)-1]
+		switch {
+		case c.label == "":
+			c.label = a
+		case len(c.argv) == 0 && envAssign.MatchString(a):
+			c.env = append(c.env, a)
+		default:
+			c.argv = append(c.argv, a)
+		}
+	}
+	if len(cmds) < 2 {
+		return nil, fmt.Errorf("%d commands, want at least 2: %w", len(cmds), errUsage)
+	}
+	for i, c := range cmds {
+		if len(c.argv) == 0 {
+			return nil, fmt.Errorf("command %d (%q) has no program: %w", i+1, c.label, errUsage)
+		}
+	}
+	return cmds, nil
+}
+
+func (c *abCommand) String() string {
+	return shellJoin(append(append([]string{}, c.env...), c.argv...))
+}
+
+// abRun is the outcome of one run of a command.
+type abRun struct{ wall, cpu, rss float64 } // ms, ms, MiB
+
+// run runs c once with stdin from the file at stdinPath (none when ""),
+// its standard output to stdout.
+func (c *abCommand) run(stdinPath string, stdout *os.File) (abRun, []byte, error) {
+	cmd := exec.Command(c.argv[0], c.argv[1:]...)
+	cmd.Env = append(os.Environ(), c.env...)
+	cmd.Stdout = stdout
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if stdinPath != "" {
+		// Not an input: the file the runner named for the commands.
+		in, err := os.Open(stdinPath)
+		if err != nil {
+			return abRun{}, nil, err
+		}
+		defer in.Close()
+		cmd.Stdin = in
+	}
+	start := time.Now()
+	err := cmd.Run()
+	wall := time.Since(start)
+	if err != nil {
+		return abRun{}, stderr.Bytes(), fmt.Errorf("%s: %w\n%s", c, err, stderr.Bytes())
+	}
+	st := cmd.ProcessState
+	r := abRun{
+		wall: float64(wall) / float64(time.Millisecond),
+		cpu:  float64(st.UserTime()+st.SystemTime()) / float64(time.Millisecond),
+	}
+	if ru, ok := st.SysUsage().(*syscall.Rusage); ok {
+		r.rss = float64(ru.Maxrss) / 1024 // KiB on Linux
+	}
+	return r, stderr.Bytes(), nil
+}
+
+// output runs c once and returns its standard output.
+func (c *abCommand) output(stdinPath string) ([]byte, error) {
+	f, err := os.CreateTemp("", "gokmod-bench-out-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	if _, _, err := c.run(stdinPath, f); err != nil {
+		return nil, err
+	}
+	return os.ReadFile(f.Name())
+}
+
+func abMain(args []string) error {
+	fs := flag.NewFlagSet("ab", flag.ContinueOnError)
+	fs.Usage = func() { fmt.Fprintln(fs.Output(), abUsage); fs.PrintDefaults() }
+	id := fs.String("id", "", "row ID (required)")
+	rowsPath := fs.String("rows", "", "rows file to append to (required)")
+	rounds := fs.Int("rounds", 5, "rounds")
+	runs := fs.Int("runs", 1, "runs of each command in a round")
+	warmup := fs.Int("warmup", 1, "untimed runs of each command first")
+	stdin := fs.String("stdin", "", "file every run reads as standard input")
+	compare := fs.Bool("compare", false, "compare the standard output of the first two commands (one run each) and record whether it is identical")
+	check := fs.String("check", "", "what the caller compared and found, recorded in the rows (overrides -compare's)")
+	// The flag package would take "---" for a malformed flag: the
+	// commands start there.
+	split := slices.Index(args, "---")
+	if split < 0 {
+		split = len(args)
+	}
+	if err := fs.Parse(args[:split]); err != nil || fs.NArg() != 0 {
+		return fmt.Errorf("ab: flags before the commands only: %w", errUsage)
+	}
+	cmds, err := parseABCommands(args[split:])
+	if err != nil {
+		return fmt.Errorf("ab: %w", err)
+	}
+	if *id == "" || *rowsPath == "" || *rounds < 1 || *runs < 1 || *warmup < 0 {
+		fs.Usage()
+		return fmt.Errorf("ab: -id and -rows are required, -rounds and -runs at least 1: %w", errUsage)
+	}
+
+	result := "-"
+	if *compare {
+		outA, err := cmds[0].output(*stdin)
+		if err != nil {
+			return fmt.Errorf("ab %s: %w", *id, err)
+		}
+		outB, err := cmds[1].output(*stdin)
+		if err != nil {
+			return fmt.Errorf("ab %s: %w", *id, err)
+		}
+		result = "identical"
+		if !bytes.Equal(outA, outB) {
+			result = fmt.Sprintf("differ: %d vs %d bytes of output", len(outA), len(outB))
+		}
+	}
+	if *check != "" {
+		result = *check
+	}
+
+	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	defer devnull.Close()
+	for range *warmup {
+		for _, c := range cmds {
+			if _, _, err := c.run(*stdin, devnull); err != nil {
+				return fmt.Errorf("ab %s: %w", *id, err)
+			}
+		}
+	}
+	fmt.Fprintf(os.Stderr, "bench ab %s: %d rounds of %d runs of %d commands\n", *id, *rounds, *runs, len(cmds))
+	k := 0
+	for range *rounds {
+		for _, c := range cmds {
+			c.wall = append(c.wall, nil)
+			c.cpu = append(c.cpu, nil)
+			c.rss = append(c.rss, nil)
+		}
+		for range *runs {
+			for j := range cmds {
+				c := cmds[(k+j)%len(cmds)]
+				r, _, err := c.run(*stdin, devnull)
+				if err != nil {
+					return fmt.Errorf("ab %s: %w", *id, err)
+				}
+				last := len(c.wall) - 1
+				c.wall[last] = append(c.wall[last], r.wall)
+				c.cpu[last] = append(c.cpu[last], r.cpu)
+				c.rss[last] = append(c.rss[last], r.rss)
+			}
+			k++
+		}
+	}
+
+	var rows []row
+	anchor := cmds[1]
+	for i, c := range cmds {
+		if i == 1 {
+			continue
+		}
+		rid := *id
+		if i > 1 {
+			rid += "." + slug(c.label)
+		}
+		for _, m := range []struct {
+			name, unit string
+			get        func(*abCommand) [][]float64
+		}{
+			{"wall", "ms", func(c *abCommand) [][]float64 { return c.wall }},
+			{"cpu", "ms", func(c *abCommand) [][]float64 { return c.cpu }},
+			{"rss", "MiB", func(c *abCommand) [][]float64 { return c.rss }},
+		} {
+			r := pairedRow(rid, m.name, m.unit, c.label, anchor.label, roundMedians(m.get(c)), roundMedians(m.get(anchor)), false)
+			if i == 0 {
+				r.Check = result
+			}
+			rows = append(rows, r)
+		}
+	}
+	return appendRows(*rowsPath, rows...)
+}
+
+// roundMedians returns the median of each round's runs.
+func roundMedians(perRound [][]float64) []float64 {
+	m := make([]float64, len(perRound))
+	for i, v := range perRound {
+		m[i] = median(v)
+	}
+	return m
+}
+
+// slug turns a label into an ID part: lower case, runs of anything but
+// letters and digits as one "-".
+func slug(s string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(s) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			if dash && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			b.WriteRune(r)
+			dash = false
+			continue
+		}
+		dash = true
+	}
+	return b.String()
+}

@@ -1,0 +1,217 @@
+package main
+
+import (
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestSummarize(t *testing.T) {
+	got := summarize([]float64{3, 1, 2, 10})
+	if want := (summary{Median: 2.5, Min: 1, Max: 10}); got != want {
+		t.Fatalf("summarize = %+v, want %+v", got, want)
+	}
+	if s := summarize(nil); !math.IsNaN(s.Median) {
+		t.Fatalf("summarize(nil) = %+v, want NaN", s)
+	}
+}
+
+func TestPairedRowRatios(t *testing.T) {
+	r := pairedRow("x", "wall", "ms", "A", "B", []float64{1, 4, 3}, []float64{2, 2, 2}, false)
+	if r.Ratio != (summary{Median: 1.5, Min: 0.5, Max: 2}) || r.Rounds != 3 {
+		t.Fatalf("ratio %+v rounds %d", r.Ratio, r.Rounds)
+	}
+	speed := pairedRow("x", "cpu/byte", "ns/B", "A", "B", []float64{4}, []float64{2}, true)
+	if speed.Ratio.Median != 0.5 {
+		t.Fatalf("inverse ratio %v, want 0.5", speed.Ratio.Median)
+	}
+}
+
+func TestRowsRoundTrip(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "rows.tsv")
+	want := []row{
+		pairedRow("depmod.debian13", "wall", "ms", "gokmod", "kmod 34.2", []float64{1, 2}, []float64{2, 2}, false),
+		{ID: "heap", Metric: "heap", Unit: "MiB", ALabel: "gokmod", A: summary{0.5, 0.5, 0.5}, BLabel: "-",
+			B: summary{nan(), nan(), nan()}, Ratio: summary{nan(), nan(), nan()}, Rounds: 1, Check: "tab\there"},
+	}
+	if err := appendRows(path, want[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := appendRows(path, want[1]); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(data), "id\tmetric"); n != 1 {
+		t.Fatalf("%d header lines, want 1:\n%s", n, data)
+	}
+	got, err := readRows(strings.NewReader(string(data)), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].ID != "depmod.debian13" || got[0].Ratio.Median != 0.75 || got[1].Check != "tab here" || !math.IsNaN(got[1].B.Median) {
+		t.Fatalf("read back %+v", got)
+	}
+}
+
+func TestReadRowsRejectsMalformed(t *testing.T) {
+	_, err := readRows(strings.NewReader("id\tmetric\nx\twall\n"), "rows.tsv")
+	if !errors.Is(err, errRowsFormat) || !strings.Contains(err.Error(), "rows.tsv:2") {
+		t.Fatalf("err = %v, want errRowsFormat naming rows.tsv:2", err)
+	}
+}
+
+func TestParseABCommands(t *testing.T) {
+	cmds, err := parseABCommands([]string{"---", "gokmod", "GOKMOD_COMPAT=kmod30", "/bin/gokmod", "X=1", "---", "kmod 30", "/sbin/modprobe", "-V"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cmds) != 2 || cmds[0].label != "gokmod" || !reflect.DeepEqual(cmds[0].env, []string{"GOKMOD_COMPAT=kmod30"}) ||
+		!reflect.DeepEqual(cmds[0].argv, []string{"/bin/gokmod", "X=1"}) || !reflect.DeepEqual(cmds[1].argv, []string{"/sbin/modprobe", "-V"}) {
+		t.Fatalf("parsed %+v %+v", cmds[0], cmds[1])
+	}
+	for _, bad := range [][]string{nil, {"gokmod", "/x"}, {"---", "a", "/x"}, {"---", "a", "---", "b", "/x"}} {
+		if _, err := parseABCommands(bad); !errors.Is(err, errUsage) {
+			t.Errorf("parseABCommands(%q) = %v, want errUsage", bad, err)
+		}
+	}
+}
+
+func TestABRunsAndWritesRows(t *testing.T) {
+	dir := t.TempDir()
+	rows := filepath.Join(dir, "rows.tsv")
+	err := abMain([]string{"-id", "t", "-rows", rows, "-rounds", "2", "-runs", "2", "-warmup", "0", "-compare",
+		"---", "a", "/bin/echo", "hi", "---", "b", "/bin/echo", "hi", "---", "Ref One", "/bin/true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := readFileWith(rows, readRows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, r := range got {
+		ids = append(ids, r.ID+"/"+r.Metric)
+		if r.Rounds != 2 || !(r.A.Median > 0) || !(r.Ratio.Median > 0) {
+			t.Errorf("row %+v: want 2 rounds and positive figures", r)
+		}
+	}
+	want := []string{"t/wall", "t/cpu", "t/rss", "t.ref-one/wall", "t.ref-one/cpu", "t.ref-one/rss"}
+	if !reflect.DeepEqual(ids, want) {
+		t.Fatalf("rows %q, want %q", ids, want)
+	}
+	if got[0].Check != "identical" || got[3].Check != "-" {
+		t.Fatalf("checks %q %q", got[0].Check, got[3].Check)
+	}
+	// A failing command stops the run with its name.
+	err = abMain([]string{"-id", "t", "-rows", rows, "---", "a", "/bin/false", "---", "b", "/bin/true"})
+	if err == nil || !strings.Contains(err.Error(), "/bin/false") {
+		t.Fatalf("err = %v, want one naming /bin/false", err)
+	}
+}
+
+// vmLog is what the VM benchmarks print today (host test output around
+// the guest's lines), and a line labelled the way a later version may
+// label it (distribution and path in the benchmark's name).
+const vmLog = `=== RUN   TestGuest
+    vm_test.go:62: built the guest binaries in 12s
+=== RUN   TestGuest/debian12
+    vm_test.go:410: goos: linux
+    vm_test.go:410: BenchmarkStack-2   	      15	       570.0 gokmod-ms/op	         1.012 gokmod/kmod	       563.0 kmod-ms/op	        35.00 modules
+    vm_test.go:410: BenchmarkLoadAll-2 	      15	       361.0 gokmod-ms/op	       219.0 gokmod-jobs2-ms/op	         0.6571 gokmod-jobs2/kmod	         1.081 gokmod/kmod	       334.0 kmod-ms/op	        51.00 modules
+=== RUN   TestGuest/debian13
+    vm_test.go:410: BenchmarkStack-2   	      15	      1563 gokmod-ms/op	         1.010 gokmod/kmod	      1548 kmod-ms/op	        39.00 modules
+    vm_test.go:410: BenchmarkStack/debian13/lib-2   	      15	      1500 gokmod-ms/op	         0.97 gokmod/kmod	      1548 kmod-ms/op	        39.00 modules
+--- PASS: TestGuest (200.00s)
+`
+
+func TestParseVMLog(t *testing.T) {
+	res, err := parseVMLog(strings.NewReader(vmLog), "vm.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, r := range res {
+		got[r.id] = r.ratio
+	}
+	want := map[string]float64{
+		"vm.debian12.stack.gokmod":         1.012,
+		"vm.debian12.loadall.gokmod-jobs2": 0.6571,
+		"vm.debian12.loadall.gokmod":       1.081,
+		"vm.debian13.stack.gokmod":         1.010,
+		"vm.debian13.stack.lib.gokmod":     0.97,
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("ratios %v, want %v", got, want)
+	}
+	if res[1].aMs != 219 || res[1].bMs != 334 || res[1].modules != "51" {
+		t.Fatalf("jobs2 result %+v", res[1])
+	}
+	if _, err := parseVMLog(strings.NewReader("BenchmarkStack-2 1 5 gokmod/kmod\n"), "x.log"); err == nil || !strings.Contains(err.Error(), "x.log") {
+		t.Fatalf("a line without distribution: err = %v", err)
+	}
+}
+
+func TestVMRowsOverBoots(t *testing.T) {
+	boot := func(r float64) []vmResult {
+		return []vmResult{{id: "vm.debian12.stack.gokmod", contender: "gokmod", anchor: "kmod", ratio: r, aMs: r * 100, bMs: 100, modules: "35"}}
+	}
+	rows := vmRows([][]vmResult{boot(0.9), boot(1.1), boot(1.0)})
+	if len(rows) != 1 || rows[0].Ratio != (summary{1.0, 0.9, 1.1}) || rows[0].Rounds != 3 || !strings.Contains(rows[0].Check, "35") {
+		t.Fatalf("rows %+v", rows)
+	}
+}
+
+func TestStatuses(t *testing.T) {
+	gs := []goal{
+		{Pattern: "vm.debian12.stack*.gokmod", Metric: "wall", Op: "<=", Target: 0.95},
+		{Pattern: "xz.host", Metric: "cpu/byte", Op: ">=", Target: 0.7},
+		{Pattern: "nothing", Metric: "wall", Op: "<=", Target: 1},
+	}
+	rows := []row{
+		{ID: "vm.debian12.stack.gokmod", Metric: "wall", Ratio: summary{0.9, 0.8, 1}},
+		{ID: "vm.debian12.stack.cli.gokmod", Metric: "wall", Ratio: summary{1.0, 0.9, 1.1}},
+		{ID: "xz.host", Metric: "cpu/byte", Ratio: summary{0.5, 0.4, 0.6}},
+		{ID: "xz.host", Metric: "wall/byte", Ratio: summary{0.9, 0.9, 0.9}},
+	}
+	var words []string
+	for _, s := range statuses(gs, rows) {
+		words = append(words, s.word())
+	}
+	if want := []string{"met", "missed", "missed", "absent"}; !reflect.DeepEqual(words, want) {
+		t.Fatalf("statuses %q, want %q", words, want)
+	}
+}
+
+func TestRenderDoc(t *testing.T) {
+	rows := []row{pairedRow("depmod.debian13", "wall", "ms", "gokmod", "kmod 34.2", []float64{600, 700}, []float64{1000, 1000}, false)}
+	var b strings.Builder
+	err := renderDoc(&b, "t", `{{meta "date"}}|{{ratio "depmod.debian13" "wall"}}|{{ratio "nope" "wall"}}
+{{topTable}}{{detail "depmod."}}{{detail "none."}}`, rows, map[string]string{"date": "D"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"D|0.650 (0.600–0.700)|(not measured)", "| depmod, Debian 13 tree, gokmod / kmod 34.2 (wall) | <= 0.7 | 0.650 (0.600–0.700) | 650 vs 1000 ms | met |",
+		"| the same, CPU | <= 1.4 | not measured |  | not measured |", "| `depmod.debian13` | wall | gokmod |", "(not measured in this run)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("document lacks %q:\n%s", want, out)
+		}
+	}
+	if err := renderDoc(&b, "t", `{{meta "nokey"}}`, nil, map[string]string{}); err == nil {
+		t.Fatal("a missing meta key rendered without error")
+	}
+}
+
+func TestShiftHeadings(t *testing.T) {
+	got := shiftHeadings("# a\ntext\n```\n# not a heading\n```\n## b", 2)
+	if want := "### a\ntext\n```\n# not a heading\n```\n#### b"; got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}
