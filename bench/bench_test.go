@@ -106,7 +106,7 @@ func TestABRunsAndWritesRows(t *testing.T) {
 	if !reflect.DeepEqual(ids, want) {
 		t.Fatalf("rows %q, want %q", ids, want)
 	}
-	if got[0].Check != "identical" || got[3].Check != "-" {
+	if got[0].Check != "identical (3 bytes)" || got[3].Check != "-" {
 		t.Fatalf("checks %q %q", got[0].Check, got[3].Check)
 	}
 	// A failing command stops the run with its name.
@@ -191,6 +191,7 @@ func TestStatuses(t *testing.T) {
 
 func TestRenderDoc(t *testing.T) {
 	rows := []row{pairedRow("depmod.debian13", "wall", "ms", "gokmod", "kmod 34.2", []float64{600, 700}, []float64{1000, 1000}, false)}
+	rows = append(rows, pairedRow("depmod.debian13", "cpu", "ms", "gokmod", "kmod 34.2", []float64{1500, 2500}, []float64{1000, 1000}, false))
 	var b strings.Builder
 	err := renderDoc(&b, "t", `{{meta "date"}}|{{ratio "depmod.debian13" "wall"}}|{{ratio "nope" "wall"}}
 {{topTable}}{{detail "depmod."}}{{detail "none."}}`, rows, map[string]string{"date": "D"})
@@ -198,8 +199,9 @@ func TestRenderDoc(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := b.String()
-	for _, want := range []string{"D|0.650 (0.600–0.700)|(not measured)", "| depmod, Debian 13 tree, gokmod / kmod 34.2 (wall) | <= 0.7 | 0.650 (0.600–0.700) | 650 vs 1000 ms | met |",
-		"| the same, CPU | <= 1.4 | not measured |  | not measured |", "| `depmod.debian13` | wall | gokmod |", "(not measured in this run)"} {
+	for _, want := range []string{"D|0.650 (0.600–0.700)|(not measured)", "| depmod, Debian 13 tree, gokmod / kmod 34.2 (wall) | <= 0.7 | 0.650 (0.600–0.700) | 0.650 vs 1.00 s | met |",
+		"| the same, CPU | <= 1.4 | 2.00 (1.50–2.50) | 2.00 vs 1.00 s | **missed** |", "| the same, peak RSS | <= 1.5× | not measured |  | not measured |",
+		"| `depmod.debian13` | cpu | gokmod | 2.00 (1.50–2.50) s | kmod 34.2 | 1.00 s | 2.00 (1.50–2.50) | 2 | - |", "(not measured in this run)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("document lacks %q:\n%s", want, out)
 		}
@@ -213,5 +215,35 @@ func TestShiftHeadings(t *testing.T) {
 	got := shiftHeadings("# a\ntext\n```\n# not a heading\n```\n## b", 2)
 	if want := "### a\ntext\n```\n# not a heading\n```\n#### b"; got != want {
 		t.Fatalf("got %q, want %q", got, want)
+	}
+}
+
+func TestSameFiles(t *testing.T) {
+	kmod, ours := t.TempDir(), t.TempDir()
+	write := func(dir, name, data string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(kmod, "modules.dep", "a.ko:\n")
+	write(ours, "modules.dep", "a.ko:\n")
+	// An input the mirror links to: not compared.
+	if err := os.Symlink("/nonexistent", filepath.Join(kmod, "modules.order")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := sameFiles(kmod, ours)
+	if err != nil || got != "identical (1 files, byte for byte)" {
+		t.Fatalf("sameFiles = %q, %v", got, err)
+	}
+	write(kmod, "modules.alias", "alias x a\n")
+	write(ours, "modules.alias", "alias y a\n")
+	write(kmod, "modules.dep.bin", "not an index")
+	got, err = sameFiles(kmod, ours)
+	if err != nil || got != "differ: modules.alias modules.dep.bin (missing) (of 3 files)" {
+		t.Fatalf("sameFiles = %q, %v", got, err)
+	}
+	if _, err := sameFiles(t.TempDir(), ours); err == nil {
+		t.Fatal("an empty directory compared without error")
 	}
 }

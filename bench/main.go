@@ -50,10 +50,11 @@ type config struct {
 // subcommands are the measurements scripts/bench.sh runs besides the
 // comparison program's own (see each one's usage).
 var subcommands = map[string]func([]string) error{
-	"ab":     abMain,
-	"xz":     xzMain,
-	"vm":     vmMain,
-	"render": renderMain,
+	"ab":        abMain,
+	"xz":        xzMain,
+	"vm":        vmMain,
+	"render":    renderMain,
+	"samefiles": sameFilesMain,
 }
 
 func main() {

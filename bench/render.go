@@ -89,6 +89,27 @@ func spread(s summary) string {
 	return fmt.Sprintf("%s (%s–%s)", num(s.Median), num(s.Min), num(s.Max))
 }
 
+// spreadUnit is spread followed by the unit, in seconds rather than
+// milliseconds from a second up.
+func spreadUnit(s summary, unit string) string {
+	if math.IsNaN(s.Median) {
+		return "-"
+	}
+	if unit == "ms" && s.Median >= 1000 {
+		s, unit = summary{s.Median / 1000, s.Min / 1000, s.Max / 1000}, "s"
+	}
+	return spread(s) + " " + unit
+}
+
+// versus formats the medians of A and B in one unit, as spreadUnit would.
+func versus(r row) string {
+	a, b, unit := r.A.Median, r.B.Median, r.Unit
+	if unit == "ms" && max(a, b) >= 1000 {
+		a, b, unit = a/1000, b/1000, "s"
+	}
+	return fmt.Sprintf("%s vs %s %s", num(a), num(b), unit)
+}
+
 func writeSummary(w io.Writer, sts []status) error {
 	bw := bufio.NewWriter(w)
 	fmt.Fprintln(bw, "pattern\tid\tmetric\top\ttarget\tmedian\tmin\tmax\tstatus")
@@ -118,13 +139,13 @@ func topTable(sts []status) string {
 		if !s.goal.Absolute && s.goal.Metric == "rss" {
 			target += "×"
 		}
-		measured, versus := "not measured", ""
+		measured, vs := "not measured", ""
 		if s.row != nil {
 			measured = spread(s.goal.figure(*s.row))
 			if s.goal.Absolute {
-				versus = num(s.row.A.Median) + " " + s.row.Unit
+				vs = spreadUnit(s.row.A, s.row.Unit)
 			} else {
-				versus = fmt.Sprintf("%s vs %s %s", num(s.row.A.Median), num(s.row.B.Median), s.row.Unit)
+				vs = versus(*s.row)
 			}
 		}
 		word := s.word()
@@ -134,7 +155,7 @@ func topTable(sts []status) string {
 		case "absent":
 			word = "not measured"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", what, target, measured, versus, word)
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", what, target, measured, vs, word)
 	}
 	return b.String()
 }
@@ -154,8 +175,8 @@ func detailTable(rows []row, prefix string) string {
 		if r.Metric == "cpu/byte" || r.Metric == "wall/byte" || r.ID == "plan.uroot" {
 			ratio += " (B/A)"
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s | %s %s | %s | %s %s | %s | %d | %s |\n", r.ID, r.Metric, r.ALabel, spread(r.A), r.Unit,
-			r.BLabel, spread(r.B), r.Unit, ratio, r.Rounds, r.Check)
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s | %s | %d | %s |\n", r.ID, r.Metric, r.ALabel, spreadUnit(r.A, r.Unit),
+			r.BLabel, spreadUnit(r.B, r.Unit), ratio, r.Rounds, r.Check)
 	}
 	if n == 0 {
 		return "(not measured in this run)\n"
@@ -225,8 +246,8 @@ func renderDoc(w io.Writer, name, text string, rows []row, meta map[string]strin
 		"topTable": func() string { return topTable(sts) },
 		"detail":   func(prefix string) string { return detailTable(rows, prefix) },
 		"ratio":    fig(func(r *row) string { return spread(r.Ratio) }),
-		"a":        fig(func(r *row) string { return spread(r.A) + " " + r.Unit }),
-		"b":        fig(func(r *row) string { return spread(r.B) + " " + r.Unit }),
+		"a":        fig(func(r *row) string { return spreadUnit(r.A, r.Unit) }),
+		"b":        fig(func(r *row) string { return spreadUnit(r.B, r.Unit) }),
 		"check":    fig(func(r *row) string { return r.Check }),
 		"meta": func(key string) (string, error) {
 			v, ok := meta[key]

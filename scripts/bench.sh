@@ -164,14 +164,8 @@ depmod_row() {
 	# gokmod in its mode in OUT/lib/modules/RELEASE.
 	local got=$out
 	[ -d "$out/lib/modules/$rel" ] && got=$out/lib/modules/$rel
-	local n=0 differ=()
-	for f in "$mirror"/modules.*; do
-		[ -L "$f" ] && continue
-		n=$((n + 1))
-		cmp -s "$f" "$got/${f##*/}" || differ+=("${f##*/}")
-	done
-	local check="identical ($n files)"
-	[ ${#differ[@]} -eq 0 ] || check="differ: ${differ[*]} (of $n files)"
+	local check
+	check=$("$bench" samefiles "$mirror" "$got")
 	ab -id "depmod.$dist" -runs "$MID_RUNS" -warmup 0 -check "$check" \
 		--- gokmod GOKMOD_COMPAT="$compat" "$gokmod" depmod -b "$base" -C "$tmp/depmod-$dist/conf" -o "$out" "$rel" \
 		--- "$label" "${kmod_depmod[@]}" -b "$base" -C "$tmp/depmod-$dist/conf" "$rel"
