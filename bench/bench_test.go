@@ -123,7 +123,8 @@ const vmLog = `=== RUN   TestGuest
     vm_test.go:62: built the guest binaries in 12s
 === RUN   TestGuest/debian12
     vm_test.go:410: goos: linux
-    vm_test.go:410: BenchmarkStack-2   	      15	       570.0 gokmod-ms/op	         1.012 gokmod/kmod	       563.0 kmod-ms/op	        35.00 modules
+    vm_test.go:410: BenchmarkStack
+    vm_test.go:410: BenchmarkStack-2   	      15	2251356320 ns/op	       570.0 gokmod-ms/op	         1.012 gokmod/kmod	       563.0 kmod-ms/op	        35.00 modules
     vm_test.go:410: BenchmarkLoadAll-2 	      15	       361.0 gokmod-ms/op	       219.0 gokmod-jobs2-ms/op	         0.6571 gokmod-jobs2/kmod	         1.081 gokmod/kmod	       334.0 kmod-ms/op	        51.00 modules
 === RUN   TestGuest/debian13
     vm_test.go:410: BenchmarkStack-2   	      15	      1563 gokmod-ms/op	         1.010 gokmod/kmod	      1548 kmod-ms/op	        39.00 modules
