@@ -248,3 +248,30 @@ func TestSameFiles(t *testing.T) {
 		t.Fatal("an empty directory compared without error")
 	}
 }
+
+// TestVMGoalsMatchLabelledPaths checks that the VM goals cover today's row
+// IDs and the library and CLI paths a labelled benchmark may report, in
+// its name or in its contenders' names, but not the sequential LoadAll.
+func TestVMGoalsMatchLabelledPaths(t *testing.T) {
+	matches := func(id string) []string {
+		var got []string
+		for _, s := range statuses(goals, []row{{ID: id, Metric: "wall", Ratio: summary{1, 1, 1}}}) {
+			if s.row != nil {
+				got = append(got, s.goal.Pattern)
+			}
+		}
+		return got
+	}
+	for id, want := range map[string][]string{
+		"vm.debian12.stack.gokmod":             {"vm.debian12.stack*.gokmod*"},
+		"vm.debian13.stack.cli.gokmod":         {"vm.debian13.stack*.gokmod*"},
+		"vm.debian13.stack.gokmod-lib":         {"vm.debian13.stack*.gokmod*"},
+		"vm.debian12.loadall.gokmod-jobs2":     {"vm.debian12.loadall*.gokmod*jobs2*"},
+		"vm.debian13.loadall.lib.gokmod-jobs2": {"vm.debian13.loadall*.gokmod*jobs2*"},
+		"vm.debian12.loadall.gokmod":           nil,
+	} {
+		if got := matches(id); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s matches goals %q, want %q", id, got, want)
+		}
+	}
+}
