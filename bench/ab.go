@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"crypto/sha256"
+	_ "embed"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -10,11 +11,10 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
-	"syscall"
-	"time"
 )
 
 // abUsage is the synopsis of the ab subcommand.
@@ -24,8 +24,10 @@ Runs the commands in alternation: -rounds rounds of -runs runs of each,
 the order rotated at every run, after -warmup untimed runs of each. The
 first command is measured against the second (the anchor); any further
 ones are references, each also measured against the anchor (row ID
-ID.LABEL-SLUG). For each round the median wall time, CPU time (user +
-system, from wait4) and peak RSS (ru_maxrss) of each command are taken;
+ID.LABEL-SLUG). Each run goes through a small C launcher (launcher/launch.c)
+that measures the command's wall time, CPU time (user + system, from
+wait4) and peak RSS (ru_maxrss); for each round the median of each
+command's runs is taken;
 the rows appended to FILE give the median and range of those and of the
 per-round ratios.`
 
@@ -86,10 +88,26 @@ func (c *abCommand) String() string {
 // abRun is the outcome of one run of a command.
 type abRun struct{ wall, cpu, rss float64 } // ms, ms, MiB
 
-// run runs c once with stdin from the file at stdinPath (none when ""),
-// its standard output to stdout.
-func (c *abCommand) run(stdinPath string, stdout *os.File) (abRun, []byte, error) {
-	cmd := exec.Command(c.argv[0], c.argv[1:]...)
+//go:embed launcher/launch.c
+var launcherSource []byte
+
+// buildLauncher compiles the launcher (launcher/launch.c) into dir.
+func buildLauncher(dir string) (string, error) {
+	src, bin := filepath.Join(dir, "launch.c"), filepath.Join(dir, "launch")
+	if err := os.WriteFile(src, launcherSource, 0o644); err != nil {
+		return "", err
+	}
+	if err := runQuiet("", "gcc", "-O2", "-Wall", "-o", bin, src); err != nil {
+		return "", fmt.Errorf("compiling the launcher: %w", err)
+	}
+	return bin, nil
+}
+
+// run runs c once through the launcher with stdin from the file at
+// stdinPath (none when ""), its standard output to stdout, and returns
+// what the launcher measured.
+func (c *abCommand) run(launcher, stdinPath string, stdout *os.File) (abRun, error) {
+	cmd := exec.Command(launcher, c.argv...)
 	cmd.Env = append(os.Environ(), c.env...)
 	cmd.Stdout = stdout
 	var stderr bytes.Buffer
@@ -98,39 +116,48 @@ func (c *abCommand) run(stdinPath string, stdout *os.File) (abRun, []byte, error
 		// Not an input: the file the runner named for the commands.
 		in, err := os.Open(stdinPath)
 		if err != nil {
-			return abRun{}, nil, err
+			return abRun{}, err
 		}
 		defer in.Close()
 		cmd.Stdin = in
 	}
-	start := time.Now()
-	err := cmd.Run()
-	wall := time.Since(start)
+	r, w, err := os.Pipe()
 	if err != nil {
-		return abRun{}, stderr.Bytes(), fmt.Errorf("%s: %w\n%s", c, err, stderr.Bytes())
+		return abRun{}, err
 	}
-	st := cmd.ProcessState
-	r := abRun{
-		wall: float64(wall) / float64(time.Millisecond),
-		cpu:  float64(st.UserTime()+st.SystemTime()) / float64(time.Millisecond),
+	defer r.Close()
+	cmd.ExtraFiles = []*os.File{w} // the launcher's file descriptor 3
+	err = cmd.Start()
+	w.Close()
+	if err != nil {
+		return abRun{}, fmt.Errorf("%s: %w", c, err)
 	}
-	if ru, ok := st.SysUsage().(*syscall.Rusage); ok {
-		r.rss = float64(ru.Maxrss) / 1024 // KiB on Linux
+	report, readErr := io.ReadAll(r)
+	if err := cmd.Wait(); err != nil {
+		return abRun{}, fmt.Errorf("%s: %w\n%s", c, err, stderr.Bytes())
 	}
-	return r, stderr.Bytes(), nil
+	var wallNs, userUs, sysUs, rssKiB int64
+	if _, err := fmt.Sscan(string(report), &wallNs, &userUs, &sysUs, &rssKiB); readErr != nil || err != nil {
+		return abRun{}, fmt.Errorf("%s: the launcher reported %q (%v, %v)", c, report, readErr, err)
+	}
+	return abRun{
+		wall: float64(wallNs) / 1e6,
+		cpu:  float64(userUs+sysUs) / 1e3,
+		rss:  float64(rssKiB) / 1024,
+	}, nil
 }
 
 // outputDigest runs c once and returns the size and SHA-256 of its
 // standard output, read from a temporary file so that the runner's own
 // memory (which a child's ru_maxrss counts until its exec) stays small.
-func (c *abCommand) outputDigest(stdinPath string) (int64, string, error) {
+func (c *abCommand) outputDigest(launcher, stdinPath string) (int64, string, error) {
 	f, err := os.CreateTemp("", "gokmod-bench-out-")
 	if err != nil {
 		return 0, "", err
 	}
 	defer os.Remove(f.Name())
 	defer f.Close()
-	if _, _, err := c.run(stdinPath, f); err != nil {
+	if _, err := c.run(launcher, stdinPath, f); err != nil {
 		return 0, "", err
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
@@ -173,13 +200,23 @@ func abMain(args []string) error {
 		return fmt.Errorf("ab: -id and -rows are required, -rounds and -runs at least 1: %w", errUsage)
 	}
 
+	tmp, err := os.MkdirTemp("", "gokmod-bench-ab-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	launcher, err := buildLauncher(tmp)
+	if err != nil {
+		return fmt.Errorf("ab: %w", err)
+	}
+
 	result := "-"
 	if *compare {
-		nA, sumA, err := cmds[0].outputDigest(*stdin)
+		nA, sumA, err := cmds[0].outputDigest(launcher, *stdin)
 		if err != nil {
 			return fmt.Errorf("ab %s: %w", *id, err)
 		}
-		nB, sumB, err := cmds[1].outputDigest(*stdin)
+		nB, sumB, err := cmds[1].outputDigest(launcher, *stdin)
 		if err != nil {
 			return fmt.Errorf("ab %s: %w", *id, err)
 		}
@@ -199,7 +236,7 @@ func abMain(args []string) error {
 	defer devnull.Close()
 	for range *warmup {
 		for _, c := range cmds {
-			if _, _, err := c.run(*stdin, devnull); err != nil {
+			if _, err := c.run(launcher, *stdin, devnull); err != nil {
 				return fmt.Errorf("ab %s: %w", *id, err)
 			}
 		}
@@ -215,7 +252,7 @@ func abMain(args []string) error {
 		for range *runs {
 			for j := range cmds {
 				c := cmds[(k+j)%len(cmds)]
-				r, _, err := c.run(*stdin, devnull)
+				r, err := c.run(launcher, *stdin, devnull)
 				if err != nil {
 					return fmt.Errorf("ab %s: %w", *id, err)
 				}

@@ -109,6 +109,12 @@ func TestABRunsAndWritesRows(t *testing.T) {
 	if got[0].Check != "identical (3 bytes)" || got[3].Check != "-" {
 		t.Fatalf("checks %q %q", got[0].Check, got[3].Check)
 	}
+	// Forked from the small launcher, not from this test's process, the
+	// child's peak RSS is its own: /bin/true's, a few hundred KiB to a
+	// MiB or two, not the Go process's.
+	if rss := got[5].A.Median; rss > 4 {
+		t.Fatalf("/bin/true's peak RSS %.2f MiB: the runner's memory counted in", rss)
+	}
 	// A failing command stops the run with its name.
 	err = abMain([]string{"-id", "t", "-rows", rows, "---", "a", "/bin/false", "---", "b", "/bin/true"})
 	if err == nil || !strings.Contains(err.Error(), "/bin/false") {

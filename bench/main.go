@@ -1,6 +1,6 @@
 // Command bench compares gokmod with kmod's libkmod and modprobe and with
 // u-root's kmodule package on one module tree, in one run, and prints
-// Markdown tables that can be pasted into docs/benchmarks.md:
+// Markdown tables:
 //
 //	cd bench && go run . -tree ROOT -release RELEASE
 //
@@ -17,6 +17,18 @@
 //     a Go hello-world binary and /bin/true for reference;
 //   - the Go heap a Loader keeps after opening the tree and planning one
 //     module, measured in a fresh child process.
+//
+// With -rows FILE it also appends its figures to a rows file. Its
+// subcommands are the other measurements of scripts/bench.sh, which
+// writes docs/benchmarks.md from docs/benchmarks.md.in with them:
+//
+//	bench ab ...         commands in alternating rounds (wall, CPU, peak RSS)
+//	bench xz ...         xz decoding, gokmod against liblzma
+//	bench vm LOG...      the VM benchmarks' ratios from go test logs
+//	bench samefiles A B  depmod's output files compared
+//	bench render ...     the document and the goals' summary
+//
+// Each prints its usage with -h.
 package main
 
 import (
