@@ -2,8 +2,10 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -279,5 +281,57 @@ func TestVMGoalsMatchLabelledPaths(t *testing.T) {
 		if got := matches(id); !reflect.DeepEqual(got, want) {
 			t.Errorf("%s matches goals %q, want %q", id, got, want)
 		}
+	}
+}
+
+// TestXZComparesDecoders runs the xz comparison on two files that xz
+// compressed as kbuild does, one of them in blocks: gokmod and the host's
+// liblzma must decode them alike, and the rows say so.
+func TestXZComparesDecoders(t *testing.T) {
+	for _, tool := range []string{"xz", "gcc"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s (scripts/setup.sh installs it): %v", tool, err)
+		}
+	}
+	dir := t.TempDir()
+	data := make([]byte, 3<<20)
+	for i := range data {
+		data[i] = byte(i*i>>7) ^ byte(i>>12)
+	}
+	var list []string
+	for i, args := range [][]string{{"--check=crc32", "--lzma2=dict=1MiB"}, {"-T2", "--block-size=1MiB", "--check=crc32", "--lzma2=dict=1MiB"}} {
+		p := filepath.Join(dir, fmt.Sprintf("m%d.ko", i))
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command("xz", append(args, p)...).CombinedOutput(); err != nil {
+			t.Fatalf("xz %v: %v\n%s", args, err, out)
+		}
+		list = append(list, p+".xz")
+	}
+	listPath, rows := filepath.Join(dir, "list"), filepath.Join(dir, "rows.tsv")
+	if err := os.WriteFile(listPath, []byte(strings.Join(list, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := xzMain([]string{"-list", listPath, "-rows", rows, "-rounds", "2"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := readFileWith(rows, readRows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].ID != "xz.host" || got[0].Metric != "cpu/byte" || got[1].Metric != "wall/byte" {
+		t.Fatalf("rows %+v", got)
+	}
+	want := fmt.Sprintf("identical (2 files, %d bytes,", 2*len(data))
+	if !strings.HasPrefix(got[0].Check, want) || !strings.HasPrefix(got[0].BLabel, "liblzma 5.") || !(got[0].Ratio.Median > 0) {
+		t.Fatalf("row %+v, want check starting %q", got[0], want)
+	}
+	// A file that is not xz stops the run with an error.
+	if err := os.WriteFile(list[0], []byte("not xz"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := xzMain([]string{"-list", listPath, "-rows", rows}); err == nil {
+		t.Fatal("a file that is not xz was compared without error")
 	}
 }
