@@ -294,12 +294,12 @@ func TestXZComparesDecoders(t *testing.T) {
 		}
 	}
 	dir := t.TempDir()
-	data := make([]byte, 3<<20)
+	data := make([]byte, 1<<20)
 	for i := range data {
 		data[i] = byte(i*i>>7) ^ byte(i>>12)
 	}
 	var list []string
-	for i, args := range [][]string{{"--check=crc32", "--lzma2=dict=1MiB"}, {"-T2", "--block-size=1MiB", "--check=crc32", "--lzma2=dict=1MiB"}} {
+	for i, args := range [][]string{{"--check=crc32", "--lzma2=dict=1MiB"}, {"-T2", "--block-size=256KiB", "--check=crc32", "--lzma2=dict=1MiB"}} {
 		p := filepath.Join(dir, fmt.Sprintf("m%d.ko", i))
 		if err := os.WriteFile(p, data, 0o644); err != nil {
 			t.Fatal(err)
