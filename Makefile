@@ -43,10 +43,7 @@ fuzz:
 	./scripts/fuzz.sh $(FUZZTIME)
 
 bench: setup
-	$(GO) test -run '^$$' -bench . -benchmem ./...
-	GOKMOD_VM_BENCH=. $(GO) test -count=1 -v -timeout 25m -run TestGuest ./internal/vmtest | grep -E '^ *vm_test.go:[0-9]+: (Benchmark|goos|pkg)'
-	./scripts/bench-decompress.sh
-	cd bench && $(GO) run . -tree "$$(cut -d' ' -f1 ../.cache/debian/current)" -release "$$(cut -d' ' -f2 ../.cache/debian/current)"
+	GO=$(GO) ./scripts/bench.sh
 
 clean:
 	rm -rf .cache bin

@@ -62,19 +62,27 @@ func partC(c *config) error {
 		"then it plans all %d modules with the same Loader and measures again.\n\n", c.module, r.PlannedAll)
 	fmt.Println("| when | HeapInuse | HeapAlloc | HeapSys | Sys (all Go memory) | VmRSS (incl. mapped index pages) |")
 	fmt.Println("|---|---:|---:|---:|---:|---:|")
-	row := func(label string, m *runtime.MemStats, rss string) {
+	line := func(label string, m *runtime.MemStats, rss string) {
 		fmt.Printf("| %s | %s | %s | %s | %s | %s |\n", label, mib(m.HeapInuse), mib(m.HeapAlloc), mib(m.HeapSys), mib(m.Sys), rss)
 	}
-	row("before Open", &r.Before, "")
-	row("after Open + Plan("+c.module+")", &r.AfterOne, r.RSSAfterOne)
-	row(fmt.Sprintf("after planning all %d modules", r.PlannedAll), &r.AfterAll, r.RSSAfterAll)
+	line("before Open", &r.Before, "")
+	line("after Open + Plan("+c.module+")", &r.AfterOne, r.RSSAfterOne)
+	line(fmt.Sprintf("after planning all %d modules", r.PlannedAll), &r.AfterAll, r.RSSAfterAll)
 	fmt.Println()
 	fmt.Println("| figure | value | target | |")
 	fmt.Println("|---|---:|---:|---|")
 	fmt.Printf("| Go heap in use after Open + one Plan | %s | <= %s | %s |\n",
 		mib(r.AfterOne.HeapInuse), mib(heapTarget), verdict(r.AfterOne.HeapInuse <= heapTarget))
 	fmt.Println()
-	return nil
+	if c.rowsPath == "" {
+		return nil
+	}
+	h := float64(r.AfterOne.HeapInuse) / (1 << 20)
+	return appendRows(c.rowsPath, row{
+		ID: "heap", Metric: "heap", Unit: "MiB", ALabel: "gokmod after Open + Plan(" + c.module + ")",
+		A: summary{h, h, h}, BLabel: "-", B: summary{nan(), nan(), nan()}, Ratio: summary{nan(), nan(), nan()},
+		Rounds: 1, Check: "-",
+	})
 }
 
 func mib(n uint64) string { return fmt.Sprintf("%.2f MiB", float64(n)/(1<<20)) }

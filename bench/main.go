@@ -1,6 +1,6 @@
 // Command bench compares gokmod with kmod's libkmod and modprobe and with
 // u-root's kmodule package on one module tree, in one run, and prints
-// Markdown tables that can be pasted into docs/benchmarks.md:
+// Markdown tables:
 //
 //	cd bench && go run . -tree ROOT -release RELEASE
 //
@@ -17,6 +17,18 @@
 //     a Go hello-world binary and /bin/true for reference;
 //   - the Go heap a Loader keeps after opening the tree and planning one
 //     module, measured in a fresh child process.
+//
+// With -rows FILE it also appends its figures to a rows file. Its
+// subcommands are the other measurements of scripts/bench.sh, which
+// writes docs/benchmarks.md from docs/benchmarks.md.in with them:
+//
+//	bench ab ...         commands in alternating rounds (wall, CPU, peak RSS)
+//	bench xz ...         xz decoding, gokmod against liblzma
+//	bench vm LOG...      the VM benchmarks' ratios from go test logs
+//	bench samefiles A B  depmod's output files compared
+//	bench render ...     the document and the goals' summary
+//
+// Each prints its usage with -h.
 package main
 
 import (
@@ -42,11 +54,32 @@ type config struct {
 	module        string
 	repo          string
 	skipUroot     bool
+	urootSample   int
+	parts         string // which of a, b, c to run
+	rowsPath      string // rows file to append the figures to; "" for none
+}
+
+// subcommands are the measurements scripts/bench.sh runs besides the
+// comparison program's own (see each one's usage).
+var subcommands = map[string]func([]string) error{
+	"ab":        abMain,
+	"xz":        xzMain,
+	"vm":        vmMain,
+	"render":    renderMain,
+	"samefiles": sameFilesMain,
 }
 
 func main() {
 	if os.Getenv(childEnv) != "" {
 		os.Exit(child())
+	}
+	if len(os.Args) > 1 {
+		if sub, ok := subcommands[os.Args[1]]; ok {
+			if err := sub(os.Args[2:]); err != nil {
+				fatal(err)
+			}
+			return
+		}
 	}
 	var c config
 	var cfgList string
@@ -60,6 +93,9 @@ func main() {
 	flag.StringVar(&c.module, "module", "ip_vs_wrr", "module the process comparison asks modprobe -D for")
 	flag.StringVar(&c.repo, "repo", "..", "top directory of the gokmod repository (to build cmd/gokmod)")
 	flag.BoolVar(&c.skipUroot, "skip-uroot", false, "leave u-root out of part a")
+	flag.IntVar(&c.urootSample, "uroot-sample", 0, "time u-root on the first N names only (0: all; its ratio is per module)")
+	flag.StringVar(&c.parts, "parts", "abc", "parts to run: a (planning), b (whole process), c (heap)")
+	flag.StringVar(&c.rowsPath, "rows", "", "also append the figures to this rows file (see scripts/bench.sh)")
 	flag.Parse()
 	if c.tree == "" || c.release == "" || flag.NArg() != 0 {
 		fmt.Fprintln(os.Stderr, "usage: go run . -tree ROOT -release RELEASE [flags]")
@@ -107,20 +143,26 @@ func run(c *config) error {
 	}
 	printHeader(c, bins, len(names))
 
-	fmt.Println("## a. Plan every module in one process")
-	fmt.Println()
-	if err := partA(c, bins, names, tmp); err != nil {
-		return err
+	if strings.Contains(c.parts, "a") {
+		fmt.Println("## a. Plan every module in one process")
+		fmt.Println()
+		if err := partA(c, bins, names, tmp); err != nil {
+			return err
+		}
 	}
-	fmt.Println("## b. Whole process: modprobe -D " + c.module)
-	fmt.Println()
-	if err := partB(c, bins); err != nil {
-		return err
+	if strings.Contains(c.parts, "b") {
+		fmt.Println("## b. Whole process: modprobe -D " + c.module)
+		fmt.Println()
+		if err := partB(c, bins); err != nil {
+			return err
+		}
 	}
-	fmt.Println("## c. Go heap after opening the full tree")
-	fmt.Println()
-	if err := partC(c); err != nil {
-		return err
+	if strings.Contains(c.parts, "c") {
+		fmt.Println("## c. Go heap after opening the full tree")
+		fmt.Println()
+		if err := partC(c); err != nil {
+			return err
+		}
 	}
 	fmt.Printf("Load average at the end: %s. On %d CPUs, a load well above 0 means other work shared the machine and the times above are inflated.\n",
 		loadAvg(), runtime.NumCPU())

@@ -79,10 +79,14 @@ func partA(c *config, b *binaries, names []string, tmp string) error {
 	var u, up *series
 	if !c.skipUroot {
 		fmt.Fprintln(os.Stderr, "bench: a. u-root kmodule.ProbeOptions")
-		u = urootProbeOptions(c, names)
+		unames := names
+		if c.urootSample > 0 && c.urootSample < len(names) {
+			unames = names[:c.urootSample]
+		}
+		u = urootProbeOptions(c, unames)
 		all = append(all, u)
 		fmt.Fprintln(os.Stderr, "bench: a. u-root kmodule.Prober")
-		up = urootProber(c, names)
+		up = urootProber(c, unames)
 		all = append(all, up)
 	}
 	fmt.Fprintln(os.Stderr, "bench: a. gokmod, one Loader per module")
@@ -126,7 +130,36 @@ func partA(c *config, b *binaries, names []string, tmp string) error {
 	gfm, _ := gf.perModule()
 	fmt.Printf("| gokmod one Loader per module / gokmod one Loader (wall) | %.1f | (info) | |\n", ratio(gfm, gm))
 	fmt.Println()
-	return nil
+	if c.rowsPath == "" {
+		return nil
+	}
+	check := fmt.Sprintf("%d actions a pass each", k.passes[len(k.passes)-1].actions)
+	if ga, ka := g.passes[len(g.passes)-1].actions, k.passes[len(k.passes)-1].actions; ga != ka {
+		check = fmt.Sprintf("differ: %d vs %d actions a pass", ga, ka)
+	}
+	rows := []row{
+		pairedRow("plan.libkmod", "wall", "µs/module", g.name, k.name, g.perPass(wallOf), k.perPass(wallOf), false),
+		pairedRow("plan.libkmod", "cpu", "µs/module", g.name, k.name, g.perPass(cpuOf), k.perPass(cpuOf), false),
+	}
+	rows[0].Check, rows[1].Check = check, check
+	if u != nil {
+		// One pass of u-root (it is slow) against gokmod's median pass.
+		rows = append(rows, pairedRow("plan.uroot", "wall", "µs/module", g.name, u.name,
+			[]float64{median(g.perPass(wallOf))}, u.perPass(wallOf), true))
+	}
+	return appendRows(c.rowsPath, rows...)
+}
+
+func wallOf(p passResult) time.Duration { return p.dur }
+func cpuOf(p passResult) time.Duration  { return p.cpu }
+
+// perPass returns f of every pass per module, in µs.
+func (s *series) perPass(f func(passResult) time.Duration) []float64 {
+	v := make([]float64, len(s.passes))
+	for i, p := range s.passes {
+		v[i] = float64(f(p)) / float64(s.names) / float64(time.Microsecond)
+	}
+	return v
 }
 
 // cpuTime returns the CPU time the process has used so far.
