@@ -9,10 +9,6 @@ import (
 	"strings"
 )
 
-// ErrCommandFailed is wrapped by the error of an install or remove command
-// that could not run or exited with a non-zero status.
-var ErrCommandFailed = errors.New("command failed")
-
 // CommandError describes a failed install or remove command.
 type CommandError struct {
 	Kind     string // "install" or "remove"

@@ -207,7 +207,7 @@ func (e *faultEnv) deletes() []string {
 }
 
 // faultFind returns the first *ModuleError with Op op in err's tree.
-func faultFind(err error, op string) *modprobe.ModuleError {
+func faultFind(err error, op modprobe.Op) *modprobe.ModuleError {
 	if err == nil {
 		return nil
 	}

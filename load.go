@@ -78,9 +78,9 @@ func (l *Loader) Load(ctx context.Context, name string, params ...string) error 
 
 // LoadWith is Load with options. When name resolves to several modules,
 // each is probed, as modprobe does, and the errors are joined; each is a
-// *ModuleError with Op "load" naming the probed module, wrapping the
-// error of the step that failed (a *ModuleError with Op "insert" or
-// "install").
+// *ModuleError with Op OpLoad naming the probed module, wrapping the
+// error of the step that failed (a *ModuleError with Op OpInsert or
+// OpInstall).
 func (l *Loader) LoadWith(ctx context.Context, name string, params []string, opts LoadOptions) error {
 	defer l.keepAlive()
 	return l.loadAll(ctx, []loadRequest{{name: name, params: params}}, opts)
@@ -113,11 +113,11 @@ func (l *Loader) LoadAllWith(ctx context.Context, names []string, opts LoadOptio
 // take it for an option.
 func checkRequest(name string, params []string, raw bool) error {
 	if name == "" || strings.HasPrefix(name, "-") || strings.ContainsAny(name, "/\x00") {
-		return moduleErr("load", name, "", fmt.Errorf("%w: %q", ErrBadName, name))
+		return moduleErr(OpLoad, name, "", fmt.Errorf("%w: %q", ErrBadName, name))
 	}
 	for _, p := range params {
 		if strings.ContainsAny(p, "\n\x00") || !raw && strings.HasPrefix(p, "-") {
-			return moduleErr("load", name, "", fmt.Errorf("%w: %q", ErrBadParams, p))
+			return moduleErr(OpLoad, name, "", fmt.Errorf("%w: %q", ErrBadParams, p))
 		}
 	}
 	return nil
@@ -126,7 +126,7 @@ func checkRequest(name string, params []string, raw bool) error {
 // LoadProbe runs one probe of a plan made with Plan, as LoadWith runs
 // each: modules already loaded are skipped as they are found, and the
 // first failure of a required module stops it. Its error is the failing
-// step's (a *ModuleError with Op "insert" or "install"), or a
+// step's (a *ModuleError with Op OpInsert or OpInstall), or a
 // *ModuleError wrapping ErrAlreadyLoaded for a first-time load. Probes
 // from Plan carry no parallel schedule, so Jobs is ignored. Unless
 // opts.RawCmdlineOpts, a plan made with a parameter starting with '-' is
@@ -134,11 +134,11 @@ func checkRequest(name string, params []string, raw bool) error {
 func (l *Loader) LoadProbe(ctx context.Context, pr *Probe, opts LoadOptions) error {
 	defer l.keepAlive()
 	if l.closed.Load() {
-		return moduleErr("load", pr.Module.Name, "", ErrClosed)
+		return moduleErr(OpLoad, pr.Module.Name, "", ErrClosed)
 	}
 	if c := pr.caller; c != nil && c.option && !opts.RawCmdlineOpts {
 		// As LoadWith refuses them (checkRequest).
-		return moduleErr("load", pr.Module.Name, "", fmt.Errorf("%w: a parameter starting with '-'", ErrBadParams))
+		return moduleErr(OpLoad, pr.Module.Name, "", fmt.Errorf("%w: a parameter starting with '-'", ErrBadParams))
 	}
 	run := l.newRun(opts, 1)
 	defer run.close()
@@ -182,7 +182,7 @@ type loadRun struct {
 
 func (l *Loader) loadAll(ctx context.Context, reqs []loadRequest, opts LoadOptions) error {
 	if l.closed.Load() {
-		return moduleErr("load", "", "", ErrClosed)
+		return moduleErr(OpLoad, "", "", ErrClosed)
 	}
 	jobs := opts.jobs()
 	run := l.newRun(opts, jobs)
@@ -220,7 +220,7 @@ func (r *loadRun) plan(ctx context.Context, plan *Plan) error {
 	for i := range plan.Probes {
 		pr := &plan.Probes[i]
 		if err := r.probe(ctx, pr); err != nil {
-			errs = append(errs, moduleErr("load", pr.Module.Name, "", err))
+			errs = append(errs, moduleErr(OpLoad, pr.Module.Name, "", err))
 		}
 	}
 	return errors.Join(errs...)
@@ -255,7 +255,7 @@ func (r *loadRun) probe(ctx context.Context, pr *Probe) error {
 var errLoaded = fmt.Errorf("already loaded: %w", syscall.EEXIST)
 
 func alreadyLoaded(name string) error {
-	return moduleErr("insert", name, "", fmt.Errorf("%w: %w", ErrAlreadyLoaded, syscall.EEXIST))
+	return moduleErr(OpInsert, name, "", fmt.Errorf("%w: %w", ErrAlreadyLoaded, syscall.EEXIST))
 }
 
 // verdict applies kmod's error policy to an action's result: nil to go
@@ -301,17 +301,17 @@ func (r *loadRun) action(ctx context.Context, pr *Probe, a *Action) error {
 	case ActionInstall:
 		cmd, err := pr.installCommand(a, r.opts.RawCmdlineOpts)
 		if err != nil {
-			return moduleErr("install", a.Module, "", err)
+			return moduleErr(OpInstall, a.Module, "", err)
 		}
 		err = l.runCommand(ctx, "install", a.Module, cmd)
 		if err != nil {
 			l.logCommandError(ctx, err, a.Module)
-			return moduleErr("install", a.Module, "", fmt.Errorf("%w: %w", err, syscall.EINVAL))
+			return moduleErr(OpInstall, a.Module, "", fmt.Errorf("%w: %w", err, syscall.EINVAL))
 		}
 		return nil
 	case ActionNoFile:
 		l.log.errorf(ctx, originNoPath, "could not find module by name='%s'", a.Module)
-		return moduleErr("insert", a.Module, "", fmt.Errorf("%w: %w", ErrNotFound, syscall.ENOENT))
+		return moduleErr(OpInsert, a.Module, "", fmt.Errorf("%w: %w", ErrNotFound, syscall.ENOENT))
 	}
 	// A module whose action has begun goes in; one that has to wait for
 	// a slot does not once the load is cancelled.
@@ -353,7 +353,7 @@ func (r *loadRun) action(ctx context.Context, pr *Probe, a *Action) error {
 	if !errors.Is(err, syscall.EEXIST) {
 		l.log.log(ctx, slog.LevelInfo, originInsertFailed, fmt.Sprintf("Failed to insert module '%s': %s", a.Path, errText(err)))
 	}
-	me := &ModuleError{Op: "insert", Module: a.Module, Path: a.Path, Err: err}
+	me := &ModuleError{Op: OpInsert, Module: a.Module, Path: a.Path, Err: err}
 	if !errors.Is(err, syscall.EEXIST) {
 		me.KernelLog = r.kernelLog(a.Module)
 	}
@@ -479,10 +479,10 @@ func errText(err error) string {
 func (l *Loader) InsertFile(ctx context.Context, path, params string, opts LoadOptions) error {
 	defer l.keepAlive()
 	if l.closed.Load() {
-		return moduleErr("insert", path, path, ErrClosed)
+		return moduleErr(OpInsert, path, path, ErrClosed)
 	}
 	if err := ctx.Err(); err != nil {
-		return moduleErr("insert", path, path, err)
+		return moduleErr(OpInsert, path, path, err)
 	}
 	run := l.newRun(LoadOptions{}, 1)
 	defer run.close()
@@ -496,5 +496,5 @@ func (l *Loader) InsertFile(ctx context.Context, path, params string, opts LoadO
 	}
 	// The kernel names the module as its image does, which the file
 	// name need not tell: keep all it logged during the insert.
-	return &ModuleError{Op: "insert", Module: name, Path: path, Err: err, KernelLog: run.kernelLog("")}
+	return &ModuleError{Op: OpInsert, Module: name, Path: path, Err: err, KernelLog: run.kernelLog("")}
 }

@@ -128,7 +128,7 @@ func (p *pool) fromBuiltinAlias(name string) ([]*module, error) {
 
 // resolve starts a request for name: a pool and the modules name stands
 // for, or an error wrapped for op.
-func (l *Loader) resolve(ctx context.Context, op, name string) (*pool, []*module, error) {
+func (l *Loader) resolve(ctx context.Context, op Op, name string) (*pool, []*module, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, nil, moduleErr(op, name, "", err)
 	}
@@ -152,7 +152,7 @@ func (l *Loader) resolve(ctx context.Context, op, name string) (*pool, []*module
 // look up.
 func (l *Loader) Lookup(ctx context.Context, name string) ([]Module, error) {
 	defer l.keepAlive()
-	p, mods, err := l.resolve(ctx, "lookup", name)
+	p, mods, err := l.resolve(ctx, OpLookup, name)
 	if err != nil {
 		return nil, err
 	}

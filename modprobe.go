@@ -80,7 +80,10 @@
 //
 // The Loader's methods return *ModuleError values wrapping a sentinel or
 // the kernel's errno (test with errors.Is, for instance errors.Is(err,
-// syscall.ENOEXEC)):
+// syscall.ENOEXEC)); their Op says which step failed (OpInsert, OpRemove
+// and the other Op constants), KernelLog what the kernel logged about it,
+// and Failures splits an error that joins several (LoadAll's) into one
+// *ModuleError per failing module. The sentinels:
 //
 //	ErrNotFound       nothing matches the name
 //	ErrBadName        the name is unusable: an unmatched bracket, a NUL
@@ -377,12 +380,12 @@ func configSoftdeps(sds []Softdep) ([]config.Softdep, error) {
 	for i, sd := range sds {
 		for _, n := range append(append([]string{sd.Module}, sd.Pre...), sd.Post...) {
 			if n == "" || strings.ContainsAny(n, " \t\n\v\f\r\x00") {
-				return nil, moduleErr("open", sd.Module, "", fmt.Errorf("%w: Options.Softdeps[%d] names %q", ErrBadName, i, n))
+				return nil, moduleErr(OpOpen, sd.Module, "", fmt.Errorf("%w: Options.Softdeps[%d] names %q", ErrBadName, i, n))
 			}
 		}
 		mod, err := modname.Underscores(sd.Module)
 		if err != nil {
-			return nil, moduleErr("open", sd.Module, "", fmt.Errorf("%w: Options.Softdeps[%d]: %v", ErrBadName, i, err))
+			return nil, moduleErr(OpOpen, sd.Module, "", fmt.Errorf("%w: Options.Softdeps[%d]: %v", ErrBadName, i, err))
 		}
 		out = append(out, config.Softdep{
 			Module: mod,

@@ -26,7 +26,7 @@ import (
 // modprobe's administrator does; Plan never takes a name for a path.
 func (l *Loader) PlanFile(ctx context.Context, path string, params []string, opts PlanOptions) (*Plan, error) {
 	defer l.keepAlive()
-	p, mods, err := l.resolveFile(ctx, "plan", path)
+	p, mods, err := l.resolveFile(ctx, OpPlan, path)
 	if err != nil {
 		return nil, err
 	}
@@ -37,7 +37,7 @@ func (l *Loader) PlanFile(ctx context.Context, path string, params []string, opt
 // prints it (kmod 31 and later), with its errors as PlanFile's.
 func (l *Loader) LookupFile(ctx context.Context, path string) (Module, error) {
 	defer l.keepAlive()
-	p, mods, err := l.resolveFile(ctx, "lookup", path)
+	p, mods, err := l.resolveFile(ctx, OpLookup, path)
 	if err != nil {
 		return Module{}, err
 	}
@@ -47,7 +47,7 @@ func (l *Loader) LookupFile(ctx context.Context, path string) (Module, error) {
 // resolveFile starts a request for the module file at path: a pool and the
 // one module the file is, as libkmod's kmod_module_new_from_path makes
 // it.
-func (l *Loader) resolveFile(ctx context.Context, op, path string) (*pool, []*module, error) {
+func (l *Loader) resolveFile(ctx context.Context, op Op, path string) (*pool, []*module, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, nil, moduleErr(op, path, "", err)
 	}

@@ -228,7 +228,7 @@ func (l *Loader) Plan(ctx context.Context, name string, params []string, opts Pl
 // plan is Plan; with schedule, each probe also gets the constraints of a
 // parallel load.
 func (l *Loader) plan(ctx context.Context, name string, params []string, opts PlanOptions, schedule bool) (*Plan, error) {
-	p, mods, err := l.resolve(ctx, "plan", name)
+	p, mods, err := l.resolve(ctx, OpPlan, name)
 	if err != nil {
 		return nil, err
 	}
@@ -249,7 +249,7 @@ func (l *Loader) planModules(ctx context.Context, p *pool, mods []*module, name 
 	p.keep(mods)
 	for _, mod := range mods {
 		if err := ctx.Err(); err != nil {
-			return nil, moduleErr("plan", name, "", err)
+			return nil, moduleErr(OpPlan, name, "", err)
 		}
 		pr := p.planProbe(mod, plan.Params, opts, schedule)
 		pr.caller, pr.planned = caller, true
@@ -341,7 +341,7 @@ func (pr *Probe) DryRun(opts DryRunOptions, show func(Action)) error {
 	switch pr.Skip {
 	case SkipLoaded:
 		if opts.FirstTime {
-			return moduleErr("insert", pr.Module.Name, "", ErrAlreadyLoaded)
+			return moduleErr(OpInsert, pr.Module.Name, "", ErrAlreadyLoaded)
 		}
 		return nil
 	case SkipBlacklisted:
@@ -350,7 +350,7 @@ func (pr *Probe) DryRun(opts DryRunOptions, show func(Action)) error {
 	for _, a := range pr.Actions {
 		if a.Loaded {
 			if a.Requested && opts.FirstTime {
-				return moduleErr("insert", a.Module, "", ErrAlreadyLoaded)
+				return moduleErr(OpInsert, a.Module, "", ErrAlreadyLoaded)
 			}
 			continue
 		}

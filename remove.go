@@ -12,19 +12,6 @@ import (
 	"github.com/gokmod/modprobe/internal/kernel"
 )
 
-// Removal errors, wrapped in a *ModuleError. Its Op is "remove" for what
-// modprobe checks before removing (builtin, not loaded, in use) and
-// "delete" for what delete_module(2) refused.
-var (
-	// ErrBuiltin: the module is built into the kernel and cannot be
-	// removed.
-	ErrBuiltin = errors.New("module is builtin")
-	// ErrInUse: the module is in use (its reference count is not zero).
-	ErrInUse = errors.New("module is in use")
-	// ErrNotLoaded: a first-time removal found the module not loaded.
-	ErrNotLoaded = errors.New("module not in kernel")
-)
-
 // RemoveOptions adjust a removal like the matching modprobe -r flags.
 type RemoveOptions struct {
 	// IgnoreCommands ignores remove commands and softdeps (-i).
@@ -90,14 +77,14 @@ func (r *remover) report(err error) error {
 // removeName is modprobe's rmmod(): resolve name and remove each module
 // it stands for, stopping at the first failure.
 func (l *Loader) removeName(ctx context.Context, name string, opts RemoveOptions) error {
-	p, mods, err := l.resolve(ctx, "remove", name)
+	p, mods, err := l.resolve(ctx, OpRemove, name)
 	r := &remover{l: l, p: p, opts: opts}
 	if err != nil {
 		return r.report(err)
 	}
 	for _, m := range mods {
 		if err := ctx.Err(); err != nil {
-			return moduleErr("remove", m.name, "", err)
+			return moduleErr(OpRemove, m.name, "", err)
 		}
 		if err := r.module(ctx, m, opts.RemoveHolders, false); err != nil {
 			return err
@@ -125,10 +112,10 @@ func (r *remover) module(ctx context.Context, m *module, holders, nested bool) e
 			if nested {
 				return nil
 			}
-			return r.report(moduleErr("remove", m.name, "", ErrBuiltin))
+			return r.report(moduleErr(OpRemove, m.name, "", ErrBuiltin))
 		case !r.l.isLoaded(m.name):
 			if r.opts.FirstTime {
-				return r.report(moduleErr("remove", m.name, "", fmt.Errorf("%w: %w", ErrNotLoaded, syscall.ENOENT)))
+				return r.report(moduleErr(OpRemove, m.name, "", fmt.Errorf("%w: %w", ErrNotLoaded, syscall.ENOENT)))
 			}
 			return nil
 		}
@@ -139,7 +126,7 @@ func (r *remover) module(ctx context.Context, m *module, holders, nested bool) e
 	if holders {
 		hs, err := kernel.ReadHolders(r.l.sysfs, m.name)
 		if err != nil {
-			return r.report(moduleErr("remove", m.name, "", err))
+			return r.report(moduleErr(OpRemove, m.name, "", err))
 		}
 		for i := len(hs) - 1; i >= 0; i-- {
 			if err := r.module(ctx, r.p.newFromName(hs[i]), false, true); err != nil {
@@ -149,7 +136,7 @@ func (r *remover) module(ctx context.Context, m *module, holders, nested bool) e
 	}
 	if cmd == nil && r.opts.Wait == 0 {
 		if n, err := kernel.ReadRefcnt(r.l.sysfs, m.name); err == nil && n > 0 {
-			return r.report(moduleErr("remove", m.name, "", fmt.Errorf("%w: %w", ErrInUse, syscall.EBUSY)))
+			return r.report(moduleErr(OpRemove, m.name, "", fmt.Errorf("%w: %w", ErrInUse, syscall.EBUSY)))
 		}
 	}
 	if cmd != nil {
@@ -195,7 +182,7 @@ func (r *remover) command(ctx context.Context, m *module, cmd string) error {
 		return nil
 	}
 	if err := r.l.runCommand(ctx, "remove", m.name, cmd); err != nil {
-		return r.report(moduleErr("remove", m.name, "", err))
+		return r.report(moduleErr(OpRemove, m.name, "", err))
 	}
 	return nil
 }
@@ -222,7 +209,7 @@ func (r *remover) remove(ctx context.Context, name string) error {
 			return nil
 		case errors.Is(err, syscall.EEXIST):
 			if r.opts.FirstTime {
-				return r.report(moduleErr("delete", name, "", fmt.Errorf("%w: %w", ErrNotLoaded, err)))
+				return r.report(moduleErr(OpDelete, name, "", fmt.Errorf("%w: %w", ErrNotLoaded, err)))
 			}
 			return nil
 		case errors.Is(err, syscall.EAGAIN) && r.opts.Wait > 0:
@@ -232,13 +219,13 @@ func (r *remover) remove(ctx context.Context, name string) error {
 			}
 			delta = backoff(delta, deadline.Sub(now))
 			if delta <= 0 {
-				return r.report(moduleErr("delete", name, "", fmt.Errorf("%w: %w", ErrInUse, err)))
+				return r.report(moduleErr(OpDelete, name, "", fmt.Errorf("%w: %w", ErrInUse, err)))
 			}
 			t := time.NewTimer(delta)
 			select {
 			case <-ctx.Done():
 				t.Stop()
-				return r.report(moduleErr("delete", name, "", ctx.Err()))
+				return r.report(moduleErr(OpDelete, name, "", ctx.Err()))
 			case <-t.C:
 			}
 			continue
@@ -249,7 +236,7 @@ func (r *remover) remove(ctx context.Context, name string) error {
 		if errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EBUSY) {
 			err = fmt.Errorf("%w: %w", ErrInUse, err)
 		}
-		return r.report(moduleErr("delete", name, "", err))
+		return r.report(moduleErr(OpDelete, name, "", err))
 	}
 }
 
@@ -279,7 +266,7 @@ func backoff(last, left time.Duration) time.Duration {
 func (l *Loader) RemoveModule(ctx context.Context, name string, opts RemoveOptions) error {
 	defer l.keepAlive()
 	if l.closed.Load() {
-		return moduleErr("delete", name, "", ErrClosed)
+		return moduleErr(OpDelete, name, "", ErrClosed)
 	}
 	r := &remover{l: l, opts: RemoveOptions{Force: opts.Force, Wait: opts.Wait}}
 	return r.remove(ctx, modname.Normalize(name))

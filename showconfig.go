@@ -15,6 +15,14 @@ import (
 // every entry of modules.alias and modules.symbols as "alias KEY VALUE".
 func (l *Loader) WriteConfig(ctx context.Context, w io.Writer) error {
 	defer l.keepAlive()
+	if err := l.writeConfig(ctx, w); err != nil {
+		return moduleErr(OpConfig, "", l.moduleDir, err)
+	}
+	return nil
+}
+
+// writeConfig is WriteConfig.
+func (l *Loader) writeConfig(ctx context.Context, w io.Writer) error {
 	lg := l.log // not l: the indexes keep the function, and must not keep l
 	idx, err := l.indexes(func(err error) { lg.indexDiag(ctx, err) })
 	if err != nil {

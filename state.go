@@ -3,7 +3,6 @@ package modprobe
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"path/filepath"
 	"syscall"
@@ -59,7 +58,7 @@ func (l *Loader) State(name string) (Status, error) {
 	defer l.keepAlive()
 	p, err := l.newPool(context.Background())
 	if err != nil {
-		return Status{}, moduleErr("state", name, "", err)
+		return Status{}, moduleErr(OpState, name, "", err)
 	}
 	m := p.newFromName(modname.Normalize(name))
 	st := Status{Name: m.name, Refcnt: -1}
@@ -69,7 +68,7 @@ func (l *Loader) State(name string) (Status, error) {
 	}
 	s, err := kernel.ReadInitState(l.sysfs, m.name)
 	if err != nil {
-		return st, moduleErr("state", m.name, "", err)
+		return st, moduleErr(OpState, m.name, "", err)
 	}
 	switch s {
 	case kernel.NotLoaded:
@@ -84,11 +83,11 @@ func (l *Loader) State(name string) (Status, error) {
 	if n, err := kernel.ReadRefcnt(l.sysfs, m.name); err == nil {
 		st.Refcnt = n
 	} else if !errors.Is(err, fs.ErrNotExist) {
-		return st, moduleErr("state", m.name, "", err)
+		return st, moduleErr(OpState, m.name, "", err)
 	}
 	st.Holders, err = kernel.ReadHolders(l.sysfs, m.name)
 	if err != nil {
-		return st, moduleErr("state", m.name, "", err)
+		return st, moduleErr(OpState, m.name, "", err)
 	}
 	return st, nil
 }
@@ -116,7 +115,7 @@ func (l *Loader) Loaded() ([]LoadedModule, error) {
 		l.log.errorf(context.Background(), originLoaded, "could not open %s: %s", filepath.Join(l.proc, "modules"), kmodlog.Strerror(err))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("could not get list of modules: %w", err)
+		return nil, moduleErr(OpList, "", filepath.Join(l.proc, "modules"), err)
 	}
 	out := make([]LoadedModule, 0, len(mods))
 	for _, m := range mods {

@@ -117,7 +117,7 @@ func (s *stressErrors) classify(op string, err error, firstTime bool) {
 		case me.Op == "insert" && errors.Is(me, syscall.ENOENT) && !errors.Is(me, modprobe.ErrNotFound):
 			s.add("insert: ENOENT (dependency removed meanwhile)")
 		case (me.Op == "remove" || me.Op == "delete") && errors.Is(me, modprobe.ErrInUse):
-			s.add(me.Op + ": in use")
+			s.add(string(me.Op) + ": in use")
 		case me.Op == "remove" && errors.Is(me, modprobe.ErrNotLoaded) && firstTime:
 			s.add("remove: not loaded (first time)")
 		case me.Op == "delete" && errors.Is(me, syscall.ENOENT):

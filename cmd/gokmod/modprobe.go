@@ -656,9 +656,9 @@ func (m *modprobeCmd) reportRemove(name string, err error) {
 		m.LOG("Module %s is not in kernel.\n", mod)
 	case errors.Is(err, modprobe.ErrCommandFailed):
 		m.LOG("Error running remove command for %s\n", mod)
-	case me != nil && me.Op == "remove" && errors.Is(err, modprobe.ErrInUse):
+	case me != nil && me.Op == modprobe.OpRemove && errors.Is(err, modprobe.ErrInUse):
 		m.LOG("Module %s is in use.\n", mod)
-	case me != nil && me.Op == "delete" && m.waitMsec > 0:
+	case me != nil && me.Op == modprobe.OpDelete && m.waitMsec > 0:
 		if errors.Is(err, syscall.EAGAIN) {
 			return // a --wait that timed out: kmod 30 and 34.2 say nothing
 		}
