@@ -18,10 +18,15 @@ build:
 setup:
 	./scripts/setup.sh
 
+# lint also builds every package for other systems and architectures: the
+# library must build wherever a program importing it does (only
+# internal/kernel reaches the system).
+CROSS ?= darwin/amd64 freebsd/amd64 linux/arm64 linux/386
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt: $$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) tool -modfile=tools/go.mod staticcheck ./...
+	@for t in $(CROSS); do echo "GOOS=$${t%/*} GOARCH=$${t#*/} $(GO) build ./..."; GOOS=$${t%/*} GOARCH=$${t#*/} $(GO) build ./... || exit 1; done
 
 # unit runs the tests with the Go release the machine has (with the race
 # detector) and with the oldest release gokmod supports, which the Go

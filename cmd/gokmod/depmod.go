@@ -219,7 +219,7 @@ func runDepmod(e *env, argv0 string, args []string) (status int) {
 }
 
 // kmodContext stands for the address libkmod's messages print.
-const kmodContext = 0x55d0c0de2a0
+const kmodContext uint64 = 0x55d0c0de2a0
 
 // absoluteCwd is path_make_absolute_cwd: a relative path is put after the
 // working directory, without cleaning. ok is false when there is no

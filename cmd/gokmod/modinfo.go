@@ -15,6 +15,7 @@ import (
 	"github.com/gokmod/modprobe/internal/elfmod"
 	"github.com/gokmod/modprobe/internal/fileio"
 	"github.com/gokmod/modprobe/internal/getopt"
+	"github.com/gokmod/modprobe/internal/kernel"
 	"github.com/gokmod/modprobe/internal/kmodlog"
 	"github.com/gokmod/modprobe/internal/modname"
 )
@@ -142,18 +143,7 @@ func releaseOf(e *env) (string, error) {
 		b, err := fileio.ReadFile(filepath.Join(e.Kernel.Proc, "sys/kernel/osrelease"), 256)
 		return strings.TrimSpace(string(b)), err
 	}
-	var u syscall.Utsname
-	if err := syscall.Uname(&u); err != nil {
-		return "", err
-	}
-	var b []byte
-	for _, c := range u.Release {
-		if c == 0 {
-			break
-		}
-		b = append(b, byte(c))
-	}
-	return string(b), nil
+	return kernel.Release()
 }
 
 // isModuleFilename is modinfo's test for a path argument: a regular file

@@ -18,6 +18,7 @@ import (
 	"github.com/gokmod/modprobe"
 	"github.com/gokmod/modprobe/internal/elfmod"
 	"github.com/gokmod/modprobe/internal/getopt"
+	"github.com/gokmod/modprobe/internal/kernel"
 	"github.com/gokmod/modprobe/internal/kmodlog"
 	"github.com/gokmod/modprobe/internal/modprobeopt"
 )
@@ -318,7 +319,7 @@ func elfErrno(c modprobe.Compat, err error) syscall.Errno {
 	case errors.Is(err, elfmod.ErrNoSection) && c == modprobe.CompatKmod30:
 		return syscall.ENOENT
 	case errors.Is(err, elfmod.ErrNoSection):
-		return syscall.ENODATA
+		return kernel.ENODATA
 	case errors.Is(err, modprobe.ErrTooLarge):
 		return syscall.EFBIG // over MaxModuleSize: read no further
 	}

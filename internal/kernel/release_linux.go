@@ -1,6 +1,10 @@
 package kernel
 
-import "golang.org/x/sys/unix"
+import (
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
 
 // Release returns the running kernel's release, as uname -r prints it.
 func Release() (string, error) {
@@ -10,3 +14,7 @@ func Release() (string, error) {
 	}
 	return unix.ByteSliceToString(u.Release[:]), nil
 }
+
+// ENODATA is Linux's "No data available", which kmod's tools report for
+// a module without the section asked for.
+const ENODATA = syscall.ENODATA

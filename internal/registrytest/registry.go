@@ -130,7 +130,7 @@ func start(tb testing.TB, dir string, port int) (*Registry, error) {
 	r.cmd.Env = cleanEnv()
 	r.cmd.Stdout = r.stderr
 	r.cmd.Stderr = r.stderr
-	r.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	r.cmd.SysProcAttr = childAttr()
 	if err := r.cmd.Start(); err != nil {
 		return nil, err
 	}
