@@ -31,11 +31,14 @@ lint:
 # unit runs the tests with the Go release the machine has (with the race
 # detector) and with the oldest release gokmod supports, which the Go
 # module proxy serves as a toolchain: go.mod says 1.25, and a library must
-# build and pass its tests with Go's two supported releases.
+# build and pass its tests with Go's two supported releases. A module of
+# its own, internal/consumer, imports gokmod as Kata, KMM and a hook would
+# and is tested with the oldest release.
 GO_OLDEST ?= go1.25.12
 unit:
 	$(GO) test -race ./...
 	GOTOOLCHAIN=$(GO_OLDEST) $(GO) test ./...
+	cd internal/consumer && GOTOOLCHAIN=$(GO_OLDEST) $(GO) vet ./... && GOTOOLCHAIN=$(GO_OLDEST) $(GO) test -race ./...
 
 test: setup lint unit
 
