@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/gokmod/modprobe"
 	"github.com/gokmod/modprobe/internal/testmod"
@@ -225,6 +226,26 @@ func ExampleLoader_LoadAllWith() {
 	fmt.Println(err, len(k.Loaded()), len(k.Inserts()))
 	// Output:
 	// <nil> 5 5
+}
+
+// ExampleKmodMessages logs a failed load as modprobe would have reported
+// it, and each failing module for a program to act on.
+func ExampleKmodMessages() {
+	l, k, done := exampleKernel()
+	defer done()
+	k.FailInsert("ip_vs", syscall.ENOEXEC)
+	err := l.LoadAll(context.Background(), "ip_vs_wrr", "dummy", "no_such_module")
+	for _, msg := range modprobe.KmodMessages(err) {
+		fmt.Println("modprobe: ERROR:", strings.ReplaceAll(msg, l.ModuleDir(), "MODDIR"))
+	}
+	for _, f := range modprobe.Failures(err) {
+		fmt.Println(f.Op, f.Module, errors.Is(f, syscall.ENOEXEC))
+	}
+	// Output:
+	// modprobe: ERROR: could not insert 'ip_vs_wrr': Exec format error
+	// modprobe: ERROR: Module no_such_module not found in directory MODDIR
+	// insert ip_vs true
+	// plan no_such_module false
 }
 
 func ExampleLoader_Remove() {

@@ -341,7 +341,7 @@ func (pr *Probe) DryRun(opts DryRunOptions, show func(Action)) error {
 	switch pr.Skip {
 	case SkipLoaded:
 		if opts.FirstTime {
-			return moduleErr(OpInsert, pr.Module.Name, "", ErrAlreadyLoaded)
+			return alreadyLoaded(pr.Module.Name)
 		}
 		return nil
 	case SkipBlacklisted:
@@ -350,7 +350,7 @@ func (pr *Probe) DryRun(opts DryRunOptions, show func(Action)) error {
 	for _, a := range pr.Actions {
 		if a.Loaded {
 			if a.Requested && opts.FirstTime {
-				return moduleErr(OpInsert, a.Module, "", ErrAlreadyLoaded)
+				return alreadyLoaded(a.Module)
 			}
 			continue
 		}

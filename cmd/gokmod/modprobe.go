@@ -404,14 +404,16 @@ func (m *modprobeCmd) insmod(l *modprobe.Loader, name string, params []string) i
 			return errStopped
 		}
 		pr := &plan.Probes[i]
-		var msg string
-		rc, msg = m.probe(l, pr)
+		var err error
+		rc, err = m.probe(l, pr)
 		if rc >= 0 {
 			rc = 0
 			continue
 		}
 		if rc != errStopped {
-			m.printInsertError(pr.Module.Name, rc, msg)
+			// LoadProbe's error is the failing step's: kmod names the
+			// probed module, as LoadWith's error does.
+			m.printInsertError(&modprobe.ModuleError{Op: modprobe.OpLoad, Module: pr.Module.Name, Err: err})
 		}
 	}
 	return rc
@@ -441,16 +443,9 @@ func (m *modprobeCmd) notFound(l *modprobe.Loader, name string, path bool, err e
 const errStopped = -1 << 20
 
 // printInsertError prints modprobe's message for a failed probe.
-func (m *modprobeCmd) printInsertError(name string, rc int, msg string) {
-	switch {
-	case rc == -int(syscall.EEXIST):
-		m.log.printf(logErr, "could not insert '%s': Module already in kernel\n", name)
-	case rc == -int(syscall.ENOENT):
-		m.log.printf(logErr, "could not insert '%s': Unknown symbol in module, or unknown parameter (see dmesg)\n", name)
-	case msg != "":
-		m.log.printf(logErr, "could not insert '%s': %s\n", name, msg)
-	default:
-		m.log.printf(logErr, "could not insert '%s': %s\n", name, kmodlog.Strerror(syscall.Errno(-rc)))
+func (m *modprobeCmd) printInsertError(err error) {
+	for _, msg := range modprobe.KmodMessages(err) {
+		m.log.printf(logErr, "%s\n", msg)
 	}
 }
 
@@ -506,9 +501,8 @@ func (m *modprobeCmd) reportLoad(l *modprobe.Loader, err error) int {
 			}
 			rc = -int(syscall.ENOENT)
 		case errors.As(e, &me):
-			r, msg := errnoResult(e)
-			m.printInsertError(me.Module, r, msg)
-			rc = r
+			m.printInsertError(e)
+			rc = errnoResult(e)
 		default:
 			m.log.printf(logErr, "%v\n", e)
 			rc = -int(syscall.EINVAL)
@@ -562,14 +556,13 @@ func (m *modprobeCmd) showAction(a modprobe.Action) {
 }
 
 // probe runs one probe of a plan, or walks it for a dry run. It returns
-// kmod's result (0, or a negative errno) and, for a failure that is not
-// the kernel's, a message to print instead of strerror.
-func (m *modprobeCmd) probe(l *modprobe.Loader, pr *modprobe.Probe) (int, string) {
+// kmod's result (0, or a negative errno) and the error to report.
+func (m *modprobeCmd) probe(l *modprobe.Loader, pr *modprobe.Probe) (int, error) {
 	if m.dryRun {
 		if err := pr.DryRun(modprobe.DryRunOptions{FirstTime: m.firstTime}, m.showAction); err != nil {
-			return -int(syscall.EEXIST), ""
+			return -int(syscall.EEXIST), err
 		}
-		return 0, ""
+		return 0, nil
 	}
 	err := l.LoadProbe(m.env.Context(), pr, modprobe.LoadOptions{
 		FirstTime:       m.firstTime,
@@ -580,31 +573,17 @@ func (m *modprobeCmd) probe(l *modprobe.Loader, pr *modprobe.Probe) (int, string
 		RawCmdlineOpts: true,
 	})
 	if m.env.CancelledBy(err) {
-		return errStopped, ""
+		return errStopped, err
 	}
-	return errnoResult(err)
+	return errnoResult(err), err
 }
 
-// errnoResult maps a load or removal error to kmod's negative errno, with
-// a message for errors that have no errno of their own.
-func errnoResult(err error) (int, string) {
+// errnoResult maps a load or removal error to kmod's negative errno.
+func errnoResult(err error) int {
 	if err == nil {
-		return 0, ""
+		return 0
 	}
-	if errors.Is(err, modprobe.ErrCommandFailed) {
-		return -int(syscall.EINVAL), ""
-	}
-	var errno syscall.Errno
-	if errors.As(err, &errno) {
-		return -int(errno), ""
-	}
-	msg := err.Error()
-	var me *modprobe.ModuleError
-	for errors.As(err, &me) {
-		msg = me.Err.Error()
-		err = me.Err
-	}
-	return -int(syscall.EINVAL), msg
+	return -int(modprobe.KmodErrno(err))
 }
 
 // removeAll is modprobe -r: each name is removed in turn. kmod's fatal
@@ -631,8 +610,7 @@ func (m *modprobeCmd) removeAll(l *modprobe.Loader, names []string) int {
 		if m.waitMsec > 0 && errors.Is(err, modprobe.ErrInUse) && errors.Is(err, syscall.EAGAIN) {
 			continue // kmod 30 and 34.2 end a --wait that timed out successfully
 		}
-		r, _ := errnoResult(err)
-		rc = r
+		rc = errnoResult(err)
 	}
 	return rc
 }
