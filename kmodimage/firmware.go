@@ -24,15 +24,7 @@ func SetFirmwareClassPath(sysfsDir, dir string) error {
 	if cur, err := kernel.ReadParameter(sysfsDir, "firmware_class", "path"); err == nil && cur == dir {
 		return nil
 	}
-	param := filepath.Join(sysfsDir, "module/firmware_class/parameters/path")
-	f, err := os.OpenFile(param, os.O_WRONLY|os.O_TRUNC, 0)
-	if err == nil {
-		_, err = io.WriteString(f, dir)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-	}
-	if err != nil {
+	if err := kernel.WriteParameter(sysfsDir, "firmware_class", "path", dir); err != nil {
 		return fmt.Errorf("could not set the firmware_class.path parameter: %w", err)
 	}
 	return nil

@@ -3,7 +3,9 @@ package kernel
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -68,6 +70,21 @@ func ReadParameter(sysfs, name, param string) (string, error) {
 		return "", err
 	}
 	return strings.TrimSuffix(string(b), "\n"), nil
+}
+
+// WriteParameter sets module name's parameter param to value through
+// sysfs (/sys/module/NAME/parameters/PARAM), as writing to the file does:
+// the file must exist (the kernel creates it), and is not created.
+func WriteParameter(sysfs, name, param, value string) error {
+	f, err := os.OpenFile(filepath.Join(sysfs, "module", name, "parameters", param), os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		return err
+	}
+	_, err = io.WriteString(f, value)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // ReadCompression reads /sys/module/compression, the format the kernel
