@@ -33,9 +33,9 @@ func (p *pool) lookupSoftdeps(names []string) []*module {
 		ms, err := p.lookup(n)
 		if err != nil {
 			if p.l.compat == CompatKmod30 {
-				p.errorf(originSoftdep, "failed to lookup soft dependency '%s', continuing anyway.", n)
+				p.errorf(eventSoftdep, "failed to lookup soft dependency '%s', continuing anyway.", n)
 			} else { // kmod 34 shares the lookup with weak dependencies
-				p.errorf(originSoftdep, "failed to lookup dependency '%s', continuing anyway.", n)
+				p.errorf(eventSoftdep, "failed to lookup dependency '%s', continuing anyway.", n)
 			}
 			continue
 		}

@@ -91,13 +91,13 @@ func (p *pool) parseDepline(m *module, line string) {
 		}
 		path, ok := p.depPath(f)
 		if !ok {
-			p.errorf(originDeplineJoin, "could not join path '%s' and '%s'.", p.l.moduleDir, f)
+			p.errorf(eventDeplineJoin, "could not join path '%s' and '%s'.", p.l.moduleDir, f)
 			m.depInit = false
 			return
 		}
 		d, err := p.newFromPath(path, name)
 		if err != nil {
-			p.errorf(originDepline, "ctx=%p path=%s error=%s", p.l, path, kmodlog.Strerror(err))
+			p.errorf(eventDepline, "ctx=%p path=%s error=%s", p.l, path, kmodlog.Strerror(err))
 			m.depInit = false
 			return
 		}

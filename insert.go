@@ -106,7 +106,7 @@ func (l *Loader) kernelCompression() modfile.Compression {
 		if c, ok := modfile.ParseCompression(s + "\n"); ok {
 			l.kernComp = c
 		} else {
-			l.log.errorf(context.Background(), originCompression, "unknown kernel compression %s", s)
+			l.log.errorf(context.Background(), eventCompression, "unknown kernel compression %s", s)
 		}
 	})
 	return l.kernComp
@@ -197,12 +197,12 @@ func (l *Loader) finitMissing() bool {
 func (l *Loader) initModule(path string, image []byte, params string, flags insertFlags) error {
 	if flags.modversion {
 		if err := modfile.StripModversions(image); err != nil {
-			l.log.log(context.Background(), slog.LevelInfo, originStripModver, "Failed to strip modversion: "+errText(err))
+			l.log.log(context.Background(), slog.LevelInfo, eventStripModver, "Failed to strip modversion: "+errText(err))
 		}
 	}
 	if flags.vermagic {
 		if err := modfile.StripVermagic(image); err != nil {
-			l.log.log(context.Background(), slog.LevelInfo, originStripVermag, "Failed to strip vermagic: "+errText(err))
+			l.log.log(context.Background(), slog.LevelInfo, eventStripVermag, "Failed to strip vermagic: "+errText(err))
 		}
 	}
 	return l.kern.InitModule(image, params)

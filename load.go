@@ -310,7 +310,7 @@ func (r *loadRun) action(ctx context.Context, pr *Probe, a *Action) error {
 		}
 		return nil
 	case ActionNoFile:
-		l.log.errorf(ctx, originNoPath, "could not find module by name='%s'", a.Module)
+		l.log.errorf(ctx, eventNoPath, "could not find module by name='%s'", a.Module)
 		return moduleErr(OpInsert, a.Module, "", fmt.Errorf("%w: %w", ErrNotFound, syscall.ENOENT))
 	}
 	// A module whose action has begun goes in; one that has to wait for
@@ -351,7 +351,7 @@ func (r *loadRun) action(ctx context.Context, pr *Probe, a *Action) error {
 		return err
 	}
 	if !errors.Is(err, syscall.EEXIST) {
-		l.log.log(ctx, slog.LevelInfo, originInsertFailed, fmt.Sprintf("Failed to insert module '%s': %s", a.Path, errText(err)))
+		l.log.log(ctx, slog.LevelInfo, eventInsertFailed, fmt.Sprintf("Failed to insert module '%s': %s", a.Path, errText(err)))
 	}
 	me := &ModuleError{Op: OpInsert, Module: a.Module, Path: a.Path, Err: err}
 	if !errors.Is(err, syscall.EEXIST) {
@@ -434,11 +434,11 @@ func (r *loadRun) parallel(ctx context.Context, pr *Probe) error {
 func (l *Loader) isLive(module string) bool {
 	st, err := kernel.ReadInitState(l.sysfs, module)
 	if err != nil {
-		origin := originInitRead
+		event := eventInitRead
 		if kernel.IsBadState(err) {
-			origin = originInitstate
+			event = eventInitstate
 		}
-		l.log.errorf(context.Background(), origin, "%s", err.Error())
+		l.log.errorf(context.Background(), event, "%s", err.Error())
 		return false
 	}
 	return st == kernel.Live
@@ -455,10 +455,10 @@ func (l *Loader) logCommandError(ctx context.Context, err error, module string) 
 		return
 	}
 	if ce.ExitCode < 0 {
-		l.log.errorf(ctx, originCommandRun, "Could not run %s command '%s' for module %s: %s", ce.Kind, ce.Command, module, errText(ce.Err))
+		l.log.errorf(ctx, eventCommandRun, "Could not run %s command '%s' for module %s: %s", ce.Kind, ce.Command, module, errText(ce.Err))
 		return
 	}
-	l.log.errorf(ctx, originCommandExit, "Error running %s command '%s' for module %s: retcode %d", ce.Kind, ce.Command, module, ce.ExitCode)
+	l.log.errorf(ctx, eventCommandExit, "Error running %s command '%s' for module %s: retcode %d", ce.Kind, ce.Command, module, ce.ExitCode)
 }
 
 // errText is strerror for an errno, or the error's text.
@@ -492,7 +492,7 @@ func (l *Loader) InsertFile(ctx context.Context, path, params string, opts LoadO
 	}
 	name := modname.FromPath(path)
 	if !errors.Is(err, syscall.EEXIST) {
-		l.log.log(ctx, slog.LevelInfo, originInsertFailed, fmt.Sprintf("Failed to insert module '%s': %s", path, errText(err)))
+		l.log.log(ctx, slog.LevelInfo, eventInsertFailed, fmt.Sprintf("Failed to insert module '%s': %s", path, errText(err)))
 	}
 	// The kernel names the module as its image does, which the file
 	// name need not tell: keep all it logged during the insert.

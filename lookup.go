@@ -48,7 +48,7 @@ func (p *pool) fromConfig(name string) ([]*module, error) {
 		a := &p.l.cfg.Aliases[i]
 		m, ok := p.newFromAlias(a.Pattern, a.Module)
 		if !ok {
-			p.errorf(originAliasTooLong, "Could not create module for alias=%s modname=%s: File name too long", name, a.Module)
+			p.errorf(eventAliasTooLong, "Could not create module for alias=%s modname=%s: File name too long", name, a.Module)
 			return nil, ErrBadName
 		}
 		mods = append(mods, m)
@@ -75,7 +75,7 @@ func (p *pool) fromIndex(k index.Kind, name string, builtin bool) ([]*module, er
 	for _, v := range vals {
 		m, ok := p.newFromAlias(name, v.Value)
 		if !ok {
-			p.errorf(originIndexTooLong, "Could not create module for alias=%s realname=%s: File name too long", name, v.Value)
+			p.errorf(eventIndexTooLong, "Could not create module for alias=%s realname=%s: File name too long", name, v.Value)
 			return nil, ErrBadName
 		}
 		if builtin {

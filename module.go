@@ -104,8 +104,8 @@ func (l *Loader) newPool(ctx context.Context) (*pool, error) {
 }
 
 // errorf logs a libkmod error message from origin.
-func (p *pool) errorf(origin, format string, args ...any) {
-	p.l.log.errorf(p.ctx, origin, format, args...)
+func (p *pool) errorf(event, format string, args ...any) {
+	p.l.log.errorf(p.ctx, event, format, args...)
 }
 
 // keep marks the modules that outlive the probes of a request: the
@@ -185,7 +185,7 @@ func (p *pool) newFromPath(path, name string) (*module, error) {
 	case m.path == "":
 		m.path = path
 	case m.path != path:
-		p.errorf(originDifferent, "kmod_module '%s' already exists with different path: new-path='%s' old-path='%s'", name, path, m.path)
+		p.errorf(eventDifferent, "kmod_module '%s' already exists with different path: new-path='%s' old-path='%s'", name, path, m.path)
 		return nil, syscall.EEXIST
 	}
 	m.builtin = triNo

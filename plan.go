@@ -315,11 +315,11 @@ func (p *pool) inKernel(m *module) bool {
 	}
 	st, err := kernel.ReadInitState(p.l.sysfs, m.name)
 	if err != nil {
-		origin := originInitRead
+		event := eventInitRead
 		if kernel.IsBadState(err) {
-			origin = originInitstate
+			event = eventInitstate
 		}
-		p.errorf(origin, "%s", err.Error())
+		p.errorf(event, "%s", err.Error())
 		return false
 	}
 	return st == kernel.Live

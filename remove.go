@@ -231,7 +231,7 @@ func (r *remover) remove(ctx context.Context, name string) error {
 			continue
 		}
 		if r.opts.Wait == 0 {
-			r.l.log.errorf(ctx, originRemove, "could not remove '%s': %s", name, errText(err))
+			r.l.log.errorf(ctx, eventRemove, "could not remove '%s': %s", name, errText(err))
 		}
 		if errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EBUSY) {
 			err = fmt.Errorf("%w: %w", ErrInUse, err)

@@ -112,7 +112,7 @@ func (l *Loader) Loaded() ([]LoadedModule, error) {
 	mods, err := kernel.ReadProcModules(l.proc)
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
-		l.log.errorf(context.Background(), originLoaded, "could not open %s: %s", filepath.Join(l.proc, "modules"), kmodlog.Strerror(err))
+		l.log.errorf(context.Background(), eventLoaded, "could not open %s: %s", filepath.Join(l.proc, "modules"), kmodlog.Strerror(err))
 	}
 	if err != nil {
 		return nil, moduleErr(OpList, "", filepath.Join(l.proc, "modules"), err)

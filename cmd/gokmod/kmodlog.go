@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/gokmod/modprobe"
-	"github.com/gokmod/modprobe/internal/kmodlog"
 )
 
 // syslog priorities, as kmod uses them.
@@ -148,10 +147,10 @@ func (h slogHandler) Handle(_ context.Context, r slog.Record) error {
 	if prio > t.ctxPriority {
 		return nil
 	}
-	var origin string
+	var origin string // the libkmod 30 place that logs the same message
 	r.Attrs(func(a slog.Attr) bool {
-		if a.Key == kmodlog.AttrOrigin {
-			origin = a.Value.String()
+		if a.Key == modprobe.AttrEvent {
+			origin = kmodOrigins[a.Value.String()]
 		}
 		return true
 	})
@@ -178,9 +177,6 @@ func (h slogHandler) Handle(_ context.Context, r slog.Record) error {
 	}
 	return nil
 }
-
-// WantKmodOrigin asks the library for each message's libkmod origin.
-func (h slogHandler) WantKmodOrigin() {}
 
 func (h slogHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
 func (h slogHandler) WithGroup(string) slog.Handler      { return h }
