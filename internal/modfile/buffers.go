@@ -60,6 +60,21 @@ func (o *output) since(start int64) ([]byte, bool) {
 	return o.buf[start:], true
 }
 
+// write appends p to o: into the buffer while it has room, only counted
+// past it. It fails with ErrTooLarge once the output has more than
+// o.limit bytes in total.
+func (o *output) write(p []byte) error {
+	if len(o.buf) < cap(o.buf) && !o.overflowed() {
+		k := copy(o.buf[len(o.buf):cap(o.buf)], p)
+		o.buf = o.buf[:len(o.buf)+k]
+	}
+	o.n += int64(len(p))
+	if o.n > o.limit {
+		return tooLarge(o.c, o.limit)
+	}
+	return nil
+}
+
 // maxZeroReads bounds how many times in a row a decoder may return no data
 // and no error before fill gives up with io.ErrNoProgress.
 const maxZeroReads = 100

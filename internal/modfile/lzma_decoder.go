@@ -1,0 +1,363 @@
+package modfile
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// The LZMA decoder of LZMA2's compressed chunks, decoding into a flat
+// buffer that is both the output and the dictionary (see lzma2.go).
+
+const (
+	lzmaStates       = 12
+	lzmaLitStates    = 7 // states below this last decoded a literal
+	lzmaPosStatesMax = 1 << 4
+	lzmaLitSize      = 0x300 // probabilities of one literal coder
+	lzmaLitCodersMax = 1 << 4 // lc+lp <= 4 in LZMA2
+	lzmaLenStates    = 4      // distance slot coders, by match length
+	lzmaSlotBits     = 6
+	lzmaEndPosModel  = 14 // slots from here on use direct bits and align
+	lzmaFullDists    = 1 << (lzmaEndPosModel / 2)
+	lzmaAlignBits    = 4
+	lzmaMatchMin     = 2
+	lzmaLenLowBits   = 3
+	lzmaLenMidBits   = 3
+	lzmaLenHighBits  = 8
+	lzmaLenLow       = 1 << lzmaLenLowBits
+	lzmaLenMid       = 1 << lzmaLenMidBits
+	lzmaMatchMax     = lzmaMatchMin + lzmaLenLow + lzmaLenMid + 1<<lzmaLenHighBits - 1
+)
+
+// lzmaLenProbs are the probabilities of a match length coder.
+type lzmaLenProbs struct {
+	choice  uint16
+	choice2 uint16
+	low     [lzmaPosStatesMax][lzmaLenLow]uint16
+	mid     [lzmaPosStatesMax][lzmaLenMid]uint16
+	high    [1 << lzmaLenHighBits]uint16
+}
+
+// lzmaProbs are all of a decoder's probabilities, of fixed size: the
+// literal coders for the largest lc+lp LZMA2 allows.
+type lzmaProbs struct {
+	isMatch    [lzmaStates][lzmaPosStatesMax]uint16
+	isRep      [lzmaStates]uint16
+	isRepG0    [lzmaStates]uint16
+	isRepG1    [lzmaStates]uint16
+	isRepG2    [lzmaStates]uint16
+	isRep0Long [lzmaStates][lzmaPosStatesMax]uint16
+	slot       [lzmaLenStates][1 << lzmaSlotBits]uint16
+	special    [lzmaFullDists - lzmaEndPosModel]uint16
+	align      [1 << lzmaAlignBits]uint16
+	matchLen   lzmaLenProbs
+	repLen     lzmaLenProbs
+	literal    [lzmaLitCodersMax][lzmaLitSize]uint16
+}
+
+// lzmaState is an LZMA decoder's state between chunks.
+type lzmaState struct {
+	probs                  lzmaProbs
+	state                  uint32
+	rep0, rep1, rep2, rep3 uint32 // distances minus one
+	lc, lp, pb             uint
+}
+
+// setProps sets lc, lp and pb from an LZMA properties byte; LZMA2 allows
+// lc+lp <= 4.
+func (s *lzmaState) setProps(b byte) error {
+	if b > (4*5+4)*9+8 {
+		return fmt.Errorf("%w: bad LZMA properties 0x%02x", errXZData, b)
+	}
+	lc, lp, pb := uint(b%9), uint(b/9%5), uint(b/45)
+	if lc+lp > 4 {
+		return fmt.Errorf("%w: LZMA properties lc=%d lp=%d exceed lc+lp=4", errXZData, lc, lp)
+	}
+	s.lc, s.lp, s.pb = lc, lp, pb
+	return nil
+}
+
+// reset starts the state over: every probability at one half, no
+// distances, state 0.
+func (s *lzmaState) reset() {
+	fill := func(p []uint16) {
+		for i := range p {
+			p[i] = rcProbInit
+		}
+	}
+	p := &s.probs
+	for i := range p.isMatch {
+		fill(p.isMatch[i][:])
+		fill(p.isRep0Long[i][:])
+	}
+	fill(p.isRep[:])
+	fill(p.isRepG0[:])
+	fill(p.isRepG1[:])
+	fill(p.isRepG2[:])
+	for i := range p.slot {
+		fill(p.slot[i][:])
+	}
+	fill(p.special[:])
+	fill(p.align[:])
+	for _, l := range []*lzmaLenProbs{&p.matchLen, &p.repLen} {
+		l.choice, l.choice2 = rcProbInit, rcProbInit
+		for i := range l.low {
+			fill(l.low[i][:])
+			fill(l.mid[i][:])
+		}
+		fill(l.high[:])
+	}
+	for i := range 1 << (s.lc + s.lp) {
+		fill(p.literal[i][:])
+	}
+	s.state, s.rep0, s.rep1, s.rep2, s.rep3 = 0, 0, 0, 0, 0
+}
+
+// decodeLen decodes a match length minus lzmaMatchMin.
+func decodeLen(r rangeDec, l *lzmaLenProbs, posState uint, in []byte) (rangeDec, uint) {
+	var b uint32
+	if r, b = r.bit(&l.choice, in); b == 0 {
+		probs := &l.low[posState&(lzmaPosStatesMax-1)]
+		m := uint(1)
+		for m < lzmaLenLow {
+			r, b = r.bit(&probs[m&(lzmaLenLow-1)], in)
+			m = m<<1 | uint(b)
+		}
+		return r, m - lzmaLenLow
+	}
+	if r, b = r.bit(&l.choice2, in); b == 0 {
+		probs := &l.mid[posState&(lzmaPosStatesMax-1)]
+		m := uint(1)
+		for m < lzmaLenMid {
+			r, b = r.bit(&probs[m&(lzmaLenMid-1)], in)
+			m = m<<1 | uint(b)
+		}
+		return r, m - lzmaLenMid + lzmaLenLow
+	}
+	m := uint(1)
+	for m < 1<<lzmaLenHighBits {
+		r, b = r.bit(&l.high[m&(1<<lzmaLenHighBits-1)], in)
+		m = m<<1 | uint(b)
+	}
+	return r, m - 1<<lzmaLenHighBits + lzmaLenLow + lzmaLenMid
+}
+
+// decodeDist decodes the distance (minus one) of a match of length
+// lzmaMatchMin+n.
+func decodeDist(r rangeDec, p *lzmaProbs, n uint, in []byte) (rangeDec, uint32) {
+	probs := &p.slot[min(n, lzmaLenStates-1)]
+	var b uint32
+	slot := uint(1)
+	for slot < 1<<lzmaSlotBits {
+		r, b = r.bit(&probs[slot&(1<<lzmaSlotBits-1)], in)
+		slot = slot<<1 | uint(b)
+	}
+	slot -= 1 << lzmaSlotBits
+	if slot < 4 {
+		return r, uint32(slot)
+	}
+	bits := uint32(slot>>1 - 1)
+	dist := (2 | uint32(slot&1)) << bits
+	if slot < lzmaEndPosModel {
+		// Reverse bit tree over the special probabilities of this slot.
+		base := dist - uint32(slot) - 1
+		m := uint32(1)
+		for i := uint32(0); i < bits; i++ {
+			r, b = r.bit(&p.special[(base+m)%uint32(len(p.special))], in)
+			m = m<<1 | b
+			dist |= b << i
+		}
+		return r, dist
+	}
+	var v uint32
+	r, v = r.direct(bits-lzmaAlignBits, in)
+	dist += v << lzmaAlignBits
+	m := uint32(1)
+	for i := uint32(0); i < lzmaAlignBits; i++ {
+		r, b = r.bit(&p.align[m&(1<<lzmaAlignBits-1)], in)
+		m = m<<1 | b
+		dist |= b << i
+	}
+	return r, dist
+}
+
+// decodeChunk decodes one LZMA chunk: its compressed bytes, all of in,
+// into buf[pos:end]. buf[lo:pos] is the dictionary so far: lo is where
+// the last dictionary reset was, or the oldest byte kept; dictStart is
+// where the last reset was (lo or less), which positions count from.
+// Distances of dictSize or more are corrupt, as liblzma finds them.
+func (s *lzmaState) decodeChunk(in, buf []byte, pos, end, lo, dictStart int, dictSize uint32) error {
+	if end > len(buf) || pos < lo || lo < dictStart || pos > end {
+		return fmt.Errorf("%w: bad chunk bounds", errXZData)
+	}
+	r, ok := rcInit(in)
+	if !ok {
+		return fmt.Errorf("%w: bad range coder start", errXZData)
+	}
+	p := &s.probs
+	state := s.state
+	rep0, rep1, rep2, rep3 := s.rep0, s.rep1, s.rep2, s.rep3
+	pbMask := uint(1)<<s.pb - 1
+	lpMask := uint(1)<<s.lp - 1
+	lc := s.lc
+	var b uint32
+	for pos < end {
+		rel := uint(pos - dictStart)
+		posState := rel & pbMask
+		r, b = r.bit(&p.isMatch[state%lzmaStates][posState&(lzmaPosStatesMax-1)], in)
+		if b == 0 {
+			// A literal.
+			var prev uint
+			if pos > dictStart {
+				prev = uint(buf[pos-1])
+			}
+			probs := &p.literal[((rel&lpMask)<<lc+prev>>(8-lc))%lzmaLitCodersMax]
+			m := uint(1)
+			if state < lzmaLitStates {
+				for m < 0x100 {
+					r, b = r.bit(&probs[m&0xff], in)
+					m = m<<1 | uint(b)
+				}
+				if state < 4 {
+					state = 0
+				} else if state < 10 {
+					state -= 3
+				} else {
+					state -= 6
+				}
+			} else {
+				// A literal after a match: coded along the byte at the
+				// last distance until the first bit that differs.
+				mp := pos - int(rep0) - 1
+				if mp < lo || mp >= len(buf) {
+					return fmt.Errorf("%w: distance past the dictionary", errXZData)
+				}
+				match := uint(buf[mp])
+				offs := uint(0x100)
+				for m < 0x100 {
+					match <<= 1
+					mb := match & offs
+					r, b = r.bit(&probs[(offs+mb+m)%lzmaLitSize], in)
+					m = m<<1 | uint(b)
+					if b != 0 {
+						offs = mb
+					} else {
+						offs &^= mb
+					}
+				}
+				if state < 10 {
+					state -= 3
+				} else {
+					state -= 6
+				}
+			}
+			buf[pos] = byte(m)
+			pos++
+			continue
+		}
+		var n uint // length minus lzmaMatchMin
+		r, b = r.bit(&p.isRep[state%lzmaStates], in)
+		if b == 0 {
+			// A match with a new distance.
+			r, n = decodeLen(r, &p.matchLen, posState, in)
+			rep3, rep2, rep1 = rep2, rep1, rep0
+			r, rep0 = decodeDist(r, p, n, in)
+			if state < lzmaLitStates {
+				state = 7
+			} else {
+				state = 10
+			}
+		} else {
+			r, b = r.bit(&p.isRepG0[state%lzmaStates], in)
+			if b == 0 {
+				r, b = r.bit(&p.isRep0Long[state%lzmaStates][posState&(lzmaPosStatesMax-1)], in)
+				if b == 0 {
+					// A single byte at the last distance.
+					mp := pos - int(rep0) - 1
+					if mp < lo || uint(rep0) >= uint(dictSize) {
+						return fmt.Errorf("%w: distance past the dictionary", errXZData)
+					}
+					buf[pos] = buf[mp]
+					pos++
+					if state < lzmaLitStates {
+						state = 9
+					} else {
+						state = 11
+					}
+					continue
+				}
+			} else {
+				var d uint32
+				r, b = r.bit(&p.isRepG1[state%lzmaStates], in)
+				if b == 0 {
+					d = rep1
+				} else {
+					r, b = r.bit(&p.isRepG2[state%lzmaStates], in)
+					if b == 0 {
+						d = rep2
+					} else {
+						d = rep3
+						rep3 = rep2
+					}
+					rep2 = rep1
+				}
+				rep1 = rep0
+				rep0 = d
+			}
+			r, n = decodeLen(r, &p.repLen, posState, in)
+			if state < lzmaLitStates {
+				state = 8
+			} else {
+				state = 11
+			}
+		}
+		// Copy the match: lzmaMatchMin+n bytes from distance rep0+1.
+		length := int(n) + lzmaMatchMin
+		mp := pos - int(rep0) - 1
+		if uint(rep0) >= uint(dictSize) || mp < lo || uint(rep0) >= uint(pos) {
+			return fmt.Errorf("%w: distance past the dictionary", errXZData)
+		}
+		if length > end-pos {
+			return fmt.Errorf("%w: match past the chunk's end", errXZData)
+		}
+		pos = lzCopy(buf, pos, mp, length)
+	}
+	// The encoder's flush leaves the range decoder normalized at the end.
+	r = r.normalize(in)
+	if r.ip != uint(len(in)) {
+		return fmt.Errorf("%w: chunk's compressed size is wrong", errXZData)
+	}
+	if r.code != 0 {
+		return fmt.Errorf("%w: range decoder did not end at zero", errXZData)
+	}
+	s.state = state
+	s.rep0, s.rep1, s.rep2, s.rep3 = rep0, rep1, rep2, rep3
+	return nil
+}
+
+// lzCopy copies length bytes from buf[from:] to buf[pos:], from < pos,
+// byte by byte in effect (the source may overlap the destination, which
+// repeats it), and returns the position after them. pos+length <=
+// len(buf).
+func lzCopy(buf []byte, pos, from, length int) int {
+	dist := pos - from
+	end := pos + length
+	if dist >= 8 && end+8 <= len(buf) {
+		// Eight bytes at a time, no further than dist bytes back: the
+		// bytes written past end are overwritten later.
+		for pos < end {
+			binary.LittleEndian.PutUint64(buf[pos:], binary.LittleEndian.Uint64(buf[from:]))
+			pos += 8
+			from += 8
+		}
+		return end
+	}
+	if dist >= length {
+		copy(buf[pos:end], buf[from:])
+		return end
+	}
+	for ; pos < end; pos++ {
+		buf[pos] = buf[from]
+		from++
+	}
+	return end
+}
