@@ -10,14 +10,17 @@ import (
 
 const (
 	lzmaStates       = 12
-	lzmaLitStates    = 7 // states below this last decoded a literal
+	lzmaStateSlots   = 16 // arrays by state have 16 entries, for masking
+	lzmaLitStates    = 7  // states below this last decoded a literal
 	lzmaPosStatesMax = 1 << 4
-	lzmaLitSize      = 0x300 // probabilities of one literal coder
+	lzmaLitSize      = 0x300  // probabilities of one literal coder
+	lzmaLitSlots     = 0x400  // entries per literal coder, for masking
 	lzmaLitCodersMax = 1 << 4 // lc+lp <= 4 in LZMA2
 	lzmaLenStates    = 4      // distance slot coders, by match length
 	lzmaSlotBits     = 6
 	lzmaEndPosModel  = 14 // slots from here on use direct bits and align
 	lzmaFullDists    = 1 << (lzmaEndPosModel / 2)
+	lzmaSpecialSlots = lzmaFullDists // entries of the special array, for masking
 	lzmaAlignBits    = 4
 	lzmaMatchMin     = 2
 	lzmaLenLowBits   = 3
@@ -40,18 +43,18 @@ type lzmaLenProbs struct {
 // lzmaProbs are all of a decoder's probabilities, of fixed size: the
 // literal coders for the largest lc+lp LZMA2 allows.
 type lzmaProbs struct {
-	isMatch    [lzmaStates][lzmaPosStatesMax]uint16
-	isRep      [lzmaStates]uint16
-	isRepG0    [lzmaStates]uint16
-	isRepG1    [lzmaStates]uint16
-	isRepG2    [lzmaStates]uint16
-	isRep0Long [lzmaStates][lzmaPosStatesMax]uint16
+	isMatch    [lzmaStateSlots][lzmaPosStatesMax]uint16
+	isRep      [lzmaStateSlots]uint16
+	isRepG0    [lzmaStateSlots]uint16
+	isRepG1    [lzmaStateSlots]uint16
+	isRepG2    [lzmaStateSlots]uint16
+	isRep0Long [lzmaStateSlots][lzmaPosStatesMax]uint16
 	slot       [lzmaLenStates][1 << lzmaSlotBits]uint16
-	special    [lzmaFullDists - lzmaEndPosModel]uint16
+	special    [lzmaSpecialSlots]uint16 // lzmaFullDists-lzmaEndPosModel used
 	align      [1 << lzmaAlignBits]uint16
 	matchLen   lzmaLenProbs
 	repLen     lzmaLenProbs
-	literal    [lzmaLitCodersMax][lzmaLitSize]uint16
+	literal    [lzmaLitCodersMax][lzmaLitSlots]uint16 // lzmaLitSize used
 }
 
 // lzmaState is an LZMA decoder's state between chunks.
@@ -107,7 +110,7 @@ func (s *lzmaState) reset() {
 		fill(l.high[:])
 	}
 	for i := range 1 << (s.lc + s.lp) {
-		fill(p.literal[i][:])
+		fill(p.literal[i][:lzmaLitSize])
 	}
 	s.state, s.rep0, s.rep1, s.rep2, s.rep3 = 0, 0, 0, 0, 0
 }
@@ -115,27 +118,30 @@ func (s *lzmaState) reset() {
 // decodeLen decodes a match length minus lzmaMatchMin.
 func decodeLen(r rangeDec, l *lzmaLenProbs, posState uint, in []byte) (rangeDec, uint) {
 	var b uint32
-	if r, b = r.bit(&l.choice, in); b == 0 {
+	if r, b = r.normalize(in).bit(&l.choice); b == 0 {
 		probs := &l.low[posState&(lzmaPosStatesMax-1)]
 		m := uint(1)
 		for m < lzmaLenLow {
-			r, b = r.bit(&probs[m&(lzmaLenLow-1)], in)
+			r = r.normalize(in)
+			r, b = r.bit(&probs[m&(lzmaLenLow-1)])
 			m = m<<1 | uint(b)
 		}
 		return r, m - lzmaLenLow
 	}
-	if r, b = r.bit(&l.choice2, in); b == 0 {
+	if r, b = r.normalize(in).bit(&l.choice2); b == 0 {
 		probs := &l.mid[posState&(lzmaPosStatesMax-1)]
 		m := uint(1)
 		for m < lzmaLenMid {
-			r, b = r.bit(&probs[m&(lzmaLenMid-1)], in)
+			r = r.normalize(in)
+			r, b = r.bit(&probs[m&(lzmaLenMid-1)])
 			m = m<<1 | uint(b)
 		}
 		return r, m - lzmaLenMid + lzmaLenLow
 	}
 	m := uint(1)
 	for m < 1<<lzmaLenHighBits {
-		r, b = r.bit(&l.high[m&(1<<lzmaLenHighBits-1)], in)
+		r = r.normalize(in)
+		r, b = r.bit(&l.high[m&(1<<lzmaLenHighBits-1)])
 		m = m<<1 | uint(b)
 	}
 	return r, m - 1<<lzmaLenHighBits + lzmaLenLow + lzmaLenMid
@@ -148,7 +154,8 @@ func decodeDist(r rangeDec, p *lzmaProbs, n uint, in []byte) (rangeDec, uint32) 
 	var b uint32
 	slot := uint(1)
 	for slot < 1<<lzmaSlotBits {
-		r, b = r.bit(&probs[slot&(1<<lzmaSlotBits-1)], in)
+		r = r.normalize(in)
+		r, b = r.bit(&probs[slot&(1<<lzmaSlotBits-1)])
 		slot = slot<<1 | uint(b)
 	}
 	slot -= 1 << lzmaSlotBits
@@ -162,7 +169,8 @@ func decodeDist(r rangeDec, p *lzmaProbs, n uint, in []byte) (rangeDec, uint32) 
 		base := dist - uint32(slot) - 1
 		m := uint32(1)
 		for i := uint32(0); i < bits; i++ {
-			r, b = r.bit(&p.special[(base+m)%uint32(len(p.special))], in)
+			r = r.normalize(in)
+			r, b = r.bit(&p.special[(base+m)&(lzmaSpecialSlots-1)])
 			m = m<<1 | b
 			dist |= b << i
 		}
@@ -173,7 +181,8 @@ func decodeDist(r rangeDec, p *lzmaProbs, n uint, in []byte) (rangeDec, uint32) 
 	dist += v << lzmaAlignBits
 	m := uint32(1)
 	for i := uint32(0); i < lzmaAlignBits; i++ {
-		r, b = r.bit(&p.align[m&(1<<lzmaAlignBits-1)], in)
+		r = r.normalize(in)
+		r, b = r.bit(&p.align[m&(1<<lzmaAlignBits-1)])
 		m = m<<1 | b
 		dist |= b << i
 	}
@@ -203,7 +212,8 @@ func (s *lzmaState) decodeChunk(in, buf []byte, pos, end, lo, dictStart int, dic
 	for pos < end {
 		rel := uint(pos - dictStart)
 		posState := rel & pbMask
-		r, b = r.bit(&p.isMatch[state%lzmaStates][posState&(lzmaPosStatesMax-1)], in)
+		r = r.normalize(in)
+		r, b = r.bit(&p.isMatch[state&(lzmaStateSlots-1)][posState&(lzmaPosStatesMax-1)])
 		if b == 0 {
 			// A literal.
 			var prev uint
@@ -213,10 +223,23 @@ func (s *lzmaState) decodeChunk(in, buf []byte, pos, end, lo, dictStart int, dic
 			probs := &p.literal[((rel&lpMask)<<lc+prev>>(8-lc))%lzmaLitCodersMax]
 			m := uint(1)
 			if state < lzmaLitStates {
-				for m < 0x100 {
-					r, b = r.bit(&probs[m&0xff], in)
-					m = m<<1 | uint(b)
-				}
+				var lb uint
+				r, lb = r.normalize(in).bitLit(&probs[1])
+				m = 2 | lb
+				r, lb = r.normalize(in).bitLit(&probs[m])
+				m = m<<1 | lb
+				r, lb = r.normalize(in).bitLit(&probs[m])
+				m = m<<1 | lb
+				r, lb = r.normalize(in).bitLit(&probs[m])
+				m = m<<1 | lb
+				r, lb = r.normalize(in).bitLit(&probs[m])
+				m = m<<1 | lb
+				r, lb = r.normalize(in).bitLit(&probs[m])
+				m = m<<1 | lb
+				r, lb = r.normalize(in).bitLit(&probs[m])
+				m = m<<1 | lb
+				r, lb = r.normalize(in).bitLit(&probs[m])
+				m = m<<1 | lb
 				if state < 4 {
 					state = 0
 				} else if state < 10 {
@@ -236,13 +259,11 @@ func (s *lzmaState) decodeChunk(in, buf []byte, pos, end, lo, dictStart int, dic
 				for m < 0x100 {
 					match <<= 1
 					mb := match & offs
-					r, b = r.bit(&probs[(offs+mb+m)%lzmaLitSize], in)
-					m = m<<1 | uint(b)
-					if b != 0 {
-						offs = mb
-					} else {
-						offs &^= mb
-					}
+					var lb uint
+					r, lb = r.normalize(in).bitLit(&probs[(offs+mb+m)&(lzmaLitSlots-1)])
+					m = m<<1 | lb
+					// offs stays while the bits agree, else is 0.
+					offs = mb ^ offs&(lb-1)
 				}
 				if state < 10 {
 					state -= 3
@@ -255,7 +276,8 @@ func (s *lzmaState) decodeChunk(in, buf []byte, pos, end, lo, dictStart int, dic
 			continue
 		}
 		var n uint // length minus lzmaMatchMin
-		r, b = r.bit(&p.isRep[state%lzmaStates], in)
+		r = r.normalize(in)
+		r, b = r.bit(&p.isRep[state&(lzmaStateSlots-1)])
 		if b == 0 {
 			// A match with a new distance.
 			r, n = decodeLen(r, &p.matchLen, posState, in)
@@ -267,9 +289,11 @@ func (s *lzmaState) decodeChunk(in, buf []byte, pos, end, lo, dictStart int, dic
 				state = 10
 			}
 		} else {
-			r, b = r.bit(&p.isRepG0[state%lzmaStates], in)
+			r = r.normalize(in)
+			r, b = r.bit(&p.isRepG0[state&(lzmaStateSlots-1)])
 			if b == 0 {
-				r, b = r.bit(&p.isRep0Long[state%lzmaStates][posState&(lzmaPosStatesMax-1)], in)
+				r = r.normalize(in)
+				r, b = r.bit(&p.isRep0Long[state&(lzmaStateSlots-1)][posState&(lzmaPosStatesMax-1)])
 				if b == 0 {
 					// A single byte at the last distance.
 					mp := pos - int(rep0) - 1
@@ -287,11 +311,13 @@ func (s *lzmaState) decodeChunk(in, buf []byte, pos, end, lo, dictStart int, dic
 				}
 			} else {
 				var d uint32
-				r, b = r.bit(&p.isRepG1[state%lzmaStates], in)
+				r = r.normalize(in)
+				r, b = r.bit(&p.isRepG1[state&(lzmaStateSlots-1)])
 				if b == 0 {
 					d = rep1
 				} else {
-					r, b = r.bit(&p.isRepG2[state%lzmaStates], in)
+					r = r.normalize(in)
+					r, b = r.bit(&p.isRepG2[state&(lzmaStateSlots-1)])
 					if b == 0 {
 						d = rep2
 					} else {

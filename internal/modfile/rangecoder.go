@@ -51,9 +51,9 @@ func (r rangeDec) normalize(in []byte) rangeDec {
 	return r
 }
 
-// bit decodes one bit with the adaptive probability *p and updates it.
-func (r rangeDec) bit(p *uint16, in []byte) (rangeDec, uint32) {
-	r = r.normalize(in)
+// bit decodes one bit with the adaptive probability *p and updates it;
+// the caller has normalized r first (two calls, so that both inline).
+func (r rangeDec) bit(p *uint16) (rangeDec, uint32) {
 	v := uint32(*p)
 	bound := (r.rng >> rcProbBits) * v
 	if r.code < bound {
@@ -80,4 +80,21 @@ func (r rangeDec) direct(n uint32, in []byte) (rangeDec, uint32) {
 		v = v<<1 + (t + 1)
 	}
 	return r, v
+}
+
+// bitLit is bit without branches, for the bits of literals, which are
+// the least predictable: the range, code and probability are selected
+// by a mask rather than by a jump.
+func (r rangeDec) bitLit(p *uint16) (rangeDec, uint) {
+	v := uint32(*p)
+	bound := (r.rng >> rcProbBits) * v
+	// zero is all ones when the bit is 0 (code < bound).
+	zero := uint32(int64(uint64(r.code)-uint64(bound)) >> 63)
+	r.rng = (r.rng-bound)&^zero | bound&zero
+	r.code -= bound &^ zero
+	// v + (rcProbOne-v)>>rcMoveBits for a 0 bit, v - v>>rcMoveBits for
+	// a 1: v - (v-t)>>rcMoveBits, arithmetic, with t = 2017 or 0.
+	const t = rcProbOne - (1<<rcMoveBits - 1)
+	*p = uint16(int32(v) - (int32(v)-int32(t&zero))>>rcMoveBits)
+	return r, uint(^zero & 1)
 }
