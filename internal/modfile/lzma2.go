@@ -82,6 +82,7 @@ func (w *lzWindow) flush() error {
 // lzma2Decoder decodes LZMA2 data; one is reused for many blocks.
 type lzma2Decoder struct {
 	lzma lzmaState
+	in   chunkInput
 }
 
 // decode decodes the LZMA2 data next in src into w, up to and including
@@ -152,14 +153,12 @@ func (d *lzma2Decoder) decode(src *source, w *lzWindow) error {
 		if err := w.reserve(usize); err != nil {
 			return err
 		}
-		in := src.peek(csize)
-		if len(in) < csize {
-			return fmt.Errorf("xz: %w", io.ErrUnexpectedEOF)
+		if err := src.readFull(d.in[:csize]); err != nil {
+			return fmt.Errorf("xz: %w", noEOF(err))
 		}
-		if err := d.lzma.decodeChunk(in, w.buf, w.pos, w.pos+usize, w.lo, w.dictStart, w.dictSize); err != nil {
+		if err := d.lzma.decodeChunk(&d.in, csize, w.buf, w.pos, w.pos+usize, w.lo, w.dictStart, w.dictSize); err != nil {
 			return err
 		}
-		src.i += csize
 		w.pos += usize
 	}
 }

@@ -63,6 +63,10 @@ type lzmaState struct {
 	state                  uint32
 	rep0, rep1, rep2, rep3 uint32 // distances minus one
 	lc, lp, pb             uint
+	lpMask, pbMask         uint
+	// The chunk being decoded (see decodeChunk).
+	end, lo, dictStart int
+	dictSize           uint32
 }
 
 // setProps sets lc, lp and pb from an LZMA properties byte; LZMA2 allows
@@ -76,6 +80,7 @@ func (s *lzmaState) setProps(b byte) error {
 		return fmt.Errorf("%w: LZMA properties lc=%d lp=%d exceed lc+lp=4", errXZData, lc, lp)
 	}
 	s.lc, s.lp, s.pb = lc, lp, pb
+	s.lpMask, s.pbMask = 1<<lp-1, 1<<pb-1
 	return nil
 }
 
@@ -116,15 +121,15 @@ func (s *lzmaState) reset() {
 }
 
 // decodeLen decodes a match length minus lzmaMatchMin.
-func decodeLen(r rangeDec, l *lzmaLenProbs, posState uint, in []byte) (rangeDec, uint) {
+func decodeLen(r rangeDec, l *lzmaLenProbs, posState uint, in *chunkInput) (rangeDec, uint) {
 	var b uint32
 	if r, b = r.normalize(in).bit(&l.choice); b == 0 {
 		probs := &l.low[posState&(lzmaPosStatesMax-1)]
 		m := uint(1)
 		for m < lzmaLenLow {
-			r = r.normalize(in)
-			r, b = r.bit(&probs[m&(lzmaLenLow-1)])
-			m = m<<1 | uint(b)
+			var lb uint
+			r, lb = r.normalize(in).bitMasked(&probs[m&(lzmaLenLow-1)])
+			m = m<<1 | lb
 		}
 		return r, m - lzmaLenLow
 	}
@@ -132,31 +137,30 @@ func decodeLen(r rangeDec, l *lzmaLenProbs, posState uint, in []byte) (rangeDec,
 		probs := &l.mid[posState&(lzmaPosStatesMax-1)]
 		m := uint(1)
 		for m < lzmaLenMid {
-			r = r.normalize(in)
-			r, b = r.bit(&probs[m&(lzmaLenMid-1)])
-			m = m<<1 | uint(b)
+			var lb uint
+			r, lb = r.normalize(in).bitMasked(&probs[m&(lzmaLenMid-1)])
+			m = m<<1 | lb
 		}
 		return r, m - lzmaLenMid + lzmaLenLow
 	}
 	m := uint(1)
 	for m < 1<<lzmaLenHighBits {
-		r = r.normalize(in)
-		r, b = r.bit(&l.high[m&(1<<lzmaLenHighBits-1)])
-		m = m<<1 | uint(b)
+		var lb uint
+		r, lb = r.normalize(in).bitMasked(&l.high[m&(1<<lzmaLenHighBits-1)])
+		m = m<<1 | lb
 	}
 	return r, m - 1<<lzmaLenHighBits + lzmaLenLow + lzmaLenMid
 }
 
 // decodeDist decodes the distance (minus one) of a match of length
 // lzmaMatchMin+n.
-func decodeDist(r rangeDec, p *lzmaProbs, n uint, in []byte) (rangeDec, uint32) {
+func decodeDist(r rangeDec, p *lzmaProbs, n uint, in *chunkInput) (rangeDec, uint32) {
 	probs := &p.slot[min(n, lzmaLenStates-1)]
-	var b uint32
 	slot := uint(1)
 	for slot < 1<<lzmaSlotBits {
-		r = r.normalize(in)
-		r, b = r.bit(&probs[slot&(1<<lzmaSlotBits-1)])
-		slot = slot<<1 | uint(b)
+		var lb uint
+		r, lb = r.normalize(in).bitMasked(&probs[slot&(1<<lzmaSlotBits-1)])
+		slot = slot<<1 | lb
 	}
 	slot -= 1 << lzmaSlotBits
 	if slot < 4 {
@@ -169,10 +173,10 @@ func decodeDist(r rangeDec, p *lzmaProbs, n uint, in []byte) (rangeDec, uint32) 
 		base := dist - uint32(slot) - 1
 		m := uint32(1)
 		for i := uint32(0); i < bits; i++ {
-			r = r.normalize(in)
-			r, b = r.bit(&p.special[(base+m)&(lzmaSpecialSlots-1)])
-			m = m<<1 | b
-			dist |= b << i
+			var lb uint
+			r, lb = r.normalize(in).bitMasked(&p.special[(base+m)&(lzmaSpecialSlots-1)])
+			m = m<<1 | uint32(lb)
+			dist |= uint32(lb) << i
 		}
 		return r, dist
 	}
@@ -181,107 +185,102 @@ func decodeDist(r rangeDec, p *lzmaProbs, n uint, in []byte) (rangeDec, uint32) 
 	dist += v << lzmaAlignBits
 	m := uint32(1)
 	for i := uint32(0); i < lzmaAlignBits; i++ {
-		r = r.normalize(in)
-		r, b = r.bit(&p.align[m&(1<<lzmaAlignBits-1)])
-		m = m<<1 | b
-		dist |= b << i
+		var lb uint
+		r, lb = r.normalize(in).bitMasked(&p.align[m&(1<<lzmaAlignBits-1)])
+		m = m<<1 | uint32(lb)
+		dist |= uint32(lb) << i
 	}
 	return r, dist
 }
 
-// decodeChunk decodes one LZMA chunk: its compressed bytes, all of in,
+// lzmaLitNext is the state after a literal, by state.
+const lzmaLitNext = "\x00\x00\x00\x00\x01\x02\x03\x04\x05\x06\x04\x05\x00\x00\x00\x00"
+
+// decodeChunk decodes one LZMA chunk: its compressed bytes, in[:n],
 // into buf[pos:end]. buf[lo:pos] is the dictionary so far: lo is where
 // the last dictionary reset was, or the oldest byte kept; dictStart is
 // where the last reset was (lo or less), which positions count from.
 // Distances of dictSize or more are corrupt, as liblzma finds them.
-func (s *lzmaState) decodeChunk(in, buf []byte, pos, end, lo, dictStart int, dictSize uint32) error {
+//
+// The loop keeps the range decoder, the position, the state and the last
+// distance in locals, and reads what it needs less often from s, so that
+// the compiler has registers for the former.
+func (s *lzmaState) decodeChunk(in *chunkInput, n int, buf []byte, pos, end, lo, dictStart int, dictSize uint32) error {
 	if end > len(buf) || pos < lo || lo < dictStart || pos > end {
 		return fmt.Errorf("%w: bad chunk bounds", errXZData)
 	}
-	r, ok := rcInit(in)
+	r, ok := rcInit(in, n)
 	if !ok {
 		return fmt.Errorf("%w: bad range coder start", errXZData)
 	}
+	s.end, s.lo, s.dictStart, s.dictSize = end, lo, dictStart, dictSize
 	p := &s.probs
-	state := s.state
-	rep0, rep1, rep2, rep3 := s.rep0, s.rep1, s.rep2, s.rep3
-	pbMask := uint(1)<<s.pb - 1
-	lpMask := uint(1)<<s.lp - 1
-	lc := s.lc
+	state, rep0 := uint(s.state), s.rep0
 	var b uint32
-	for pos < end {
-		rel := uint(pos - dictStart)
-		posState := rel & pbMask
+	for pos < s.end {
+		rel := uint(pos - s.dictStart)
 		r = r.normalize(in)
-		r, b = r.bit(&p.isMatch[state&(lzmaStateSlots-1)][posState&(lzmaPosStatesMax-1)])
+		r, b = r.bit(&p.isMatch[state&(lzmaStateSlots-1)][rel&s.pbMask&(lzmaPosStatesMax-1)])
 		if b == 0 {
 			// A literal.
 			var prev uint
-			if pos > dictStart {
+			if pos > s.dictStart && pos <= len(buf) {
 				prev = uint(buf[pos-1])
 			}
-			probs := &p.literal[((rel&lpMask)<<lc+prev>>(8-lc))%lzmaLitCodersMax]
-			m := uint(1)
+			probs := &p.literal[((rel&s.lpMask)<<s.lc+prev>>(8-s.lc))&(lzmaLitCodersMax-1)]
+			var m, lb uint
 			if state < lzmaLitStates {
-				var lb uint
-				r, lb = r.normalize(in).bitLit(&probs[1])
+				r, lb = r.normalize(in).bitMasked(&probs[1])
 				m = 2 | lb
-				r, lb = r.normalize(in).bitLit(&probs[m])
+				r, lb = r.normalize(in).bitMasked(&probs[m&3])
 				m = m<<1 | lb
-				r, lb = r.normalize(in).bitLit(&probs[m])
+				r, lb = r.normalize(in).bitMasked(&probs[m&7])
 				m = m<<1 | lb
-				r, lb = r.normalize(in).bitLit(&probs[m])
+				r, lb = r.normalize(in).bitMasked(&probs[m&0xf])
 				m = m<<1 | lb
-				r, lb = r.normalize(in).bitLit(&probs[m])
+				r, lb = r.normalize(in).bitMasked(&probs[m&0x1f])
 				m = m<<1 | lb
-				r, lb = r.normalize(in).bitLit(&probs[m])
+				r, lb = r.normalize(in).bitMasked(&probs[m&0x3f])
 				m = m<<1 | lb
-				r, lb = r.normalize(in).bitLit(&probs[m])
+				r, lb = r.normalize(in).bitMasked(&probs[m&0x7f])
 				m = m<<1 | lb
-				r, lb = r.normalize(in).bitLit(&probs[m])
+				r, lb = r.normalize(in).bitMasked(&probs[m&0xff])
 				m = m<<1 | lb
-				if state < 4 {
-					state = 0
-				} else if state < 10 {
-					state -= 3
-				} else {
-					state -= 6
-				}
 			} else {
 				// A literal after a match: coded along the byte at the
 				// last distance until the first bit that differs.
 				mp := pos - int(rep0) - 1
-				if mp < lo || mp >= len(buf) {
+				if mp < s.lo || mp >= len(buf) {
 					return fmt.Errorf("%w: distance past the dictionary", errXZData)
 				}
 				match := uint(buf[mp])
 				offs := uint(0x100)
+				m = 1
 				for m < 0x100 {
 					match <<= 1
 					mb := match & offs
-					var lb uint
-					r, lb = r.normalize(in).bitLit(&probs[(offs+mb+m)&(lzmaLitSlots-1)])
+					r, lb = r.normalize(in).bitMasked(&probs[(offs+mb+m)&(lzmaLitSlots-1)])
 					m = m<<1 | lb
 					// offs stays while the bits agree, else is 0.
 					offs = mb ^ offs&(lb-1)
 				}
-				if state < 10 {
-					state -= 3
-				} else {
-					state -= 6
-				}
+			}
+			state = uint(lzmaLitNext[state&(lzmaStateSlots-1)])
+			if pos >= len(buf) {
+				break // not reached: pos < end <= len(buf)
 			}
 			buf[pos] = byte(m)
 			pos++
 			continue
 		}
+		posState := rel & s.pbMask
 		var n uint // length minus lzmaMatchMin
 		r = r.normalize(in)
 		r, b = r.bit(&p.isRep[state&(lzmaStateSlots-1)])
 		if b == 0 {
 			// A match with a new distance.
 			r, n = decodeLen(r, &p.matchLen, posState, in)
-			rep3, rep2, rep1 = rep2, rep1, rep0
+			s.rep3, s.rep2, s.rep1 = s.rep2, s.rep1, rep0
 			r, rep0 = decodeDist(r, p, n, in)
 			if state < lzmaLitStates {
 				state = 7
@@ -297,7 +296,7 @@ func (s *lzmaState) decodeChunk(in, buf []byte, pos, end, lo, dictStart int, dic
 				if b == 0 {
 					// A single byte at the last distance.
 					mp := pos - int(rep0) - 1
-					if mp < lo || uint(rep0) >= uint(dictSize) {
+					if mp < s.lo || uint(rep0) >= uint(s.dictSize) || pos >= len(buf) {
 						return fmt.Errorf("%w: distance past the dictionary", errXZData)
 					}
 					buf[pos] = buf[mp]
@@ -314,19 +313,19 @@ func (s *lzmaState) decodeChunk(in, buf []byte, pos, end, lo, dictStart int, dic
 				r = r.normalize(in)
 				r, b = r.bit(&p.isRepG1[state&(lzmaStateSlots-1)])
 				if b == 0 {
-					d = rep1
+					d = s.rep1
 				} else {
 					r = r.normalize(in)
 					r, b = r.bit(&p.isRepG2[state&(lzmaStateSlots-1)])
 					if b == 0 {
-						d = rep2
+						d = s.rep2
 					} else {
-						d = rep3
-						rep3 = rep2
+						d = s.rep3
+						s.rep3 = s.rep2
 					}
-					rep2 = rep1
+					s.rep2 = s.rep1
 				}
-				rep1 = rep0
+				s.rep1 = rep0
 				rep0 = d
 			}
 			r, n = decodeLen(r, &p.repLen, posState, in)
@@ -339,24 +338,23 @@ func (s *lzmaState) decodeChunk(in, buf []byte, pos, end, lo, dictStart int, dic
 		// Copy the match: lzmaMatchMin+n bytes from distance rep0+1.
 		length := int(n) + lzmaMatchMin
 		mp := pos - int(rep0) - 1
-		if uint(rep0) >= uint(dictSize) || mp < lo || uint(rep0) >= uint(pos) {
+		if uint(rep0) >= uint(s.dictSize) || mp < s.lo {
 			return fmt.Errorf("%w: distance past the dictionary", errXZData)
 		}
-		if length > end-pos {
+		if length > s.end-pos {
 			return fmt.Errorf("%w: match past the chunk's end", errXZData)
 		}
 		pos = lzCopy(buf, pos, mp, length)
 	}
 	// The encoder's flush leaves the range decoder normalized at the end.
 	r = r.normalize(in)
-	if r.ip != uint(len(in)) {
+	if r.ip != uint(n) {
 		return fmt.Errorf("%w: chunk's compressed size is wrong", errXZData)
 	}
 	if r.code != 0 {
 		return fmt.Errorf("%w: range decoder did not end at zero", errXZData)
 	}
-	s.state = state
-	s.rep0, s.rep1, s.rep2, s.rep3 = rep0, rep1, rep2, rep3
+	s.state, s.rep0 = uint32(state), rep0
 	return nil
 }
 

@@ -5,10 +5,11 @@ package modfile
 // the decoder's loop; they all inline.
 //
 // The decoder reads the bytes of one LZMA2 chunk, whose compressed size
-// the chunk header states. Reading past them yields zero bytes and still
-// advances ip, so that the hot path has no error return: a chunk is
-// corrupt when, at its end, ip differs from the chunk's size (see
-// lzmaState.decodeChunk).
+// the chunk header states, from an array of the largest chunk's size
+// indexed modulo that size: no bounds to check. Reading past the chunk
+// yields stale bytes and still advances ip, so that the hot path has no
+// error return: a chunk is corrupt when, at its end, ip differs from the
+// chunk's size (see lzmaState.decodeChunk).
 
 const (
 	rcTopValue  = 1 << 24 // below this range, another byte is shifted in
@@ -19,6 +20,9 @@ const (
 	rcInitBytes = 5 // a chunk's range decoder starts with 5 bytes, the first 0
 )
 
+// chunkInput holds a chunk's compressed bytes.
+type chunkInput = [lzma2MaxCompressed]byte
+
 // rangeDec is the range decoder's state.
 type rangeDec struct {
 	rng, code uint32
@@ -27,8 +31,8 @@ type rangeDec struct {
 
 // rcInit starts the range decoder on a chunk's compressed bytes; ok is
 // false when the chunk is too short or does not start with a zero byte.
-func rcInit(in []byte) (r rangeDec, ok bool) {
-	if len(in) < rcInitBytes || in[0] != 0 {
+func rcInit(in *chunkInput, n int) (r rangeDec, ok bool) {
+	if n < rcInitBytes || in[0] != 0 {
 		return r, false
 	}
 	r.rng = 0xffffffff
@@ -38,15 +42,11 @@ func rcInit(in []byte) (r rangeDec, ok bool) {
 }
 
 // normalize shifts in the next byte when the range is small.
-func (r rangeDec) normalize(in []byte) rangeDec {
+func (r rangeDec) normalize(in *chunkInput) rangeDec {
 	if r.rng < rcTopValue {
-		var b byte
-		if r.ip < uint(len(in)) {
-			b = in[r.ip]
-		}
-		r.ip++
 		r.rng <<= 8
-		r.code = r.code<<8 | uint32(b)
+		r.code = r.code<<8 | uint32(in[uint16(r.ip)])
+		r.ip++
 	}
 	return r
 }
@@ -68,7 +68,7 @@ func (r rangeDec) bit(p *uint16) (rangeDec, uint32) {
 }
 
 // direct decodes n bits of equal probability, most significant first.
-func (r rangeDec) direct(n uint32, in []byte) (rangeDec, uint32) {
+func (r rangeDec) direct(n uint32, in *chunkInput) (rangeDec, uint32) {
 	var v uint32
 	for ; n > 0; n-- {
 		r = r.normalize(in)
@@ -82,10 +82,10 @@ func (r rangeDec) direct(n uint32, in []byte) (rangeDec, uint32) {
 	return r, v
 }
 
-// bitLit is bit without branches, for the bits of literals, which are
+// bitMasked is bit without branches, for the bits of literals, which are
 // the least predictable: the range, code and probability are selected
 // by a mask rather than by a jump.
-func (r rangeDec) bitLit(p *uint16) (rangeDec, uint) {
+func (r rangeDec) bitMasked(p *uint16) (rangeDec, uint) {
 	v := uint32(*p)
 	bound := (r.rng >> rcProbBits) * v
 	// zero is all ones when the bit is 0 (code < bound).
