@@ -120,28 +120,29 @@ func (s *lzmaState) reset() {
 	s.state, s.rep0, s.rep1, s.rep2, s.rep3 = 0, 0, 0, 0, 0
 }
 
+// bitTree3 decodes a 3-bit bit tree, unrolled.
+func bitTree3(r rangeDec, probs *[8]uint16, in *chunkInput) (rangeDec, uint) {
+	var lb uint
+	r, lb = r.normalize(in).bitMasked(&probs[1])
+	m := 2 | lb
+	r, lb = r.normalize(in).bitMasked(&probs[m&7])
+	m = m<<1 | lb
+	r, lb = r.normalize(in).bitMasked(&probs[m&7])
+	return r, (m<<1 | lb) & 7
+}
+
 // decodeLen decodes a match length minus lzmaMatchMin.
 func decodeLen(r rangeDec, l *lzmaLenProbs, posState uint, in *chunkInput) (rangeDec, uint) {
 	var b uint32
 	if r, b = r.normalize(in).bit(&l.choice); b == 0 {
-		probs := &l.low[posState&(lzmaPosStatesMax-1)]
-		m := uint(1)
-		for m < lzmaLenLow {
-			var lb uint
-			r, lb = r.normalize(in).bitMasked(&probs[m&(lzmaLenLow-1)])
-			m = m<<1 | lb
-		}
-		return r, m - lzmaLenLow
+		var m uint
+		r, m = bitTree3(r, &l.low[posState&(lzmaPosStatesMax-1)], in)
+		return r, m
 	}
 	if r, b = r.normalize(in).bit(&l.choice2); b == 0 {
-		probs := &l.mid[posState&(lzmaPosStatesMax-1)]
-		m := uint(1)
-		for m < lzmaLenMid {
-			var lb uint
-			r, lb = r.normalize(in).bitMasked(&probs[m&(lzmaLenMid-1)])
-			m = m<<1 | lb
-		}
-		return r, m - lzmaLenMid + lzmaLenLow
+		var m uint
+		r, m = bitTree3(r, &l.mid[posState&(lzmaPosStatesMax-1)], in)
+		return r, m + lzmaLenLow
 	}
 	m := uint(1)
 	for m < 1<<lzmaLenHighBits {
@@ -193,6 +194,77 @@ func decodeDist(r rangeDec, p *lzmaProbs, n uint, in *chunkInput) (rangeDec, uin
 	return r, dist
 }
 
+// decodeLiteral decodes a literal with the literal coder probs: a bit
+// tree of eight levels. Literals are decoded in functions of their own,
+// whose few values all stay in registers.
+func decodeLiteral(r rangeDec, probs *[lzmaLitSlots]uint16, in *chunkInput) (rangeDec, uint) {
+	var lb uint
+	r, lb = r.normalize(in).bitMasked(&probs[1])
+	m := 2 | lb
+	r, lb = r.normalize(in).bitMasked(&probs[m&3])
+	m = m<<1 | lb
+	r, lb = r.normalize(in).bitMasked(&probs[m&7])
+	m = m<<1 | lb
+	r, lb = r.normalize(in).bitMasked(&probs[m&0xf])
+	m = m<<1 | lb
+	r, lb = r.normalize(in).bitMasked(&probs[m&0x1f])
+	m = m<<1 | lb
+	r, lb = r.normalize(in).bitMasked(&probs[m&0x3f])
+	m = m<<1 | lb
+	r, lb = r.normalize(in).bitMasked(&probs[m&0x7f])
+	m = m<<1 | lb
+	r, lb = r.normalize(in).bitMasked(&probs[m&0xff])
+	return r, m<<1 | lb
+}
+
+// decodeMatchedLiteral decodes a literal after a match, whose bits are
+// coded along those of match, the byte at the last distance, until the
+// first that differs.
+func decodeMatchedLiteral(r rangeDec, probs *[lzmaLitSlots]uint16, match uint, in *chunkInput) (rangeDec, uint) {
+	// offs is 0x100 while the bits agree, then 0; unrolled.
+	var lb, mb uint
+	offs, m := uint(0x100), uint(1)
+	match <<= 1
+	mb = match & offs
+	r, lb = r.normalize(in).bitMasked(&probs[(offs+mb+m)&(lzmaLitSlots-1)])
+	m = m<<1 | lb
+	offs = mb ^ offs&(lb-1)
+	match <<= 1
+	mb = match & offs
+	r, lb = r.normalize(in).bitMasked(&probs[(offs+mb+m)&(lzmaLitSlots-1)])
+	m = m<<1 | lb
+	offs = mb ^ offs&(lb-1)
+	match <<= 1
+	mb = match & offs
+	r, lb = r.normalize(in).bitMasked(&probs[(offs+mb+m)&(lzmaLitSlots-1)])
+	m = m<<1 | lb
+	offs = mb ^ offs&(lb-1)
+	match <<= 1
+	mb = match & offs
+	r, lb = r.normalize(in).bitMasked(&probs[(offs+mb+m)&(lzmaLitSlots-1)])
+	m = m<<1 | lb
+	offs = mb ^ offs&(lb-1)
+	match <<= 1
+	mb = match & offs
+	r, lb = r.normalize(in).bitMasked(&probs[(offs+mb+m)&(lzmaLitSlots-1)])
+	m = m<<1 | lb
+	offs = mb ^ offs&(lb-1)
+	match <<= 1
+	mb = match & offs
+	r, lb = r.normalize(in).bitMasked(&probs[(offs+mb+m)&(lzmaLitSlots-1)])
+	m = m<<1 | lb
+	offs = mb ^ offs&(lb-1)
+	match <<= 1
+	mb = match & offs
+	r, lb = r.normalize(in).bitMasked(&probs[(offs+mb+m)&(lzmaLitSlots-1)])
+	m = m<<1 | lb
+	offs = mb ^ offs&(lb-1)
+	match <<= 1
+	mb = match & offs
+	r, lb = r.normalize(in).bitMasked(&probs[(offs+mb+m)&(lzmaLitSlots-1)])
+	return r, m<<1 | lb
+}
+
 // lzmaLitNext is the state after a literal, by state.
 const lzmaLitNext = "\x00\x00\x00\x00\x01\x02\x03\x04\x05\x06\x04\x05\x00\x00\x00\x00"
 
@@ -228,24 +300,9 @@ func (s *lzmaState) decodeChunk(in *chunkInput, n int, buf []byte, pos, end, lo,
 				prev = uint(buf[pos-1])
 			}
 			probs := &p.literal[((rel&s.lpMask)<<s.lc+prev>>(8-s.lc))&(lzmaLitCodersMax-1)]
-			var m, lb uint
+			var m uint
 			if state < lzmaLitStates {
-				r, lb = r.normalize(in).bitMasked(&probs[1])
-				m = 2 | lb
-				r, lb = r.normalize(in).bitMasked(&probs[m&3])
-				m = m<<1 | lb
-				r, lb = r.normalize(in).bitMasked(&probs[m&7])
-				m = m<<1 | lb
-				r, lb = r.normalize(in).bitMasked(&probs[m&0xf])
-				m = m<<1 | lb
-				r, lb = r.normalize(in).bitMasked(&probs[m&0x1f])
-				m = m<<1 | lb
-				r, lb = r.normalize(in).bitMasked(&probs[m&0x3f])
-				m = m<<1 | lb
-				r, lb = r.normalize(in).bitMasked(&probs[m&0x7f])
-				m = m<<1 | lb
-				r, lb = r.normalize(in).bitMasked(&probs[m&0xff])
-				m = m<<1 | lb
+				r, m = decodeLiteral(r, probs, in)
 			} else {
 				// A literal after a match: coded along the byte at the
 				// last distance until the first bit that differs.
@@ -253,17 +310,7 @@ func (s *lzmaState) decodeChunk(in *chunkInput, n int, buf []byte, pos, end, lo,
 				if mp < s.lo || mp >= len(buf) {
 					return fmt.Errorf("%w: distance past the dictionary", errXZData)
 				}
-				match := uint(buf[mp])
-				offs := uint(0x100)
-				m = 1
-				for m < 0x100 {
-					match <<= 1
-					mb := match & offs
-					r, lb = r.normalize(in).bitMasked(&probs[(offs+mb+m)&(lzmaLitSlots-1)])
-					m = m<<1 | lb
-					// offs stays while the bits agree, else is 0.
-					offs = mb ^ offs&(lb-1)
-				}
+				r, m = decodeMatchedLiteral(r, probs, uint(buf[mp]), in)
 			}
 			state = uint(lzmaLitNext[state&(lzmaStateSlots-1)])
 			if pos >= len(buf) {
