@@ -9,9 +9,9 @@ import (
 // decompressSlack bounds the memory a decompression holds beyond its
 // output (decoder tables and input buffers, and for zstd a window of up to
 // 8 MiB beyond a small limit): with the output, at most limit plus this.
-// xz is the exception for a file that is not a bomb, holding its block's
-// LZMA2 dictionary (no larger than the block's output) besides the
-// output; see decompress.
+// xz is the exception for a file that is not a bomb and whose index
+// cannot be read from its end, holding its block's LZMA2 dictionary (no
+// larger than the block's output) besides the output; see Decompress.
 const decompressSlack = 16 << 20
 
 // output receives decompressed bytes into a buffer planned for them, and

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -194,5 +195,34 @@ func TestDecompressXZCorruptChunks(t *testing.T) {
 		if !errors.Is(err, errXZData) && !errors.Is(err, errXZCheck) && !errors.Is(err, errXZIndex) {
 			t.Logf("%s: %v", name, err)
 		}
+	}
+}
+
+// TestDecompressXZAllocs: decoding allocates per file, never per LZMA2
+// chunk or symbol: a file of one chunk and one of dozens (6 MiB of text
+// and incompressible data) take the same small number of allocations.
+func TestDecompressXZAllocs(t *testing.T) {
+	d := payloads(t)
+	rng := rand.New(rand.NewPCG(3, 4))
+	var big []byte
+	for len(big) < 6<<20 {
+		random := make([]byte, 64<<10)
+		for i := range random {
+			random[i] = byte(rng.Uint32())
+		}
+		big = append(append(big, d["text"]...), random...)
+	}
+	small := compressTool(t, "xz", d["elf"], false, "--check=crc32", "--lzma2=dict=1MiB")
+	large := compressTool(t, "xz", big, false, "--check=crc32", "--lzma2=dict=1MiB")
+	allocs := func(file []byte) float64 {
+		return testing.AllocsPerRun(3, func() {
+			if _, err := Decompress(bytes.NewReader(file), int64(len(file)), XZ, 64<<20); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	a, b := allocs(small), allocs(large)
+	if a != b || b > 16 {
+		t.Errorf("%v allocations for one chunk, %v for %d KiB of compressed data; want the same, at most 16", a, b, len(large)>>10)
 	}
 }
