@@ -156,14 +156,21 @@ func decodeLen(r rangeDec, l *lzmaLenProbs, posState uint, in *chunkInput) (rang
 // decodeDist decodes the distance (minus one) of a match of length
 // lzmaMatchMin+n.
 func decodeDist(r rangeDec, p *lzmaProbs, n uint, in *chunkInput) (rangeDec, uint32) {
+	// The slot: a 6-bit bit tree, unrolled.
 	probs := &p.slot[min(n, lzmaLenStates-1)]
-	slot := uint(1)
-	for slot < 1<<lzmaSlotBits {
-		var lb uint
-		r, lb = r.normalize(in).bitMasked(&probs[slot&(1<<lzmaSlotBits-1)])
-		slot = slot<<1 | lb
-	}
-	slot -= 1 << lzmaSlotBits
+	var lb uint
+	r, lb = r.normalize(in).bitMasked(&probs[1])
+	slot := 2 | lb
+	r, lb = r.normalize(in).bitMasked(&probs[slot&3])
+	slot = slot<<1 | lb
+	r, lb = r.normalize(in).bitMasked(&probs[slot&7])
+	slot = slot<<1 | lb
+	r, lb = r.normalize(in).bitMasked(&probs[slot&0xf])
+	slot = slot<<1 | lb
+	r, lb = r.normalize(in).bitMasked(&probs[slot&0x1f])
+	slot = slot<<1 | lb
+	r, lb = r.normalize(in).bitMasked(&probs[slot&0x3f])
+	slot = (slot<<1 | lb) & 0x3f
 	if slot < 4 {
 		return r, uint32(slot)
 	}
@@ -174,7 +181,6 @@ func decodeDist(r rangeDec, p *lzmaProbs, n uint, in *chunkInput) (rangeDec, uin
 		base := dist - uint32(slot) - 1
 		m := uint32(1)
 		for i := uint32(0); i < bits; i++ {
-			var lb uint
 			r, lb = r.normalize(in).bitMasked(&p.special[(base+m)&(lzmaSpecialSlots-1)])
 			m = m<<1 | uint32(lb)
 			dist |= uint32(lb) << i
@@ -186,7 +192,6 @@ func decodeDist(r rangeDec, p *lzmaProbs, n uint, in *chunkInput) (rangeDec, uin
 	dist += v << lzmaAlignBits
 	m := uint32(1)
 	for i := uint32(0); i < lzmaAlignBits; i++ {
-		var lb uint
 		r, lb = r.normalize(in).bitMasked(&p.align[m&(1<<lzmaAlignBits-1)])
 		m = m<<1 | uint32(lb)
 		dist |= uint32(lb) << i
