@@ -67,13 +67,14 @@ func forEachParallel(n int, f func(i int)) {
 
 // TestDecompressDebian13Modules: every module of Debian 13's tree (4230
 // .ko.xz files, as Debian's kbuild compressed them) decodes to what
-// ulikunitz/xz decodes. Under -race, or with -short, every 40th module
-// and the largest; GOKMOD_XZ_ALL=1 takes all of them whatever the
-// mode (see scripts/bench-decompress.sh).
+// ulikunitz/xz decodes. Under -race, or with -short, every 80th module
+// and the largest; GOKMOD_XZ_ALL=1 takes all of them whatever the mode:
+//
+//	GOKMOD_XZ_ALL=1 go test -run 'TestDecompressDebian13Modules|TestDecompressXZSettings' ./internal/modfile
 func TestDecompressDebian13Modules(t *testing.T) {
 	paths := debian13XZ(t)
 	if (raceEnabled || testing.Short()) && os.Getenv("GOKMOD_XZ_ALL") != "1" {
-		paths = sampleWithLargest(t, paths, 40, 1)
+		paths = sampleWithLargest(t, paths, 80, 1)
 	}
 	var total atomic.Int64
 	forEachParallel(len(paths), func(i int) {
