@@ -10,7 +10,7 @@ import (
 )
 
 // lzma2FuzzMax bounds the output FuzzLZMA2 decodes.
-const lzma2FuzzMax = 1 << 20
+const lzma2FuzzMax = 256 << 10
 
 // lzma2Payload returns the LZMA2 data of the first block of an xz file
 // and the block's dictionary size, followed by the rest of the file.
