@@ -82,9 +82,9 @@ func (r rangeDec) direct(n uint32, in *chunkInput) (rangeDec, uint32) {
 	return r, v
 }
 
-// bitMasked is bit without branches, for the bits of literals, which are
-// the least predictable: the range, code and probability are selected
-// by a mask rather than by a jump.
+// bitMasked is bit without branches, for the bits of bit trees
+// (literals, lengths, distance slots), the least predictable: the range,
+// code and probability are selected by a mask rather than by a jump.
 func (r rangeDec) bitMasked(p *uint16) (rangeDec, uint) {
 	v := uint32(*p)
 	bound := (r.rng >> rcProbBits) * v
