@@ -9,9 +9,9 @@ import (
 // decompressSlack bounds the memory a decompression holds beyond its
 // output (decoder tables and input buffers, and for zstd a window of up to
 // 8 MiB beyond a small limit): with the output, at most limit plus this.
-// xz is the exception for a file that is not a bomb, holding its block's
-// LZMA2 dictionary (no larger than the block's output) besides the
-// output; see decompress.
+// xz is the exception for a file that is not a bomb and whose index
+// cannot be read from its end, holding its block's LZMA2 dictionary (no
+// larger than the block's output) besides the output; see Decompress.
 const decompressSlack = 16 << 20
 
 // output receives decompressed bytes into a buffer planned for them, and
@@ -58,6 +58,21 @@ func (o *output) since(start int64) ([]byte, bool) {
 		return nil, false
 	}
 	return o.buf[start:], true
+}
+
+// write appends p to o: into the buffer while it has room, only counted
+// past it. It fails with ErrTooLarge once the output has more than
+// o.limit bytes in total.
+func (o *output) write(p []byte) error {
+	if len(o.buf) < cap(o.buf) && !o.overflowed() {
+		k := copy(o.buf[len(o.buf):cap(o.buf)], p)
+		o.buf = o.buf[:len(o.buf)+k]
+	}
+	o.n += int64(len(p))
+	if o.n > o.limit {
+		return tooLarge(o.c, o.limit)
+	}
+	return nil
 }
 
 // maxZeroReads bounds how many times in a row a decoder may return no data

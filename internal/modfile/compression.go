@@ -103,7 +103,9 @@ func Sniff(head []byte) Compression {
 // the byte past the limit. With decoder state and buffers, a decompression
 // holds at most limit plus decompressSlack, whatever the file: except, for
 // a file that is not a bomb, an xz block's LZMA2 dictionary (no larger
-// than the block's output) beside the output, and a zstd window (at most
+// than the block's output) beside the output when the file's index cannot
+// be read from its end (otherwise each block is decoded into its place in
+// the output, which is its dictionary), and a zstd window (at most
 // 128 MiB) beside it when the compressed file is larger than both that
 // window and what the limit leaves (zstd files are otherwise decoded in
 // one call, read whole, with the output as the window). An xz or zstd

@@ -12,17 +12,17 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
-
-	"github.com/ulikunitz/xz/lzma"
 )
 
-//
-// The xz container (xz-file-format-1.0.4) is read here and only the LZMA2
-// chunks are decoded by github.com/ulikunitz/xz/lzma: that lets the check
-// run once over the output in memory instead of through a tee, sizes the
-// LZMA2 dictionary to the block rather than to 8 MiB, caps it by the limit
-// whatever the header claims, and decodes the blocks of a multi-block file
-// (xz -T, the default since xz 5.6) in parallel.
+// The xz container (xz-file-format-1.0.4) is read here, and its LZMA2
+// chunks decoded by lzma2.go straight into the output: a block of known
+// size (from the index) is decoded into its place in the one output
+// buffer, which is its dictionary too, so the check runs once over the
+// output in memory, no dictionary is allocated, and the blocks of a
+// multi-block file (xz -T, the default since xz 5.6) are decoded in
+// parallel. A file decoded from the front (its index unreadable) goes
+// through a window of its dictionary's size, capped by the limit
+// whatever the header claims.
 
 const (
 	xzHeaderLen = 12
@@ -300,13 +300,12 @@ func xzStreamed(r io.ReaderAt, size, limit int64) ([]byte, error) {
 	})
 }
 
-// xzDicts accounts for the LZMA2 dictionaries of one decoding.
-// ulikunitz/xz allocates one for each block, which becomes garbage when
-// the block ends; so that they do not pile up (the collector waits for
-// the heap to double, and the output alone may be the limit), a
+// xzDicts accounts for the LZMA2 windows of one decoding from the front.
+// A window is replaced by a larger one when a block needs it, and the old
+// one becomes garbage; so that they do not pile up (the collector waits
+// for the heap to double, and the output alone may be the limit), a
 // collection runs whenever the dropped ones add up to half of
-// decompressSlack. Files of kbuild (1 MiB dictionaries, one block per
-// module) never reach that.
+// decompressSlack.
 type xzDicts struct {
 	mu      sync.Mutex
 	dropped int64
@@ -325,9 +324,7 @@ func (d *xzDicts) drop(n int) {
 // xzDecodeBlocks decodes the blocks of a file whose layout the indexes
 // gave, each into its place in one buffer of the total size, several at a
 // time when there are several blocks and CPUs.
-// Parallel decoding takes a dictionary per worker: it is used only while
-// the output and the largest dictionaries fit in limit and
-// decompressSlack.
+// Each worker holds only its decoder's state and an input buffer.
 func xzDecodeBlocks(r io.ReaderAt, streams []xzStream, blocks []xzBlock, total, limit int64) ([]byte, error) {
 	for _, s := range streams {
 		var h [xzHeaderLen]byte
@@ -343,17 +340,10 @@ func xzDecodeBlocks(r io.ReaderAt, streams []xzStream, blocks []xzBlock, total, 
 	}
 	out := make([]byte, total)
 	workers := min(runtime.GOMAXPROCS(0), len(blocks))
-	var largest int64 // a block's dictionary is no larger than its output
-	for _, b := range blocks {
-		largest = max(largest, b.usize)
-	}
-	if total+int64(workers)*largest > limit+decompressSlack {
-		workers = 1
-	}
-	dicts := &xzDicts{}
 	if workers <= 1 {
+		w := newXZWorker()
 		for _, b := range blocks {
-			if err := xzDecodeBlock(r, b, out[b.uoff:b.uoff+b.usize], dicts); err != nil {
+			if err := w.decodeBlock(r, b, out[b.uoff:b.uoff+b.usize]); err != nil {
 				return nil, err
 			}
 		}
@@ -367,13 +357,14 @@ func xzDecodeBlocks(r io.ReaderAt, streams []xzStream, blocks []xzBlock, total, 
 	errs := make([]error, len(blocks))
 	for range workers {
 		wg.Go(func() {
+			w := newXZWorker()
 			for !failed.Load() {
 				i := int(next.Add(1) - 1)
 				if i >= len(blocks) {
 					return
 				}
 				b := blocks[i]
-				if err := xzDecodeBlock(r, b, out[b.uoff:b.uoff+b.usize], dicts); err != nil {
+				if err := w.decodeBlock(r, b, out[b.uoff:b.uoff+b.usize]); err != nil {
 					errs[i] = err
 					failed.Store(true)
 					return
@@ -405,9 +396,31 @@ func xzParseHeader(h []byte) (byte, error) {
 	return check, nil
 }
 
-// xzDecodeBlock decodes the block b into dst, len(dst) == b.usize.
-func xzDecodeBlock(r io.ReaderAt, b xzBlock, dst []byte, dicts *xzDicts) error {
-	src := newSource(r, b.off, b.off+xzPad4(b.unpadded), inputBufSize)
+// xzWorker is what one goroutine reuses from block to block: the LZMA2
+// decoder's state, an input buffer, and for decoding from the front a
+// window.
+type xzWorker struct {
+	dec lzma2Decoder
+	src source
+	in  []byte
+	win []byte
+}
+
+// newXZWorker returns a worker with an input buffer large enough for a
+// whole LZMA2 chunk.
+func newXZWorker() *xzWorker {
+	return &xzWorker{in: make([]byte, max(inputBufSize, lzma2MaxCompressed))}
+}
+
+// source returns the worker's source for bytes [off, end) of r.
+func (w *xzWorker) source(r io.ReaderAt, off, end int64) *source {
+	w.src = source{r: r, off: off, end: end, buf: w.in}
+	return &w.src
+}
+
+// decodeBlock decodes the block b into dst, len(dst) == b.usize.
+func (w *xzWorker) decodeBlock(r io.ReaderAt, b xzBlock, dst []byte) error {
+	src := w.source(r, b.off, b.off+xzPad4(b.unpadded))
 	hdr, err := xzReadBlockHeader(src)
 	if err != nil {
 		return err
@@ -417,24 +430,13 @@ func xzDecodeBlock(r io.ReaderAt, b xzBlock, dst []byte, dicts *xzDicts) error {
 		hdr.csize >= 0 && hdr.off+hdr.csize != dataEnd || hdr.off >= dataEnd {
 		return fmt.Errorf("%w: block sizes differ from the index", errXZIndex)
 	}
-	dictCap := xzDictCap(hdr.dict, b.usize)
-	r2, err := lzma.Reader2Config{DictCap: dictCap}.NewReader2(src)
-	if err != nil {
-		return fmt.Errorf("xz: %w", err)
-	}
-	defer dicts.drop(dictCap)
-	if _, err := io.ReadFull(r2, dst); err != nil {
-		return fmt.Errorf("xz: %w", noEOF(err))
+	// The output is the dictionary: a chunk past its end is corrupt.
+	win := lzWindow{buf: dst, dictSize: hdr.dict}
+	if err := w.dec.decode(src, &win); err != nil {
+		return err
 	}
 	// The chunks must end with the end marker, exactly at the data's end.
-	var one [1]byte
-	if n, err := r2.Read(one[:]); n != 0 || err != io.EOF {
-		if err != nil && err != io.EOF {
-			return fmt.Errorf("xz: %w", err)
-		}
-		return fmt.Errorf("%w: block larger than the index says", errXZData)
-	}
-	if src.pos() != dataEnd {
+	if win.pos != len(dst) || src.pos() != dataEnd {
 		return fmt.Errorf("%w: block smaller than the index says", errXZData)
 	}
 	return xzBlockTail(src, b.off, b.check, dst, true)
@@ -460,10 +462,13 @@ func xzBlockTail(src *source, off int64, check byte, data []byte, verify bool) e
 
 // xzDictCap returns the LZMA2 dictionary size to decode a block with:
 // the block's own, but no larger than its output (dictionary distances
-// never reach before the block's start), and at least lzma.MinDictCap.
+// never reach before the block's start), and at least xzMinDict.
 func xzDictCap(dict uint32, usize int64) int {
-	return int(max(min(int64(dict), usize), lzma.MinDictCap))
+	return int(max(min(int64(dict), usize), xzMinDict))
 }
+
+// xzMinDict is the smallest LZMA2 dictionary, 4 KiB.
+const xzMinDict = 4096
 
 // xzBlockHeader is what the decoder needs of a block header.
 type xzBlockHeader struct {
@@ -549,7 +554,8 @@ func xzReadBlockHeader(src *source) (xzBlockHeader, error) {
 // xzDecodeStreaming decodes an xz file from the front into out, for files
 // whose layout could not be read from their end.
 func xzDecodeStreaming(r io.ReaderAt, size int64, out *output, dicts *xzDicts) error {
-	src := newSource(r, 0, size, inputBufSize)
+	w := newXZWorker()
+	src := w.source(r, 0, size)
 	for stream := 0; ; stream++ {
 		var h [xzHeaderLen]byte
 		if err := src.readFull(h[:]); err != nil {
@@ -564,7 +570,7 @@ func xzDecodeStreaming(r io.ReaderAt, size int64, out *output, dicts *xzDicts) e
 		}
 		var recs [][2]int64
 		for {
-			rec, err := xzStreamBlock(src, check, out, dicts)
+			rec, err := w.streamBlock(src, check, out, dicts)
 			if err == io.EOF {
 				break
 			}
@@ -593,9 +599,9 @@ func xzDecodeStreaming(r io.ReaderAt, size int64, out *output, dicts *xzDicts) e
 	}
 }
 
-// xzStreamBlock decodes the next block of a stream into out and returns
+// streamBlock decodes the next block of a stream into out and returns
 // its index record; io.EOF means the index indicator was read.
-func xzStreamBlock(src *source, check byte, out *output, dicts *xzDicts) ([2]int64, error) {
+func (w *xzWorker) streamBlock(src *source, check byte, out *output, dicts *xzDicts) ([2]int64, error) {
 	start := src.pos()
 	hdr, err := xzReadBlockHeader(src)
 	if err != nil {
@@ -605,14 +611,25 @@ func xzStreamBlock(src *source, check byte, out *output, dicts *xzDicts) ([2]int
 	if hdr.usize >= 0 {
 		usize = min(usize, hdr.usize)
 	}
+	// A window of the dictionary and a chunk, no larger than the output
+	// can be; a chunk that does not fit after the dictionary is more
+	// output than that.
 	dictCap := xzDictCap(hdr.dict, usize)
-	r2, err := lzma.Reader2Config{DictCap: dictCap}.NewReader2(src)
-	if err != nil {
-		return [2]int64{}, fmt.Errorf("xz: %w", err)
+	winSize := dictCap + int(min(lzma2MaxChunk, usize))
+	if len(w.win) < winSize {
+		dicts.drop(len(w.win))
+		w.win = make([]byte, winSize)
+	}
+	win := lzWindow{buf: w.win[:winSize], dictSize: hdr.dict, out: out, keep: dictCap,
+		overflow: tooLarge(XZ, out.limit)}
+	if hdr.usize >= 0 {
+		win.overflow = fmt.Errorf("%w: block sizes differ from its header", errXZData)
 	}
 	ustart := out.n
-	err = out.fill(r2)
-	dicts.drop(dictCap)
+	err = w.dec.decode(src, &win)
+	if err == nil {
+		err = win.flush()
+	}
 	if err != nil {
 		return [2]int64{}, formatErr(XZ, err)
 	}

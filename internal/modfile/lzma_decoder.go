@@ -1,0 +1,439 @@
+package modfile
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// The LZMA decoder of LZMA2's compressed chunks, decoding into a flat
+// buffer that is both the output and the dictionary (see lzma2.go).
+
+const (
+	lzmaStates       = 12
+	lzmaStateSlots   = 16 // arrays by state have 16 entries, for masking
+	lzmaLitStates    = 7  // states below this last decoded a literal
+	lzmaPosStatesMax = 1 << 4
+	lzmaLitSize      = 0x300  // probabilities of one literal coder
+	lzmaLitSlots     = 0x400  // entries per literal coder, for masking
+	lzmaLitCodersMax = 1 << 4 // lc+lp <= 4 in LZMA2
+	lzmaLenStates    = 4      // distance slot coders, by match length
+	lzmaSlotBits     = 6
+	lzmaEndPosModel  = 14 // slots from here on use direct bits and align
+	lzmaFullDists    = 1 << (lzmaEndPosModel / 2)
+	lzmaSpecialSlots = lzmaFullDists // entries of the special array, for masking
+	lzmaAlignBits    = 4
+	lzmaMatchMin     = 2
+	lzmaLenLowBits   = 3
+	lzmaLenMidBits   = 3
+	lzmaLenHighBits  = 8
+	lzmaLenLow       = 1 << lzmaLenLowBits
+	lzmaLenMid       = 1 << lzmaLenMidBits
+	lzmaMatchMax     = lzmaMatchMin + lzmaLenLow + lzmaLenMid + 1<<lzmaLenHighBits - 1
+)
+
+// lzmaLenProbs are the probabilities of a match length coder.
+type lzmaLenProbs struct {
+	choice  uint16
+	choice2 uint16
+	low     [lzmaPosStatesMax][lzmaLenLow]uint16
+	mid     [lzmaPosStatesMax][lzmaLenMid]uint16
+	high    [1 << lzmaLenHighBits]uint16
+}
+
+// lzmaProbs are all of a decoder's probabilities, of fixed size: the
+// literal coders for the largest lc+lp LZMA2 allows.
+type lzmaProbs struct {
+	isMatch    [lzmaStateSlots][lzmaPosStatesMax]uint16
+	isRep      [lzmaStateSlots]uint16
+	isRepG0    [lzmaStateSlots]uint16
+	isRepG1    [lzmaStateSlots]uint16
+	isRepG2    [lzmaStateSlots]uint16
+	isRep0Long [lzmaStateSlots][lzmaPosStatesMax]uint16
+	slot       [lzmaLenStates][1 << lzmaSlotBits]uint16
+	special    [lzmaSpecialSlots]uint16 // lzmaFullDists-lzmaEndPosModel used
+	align      [1 << lzmaAlignBits]uint16
+	matchLen   lzmaLenProbs
+	repLen     lzmaLenProbs
+	literal    [lzmaLitCodersMax][lzmaLitSlots]uint16 // lzmaLitSize used
+}
+
+// lzmaState is an LZMA decoder's state between chunks.
+type lzmaState struct {
+	probs                  lzmaProbs
+	state                  uint32
+	rep0, rep1, rep2, rep3 uint32 // distances minus one
+	lc, lp, pb             uint
+	lpMask, pbMask         uint
+	// The chunk being decoded (see decodeChunk).
+	end, lo, dictStart int
+	dictSize           uint32
+}
+
+// setProps sets lc, lp and pb from an LZMA properties byte; LZMA2 allows
+// lc+lp <= 4.
+func (s *lzmaState) setProps(b byte) error {
+	if b > (4*5+4)*9+8 {
+		return fmt.Errorf("%w: bad LZMA properties 0x%02x", errXZData, b)
+	}
+	lc, lp, pb := uint(b%9), uint(b/9%5), uint(b/45)
+	if lc+lp > 4 {
+		return fmt.Errorf("%w: LZMA properties lc=%d lp=%d exceed lc+lp=4", errXZData, lc, lp)
+	}
+	s.lc, s.lp, s.pb = lc, lp, pb
+	s.lpMask, s.pbMask = 1<<lp-1, 1<<pb-1
+	return nil
+}
+
+// reset starts the state over: every probability at one half, no
+// distances, state 0.
+func (s *lzmaState) reset() {
+	fill := func(p []uint16) {
+		for i := range p {
+			p[i] = rcProbInit
+		}
+	}
+	p := &s.probs
+	for i := range p.isMatch {
+		fill(p.isMatch[i][:])
+		fill(p.isRep0Long[i][:])
+	}
+	fill(p.isRep[:])
+	fill(p.isRepG0[:])
+	fill(p.isRepG1[:])
+	fill(p.isRepG2[:])
+	for i := range p.slot {
+		fill(p.slot[i][:])
+	}
+	fill(p.special[:])
+	fill(p.align[:])
+	for _, l := range []*lzmaLenProbs{&p.matchLen, &p.repLen} {
+		l.choice, l.choice2 = rcProbInit, rcProbInit
+		for i := range l.low {
+			fill(l.low[i][:])
+			fill(l.mid[i][:])
+		}
+		fill(l.high[:])
+	}
+	for i := range 1 << (s.lc + s.lp) {
+		fill(p.literal[i][:lzmaLitSize])
+	}
+	s.state, s.rep0, s.rep1, s.rep2, s.rep3 = 0, 0, 0, 0, 0
+}
+
+// bitTree3 decodes a 3-bit bit tree, unrolled.
+func bitTree3(r rangeDec, probs *[8]uint16, in *chunkInput) (rangeDec, uint) {
+	var lb uint
+	r, lb = r.normalize(in).bitMasked(&probs[1])
+	m := 2 | lb
+	r, lb = r.normalize(in).bitMasked(&probs[m&7])
+	m = m<<1 | lb
+	r, lb = r.normalize(in).bitMasked(&probs[m&7])
+	return r, (m<<1 | lb) & 7
+}
+
+// decodeLen decodes a match length minus lzmaMatchMin.
+func decodeLen(r rangeDec, l *lzmaLenProbs, posState uint, in *chunkInput) (rangeDec, uint) {
+	var b uint32
+	if r, b = r.normalize(in).bit(&l.choice); b == 0 {
+		var m uint
+		r, m = bitTree3(r, &l.low[posState&(lzmaPosStatesMax-1)], in)
+		return r, m
+	}
+	if r, b = r.normalize(in).bit(&l.choice2); b == 0 {
+		var m uint
+		r, m = bitTree3(r, &l.mid[posState&(lzmaPosStatesMax-1)], in)
+		return r, m + lzmaLenLow
+	}
+	m := uint(1)
+	for m < 1<<lzmaLenHighBits {
+		var lb uint
+		r, lb = r.normalize(in).bitMasked(&l.high[m&(1<<lzmaLenHighBits-1)])
+		m = m<<1 | lb
+	}
+	return r, m - 1<<lzmaLenHighBits + lzmaLenLow + lzmaLenMid
+}
+
+// decodeDist decodes the distance (minus one) of a match of length
+// lzmaMatchMin+n.
+func decodeDist(r rangeDec, p *lzmaProbs, n uint, in *chunkInput) (rangeDec, uint32) {
+	// The slot: a 6-bit bit tree, unrolled.
+	probs := &p.slot[min(n, lzmaLenStates-1)]
+	var lb uint
+	r, lb = r.normalize(in).bitMasked(&probs[1])
+	slot := 2 | lb
+	r, lb = r.normalize(in).bitMasked(&probs[slot&3])
+	slot = slot<<1 | lb
+	r, lb = r.normalize(in).bitMasked(&probs[slot&7])
+	slot = slot<<1 | lb
+	r, lb = r.normalize(in).bitMasked(&probs[slot&0xf])
+	slot = slot<<1 | lb
+	r, lb = r.normalize(in).bitMasked(&probs[slot&0x1f])
+	slot = slot<<1 | lb
+	r, lb = r.normalize(in).bitMasked(&probs[slot&0x3f])
+	slot = (slot<<1 | lb) & 0x3f
+	if slot < 4 {
+		return r, uint32(slot)
+	}
+	bits := uint32(slot>>1 - 1)
+	dist := (2 | uint32(slot&1)) << bits
+	if slot < lzmaEndPosModel {
+		// Reverse bit tree over the special probabilities of this slot.
+		base := dist - uint32(slot) - 1
+		m := uint32(1)
+		for i := uint32(0); i < bits; i++ {
+			r, lb = r.normalize(in).bitMasked(&p.special[(base+m)&(lzmaSpecialSlots-1)])
+			m = m<<1 | uint32(lb)
+			dist |= uint32(lb) << i
+		}
+		return r, dist
+	}
+	var v uint32
+	r, v = r.direct(bits-lzmaAlignBits, in)
+	dist += v << lzmaAlignBits
+	m := uint32(1)
+	for i := uint32(0); i < lzmaAlignBits; i++ {
+		r, lb = r.normalize(in).bitMasked(&p.align[m&(1<<lzmaAlignBits-1)])
+		m = m<<1 | uint32(lb)
+		dist |= uint32(lb) << i
+	}
+	return r, dist
+}
+
+// decodeLiteral decodes a literal with the literal coder probs: a bit
+// tree of eight levels. Literals are decoded in functions of their own,
+// whose few values all stay in registers.
+func decodeLiteral(r rangeDec, probs *[lzmaLitSlots]uint16, in *chunkInput) (rangeDec, uint) {
+	var lb uint
+	r, lb = r.normalize(in).bitMasked(&probs[1])
+	m := 2 | lb
+	r, lb = r.normalize(in).bitMasked(&probs[m&3])
+	m = m<<1 | lb
+	r, lb = r.normalize(in).bitMasked(&probs[m&7])
+	m = m<<1 | lb
+	r, lb = r.normalize(in).bitMasked(&probs[m&0xf])
+	m = m<<1 | lb
+	r, lb = r.normalize(in).bitMasked(&probs[m&0x1f])
+	m = m<<1 | lb
+	r, lb = r.normalize(in).bitMasked(&probs[m&0x3f])
+	m = m<<1 | lb
+	r, lb = r.normalize(in).bitMasked(&probs[m&0x7f])
+	m = m<<1 | lb
+	r, lb = r.normalize(in).bitMasked(&probs[m&0xff])
+	return r, m<<1 | lb
+}
+
+// decodeMatchedLiteral decodes a literal after a match, whose bits are
+// coded along those of match, the byte at the last distance, until the
+// first that differs.
+func decodeMatchedLiteral(r rangeDec, probs *[lzmaLitSlots]uint16, match uint, in *chunkInput) (rangeDec, uint) {
+	// offs is 0x100 while the bits agree, then 0; unrolled.
+	var lb, mb uint
+	offs, m := uint(0x100), uint(1)
+	match <<= 1
+	mb = match & offs
+	r, lb = r.normalize(in).bitMasked(&probs[(offs+mb+m)&(lzmaLitSlots-1)])
+	m = m<<1 | lb
+	offs = mb ^ offs&(lb-1)
+	match <<= 1
+	mb = match & offs
+	r, lb = r.normalize(in).bitMasked(&probs[(offs+mb+m)&(lzmaLitSlots-1)])
+	m = m<<1 | lb
+	offs = mb ^ offs&(lb-1)
+	match <<= 1
+	mb = match & offs
+	r, lb = r.normalize(in).bitMasked(&probs[(offs+mb+m)&(lzmaLitSlots-1)])
+	m = m<<1 | lb
+	offs = mb ^ offs&(lb-1)
+	match <<= 1
+	mb = match & offs
+	r, lb = r.normalize(in).bitMasked(&probs[(offs+mb+m)&(lzmaLitSlots-1)])
+	m = m<<1 | lb
+	offs = mb ^ offs&(lb-1)
+	match <<= 1
+	mb = match & offs
+	r, lb = r.normalize(in).bitMasked(&probs[(offs+mb+m)&(lzmaLitSlots-1)])
+	m = m<<1 | lb
+	offs = mb ^ offs&(lb-1)
+	match <<= 1
+	mb = match & offs
+	r, lb = r.normalize(in).bitMasked(&probs[(offs+mb+m)&(lzmaLitSlots-1)])
+	m = m<<1 | lb
+	offs = mb ^ offs&(lb-1)
+	match <<= 1
+	mb = match & offs
+	r, lb = r.normalize(in).bitMasked(&probs[(offs+mb+m)&(lzmaLitSlots-1)])
+	m = m<<1 | lb
+	offs = mb ^ offs&(lb-1)
+	match <<= 1
+	mb = match & offs
+	r, lb = r.normalize(in).bitMasked(&probs[(offs+mb+m)&(lzmaLitSlots-1)])
+	return r, m<<1 | lb
+}
+
+// lzmaLitNext is the state after a literal, by state.
+const lzmaLitNext = "\x00\x00\x00\x00\x01\x02\x03\x04\x05\x06\x04\x05\x00\x00\x00\x00"
+
+// decodeChunk decodes one LZMA chunk: its compressed bytes, in[:n],
+// into buf[pos:end]. buf[lo:pos] is the dictionary so far: lo is where
+// the last dictionary reset was, or the oldest byte kept; dictStart is
+// where the last reset was (lo or less), which positions count from.
+// Distances of dictSize or more are corrupt, as liblzma finds them.
+//
+// The loop keeps the range decoder, the position, the state and the last
+// distance in locals, and reads what it needs less often from s, so that
+// the compiler has registers for the former.
+func (s *lzmaState) decodeChunk(in *chunkInput, n int, buf []byte, pos, end, lo, dictStart int, dictSize uint32) error {
+	if end > len(buf) || pos < lo || lo < dictStart || pos > end {
+		return fmt.Errorf("%w: bad chunk bounds", errXZData)
+	}
+	r, ok := rcInit(in, n)
+	if !ok {
+		return fmt.Errorf("%w: bad range coder start", errXZData)
+	}
+	s.end, s.lo, s.dictStart, s.dictSize = end, lo, dictStart, dictSize
+	p := &s.probs
+	state, rep0 := uint(s.state), s.rep0
+	var b uint32
+	for pos < s.end {
+		rel := uint(pos - s.dictStart)
+		r = r.normalize(in)
+		r, b = r.bit(&p.isMatch[state&(lzmaStateSlots-1)][rel&s.pbMask&(lzmaPosStatesMax-1)])
+		if b == 0 {
+			// A literal.
+			var prev uint
+			if pos > s.dictStart && pos <= len(buf) {
+				prev = uint(buf[pos-1])
+			}
+			probs := &p.literal[((rel&s.lpMask)<<s.lc+prev>>(8-s.lc))&(lzmaLitCodersMax-1)]
+			var m uint
+			if state < lzmaLitStates {
+				r, m = decodeLiteral(r, probs, in)
+			} else {
+				// A literal after a match: coded along the byte at the
+				// last distance until the first bit that differs.
+				mp := pos - int(rep0) - 1
+				if mp < s.lo || mp >= len(buf) {
+					return fmt.Errorf("%w: distance past the dictionary", errXZData)
+				}
+				r, m = decodeMatchedLiteral(r, probs, uint(buf[mp]), in)
+			}
+			state = uint(lzmaLitNext[state&(lzmaStateSlots-1)])
+			if pos >= len(buf) {
+				break // not reached: pos < end <= len(buf)
+			}
+			buf[pos] = byte(m)
+			pos++
+			continue
+		}
+		posState := rel & s.pbMask
+		var n uint // length minus lzmaMatchMin
+		r = r.normalize(in)
+		r, b = r.bit(&p.isRep[state&(lzmaStateSlots-1)])
+		if b == 0 {
+			// A match with a new distance.
+			r, n = decodeLen(r, &p.matchLen, posState, in)
+			s.rep3, s.rep2, s.rep1 = s.rep2, s.rep1, rep0
+			r, rep0 = decodeDist(r, p, n, in)
+			if state < lzmaLitStates {
+				state = 7
+			} else {
+				state = 10
+			}
+		} else {
+			r = r.normalize(in)
+			r, b = r.bit(&p.isRepG0[state&(lzmaStateSlots-1)])
+			if b == 0 {
+				r = r.normalize(in)
+				r, b = r.bit(&p.isRep0Long[state&(lzmaStateSlots-1)][posState&(lzmaPosStatesMax-1)])
+				if b == 0 {
+					// A single byte at the last distance.
+					mp := pos - int(rep0) - 1
+					if mp < s.lo || uint(rep0) >= uint(s.dictSize) || pos >= len(buf) {
+						return fmt.Errorf("%w: distance past the dictionary", errXZData)
+					}
+					buf[pos] = buf[mp]
+					pos++
+					if state < lzmaLitStates {
+						state = 9
+					} else {
+						state = 11
+					}
+					continue
+				}
+			} else {
+				var d uint32
+				r = r.normalize(in)
+				r, b = r.bit(&p.isRepG1[state&(lzmaStateSlots-1)])
+				if b == 0 {
+					d = s.rep1
+				} else {
+					r = r.normalize(in)
+					r, b = r.bit(&p.isRepG2[state&(lzmaStateSlots-1)])
+					if b == 0 {
+						d = s.rep2
+					} else {
+						d = s.rep3
+						s.rep3 = s.rep2
+					}
+					s.rep2 = s.rep1
+				}
+				s.rep1 = rep0
+				rep0 = d
+			}
+			r, n = decodeLen(r, &p.repLen, posState, in)
+			if state < lzmaLitStates {
+				state = 8
+			} else {
+				state = 11
+			}
+		}
+		// Copy the match: lzmaMatchMin+n bytes from distance rep0+1.
+		length := int(n) + lzmaMatchMin
+		mp := pos - int(rep0) - 1
+		if uint(rep0) >= uint(s.dictSize) || mp < s.lo {
+			return fmt.Errorf("%w: distance past the dictionary", errXZData)
+		}
+		if length > s.end-pos {
+			return fmt.Errorf("%w: match past the chunk's end", errXZData)
+		}
+		pos = lzCopy(buf, pos, mp, length)
+	}
+	// The encoder's flush leaves the range decoder normalized at the end.
+	r = r.normalize(in)
+	if r.ip != uint(n) {
+		return fmt.Errorf("%w: chunk's compressed size is wrong", errXZData)
+	}
+	if r.code != 0 {
+		return fmt.Errorf("%w: range decoder did not end at zero", errXZData)
+	}
+	s.state, s.rep0 = uint32(state), rep0
+	return nil
+}
+
+// lzCopy copies length bytes from buf[from:] to buf[pos:], from < pos,
+// byte by byte in effect (the source may overlap the destination, which
+// repeats it), and returns the position after them. pos+length <=
+// len(buf).
+func lzCopy(buf []byte, pos, from, length int) int {
+	dist := pos - from
+	end := pos + length
+	if dist >= 8 && end+8 <= len(buf) {
+		// Eight bytes at a time, no further than dist bytes back: the
+		// bytes written past end are overwritten later.
+		for pos < end {
+			binary.LittleEndian.PutUint64(buf[pos:], binary.LittleEndian.Uint64(buf[from:]))
+			pos += 8
+			from += 8
+		}
+		return end
+	}
+	if dist >= length {
+		copy(buf[pos:end], buf[from:])
+		return end
+	}
+	for ; pos < end; pos++ {
+		buf[pos] = buf[from]
+		from++
+	}
+	return end
+}
