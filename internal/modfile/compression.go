@@ -114,6 +114,12 @@ func Sniff(head []byte) Compression {
 // an error naming the format and wrapping the decoder's error
 // (io.ErrUnexpectedEOF for a truncated file).
 func Decompress(r io.ReaderAt, size int64, c Compression, limit int64) ([]byte, error) {
+	return decompress(nil, r, size, c, limit)
+}
+
+// decompress is Decompress, decoding into dst when it is large enough and
+// the format tells the output's size first (xz, from its index).
+func decompress(dst []byte, r io.ReaderAt, size int64, c Compression, limit int64) ([]byte, error) {
 	if size < 0 {
 		return nil, fmt.Errorf("%s: negative file size %d", c, size)
 	}
@@ -126,7 +132,7 @@ func Decompress(r io.ReaderAt, size int64, c Compression, limit int64) ([]byte, 
 	case Gzip:
 		return decompressGzip(r, size, limit)
 	case XZ:
-		return decompressXZ(r, size, limit)
+		return decompressXZ(dst, r, size, limit)
 	case Zstd:
 		return decompressZstd(r, size, limit)
 	}

@@ -66,11 +66,16 @@ func SniffFile(f *os.File, path string) (Compression, error) {
 // ReadImage returns the ELF image of the open module file f, decompressed
 // if comp says so, within maxSize bytes. path names the file in errors.
 func ReadImage(f *os.File, path string, comp Compression, maxSize int64) ([]byte, error) {
+	return readImage(nil, f, path, comp, maxSize)
+}
+
+// readImage is ReadImage, decoding into dst where it can (see Buffer).
+func readImage(dst []byte, f *os.File, path string, comp Compression, maxSize int64) ([]byte, error) {
 	st, err := f.Stat()
 	if err != nil {
 		return nil, err
 	}
-	image, err := Decompress(f, st.Size(), comp, maxSize)
+	image, err := decompress(dst, f, st.Size(), comp, maxSize)
 	if err != nil {
 		verb := "reading"
 		if comp != None {
@@ -85,6 +90,12 @@ func ReadImage(f *os.File, path string, comp Compression, maxSize int64) ([]byte
 // (uncompressed) file instead of copying it. The image is valid until
 // release is called.
 func Map(path string, maxSize int64) (image []byte, release func(), err error) {
+	return (*Buffer)(nil).Map(path, maxSize)
+}
+
+// Map is the package's Map, decoding a compressed file into b; a nil b
+// allocates. release is never nil.
+func (b *Buffer) Map(path string, maxSize int64) (image []byte, release func(), err error) {
 	data, _, unmap, err := fileio.Map(path, maxSize)
 	if err == nil && len(data) >= 6 && Sniff(data[:6]) == None {
 		return data, func() { _ = unmap() }, nil
@@ -92,6 +103,25 @@ func Map(path string, maxSize int64) (image []byte, release func(), err error) {
 	if unmap != nil {
 		_ = unmap()
 	}
-	image, err = ReadFile(path, maxSize)
-	return image, func() {}, err
+	f, err := fileio.OpenRegular(path)
+	if err != nil {
+		return nil, func() {}, err
+	}
+	defer f.Close()
+	comp, err := SniffFile(f, path)
+	if err != nil {
+		return nil, func() {}, err
+	}
+	var dst []byte
+	if b != nil {
+		dst = b.b
+	}
+	image, err = readImage(dst, f, path, comp, maxSize)
+	if err != nil {
+		return nil, func() {}, err
+	}
+	if b != nil {
+		b.keep(image)
+	}
+	return image, func() {}, nil
 }
