@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"sync"
 	"syscall"
 
@@ -63,11 +64,12 @@ func (r *run) load() error {
 // .modinfo and the symbols it needs. buf is scratch space for a plain
 // file, returned for the next call.
 func (r *run) read(m *mod, buf []byte) []byte {
-	img, buf, err := readImage(m.path, buf)
+	img, buf, release, err := readImage(m.path, buf)
 	if err != nil {
 		m.exportErr = err
 		return buf
 	}
+	defer release()
 	e, err := elfmod.Parse(img)
 	if err != nil {
 		m.exportErr = syscall.ENOEXEC // libkmod's elf_identify and kmod_elf_new
@@ -79,42 +81,71 @@ func (r *run) read(m *mod, buf []byte) []byte {
 	return buf
 }
 
-// readImage returns the ELF image of the module file at path: the file
-// read into buf when it is plain ELF, else decompressed.
-func readImage(path string, buf []byte) (img, scratch []byte, err error) {
+// mapAbove is the size from which a plain module file is mapped rather
+// than read into a worker's buffer: a buffer as large as the largest
+// module, for every worker, would make depmod's peak memory twice
+// kmod's, which maps every file; smaller files are read, which spares
+// the threads each other's TLB shootdowns when a mapping goes.
+const mapAbove = 1 << 20
+
+// noRelease is the release of an image that needs none.
+func noRelease() {}
+
+// readImage returns the ELF image of the module file at path: a plain
+// file read into buf (or mapped, when larger than mapAbove), else
+// decompressed. release ends the image's use.
+func readImage(path string, buf []byte) (img, scratch []byte, release func(), err error) {
 	f, err := fileio.OpenRegular(path)
 	if err != nil {
-		return nil, buf, err
+		return nil, buf, nil, err
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, buf, err
+		return nil, buf, nil, err
 	}
 	size := st.Size()
 	if size > maxModuleSize {
-		return nil, buf, fmt.Errorf("%s: %w", path, modprobe.ErrTooLarge)
-	}
-	if int64(cap(buf)) < size {
-		buf = make([]byte, size)
-	}
-	buf = buf[:size]
-	if _, err := io.ReadFull(f, buf); err != nil {
-		return nil, buf, err
+		return nil, buf, nil, fmt.Errorf("%s: %w", path, modprobe.ErrTooLarge)
 	}
 	// libkmod reads a 6-byte magic first: a shorter file is EINVAL.
 	if size < 6 {
-		return nil, buf, syscall.EINVAL
+		return nil, buf, nil, syscall.EINVAL
+	}
+	if size > mapAbove {
+		var head [len(elf.ELFMAG)]byte
+		if _, err := f.ReadAt(head[:], 0); err != nil {
+			return nil, buf, nil, err
+		}
+		if string(head[:]) == elf.ELFMAG {
+			data, _, unmap, err := fileio.Map(path, maxModuleSize)
+			if err == nil && data != nil {
+				return data, buf, func() { _ = unmap() }, nil
+			}
+			if unmap != nil {
+				_ = unmap()
+			}
+			// The file changed under depmod: read it as it is now.
+		}
+	}
+	if int64(cap(buf)) < size {
+		// Grow by powers of two: a worker meets ever larger files, and
+		// a buffer of each size would be garbage.
+		buf = make([]byte, max(64<<10, 1<<bits.Len64(uint64(size-1))))
+	}
+	buf = buf[:size]
+	if _, err := io.ReadFull(f, buf); err != nil {
+		return nil, buf, nil, err
 	}
 	if bytes.HasPrefix(buf, []byte(elf.ELFMAG)) {
-		return buf, buf, nil
+		return buf, buf, noRelease, nil
 	}
 	img, err = modprobe.DecompressModule(buf, maxModuleSize)
 	var errno syscall.Errno
 	if err != nil && !errors.As(err, &errno) {
 		err = syscall.EINVAL // a corrupt compressed file, as libkmod's loaders say
 	}
-	return img, buf, err
+	return img, buf, noRelease, err
 }
 
 // addSymbol is depmod_symbol_add: the architecture's prefix is dropped

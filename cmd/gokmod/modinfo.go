@@ -26,6 +26,7 @@ type modinfoCmd struct {
 	field     string // print only this key's values; "" prints all
 	separator string // "\n", or "\x00" with -0
 	moddir    string
+	ahead     *prefetcher // reads the next modules' files ahead; nil reads none
 }
 
 func runModinfo(e *env, argv0 string, args []string) (status int) {
@@ -108,6 +109,11 @@ func runModinfo(e *env, argv0 string, args []string) (status int) {
 		return 1
 	}
 	m.moddir = l.ModuleDir()
+	if len(operands) > 1 {
+		e.WorkGrowsWithTree()
+	}
+	m.ahead = m.startPrefetch(e.LookupContext(), operands, func(arg string) []string { return m.files(l, arg, byName) })
+	defer m.ahead.stop()
 	failed := false
 	for _, arg := range operands {
 		if e.Interrupted() != nil {
@@ -118,12 +124,7 @@ func runModinfo(e *env, argv0 string, args []string) (status int) {
 		case byName:
 			ok = m.byName(l, arg)
 		case isModuleFilename(arg):
-			path := arg
-			if m.compat != modprobe.CompatKmod30 {
-				// kmod 34 prints the path made absolute (not cleaned).
-				path, _ = absoluteCwd(arg) // it exists: so does the working directory
-			}
-			ok = m.info(modprobe.Module{Name: modname.FromPath(arg), Path: path})
+			ok = m.info(modprobe.Module{Name: modname.FromPath(arg), Path: m.operandPath(arg)})
 		default:
 			ok = m.byAlias(l, arg)
 		}
@@ -158,22 +159,65 @@ func isModuleFilename(name string) bool {
 }
 
 func (m *modinfoCmd) byName(l *modprobe.Loader, name string) bool {
-	mods, err := l.Lookup(m.env.Context(), name)
+	mods, err := l.Lookup(m.env.LookupContext(), name)
 	if m.env.CancelledBy(err) {
 		return false
 	}
-	want := modname.Normalize(name)
-	for _, mod := range mods {
-		if err == nil && mod.Alias == "" && mod.Name == want {
-			return m.info(mod)
-		}
+	if mod, ok := namedModule(mods, err, name); ok {
+		return m.info(mod)
 	}
 	m.log.printf(logErr, "Module name %s not found.\n", name)
 	return false
 }
 
+// namedModule is the module modinfo -m prints for name, from the
+// lookup's answer.
+func namedModule(mods []modprobe.Module, err error, name string) (modprobe.Module, bool) {
+	want := modname.Normalize(name)
+	for _, mod := range mods {
+		if err == nil && mod.Alias == "" && mod.Name == want {
+			return mod, true
+		}
+	}
+	return modprobe.Module{}, false
+}
+
+// operandPath is the path modinfo prints for a file operand: as given
+// (kmod 30), or made absolute but not cleaned (kmod 34).
+func (m *modinfoCmd) operandPath(arg string) string {
+	if m.compat == modprobe.CompatKmod30 {
+		return arg
+	}
+	path, _ := absoluteCwd(arg) // it exists: so does the working directory
+	return path
+}
+
+// files returns the module files whose entries modinfo prints for one
+// operand, in order, as run resolves it: what the prefetcher reads.
+func (m *modinfoCmd) files(l *modprobe.Loader, arg string, byName bool) []string {
+	var mods []modprobe.Module
+	switch {
+	case byName:
+		all, err := l.Lookup(m.env.LookupContext(), arg)
+		if mod, ok := namedModule(all, err, arg); ok {
+			mods = []modprobe.Module{mod}
+		}
+	case isModuleFilename(arg):
+		return []string{m.operandPath(arg)}
+	default:
+		mods, _ = l.Lookup(m.env.LookupContext(), arg)
+	}
+	var paths []string
+	for _, mod := range mods {
+		if !mod.Builtin && mod.Path != "" {
+			paths = append(paths, mod.Path)
+		}
+	}
+	return paths
+}
+
 func (m *modinfoCmd) byAlias(l *modprobe.Loader, alias string) bool {
-	mods, err := l.Lookup(m.env.Context(), alias)
+	mods, err := l.Lookup(m.env.LookupContext(), alias)
 	if m.env.CancelledBy(err) {
 		return false
 	}
@@ -333,23 +377,10 @@ func (m *modinfoCmd) moduleInfo(mod modprobe.Module) ([]elfmod.KeyValue, error) 
 		}
 		return builtinModinfo(filepath.Join(m.moddir, "modules.builtin.modinfo"), mod.Name)
 	}
-	image, release, err := modprobe.MapModuleFile(mod.Path, 0)
-	if err != nil {
-		return nil, err
+	if f := m.ahead.take(mod.Path); f != nil {
+		return f.info, f.err
 	}
-	defer release()
-	elf, err := elfmod.Parse(image)
-	if err != nil {
-		return nil, err
-	}
-	info, err := elf.Modinfo()
-	if err != nil {
-		return nil, err
-	}
-	if sig, ok := elfmod.ParseSignature(image); ok {
-		info = append(info, sig.Info()...)
-	}
-	return info, nil
+	return readModinfo(mod.Path)
 }
 
 // builtinModinfo is kmod_builtin_get_modinfo: the entries of the first

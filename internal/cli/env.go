@@ -36,6 +36,9 @@ type Env struct {
 	// Stopper, when set, is what cancels Ctx; Context makes it watch
 	// the signals.
 	Stopper *Stopper
+
+	// tuned reports that ProcessEnv tuned the runtime for this process.
+	tuned bool
 }
 
 // FakeKernel is a kernel for tests: the system-call seam and the
@@ -64,6 +67,7 @@ func ProcessEnv() *Env {
 		NoStderr:  errStat != nil,
 		Getenv:    os.LookupEnv,
 		Setenv:    func(k, v string) { _ = os.Setenv(k, v) },
+		tuned:     true,
 	}
 }
 
