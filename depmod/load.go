@@ -13,6 +13,7 @@ import (
 	"github.com/gokmod/modprobe"
 	"github.com/gokmod/modprobe/internal/elfmod"
 	"github.com/gokmod/modprobe/internal/fileio"
+	"github.com/gokmod/modprobe/internal/modfile"
 )
 
 // maxModuleSize bounds a decompressed module, as a Loader's default does.
@@ -30,8 +31,10 @@ func (r *run) load() error {
 			// and unmapping, which would make the threads of one
 			// process wait on each other's TLB shootdowns.
 			var buf []byte
+			var out modfile.Buffer // decompressed images, reused
+			defer out.Release()
 			for m := range work {
-				buf = r.read(m, buf)
+				buf = r.read(m, buf, &out)
 			}
 		})
 	}
@@ -62,9 +65,9 @@ func (r *run) load() error {
 
 // read reads what depmod needs of one module file: its exports, its
 // .modinfo and the symbols it needs. buf is scratch space for a plain
-// file, returned for the next call.
-func (r *run) read(m *mod, buf []byte) []byte {
-	img, buf, release, err := readImage(m.path, buf)
+// file, returned for the next call; out receives a decompressed one.
+func (r *run) read(m *mod, buf []byte, out *modfile.Buffer) []byte {
+	img, buf, release, err := readImage(m.path, buf, out)
 	if err != nil {
 		m.exportErr = err
 		return buf
@@ -93,8 +96,8 @@ func noRelease() {}
 
 // readImage returns the ELF image of the module file at path: a plain
 // file read into buf (or mapped, when larger than mapAbove), else
-// decompressed. release ends the image's use.
-func readImage(path string, buf []byte) (img, scratch []byte, release func(), err error) {
+// decompressed into out. release ends the image's use.
+func readImage(path string, buf []byte, out *modfile.Buffer) (img, scratch []byte, release func(), err error) {
 	f, err := fileio.OpenRegular(path)
 	if err != nil {
 		return nil, buf, nil, err
@@ -140,7 +143,7 @@ func readImage(path string, buf []byte) (img, scratch []byte, release func(), er
 	if bytes.HasPrefix(buf, []byte(elf.ELFMAG)) {
 		return buf, buf, noRelease, nil
 	}
-	img, err = modprobe.DecompressModule(buf, maxModuleSize)
+	img, err = out.DecompressBytes(buf, maxModuleSize)
 	var errno syscall.Errno
 	if err != nil && !errors.As(err, &errno) {
 		err = syscall.EINVAL // a corrupt compressed file, as libkmod's loaders say

@@ -380,7 +380,7 @@ func (m *modinfoCmd) moduleInfo(mod modprobe.Module) ([]elfmod.KeyValue, error) 
 	if f := m.ahead.take(mod.Path); f != nil {
 		return f.info, f.err
 	}
-	return readModinfo(mod.Path)
+	return readModinfo(mod.Path, nil)
 }
 
 // builtinModinfo is kmod_builtin_get_modinfo: the entries of the first

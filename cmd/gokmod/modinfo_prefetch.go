@@ -7,6 +7,7 @@ import (
 
 	"github.com/gokmod/modprobe"
 	"github.com/gokmod/modprobe/internal/elfmod"
+	"github.com/gokmod/modprobe/internal/modfile"
 )
 
 // modinfo prints module after module, in the operands' order, as kmod
@@ -52,8 +53,10 @@ func (m *modinfoCmd) startPrefetch(ctx context.Context, operands []string, paths
 	jobs := make(chan *infoFuture)
 	for range workers {
 		p.wg.Go(func() {
+			var out modfile.Buffer // each worker decompresses into its own
+			defer out.Release()
 			for f := range jobs {
-				f.info, f.err = readModinfo(f.path)
+				f.info, f.err = readModinfo(f.path, &out)
 				close(f.done)
 			}
 		})
@@ -114,9 +117,10 @@ func (p *prefetcher) stop() {
 }
 
 // readModinfo is kmod_module_get_info for a module file: its .modinfo
-// entries and its signature fields.
-func readModinfo(path string) ([]elfmod.KeyValue, error) {
-	image, release, err := modprobe.MapModuleFile(path, 0)
+// entries and its signature fields. A compressed file is decompressed
+// into out (nil allocates).
+func readModinfo(path string, out *modfile.Buffer) ([]elfmod.KeyValue, error) {
+	image, release, err := out.Map(path, modprobe.DefaultMaxModuleSize)
 	if err != nil {
 		return nil, err
 	}

@@ -57,13 +57,12 @@ func ProcessEnv() *Env {
 	// module is decompressed.
 	debug.SetGCPercent(-1)
 	debug.SetMemoryLimit(256 << 20)
-	st, err := os.Stdout.Stat()
 	_, errStat := os.Stderr.Stat()
 	return &Env{
 		Stdin:     os.Stdin,
 		Stdout:    os.Stdout,
 		Stderr:    os.Stderr,
-		StdoutTTY: err == nil && st.Mode()&os.ModeCharDevice != 0,
+		StdoutTTY: isTerminal(os.Stdout),
 		NoStderr:  errStat != nil,
 		Getenv:    os.LookupEnv,
 		Setenv:    func(k, v string) { _ = os.Setenv(k, v) },

@@ -5,7 +5,7 @@ import "runtime/debug"
 // treeGCPercent is the collector's target for a tool whose work grows
 // with a module tree: a new cycle when the heap has grown by half of
 // what the last one left live.
-const treeGCPercent = 100
+const treeGCPercent = 50
 
 // WorkGrowsWithTree tells the process that the tool now works through a
 // whole module tree (depmod, modinfo of many modules): the collector,

@@ -3,6 +3,7 @@
 package fileio
 
 import (
+	"fmt"
 	"io/fs"
 	"os"
 	"syscall"
@@ -260,4 +261,18 @@ func FileID(fi fs.FileInfo) (dev, ino uint64, ok bool) {
 		return 0, 0, false
 	}
 	return uint64(st.Dev), uint64(st.Ino), true
+}
+
+// Scratch returns n bytes of zeroed memory outside the Go heap (an
+// anonymous private mapping) and a function that returns them to the
+// system. Memory that a program reuses for large, short-lived contents
+// (a decompressed module) then neither raises the collector's goal nor
+// waits for a collection to be freed; only the pages written count in
+// the process's resident size.
+func Scratch(n int) (data []byte, free func(), err error) {
+	data, err = syscall.Mmap(-1, 0, n, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
+	if err != nil {
+		return nil, nil, fmt.Errorf("scratch memory of %d bytes: %w", n, err)
+	}
+	return data, func() { _ = syscall.Munmap(data) }, nil
 }

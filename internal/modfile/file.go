@@ -96,13 +96,6 @@ func Map(path string, maxSize int64) (image []byte, release func(), err error) {
 // Map is the package's Map, decoding a compressed file into b; a nil b
 // allocates. release is never nil.
 func (b *Buffer) Map(path string, maxSize int64) (image []byte, release func(), err error) {
-	data, _, unmap, err := fileio.Map(path, maxSize)
-	if err == nil && len(data) >= 6 && Sniff(data[:6]) == None {
-		return data, func() { _ = unmap() }, nil
-	}
-	if unmap != nil {
-		_ = unmap()
-	}
 	f, err := fileio.OpenRegular(path)
 	if err != nil {
 		return nil, func() {}, err
@@ -112,16 +105,24 @@ func (b *Buffer) Map(path string, maxSize int64) (image []byte, release func(), 
 	if err != nil {
 		return nil, func() {}, err
 	}
+	if comp == None {
+		// Mapped, not copied. (A compressed file is read: mapping it
+		// would cost a mapping and its teardown per module.)
+		data, _, unmap, err := fileio.Map(path, maxSize)
+		if err == nil && len(data) >= 6 && Sniff(data[:6]) == None {
+			return data, func() { _ = unmap() }, nil
+		}
+		if unmap != nil {
+			_ = unmap()
+		}
+	}
 	var dst []byte
-	if b != nil {
-		dst = b.b
+	if st, err := f.Stat(); err == nil {
+		dst = b.grow(comp, f, st.Size(), maxSize)
 	}
 	image, err = readImage(dst, f, path, comp, maxSize)
 	if err != nil {
 		return nil, func() {}, err
-	}
-	if b != nil {
-		b.keep(image)
 	}
 	return image, func() {}, nil
 }
