@@ -91,9 +91,11 @@ func (systemKernel) DeleteModule(name string, flags DeleteFlags) error {
 // not see, made with the preemption signal blocked on the calling thread
 // as the default Kernel does. Without the scheduler's hand-off of the
 // thread's processor while the kernel loads a module, and the runtime
-// monitor's wake-ups that come with it (about 25 context switches a module
-// under emulation), a modprobe of a 35-module stack took about 15% less
-// time in the VM benchmarks (docs/benchmarks.md). The price: while a
+// monitor's wake-ups that come with it (loading a 35-module stack in the
+// VM benchmarks: 800-940 voluntary context switches with the default
+// Kernel, 245 with RawKernel, 4 for kmod's modprobe), gokmod's modprobe of
+// that stack went from 1.03-1.09 times kmod's time to 0.87-0.94 when it
+// moved to raw calls (docs/benchmarks.md, 2026-11-23). The price: while a
 // module loads, a garbage collection's stop-the-world phase waits for the
 // call to return, and so do the goroutines waiting for the caller's
 // processor (with GOMAXPROCS=1, every goroutine), for as long as the

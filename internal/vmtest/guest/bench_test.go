@@ -50,28 +50,31 @@ type contender struct {
 }
 
 // benchModprobe times `modprobe -a names...` by each contender, from an
-// empty kernel each time, in a sub-benchmark named after the guest's
-// distribution and kernel release (see benchName). The contenders take
-// turns within every iteration, so that drifts in the emulator's speed
-// weigh on all alike; each one's mean time is reported as NAME-ms/op,
-// its processes' CPU time (user and system, from getrusage) as
-// NAME-cpu-ms/op and their voluntary context switches as NAME-vcsw/op,
-// and the ratio of each one's time to the first's as NAME/FIRST (of the
-// totals), with the median, least and greatest of the iterations' ratios
-// as NAME/FIRST-med, NAME/FIRST-min and NAME/FIRST-max.
+// empty kernel each time, in sub-benchmarks that name the guest in
+// benchstat's key=value form: "distro=debian12/kernel=6.1.0-57-amd64"
+// (the distribution the host's vm_test.go set in GOKMOD_VM_DISTRIBUTION,
+// and the running kernel's release; go test appends the guest's
+// GOMAXPROCS, "-2", to the last). The contenders take turns within every
+// iteration, so that drifts in the emulator's speed weigh on all alike;
+// each one's mean time is reported as NAME-ms/op, its processes' CPU time
+// (user and system, from getrusage) as NAME-cpu-ms/op and their voluntary
+// context switches as NAME-vcsw/op, and the ratio of each one's time to
+// the first's as NAME/FIRST (of the totals), with the median, least and
+// greatest of the iterations' ratios as NAME/FIRST-med, NAME/FIRST-min
+// and NAME/FIRST-max.
 func benchModprobe(b *testing.B, names []string, cs ...contender) {
-	b.Run(benchName(b), func(b *testing.B) { benchContenders(b, names, cs) })
-}
-
-// benchName names the guest: "debian12_6.1.0-57-amd64" (the distribution
-// the host's vm_test.go set in GOKMOD_VM_DISTRIBUTION, and the running
-// kernel's release).
-func benchName(b *testing.B) string {
-	d := os.Getenv("GOKMOD_VM_DISTRIBUTION")
-	if d == "" {
+	distro := os.Getenv("GOKMOD_VM_DISTRIBUTION")
+	if distro == "" {
 		b.Fatal("GOKMOD_VM_DISTRIBUTION is not set")
 	}
-	return d + "_" + release(b)
+	b.Run("distro="+distro, func(b *testing.B) {
+		b.Run("kernel="+release(b), func(b *testing.B) { benchContenders(b, names, cs) })
+	})
+}
+
+// benchName names the guest in log lines: "debian12 6.1.0-57-amd64".
+func benchName(b *testing.B) string {
+	return os.Getenv("GOKMOD_VM_DISTRIBUTION") + " " + release(b)
 }
 
 func benchContenders(b *testing.B, names []string, cs []contender) {
