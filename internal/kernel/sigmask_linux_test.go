@@ -108,3 +108,16 @@ func sigpending(set *unix.Sigset_t) error {
 	}
 	return nil
 }
+
+// A call that panics leaves the thread's mask as it was.
+func TestWithPreemptionBlockedPanic(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	func() {
+		defer func() { _ = recover() }()
+		_ = withPreemptionBlocked(func(bool) error { panic("call") })
+	}()
+	if threadMaskBlocks(t, unix.SIGURG) {
+		t.Error("SIGURG is still blocked after a call that panicked")
+	}
+}
