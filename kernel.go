@@ -11,8 +11,23 @@ import (
 // (wrapped or not); EINTR should be retried by the Kernel itself, as the
 // running kernel's implementation does: the Loader reports it as it
 // comes. Options.Kernel replaces the running kernel, for
-// instance with modprobetest's fake one; module state is still read from
-// Options.SysfsDir.
+// instance with modprobetest's fake one or RawKernel; module state is
+// still read from Options.SysfsDir.
+//
+// The running kernel's implementation, the default, makes each call on
+// the calling goroutine's OS thread, locked to it for the call, with the
+// Go runtime's preemption signal (SIGURG) blocked on that thread alone
+// and its previous signal mask restored afterwards; no other thread's
+// mask and no signal disposition changes. A signal that reaches the
+// thread while the kernel waits interruptibly (in a module's init
+// function, or for a module of the same name being loaded) fails the
+// load, and the kernel restarts the system call from the start: reading,
+// decompressing, checking the signature and relocating the module again.
+// The call is otherwise an ordinary blocking system call for the Go
+// scheduler, so the program's other goroutines and its garbage collector
+// go on while a module's init function runs, however long it takes (a
+// driver waiting for firmware may take a minute). RawKernel trades that
+// for speed in short-lived programs.
 type Kernel interface {
 	// FinitModule loads the module in file f, as finit_module(2). After
 	// an ENOSYS, the Loader calls it with a nil f to learn whether the
@@ -56,7 +71,7 @@ const (
 	DeleteForce DeleteFlags = kernel.DeleteForce
 )
 
-// systemKernel is the running kernel.
+// systemKernel is the running kernel, the Loader's default.
 type systemKernel struct{}
 
 func (systemKernel) FinitModule(f *os.File, params string, flags InitFlags) error {
@@ -69,4 +84,28 @@ func (systemKernel) InitModule(image []byte, params string) error {
 
 func (systemKernel) DeleteModule(name string, flags DeleteFlags) error {
 	return kernel.DeleteModule(name, int(flags))
+}
+
+// RawKernel is the running kernel reached as gokmod's own commands reach
+// it: finit_module(2) is a raw system call, which the Go scheduler does
+// not see, made with the preemption signal blocked on the calling thread
+// as the default Kernel does. Without the scheduler's hand-off of the
+// thread's processor while the kernel loads a module, and the runtime
+// monitor's wake-ups that come with it (loading a 35-module stack in the
+// VM benchmarks: 800-940 voluntary context switches with the default
+// Kernel, 245 with RawKernel, 4 for kmod's modprobe), gokmod's modprobe of
+// that stack went from 1.03-1.09 times kmod's time to 0.87-0.94 when it
+// moved to raw calls (docs/benchmarks.md, 2026-11-23). The price: while a
+// module loads, a garbage collection's stop-the-world phase waits for the
+// call to return, and so do the goroutines waiting for the caller's
+// processor (with GOMAXPROCS=1, every goroutine), for as long as the
+// module's init function runs. Use it only in a short-lived program that
+// loads modules and little else, with the collector off (as gokmod's
+// commands run: debug.SetGCPercent(-1)) or rarely running. init_module(2)
+// and delete_module(2) are made as by the default Kernel.
+type RawKernel struct{ systemKernel }
+
+// FinitModule loads the module in file f with a raw finit_module(2).
+func (RawKernel) FinitModule(f *os.File, params string, flags InitFlags) error {
+	return kernel.FinitModuleRaw(f, params, int(flags))
 }

@@ -203,7 +203,8 @@ type Options struct {
 	Compat Compat
 
 	// Kernel receives the module system calls. nil means the running
-	// kernel's; modprobetest provides a fake one.
+	// kernel's (see Kernel for how the calls are made, and RawKernel
+	// for short-lived programs); modprobetest provides a fake one.
 	Kernel Kernel
 	// KmsgPath is the kernel log read after a failed insert, so that the
 	// error can carry the kernel's reason; empty means /dev/kmsg. A log
@@ -291,7 +292,11 @@ func DefaultConfigPaths(c Compat) []string {
 // indexes on first use, and takes the module tree as it then was: after
 // depmod rewrites the indexes or modprobe.d changes, open a new Loader.
 // Its methods may be called concurrently, except Close, which must come
-// after every other call has returned.
+// after every other call has returned. With the running kernel (the
+// default Options.Kernel), each module system call blocks the Go
+// runtime's preemption signal, SIGURG, on the calling goroutine's OS
+// thread for its duration, and nothing else of the process's signal
+// state changes: see Kernel.
 type Loader struct {
 	moduleDir string
 	sysfs     string

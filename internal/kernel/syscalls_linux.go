@@ -22,19 +22,35 @@ const (
 )
 
 // FinitModule loads the module in f with finit_module(2). The error is
-// the bare errno (a syscall.Errno), as callers compare it.
+// the bare errno (a syscall.Errno), as callers compare it. The call is
+// an ordinary blocking system call for the Go scheduler (the processor is
+// handed to other goroutines while the kernel loads the module), made
+// with the runtime's preemption signal blocked on the calling thread
+// (see withPreemptionBlocked), so that the load is not restarted.
 func FinitModule(f *os.File, params string, flags int) error {
+	return withPreemptionBlocked(func(bool) error { return finitModule(f, params, flags) })
+}
+
+// finitModule is finit_module(2) with the process's signal mask.
+func finitModule(f *os.File, params string, flags int) error {
 	return retryEINTR(func() error { return unix.FinitModule(int(f.Fd()), params, flags) })
 }
 
-// InitModule loads the module image with init_module(2).
+// InitModule loads the module image with init_module(2), the preemption
+// signal blocked as for FinitModule.
 func InitModule(image []byte, params string) error {
-	return retryEINTR(func() error { return unix.InitModule(image, params) })
+	return withPreemptionBlocked(func(bool) error {
+		return retryEINTR(func() error { return unix.InitModule(image, params) })
+	})
 }
 
-// DeleteModule removes the module called name with delete_module(2).
+// DeleteModule removes the module called name with delete_module(2), the
+// preemption signal blocked as for FinitModule: the kernel's wait for
+// the module's lock and its exit function are interruptible too.
 func DeleteModule(name string, flags int) error {
-	return retryEINTR(func() error { return unix.DeleteModule(name, flags) })
+	return withPreemptionBlocked(func(bool) error {
+		return retryEINTR(func() error { return unix.DeleteModule(name, flags) })
+	})
 }
 
 func retryEINTR(f func() error) error {
@@ -60,30 +76,22 @@ func FinitModuleRaw(f *os.File, params string, flags int) error {
 		return err
 	}
 	fd := f.Fd()
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	var block, old unix.Sigset_t
-	sigaddset(&block, unix.SIGURG)
-	if err := unix.PthreadSigmask(unix.SIG_BLOCK, &block, &old); err != nil {
-		return FinitModule(f, params, flags)
-	}
-	defer unix.PthreadSigmask(unix.SIG_SETMASK, &old, nil)
-	for {
-		_, _, e := unix.RawSyscall(unix.SYS_FINIT_MODULE, fd, uintptr(unsafe.Pointer(p)), uintptr(flags))
-		runtime.KeepAlive(f)
-		switch e {
-		case 0:
-			return nil
-		case unix.EINTR:
-			continue
+	return withPreemptionBlocked(func(blocked bool) error {
+		if !blocked {
+			// Unmasked, the runtime's preemption of a long raw call
+			// would restart the load again and again.
+			return finitModule(f, params, flags)
 		}
-		return e
-	}
-}
-
-// sigaddset adds sig to set.
-func sigaddset(set *unix.Sigset_t, sig unix.Signal) {
-	n := uint(sig) - 1
-	w := uint(unsafe.Sizeof(set.Val[0])) * 8
-	set.Val[n/w] |= 1 << (n % w)
+		for {
+			_, _, e := unix.RawSyscall(unix.SYS_FINIT_MODULE, fd, uintptr(unsafe.Pointer(p)), uintptr(flags))
+			runtime.KeepAlive(f)
+			switch e {
+			case 0:
+				return nil
+			case unix.EINTR:
+				continue
+			}
+			return e
+		}
+	})
 }

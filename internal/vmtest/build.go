@@ -14,6 +14,9 @@ const (
 	GuestPackage  = "github.com/gokmod/modprobe/internal/vmtest/guest"
 	GokmodPackage = "github.com/gokmod/modprobe/cmd/gokmod"
 	WorkerPackage = "github.com/gokmod/modprobe/cmd/worker"
+	// LibmodprobePackage loads modules through the library with its
+	// defaults, for the benchmarks that measure the library's path.
+	LibmodprobePackage = "github.com/gokmod/modprobe/internal/vmtest/cmd/libmodprobe"
 )
 
 // BuildTag is the build tag of guest test files ("//go:build vmguest"),
@@ -38,6 +41,12 @@ func BuildGokmod(ctx context.Context, out string) error {
 // since it hands over to the worker beside it.
 func BuildTools(ctx context.Context, dir string) error {
 	return goTool(ctx, "build", "-ldflags=-s -w", "-o", dir+"/", GokmodPackage, WorkerPackage)
+}
+
+// BuildLibmodprobe compiles internal/vmtest/cmd/libmodprobe into the
+// static executable out.
+func BuildLibmodprobe(ctx context.Context, out string) error {
+	return goTool(ctx, "build", "-ldflags=-s -w", "-o", out, LibmodprobePackage)
 }
 
 // goTool runs the go command with args, cross-compiling for the guest

@@ -5,8 +5,10 @@
 // # Host side
 //
 // TestGuest (vm_test.go) is the one host test. It builds the guest tests
-// (package internal/vmtest/guest, build tag vmguest) with BuildTest, and
-// gokmod and its worker with BuildTools, and boots them on two
+// (package internal/vmtest/guest, build tag vmguest) with BuildTest,
+// gokmod and its worker with BuildTools, and cmd/libmodprobe (a program
+// loading through the library with its defaults, the benchmarks' library
+// contender) with BuildLibmodprobe, and boots them on two
 // distributions at once, each a subtest: Debian 12 (kernel 6.1, plain
 // .ko, the host's kmod 30, GOKMOD_COMPAT=kmod30) and Debian 13 (kernel 6.12, signed .ko.xz that the
 // kernel decompresses, a merged-/usr layout, Debian 13's kmod 34.2 with
@@ -26,6 +28,12 @@
 //   - Run starts qemu-system-x86_64, streams the serial console and reads
 //     the guest's status from the ExitMarker line.
 //
+// Environment variables of TestGuest: GOKMOD_VM_RUN selects guest tests
+// (as -run); GOKMOD_VM_BENCH runs guest benchmarks (as -bench), one VM
+// after the other, GOKMOD_VM_BENCHTIME iterations each (default 10x);
+// GOKMOD_VM_STRACE=1 carries the host's strace into the images for
+// BenchmarkSyscalls.
+//
 // RequireVM fails a test when CI is "true" and the host lacks qemu,
 // busybox-static or kmod, and skips it otherwise.
 //
@@ -41,6 +49,6 @@
 //
 // Everything here runs as the invoking user on the host and as root in a
 // throwaway VM. Images hold copies of host binaries (kmod, its libraries,
-// busybox), of Debian 13's kmod and libraries that scripts/setup.sh
+// busybox, strace when asked), of Debian 13's kmod and libraries that scripts/setup.sh
 // fetched, and of the kernel trees' modules; nothing is downloaded.
 package vmtest

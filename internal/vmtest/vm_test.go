@@ -49,15 +49,21 @@ func TestGuest(t *testing.T) {
 	t.Cleanup(cancel)
 
 	dir := t.TempDir()
-	bins := guestBinaries{test: filepath.Join(dir, "guest.test"), gokmod: filepath.Join(dir, "gokmod"), worker: filepath.Join(dir, "worker")}
+	bins := guestBinaries{
+		test: filepath.Join(dir, "guest.test"), gokmod: filepath.Join(dir, "gokmod"), worker: filepath.Join(dir, "worker"),
+		libmodprobe: filepath.Join(dir, "libmodprobe"),
+	}
 	start := time.Now()
 	var wg sync.WaitGroup
-	var guestErr, gokmodErr error
+	var guestErr, gokmodErr, libErr error
 	wg.Go(func() { guestErr = vmtest.BuildTest(ctx, vmtest.GuestPackage, bins.test) })
-	wg.Go(func() { gokmodErr = vmtest.BuildTools(ctx, dir) })
+	wg.Go(func() {
+		gokmodErr = vmtest.BuildTools(ctx, dir)
+		libErr = vmtest.BuildLibmodprobe(ctx, bins.libmodprobe)
+	})
 	wg.Wait()
-	if guestErr != nil || gokmodErr != nil {
-		t.Fatalf("building the guest binaries: %v", errors.Join(guestErr, gokmodErr))
+	if err := errors.Join(guestErr, gokmodErr, libErr); err != nil {
+		t.Fatalf("building the guest binaries: %v", err)
 	}
 	t.Logf("built the guest binaries in %v", time.Since(start).Round(time.Millisecond))
 
@@ -75,9 +81,10 @@ func TestGuest(t *testing.T) {
 	}
 }
 
-// guestBinaries are the host paths of the guest test binary, gokmod and
-// the worker (which gokmod kmm hands over to).
-type guestBinaries struct{ test, gokmod, worker string }
+// guestBinaries are the host paths of the guest test binary, gokmod, the
+// worker (which gokmod kmm hands over to) and libmodprobe (the library's
+// path in the benchmarks).
+type guestBinaries struct{ test, gokmod, worker, libmodprobe string }
 
 // distribution is a kernel tree and the kmod the guest suite compares
 // gokmod with on it.
@@ -173,7 +180,7 @@ func bootGuest(t *testing.T, ctx context.Context, d distribution, bins guestBina
 }
 
 // guestFiles returns the extra files of the guest image: gokmod as
-// /bin/gokmod and /bin/worker (gokmod kmm's), with links /gokmod/TOOL (modprobe, insmod, rmmod, lsmod) to
+// /bin/gokmod, /bin/worker (gokmod kmm's) and /bin/libmodprobe, with links /gokmod/TOOL (modprobe, insmod, rmmod, lsmod) to
 // run it as each tool; the variants of dummy (compressed, corrupt, other
 // vermagic) below vmtest.TestdataDir; below TestdataDir/alt, a second
 // tree holding the macvtap stack and dummy in the format the kernel
@@ -182,7 +189,10 @@ func bootGuest(t *testing.T, ctx context.Context, d distribution, bins guestBina
 // indexed by depmod with the modules.
 func guestFiles(t *testing.T, ctx context.Context, d distribution, bins guestBinaries) map[string]vmtest.File {
 	t.Helper()
-	files := map[string]vmtest.File{"/bin/gokmod": vmtest.HostFile(bins.gokmod), "/bin/worker": vmtest.HostFile(bins.worker)}
+	files := map[string]vmtest.File{
+		"/bin/gokmod": vmtest.HostFile(bins.gokmod), "/bin/worker": vmtest.HostFile(bins.worker),
+		"/bin/libmodprobe": vmtest.HostFile(bins.libmodprobe),
+	}
 	for _, tool := range []string{"modprobe", "insmod", "rmmod", "lsmod"} {
 		files["/gokmod/"+tool] = vmtest.Symlink("/bin/gokmod")
 	}
@@ -214,7 +224,46 @@ func guestFiles(t *testing.T, ctx context.Context, d distribution, bins guestBin
 	}
 	maps.Copy(files, adapterFiles(t))
 	maps.Copy(files, kmmFiles(t, ctx, d))
+	if os.Getenv("GOKMOD_VM_STRACE") != "" {
+		maps.Copy(files, straceFiles(t, d))
+	}
 	return files
+}
+
+// straceFiles returns the host's strace with the shared libraries it
+// needs, for the guest's BenchmarkSyscalls (GOKMOD_VM_STRACE=1). A
+// library the distribution's own kmod root already holds (its C library
+// and dynamic loader, newer than the host's) is left as it is there.
+func straceFiles(t *testing.T, d distribution) map[string]vmtest.File {
+	t.Helper()
+	path, err := exec.LookPath("strace")
+	if err != nil {
+		t.Fatalf("GOKMOD_VM_STRACE needs strace on the host (Debian package strace): %v", err)
+	}
+	deps, err := vmtest.ELFDependencies("/", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]vmtest.File{}
+	for guest, host := range deps {
+		if d.kmodRoot != "" && inRoot(d.kmodRoot, guest) {
+			continue
+		}
+		files[guest] = vmtest.HostFile(host)
+	}
+	files["/usr/bin/strace"] = vmtest.HostFile(path)
+	return files
+}
+
+// inRoot reports whether the system at root holds the file at the guest
+// path p, below /usr too (a merged-/usr root keeps /lib's files there).
+func inRoot(root, p string) bool {
+	for _, dir := range []string{root, filepath.Join(root, "usr")} {
+		if _, err := os.Stat(filepath.Join(dir, p)); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // kmmFiles returns the inputs of the KMM worker test (guest kmm_test.go):
@@ -343,6 +392,9 @@ func guestArgs(timeout time.Duration) []string {
 // skip outside CI fail in the guest as they would on the host.
 func guestEnv(d distribution) []string {
 	env := []string{"GOKMOD_VM_DISTRIBUTION=" + d.name, "GOKMOD_COMPAT=" + d.compat}
+	if os.Getenv("GOKMOD_VM_STRACE") != "" {
+		env = append(env, "GOKMOD_VM_STRACE=1")
+	}
 	if ci, ok := os.LookupEnv("CI"); ok {
 		env = append(env, "CI="+ci)
 	}

@@ -3,9 +3,12 @@
 package guest
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
+	"syscall"
 	"testing"
 	"time"
 
@@ -37,36 +40,70 @@ func independentModules(b *testing.B) []string {
 	return names
 }
 
-// contender is one way of running modprobe -a.
+// contender is one way of running modprobe -a: bin with args, then the
+// module names, and env.
 type contender struct {
 	name string
 	bin  string
+	args []string
 	env  []string
 }
 
 // benchModprobe times `modprobe -a names...` by each contender, from an
-// empty kernel each time. The contenders take turns within every
+// empty kernel each time, in sub-benchmarks that name the guest in
+// benchstat's key=value form: "distro=debian12/kernel=6.1.0-57-amd64"
+// (the distribution the host's vm_test.go set in GOKMOD_VM_DISTRIBUTION,
+// and the running kernel's release; go test appends the guest's
+// GOMAXPROCS, "-2", to the last). The contenders take turns within every
 // iteration, so that drifts in the emulator's speed weigh on all alike;
-// each one's mean time is reported as NAME-ms/op, and the ratio of each
-// to the first as NAME/FIRST.
+// each one's mean time is reported as NAME-ms/op, its processes' CPU time
+// (user and system, from getrusage) as NAME-cpu-ms/op and their voluntary
+// context switches as NAME-vcsw/op, and the ratio of each one's time to
+// the first's as NAME/FIRST (of the totals), with the median, least and
+// greatest of the iterations' ratios as NAME/FIRST-med, NAME/FIRST-min
+// and NAME/FIRST-max.
 func benchModprobe(b *testing.B, names []string, cs ...contender) {
-	args := append([]string{"-a"}, names...)
+	distro := os.Getenv("GOKMOD_VM_DISTRIBUTION")
+	if distro == "" {
+		b.Fatal("GOKMOD_VM_DISTRIBUTION is not set")
+	}
+	b.Run("distro="+distro, func(b *testing.B) {
+		b.Run("kernel="+release(b), func(b *testing.B) { benchContenders(b, names, cs) })
+	})
+}
+
+// benchName names the guest in log lines: "debian12 6.1.0-57-amd64".
+func benchName(b *testing.B) string {
+	return os.Getenv("GOKMOD_VM_DISTRIBUTION") + " " + release(b)
+}
+
+func benchContenders(b *testing.B, names []string, cs []contender) {
 	total := make([]time.Duration, len(cs))
+	cpu := make([]time.Duration, len(cs))
+	vcsw := make([]int64, len(cs))
+	ratios := make([][]float64, len(cs))
 	want := 0
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
+		times := make([]time.Duration, len(cs))
 		for j, c := range cs {
 			b.StopTimer()
 			unloadAll(b)
+			args := append(append([]string(nil), c.args...), names...)
 			cmd := exec.Command(c.bin, args...)
 			cmd.Env = toolEnv(b, c.env...)
 			b.StartTimer()
 			start := time.Now()
 			out, err := cmd.CombinedOutput()
-			total[j] += time.Since(start)
+			times[j] = time.Since(start)
+			total[j] += times[j]
 			b.StopTimer()
 			if err != nil {
 				b.Fatalf("%s %v: %v\n%s", c.bin, args, err, out)
+			}
+			if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+				cpu[j] += time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+				vcsw[j] += ru.Nvcsw
 			}
 			n := len(liveModules(b))
 			if want == 0 {
@@ -76,29 +113,45 @@ func benchModprobe(b *testing.B, names []string, cs ...contender) {
 			}
 			b.StartTimer()
 		}
+		for j := 1; j < len(cs); j++ {
+			ratios[j] = append(ratios[j], float64(times[j])/float64(times[0]))
+		}
 	}
 	b.StopTimer()
 	for j, c := range cs {
 		b.ReportMetric(float64(total[j].Milliseconds())/float64(b.N), c.name+"-ms/op")
+		b.ReportMetric(float64(cpu[j].Milliseconds())/float64(b.N), c.name+"-cpu-ms/op")
+		b.ReportMetric(float64(vcsw[j])/float64(b.N), c.name+"-vcsw/op")
 		if j > 0 {
-			b.ReportMetric(float64(total[j])/float64(total[0]), c.name+"/"+cs[0].name)
+			ratio := c.name + "/" + cs[0].name
+			b.ReportMetric(float64(total[j])/float64(total[0]), ratio)
+			r := slices.Sorted(slices.Values(ratios[j]))
+			b.ReportMetric((r[(len(r)-1)/2]+r[len(r)/2])/2, ratio+"-med")
+			b.ReportMetric(r[0], ratio+"-min")
+			b.ReportMetric(r[len(r)-1], ratio+"-max")
 		}
 	}
 	b.ReportMetric(float64(want), "modules")
 }
 
+// The contenders: kmod's modprobe; gokmod's modprobe (the command's path,
+// "cli"); libmodprobe, a program that loads through the library with its
+// defaults ("library"); each of the last two also with 2 jobs.
 var (
-	kmodModprobe   = contender{"kmod", "/sbin/modprobe", nil}
-	gokmodModprobe = contender{"gokmod", "/gokmod/modprobe", nil}
-	gokmodJobs2    = contender{"gokmod-jobs2", "/gokmod/modprobe", []string{"GOKMOD_JOBS=2"}}
+	modprobeA    = []string{"-a"}
+	kmodModprobe = contender{name: "kmod", bin: "/sbin/modprobe", args: modprobeA}
+	cliModprobe  = contender{name: "cli", bin: "/gokmod/modprobe", args: modprobeA}
+	cliJobs2     = contender{name: "cli-jobs2", bin: "/gokmod/modprobe", args: modprobeA, env: []string{"GOKMOD_JOBS=2"}}
+	libModprobe  = contender{name: "library", bin: "/bin/libmodprobe", args: []string{"-j", "1"}}
+	libJobs2     = contender{name: "library-jobs2", bin: "/bin/libmodprobe", args: []string{"-j", "2"}}
 )
 
 func BenchmarkStack(b *testing.B) {
 	vmtest.RequireGuest(b)
-	benchModprobe(b, stackModules, kmodModprobe, gokmodModprobe)
+	benchModprobe(b, stackModules, kmodModprobe, cliModprobe, libModprobe)
 }
 
 func BenchmarkLoadAll(b *testing.B) {
 	vmtest.RequireGuest(b)
-	benchModprobe(b, independentModules(b), kmodModprobe, gokmodModprobe, gokmodJobs2)
+	benchModprobe(b, independentModules(b), kmodModprobe, cliModprobe, cliJobs2, libModprobe, libJobs2)
 }
