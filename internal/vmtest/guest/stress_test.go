@@ -76,7 +76,7 @@ func TestStressLoadRemove(t *testing.T) {
 				// is being removed; kmod reports it as is.
 				kind = "insert: EBUSY (the module was going away)"
 			case (me.Op == "remove" || me.Op == "delete") && errors.Is(me, modprobe.ErrInUse):
-				kind = me.Op + ": in use"
+				kind = string(me.Op) + ": in use"
 			case me.Op == "delete" && errors.Is(me, syscall.ENOENT):
 				kind = "delete: ENOENT (removed meanwhile)"
 			}
