@@ -162,6 +162,12 @@ func TestParseVMLog(t *testing.T) {
 	if res[1].aMs != 219 || res[1].bMs != 334 || res[1].modules != "51" {
 		t.Fatalf("jobs2 result %+v", res[1])
 	}
+	// Sub-benchmarks naming the distribution and kernel, with medians of
+	// per-iteration ratios: those are read, the rest of the ratios not.
+	res, err = parseVMLog(strings.NewReader("    vm_test.go:80: BenchmarkStack/distro=debian13/kernel=6.12.1-amd64-2 \t 5\t 9 ns/op\t 1.10 cli/kmod\t 1.05 cli/kmod-med\t 0.9 cli/kmod-min\t 1.3 cli/kmod-max\t 120 cli-ms/op\t 110 kmod-ms/op\t 39 modules\n"), "new.log")
+	if err != nil || len(res) != 1 || res[0].id != "vm.debian13.stack.cli" || res[0].ratio != 1.05 || res[0].aMs != 120 || res[0].bMs != 110 {
+		t.Fatalf("new format: %+v, %v", res, err)
+	}
 	if _, err := parseVMLog(strings.NewReader("BenchmarkStack-2 1 5 gokmod/kmod\n"), "x.log"); err == nil || !strings.Contains(err.Error(), "x.log") {
 		t.Fatalf("a line without distribution: err = %v", err)
 	}
@@ -271,12 +277,13 @@ func TestVMGoalsMatchLabelledPaths(t *testing.T) {
 		return got
 	}
 	for id, want := range map[string][]string{
-		"vm.debian12.stack.gokmod":             {"vm.debian12.stack*.gokmod*"},
-		"vm.debian13.stack.cli.gokmod":         {"vm.debian13.stack*.gokmod*"},
-		"vm.debian13.stack.gokmod-lib":         {"vm.debian13.stack*.gokmod*"},
-		"vm.debian12.loadall.gokmod-jobs2":     {"vm.debian12.loadall*.gokmod*jobs2*"},
-		"vm.debian13.loadall.lib.gokmod-jobs2": {"vm.debian13.loadall*.gokmod*jobs2*"},
-		"vm.debian12.loadall.gokmod":           nil,
+		"vm.debian12.stack.cli":             {"vm.debian12.stack*.cli"},
+		"vm.debian13.stack.library":         {"vm.debian13.stack*.library"},
+		"vm.debian12.loadall.cli-jobs2":     {"vm.debian12.loadall*.cli-jobs2"},
+		"vm.debian13.loadall.library-jobs2": {"vm.debian13.loadall*.library-jobs2"},
+		"vm.debian12.loadall.cli":           nil,
+		"vm.debian13.kerneltime.stack.cli":  nil,
+		"vm.debian12.stack.cli-finit":       nil,
 	} {
 		if got := matches(id); !reflect.DeepEqual(got, want) {
 			t.Errorf("%s matches goals %q, want %q", id, got, want)

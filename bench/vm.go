@@ -83,18 +83,37 @@ func parseVMLog(r io.Reader, name string) ([]vmResult, error) {
 		d := dist
 		var parts []string
 		for _, p := range path {
-			if vmDistribution.MatchString(strings.ToLower(p)) {
-				d = strings.ToLower(p)
+			p = strings.ToLower(p)
+			if v, ok := strings.CutPrefix(p, "distro="); ok {
+				p = v
+			}
+			if vmDistribution.MatchString(p) {
+				d = p
 				continue
+			}
+			if strings.HasPrefix(p, "kernel=") {
+				continue // the release: the distribution says which
 			}
 			parts = append(parts, slug(p))
 		}
 		if d == "" {
 			return nil, fmt.Errorf("%s: %q: no distribution (no TestGuest/DIST subtest line before it)", name, line)
 		}
+		// A line that reports the median of per-iteration ratios
+		// (CONTENDER/ANCHOR-med) is read for those; one that does not, for
+		// its plain ratios.
+		medians := slices.ContainsFunc(units, func(u string) bool { return strings.Contains(u, "/") && strings.HasSuffix(u, "-med") })
 		for _, u := range units {
 			contender, anchor, ok := strings.Cut(u, "/")
 			if !ok || anchor == "op" || strings.HasSuffix(anchor, "/op") || strings.Contains(anchor, "/") {
+				continue
+			}
+			if medians {
+				var isMed bool
+				if anchor, isMed = strings.CutSuffix(anchor, "-med"); !isMed {
+					continue
+				}
+			} else if strings.HasSuffix(anchor, "-min") || strings.HasSuffix(anchor, "-max") {
 				continue
 			}
 			res := vmResult{
