@@ -137,7 +137,7 @@ func tooLarge(c Compression, limit int64) error {
 }
 
 // formatErr wraps a decoder's error in "FORMAT: ...", unless the message
-// already starts that way (klauspost's gzip errors say "gzip: ...").
+// already starts that way (compress/gzip's errors say "gzip: ...").
 func formatErr(c Compression, err error) error {
 	if errors.Is(err, ErrTooLarge) || strings.HasPrefix(err.Error(), c.String()+":") {
 		return err

@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 	"io"
 
-	"github.com/klauspost/compress/gzip"
+	"compress/gzip"
 )
 
 // decompressGzip decodes gzip members until the end of the file or
