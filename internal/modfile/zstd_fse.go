@@ -47,7 +47,7 @@ func readFSENorm(in []byte, maxSym int, maxLog uint8, norm *[zstdFSEMaxSymbols]i
 	remaining := int32(1) << log
 	sym := 0
 	for remaining > 0 && sym <= maxSym {
-		nbits := uint(bits.Len32(uint32(remaining+1))) // highest bit + 1
+		nbits := uint(bits.Len32(uint32(remaining + 1))) // highest bit + 1
 		v := read(nbits)
 		low := uint32(1)<<(nbits-1) - 1
 		threshold := uint32(1)<<nbits - 1 - uint32(remaining+1)

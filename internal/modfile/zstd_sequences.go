@@ -192,6 +192,9 @@ func (d *zstdDecoder) sequences(in, lits, out []byte, pos, start, end int) (int,
 	rep := d.rep
 	window := d.window
 	lp := 0
+	// litsx reaches past the literals, into what follows them in their
+	// buffer, for copies of 16 bytes.
+	litsx := lits[:cap(lits)]
 	for i := nseq; i > 0; i-- {
 		br.fill()
 		oe, me, le := of[ofs&511], ml[mls&511], ll[lls&511]
@@ -236,16 +239,33 @@ func (d *zstdDecoder) sequences(in, lits, out []byte, pos, start, end int) (int,
 		if llen+mlen > end-pos {
 			return 0, errZstdOverrun
 		}
-		copy(out[pos:pos+llen], lits[lp:lp+llen])
+		if llen <= 16 && lp+16 <= len(litsx) && pos+16 <= len(out) {
+			// Copy 16 bytes: those past llen are overwritten later.
+			*(*[16]byte)(out[pos:]) = *(*[16]byte)(litsx[lp:])
+		} else {
+			copy(out[pos:pos+llen], lits[lp:lp+llen])
+		}
 		pos += llen
 		lp += llen
 		if off > pos-start || off > window || off <= 0 {
 			return 0, fmt.Errorf("%w: offset %d with %d bytes of history", errSequences, off, min(pos-start, window))
 		}
 		src := pos - off
-		if off >= mlen {
+		switch {
+		case off >= 16 && pos+mlen+16 <= len(out):
+			// 16 bytes at a time, each copied from before where it is
+			// written; those past mlen are overwritten later.
+			for i := 0; i < mlen; i += 16 {
+				*(*[16]byte)(out[pos+i:]) = *(*[16]byte)(out[src+i:])
+			}
+		case off >= 8 && pos+mlen+8 <= len(out):
+			for i := 0; i < mlen; i += 8 {
+				*(*[8]byte)(out[pos+i:]) = *(*[8]byte)(out[src+i:])
+			}
+		case off >= mlen:
 			copy(out[pos:pos+mlen], out[src:src+mlen])
-		} else {
+		default:
+			// Overlapping: each copy doubles what the next can take.
 			for done := 0; done < mlen; {
 				done += copy(out[pos+done:pos+mlen], out[src:pos+done])
 			}
