@@ -103,10 +103,8 @@ func Sniff(head []byte) Compression {
 // the byte past the limit. With decoder state and buffers, a decompression
 // holds at most limit plus decompressSlack, whatever the file: except, for
 // a file that is not a bomb, an xz block's LZMA2 dictionary (no larger
-// than the block's output) beside the output, and a zstd window (at most
-// 128 MiB) beside it when the compressed file is larger than both that
-// window and what the limit leaves (zstd files are otherwise decoded in
-// one call, read whole, with the output as the window). An xz or zstd
+// than the block's output) beside the output (zstd frames are decoded
+// into the output, which is their window). An xz or zstd
 // size that is wrong is a corrupt file; a wrong gzip ISIZE (several
 // members) costs a second decoding. A corrupt or truncated input fails with
 // an error naming the format and wrapping the decoder's error

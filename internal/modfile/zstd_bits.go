@@ -52,25 +52,30 @@ func (b *zstdBits) init(in []byte) error {
 
 // fill reloads value so that at least 57 bits are unread, or all that
 // are left.
-func (b *zstdBits) fill() {
-	if b.off == 0 {
-		return
-	}
-	step := int(b.used >> 3)
-	if step > b.off {
-		step = b.off
-	}
-	b.off -= step
-	b.used -= uint(step) * 8
-	b.value = binary.LittleEndian.Uint64(b.in[b.off:])
-}
+func (b *zstdBits) fill() { b.value, b.used, b.off = bitsRefill(b.in, b.value, b.used, b.off) }
 
 // get returns the next n bits (n <= 56 after fill, fewer as bits are
 // used; 0 is allowed).
 func (b *zstdBits) get(n uint8) uint64 {
-	v := b.value << (b.used & 63) >> 1 >> ((63 - n) & 63)
+	v := bitsPeek(b.value, b.used, n)
 	b.used += uint(n)
 	return v
+}
+
+// bitsRefill is fill on a reader's state held in variables: value
+// holding in[off:off+8], used bits of it consumed.
+func bitsRefill(in []byte, value uint64, used uint, off int) (uint64, uint, int) {
+	if off == 0 {
+		return value, used, off
+	}
+	step := min(int(used>>3), off)
+	off -= step
+	return binary.LittleEndian.Uint64(in[off:]), used - uint(step)*8, off
+}
+
+// bitsPeek returns the n bits of value after the first used.
+func bitsPeek(value uint64, used uint, n uint8) uint64 {
+	return value << (used & 63) >> 1 >> ((63 - n) & 63)
 }
 
 // done reports whether every bit was read, no more.

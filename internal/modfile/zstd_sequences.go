@@ -195,20 +195,29 @@ func (d *zstdDecoder) sequences(in, lits, out []byte, pos, start, end int) (int,
 	// litsx reaches past the literals, into what follows them in their
 	// buffer, for copies of 16 bytes.
 	litsx := lits[:cap(lits)]
+	// The bit reader's state is kept in locals in the loop, where the
+	// compiler keeps it in registers.
+	in, value, used, boff := br.in, br.value, br.used, br.off
 	for i := nseq; i > 0; i-- {
-		br.fill()
+		value, used, boff = bitsRefill(in, value, used, boff)
 		oe, me, le := of[ofs&511], ml[mls&511], ll[lls&511]
-		ofv := int(oe.base) + int(br.get(oe.add))
+		ofv := int(oe.base) + int(bitsPeek(value, used, oe.add))
+		used += uint(oe.add)
 		if oe.add > 24 {
-			br.fill()
+			value, used, boff = bitsRefill(in, value, used, boff)
 		}
-		mlen := int(me.base) + int(br.get(me.add))
-		llen := int(le.base) + int(br.get(le.add))
+		mlen := int(me.base) + int(bitsPeek(value, used, me.add))
+		used += uint(me.add)
+		llen := int(le.base) + int(bitsPeek(value, used, le.add))
+		used += uint(le.add)
 		if i > 1 {
-			br.fill()
-			lls = uint64(le.next) + br.get(le.nb)
-			mls = uint64(me.next) + br.get(me.nb)
-			ofs = uint64(oe.next) + br.get(oe.nb)
+			value, used, boff = bitsRefill(in, value, used, boff)
+			lls = uint64(le.next) + bitsPeek(value, used, le.nb)
+			used += uint(le.nb)
+			mls = uint64(me.next) + bitsPeek(value, used, me.nb)
+			used += uint(me.nb)
+			ofs = uint64(oe.next) + bitsPeek(value, used, oe.nb)
+			used += uint(oe.nb)
 		}
 		var off int
 		if ofv > 3 {
@@ -272,6 +281,7 @@ func (d *zstdDecoder) sequences(in, lits, out []byte, pos, start, end int) (int,
 		}
 		pos += mlen
 	}
+	br.value, br.used, br.off = value, used, boff
 	if !br.done() {
 		return 0, fmt.Errorf("sequences: %w", errZstdBitstream)
 	}
