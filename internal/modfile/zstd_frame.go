@@ -45,7 +45,7 @@ func parseZstdHeader(b []byte) (zstdHeader, error) {
 		return h, nil
 	}
 	if magic != 0xfd2fb528 {
-		return h, fmt.Errorf("bad magic %08x", magic)
+		return h, fmt.Errorf("not a zstd frame: magic %08x", magic)
 	}
 	if len(b) < 5 {
 		return h, io.ErrUnexpectedEOF

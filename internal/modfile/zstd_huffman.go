@@ -36,11 +36,11 @@ func (d *zstdDecoder) readHuffman(in []byte) (int, error) {
 		data := in[1:used]
 		nsym, log, k, err := readFSENorm(data, zstdHufMaxBits, 6, &d.norm)
 		if err != nil {
-			return 0, fmt.Errorf("Huffman weights: %w", err)
+			return 0, fmt.Errorf("huffman weights: %w", err)
 		}
 		table := d.fseScratch[:]
 		if err := buildFSE(d.norm[:nsym], log, table); err != nil {
-			return 0, fmt.Errorf("Huffman weights: %w", err)
+			return 0, fmt.Errorf("huffman weights: %w", err)
 		}
 		var br zstdBits
 		if err := br.init(data[k:]); err != nil {

@@ -337,3 +337,31 @@ func FuzzZstdOracle(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkDecompressZstdOracle decodes the module of BenchmarkDecompress
+// with klauspost/compress's decoder (DecodeAll into a buffer of the
+// output's size, as internal/modfile did before issue 15), for
+// comparison with BenchmarkDecompress/zstd in one run.
+func BenchmarkDecompressZstdOracle(b *testing.B) {
+	module, dir := benchFiles(b)
+	file, err := os.ReadFile(filepath.Join(dir, "module.ko.zst"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	d, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(zstdMaxWindow))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer d.Close()
+	b.SetBytes(int64(len(module)))
+	cpu := cpuTime()
+	for b.Loop() {
+		out, err := d.DecodeAll(file, make([]byte, 0, len(module)))
+		if err != nil || len(out) != len(module) {
+			b.Fatalf("%d bytes, %v", len(out), err)
+		}
+	}
+	if cpu >= 0 {
+		b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "cpu-ns/op")
+	}
+}
