@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 )
 
 // zstdBlockMax is the largest block zstd allows, compressed or not.
@@ -166,9 +167,6 @@ func (d *zstdDecoder) frame(src *source, h zstdHeader, o *zstdOut) error {
 	d.hufOK, d.ll.ok, d.of.ok, d.ml.ok = false, false, false, false
 	d.window = int(min(h.window, zstdMaxWindow))
 	blockMax := min(d.window, zstdBlockMax)
-	if d.litBuf == nil {
-		d.litBuf = make([]byte, zstdBlockMax)
-	}
 	if o.counting {
 		// Earlier frames' output is out of reach.
 		o.dropped += int64(o.pos)
@@ -332,6 +330,16 @@ func (o *zstdOut) room(start, window int) int {
 	o.dropped += int64(drop)
 	o.pos = keep
 	return max(start-drop, 0)
+}
+
+// litSpace returns a buffer for n literals (n <= zstdBlockMax), with 16
+// bytes or more beyond them for copies of 16 bytes. It grows to powers of
+// two: a small module's blocks need far less than the largest block.
+func (d *zstdDecoder) litSpace(n int) []byte {
+	if cap(d.litBuf) < n+16 {
+		d.litBuf = make([]byte, max(4<<10, 1<<bits.Len(uint(n+15))))
+	}
+	return d.litBuf[:n]
 }
 
 // count returns the bytes output so far.

@@ -45,7 +45,7 @@ func (d *zstdDecoder) literals(in []byte, blockMax int) (lits, rest []byte, err 
 		if hl >= len(in) {
 			return nil, nil, errLiterals
 		}
-		lits = d.litBuf[:size]
+		lits = d.litSpace(size)
 		c := in[hl]
 		for i := range lits {
 			lits[i] = c
@@ -95,7 +95,7 @@ func (d *zstdDecoder) literals(in []byte, blockMax int) (lits, rest []byte, err 
 	} else if !d.hufOK {
 		return nil, nil, errors.New("literals repeat a Huffman tree that was never sent")
 	}
-	lits = d.litBuf[:regen]
+	lits = d.litSpace(regen)
 	if streams == 1 {
 		if err := d.huf.decode(data, lits); err != nil {
 			return nil, nil, err
