@@ -144,25 +144,22 @@ func (t *hufTable) decode(in, dst []byte) error {
 	if err := br.init(in); err != nil {
 		return errHuffman
 	}
+	return t.finish(&br, dst, 0)
+}
+
+// finish decodes symbols dst[i:] from br, which must then be consumed.
+func (t *hufTable) finish(br *zstdBits, dst []byte, i int) error {
 	shift := 64 - uint(t.maxBits)
 	tab := &t.e
-	i := 0
 	for ; i+4 <= len(dst); i += 4 {
 		// After fill, 57 bits or the whole rest: 4 codes of 11.
 		br.fill()
 		d := dst[i : i+4 : i+4]
-		e := tab[br.value<<(br.used&63)>>shift&(1<<zstdHufMaxBits-1)]
-		d[0] = byte(e >> 8)
-		br.used += uint(e & 0xff)
-		e = tab[br.value<<(br.used&63)>>shift&(1<<zstdHufMaxBits-1)]
-		d[1] = byte(e >> 8)
-		br.used += uint(e & 0xff)
-		e = tab[br.value<<(br.used&63)>>shift&(1<<zstdHufMaxBits-1)]
-		d[2] = byte(e >> 8)
-		br.used += uint(e & 0xff)
-		e = tab[br.value<<(br.used&63)>>shift&(1<<zstdHufMaxBits-1)]
-		d[3] = byte(e >> 8)
-		br.used += uint(e & 0xff)
+		for k := range d {
+			e := tab[br.value<<(br.used&63)>>shift&(1<<zstdHufMaxBits-1)]
+			d[k] = byte(e >> 8)
+			br.used += uint(e & 0xff)
+		}
 	}
 	for ; i < len(dst); i++ {
 		br.fill()
@@ -172,6 +169,61 @@ func (t *hufTable) decode(in, dst []byte) error {
 	}
 	if !br.done() {
 		return errHuffman
+	}
+	return nil
+}
+
+// decode4 decodes four Huffman streams into out, interleaved, so that
+// the processor overlaps their work: up to the shortest output (the
+// last), 4 symbols of each in turn, then the rest of each alone.
+func (t *hufTable) decode4(in, out *[4][]byte) error {
+	var br [4]zstdBits
+	for k := range br {
+		if err := br[k].init(in[k]); err != nil {
+			return errHuffman
+		}
+	}
+	shift := 64 - uint(t.maxBits)
+	tab := &t.e
+	in0, in1, in2, in3 := in[0], in[1], in[2], in[3]
+	v0, u0, f0 := br[0].value, br[0].used, br[0].off
+	v1, u1, f1 := br[1].value, br[1].used, br[1].off
+	v2, u2, f2 := br[2].value, br[2].used, br[2].off
+	v3, u3, f3 := br[3].value, br[3].used, br[3].off
+	n := min(len(out[0]), len(out[1]), len(out[2]), len(out[3]))
+	i := 0
+	for ; i+4 <= n; i += 4 {
+		v0, u0, f0 = bitsRefill(in0, v0, u0, f0)
+		v1, u1, f1 = bitsRefill(in1, v1, u1, f1)
+		v2, u2, f2 = bitsRefill(in2, v2, u2, f2)
+		v3, u3, f3 = bitsRefill(in3, v3, u3, f3)
+		d0 := out[0][i : i+4 : i+4]
+		d1 := out[1][i : i+4 : i+4]
+		d2 := out[2][i : i+4 : i+4]
+		d3 := out[3][i : i+4 : i+4]
+		for k := range 4 {
+			e0 := tab[v0<<(u0&63)>>shift&(1<<zstdHufMaxBits-1)]
+			e1 := tab[v1<<(u1&63)>>shift&(1<<zstdHufMaxBits-1)]
+			e2 := tab[v2<<(u2&63)>>shift&(1<<zstdHufMaxBits-1)]
+			e3 := tab[v3<<(u3&63)>>shift&(1<<zstdHufMaxBits-1)]
+			u0 += uint(e0 & 0xff)
+			u1 += uint(e1 & 0xff)
+			u2 += uint(e2 & 0xff)
+			u3 += uint(e3 & 0xff)
+			d0[k&3] = byte(e0 >> 8)
+			d1[k&3] = byte(e1 >> 8)
+			d2[k&3] = byte(e2 >> 8)
+			d3[k&3] = byte(e3 >> 8)
+		}
+	}
+	br[0].value, br[0].used, br[0].off = v0, u0, f0
+	br[1].value, br[1].used, br[1].off = v1, u1, f1
+	br[2].value, br[2].used, br[2].off = v2, u2, f2
+	br[3].value, br[3].used, br[3].off = v3, u3, f3
+	for k := range br {
+		if err := t.finish(&br[k], out[k], i); err != nil {
+			return err
+		}
 	}
 	return nil
 }

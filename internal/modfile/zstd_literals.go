@@ -114,12 +114,10 @@ func (d *zstdDecoder) literals(in []byte, blockMax int) (lits, rest []byte, err 
 		return nil, nil, errHuffman
 	}
 	seg := (regen + 3) / 4
-	for i, s := range [4]int{s1, s2, s3, len(data) - s1 - s2 - s3} {
-		out := lits[i*seg : min((i+1)*seg, regen)]
-		if err := d.huf.decode(data[:s], out); err != nil {
-			return nil, nil, err
-		}
-		data = data[s:]
+	ins := [4][]byte{data[:s1], data[s1 : s1+s2], data[s1+s2 : s1+s2+s3], data[s1+s2+s3:]}
+	outs := [4][]byte{lits[:seg], lits[seg : 2*seg], lits[2*seg : 3*seg], lits[3*seg:]}
+	if err := d.huf.decode4(&ins, &outs); err != nil {
+		return nil, nil, err
 	}
 	return lits, rest, nil
 }
