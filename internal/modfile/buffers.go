@@ -7,11 +7,11 @@ import (
 )
 
 // decompressSlack bounds the memory a decompression holds beyond its
-// output (decoder tables and input buffers, and for zstd a window of up to
-// 8 MiB beyond a small limit): with the output, at most limit plus this.
+// output (decoder tables and input buffers): with the output, at most
+// limit plus this.
 // xz is the exception for a file that is not a bomb and whose index
 // cannot be read from its end, holding its block's LZMA2 dictionary (no
-// larger than the block's output) besides the output; see Decompress.
+// larger than the block's output) besides the output; see decompress.
 const decompressSlack = 16 << 20
 
 // output receives decompressed bytes into a buffer planned for them, and

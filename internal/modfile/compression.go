@@ -105,10 +105,8 @@ func Sniff(head []byte) Compression {
 // a file that is not a bomb, an xz block's LZMA2 dictionary (no larger
 // than the block's output) beside the output when the file's index cannot
 // be read from its end (otherwise each block is decoded into its place in
-// the output, which is its dictionary), and a zstd window (at most
-// 128 MiB) beside it when the compressed file is larger than both that
-// window and what the limit leaves (zstd files are otherwise decoded in
-// one call, read whole, with the output as the window). An xz or zstd
+// the output, which is its dictionary; zstd frames are decoded into the
+// output, which is their window). An xz or zstd
 // size that is wrong is a corrupt file; a wrong gzip ISIZE (several
 // members) costs a second decoding. A corrupt or truncated input fails with
 // an error naming the format and wrapping the decoder's error
@@ -145,7 +143,7 @@ func tooLarge(c Compression, limit int64) error {
 }
 
 // formatErr wraps a decoder's error in "FORMAT: ...", unless the message
-// already starts that way (klauspost's gzip errors say "gzip: ...").
+// already starts that way (compress/gzip's errors say "gzip: ...").
 func formatErr(c Compression, err error) error {
 	if errors.Is(err, ErrTooLarge) || strings.HasPrefix(err.Error(), c.String()+":") {
 		return err

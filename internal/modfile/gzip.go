@@ -1,10 +1,9 @@
 package modfile
 
 import (
+	"compress/gzip"
 	"encoding/binary"
 	"io"
-
-	"github.com/klauspost/compress/gzip"
 )
 
 // decompressGzip decodes gzip members until the end of the file or

@@ -23,9 +23,10 @@ import (
 const peakBombSize = 2 << 30
 
 // peakSlack is how far past the limit the heap of a decompression may
-// peak: decoder state (a zstd window of at most 8 MiB beyond a small
-// limit, flate's and LZMA2's tables), the input buffers, and the runtime's
-// own allocations while it runs. SECURITY.md states it.
+// peak: decoder state (flate's and LZMA2's tables; zstd's counting
+// buffer of up to 4 MiB beside the larger one it grows to), the input
+// buffers, and the runtime's own allocations while it runs. SECURITY.md
+// states it.
 const peakSlack = 16 << 20
 
 // defaultMaxModuleSize is modprobe.DefaultMaxModuleSize, the limit a
@@ -47,7 +48,7 @@ func peakBombs(t testing.TB, limit int64) map[string][]byte {
 	binary.LittleEndian.PutUint32(gz[len(gz)-4:], uint32(limit))
 	out["gzip-isize-limit"] = gz
 	// zstd without a content size and the largest window accepted
-	// (128 MiB): the streaming decoder's history.
+	// (128 MiB): the history of the pass that counts the output.
 	out["zstd-window"] = testmod.ZstdRLEFrame(peakBombSize, []byte{0x00, 0x88})
 	// zstd declaring the limit as its content size, and exceeding it.
 	out["zstd-fcs-limit"] = testmod.ZstdRLEFrame(peakBombSize, binary.LittleEndian.AppendUint64([]byte{0xc0, 0x38}, uint64(limit)))
