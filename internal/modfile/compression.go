@@ -115,9 +115,9 @@ func Decompress(r io.ReaderAt, size int64, c Compression, limit int64) ([]byte, 
 	return decompress(nil, r, size, c, limit)
 }
 
-// decompress is Decompress, decoding into dst when it is large enough and
-// the format tells the output's size first (xz, from its index).
-func decompress(dst []byte, r io.ReaderAt, size int64, c Compression, limit int64) ([]byte, error) {
+// decompress is Decompress, decoding into out (nil allocates) when the
+// format tells the output's size first (xz, from its index).
+func decompress(out *Buffer, r io.ReaderAt, size int64, c Compression, limit int64) ([]byte, error) {
 	if size < 0 {
 		return nil, fmt.Errorf("%s: negative file size %d", c, size)
 	}
@@ -130,7 +130,7 @@ func decompress(dst []byte, r io.ReaderAt, size int64, c Compression, limit int6
 	case Gzip:
 		return decompressGzip(r, size, limit)
 	case XZ:
-		return decompressXZ(dst, r, size, limit)
+		return decompressXZ(out, r, size, limit)
 	case Zstd:
 		return decompressZstd(r, size, limit)
 	}

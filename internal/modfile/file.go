@@ -69,13 +69,14 @@ func ReadImage(f *os.File, path string, comp Compression, maxSize int64) ([]byte
 	return readImage(nil, f, path, comp, maxSize)
 }
 
-// readImage is ReadImage, decoding into dst where it can (see Buffer).
-func readImage(dst []byte, f *os.File, path string, comp Compression, maxSize int64) ([]byte, error) {
+// readImage is ReadImage, decoding into out where it can (see Buffer;
+// nil allocates).
+func readImage(out *Buffer, f *os.File, path string, comp Compression, maxSize int64) ([]byte, error) {
 	st, err := f.Stat()
 	if err != nil {
 		return nil, err
 	}
-	image, err := decompress(dst, f, st.Size(), comp, maxSize)
+	image, err := decompress(out, f, st.Size(), comp, maxSize)
 	if err != nil {
 		verb := "reading"
 		if comp != None {
@@ -116,11 +117,7 @@ func (b *Buffer) Map(path string, maxSize int64) (image []byte, release func(), 
 			_ = unmap()
 		}
 	}
-	var dst []byte
-	if st, err := f.Stat(); err == nil {
-		dst = b.grow(comp, f, st.Size(), maxSize)
-	}
-	image, err = readImage(dst, f, path, comp, maxSize)
+	image, err = readImage(b, f, path, comp, maxSize)
 	if err != nil {
 		return nil, func() {}, err
 	}

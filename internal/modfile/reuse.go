@@ -3,7 +3,6 @@ package modfile
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"math/bits"
 
 	"github.com/gokmod/modprobe/internal/fileio"
@@ -32,7 +31,7 @@ func (b *Buffer) DecompressBytes(data []byte, maxSize int64) ([]byte, error) {
 	if comp == None {
 		return DecompressBytes(data, maxSize)
 	}
-	img, err := decompress(b.grow(comp, bytes.NewReader(data), int64(len(data)), maxSize), bytes.NewReader(data), int64(len(data)), comp, maxSize)
+	img, err := decompress(b, bytes.NewReader(data), int64(len(data)), comp, maxSize)
 	if err != nil {
 		return nil, fmt.Errorf("decompressing module: %w", err)
 	}
@@ -49,35 +48,21 @@ func (b *Buffer) Release() {
 	b.b, b.free = nil, nil
 }
 
-// grow readies the buffer for the output of the file r of size bytes in
-// format c, when the format states it (xz's index) and it is within
-// limit, and returns the storage to decode into (nil: let the decoder
-// allocate).
-func (b *Buffer) grow(c Compression, r io.ReaderAt, size, limit int64) []byte {
-	if b == nil || c != XZ {
-		return nil
+// take returns n bytes to decode into: the buffer's memory, grown to a
+// power of two when it is smaller (so that it settles at once as modules
+// grow), or, for a nil b or when no memory can be had outside the heap,
+// n new bytes of the heap.
+func (b *Buffer) take(n int64) []byte {
+	if b == nil || n == 0 {
+		return make([]byte, n)
 	}
-	_, _, total, ok := xzLayout(r, size)
-	if !ok || total > limit || total == 0 {
-		return nil
-	}
-	if int64(cap(b.b)) < total {
+	if int64(cap(b.b)) < n {
 		b.Release()
-		n := int64(1) << bits.Len64(uint64(total-1)) // settles at once as modules grow
-		mem, free, err := fileio.Scratch(int(n))
+		mem, free, err := fileio.Scratch(int(int64(1) << bits.Len64(uint64(n-1))))
 		if err != nil {
-			return nil
+			return make([]byte, n)
 		}
 		b.b, b.free = mem[:0], free
 	}
-	return b.b
-}
-
-// reuse returns dst[:n] when dst can hold n bytes, else a new slice of n
-// bytes.
-func reuse(dst []byte, n int64) []byte {
-	if int64(cap(dst)) >= n {
-		return dst[:n]
-	}
-	return make([]byte, n)
+	return b.b[:n]
 }

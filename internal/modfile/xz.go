@@ -281,12 +281,12 @@ func allZero(p []byte) bool {
 // ErrTooLarge; and one whose indexes cannot be read from the end is
 // decoded from the front twice, first counting its output without keeping
 // it, then into a buffer of that size.
-func decompressXZ(dst []byte, r io.ReaderAt, size, limit int64) ([]byte, error) {
+func decompressXZ(out *Buffer, r io.ReaderAt, size, limit int64) ([]byte, error) {
 	if streams, blocks, total, ok := xzLayout(r, size); ok {
 		if total > limit {
 			return nil, tooLarge(XZ, limit)
 		}
-		return xzDecodeBlocks(dst, r, streams, blocks, total, limit)
+		return xzDecodeBlocks(out, r, streams, blocks, total, limit)
 	}
 	return xzStreamed(r, size, limit)
 }
@@ -325,7 +325,7 @@ func (d *xzDicts) drop(n int) {
 // gave, each into its place in one buffer of the total size, several at a
 // time when there are several blocks and CPUs.
 // Each worker holds only its decoder's state and an input buffer.
-func xzDecodeBlocks(dst []byte, r io.ReaderAt, streams []xzStream, blocks []xzBlock, total, limit int64) ([]byte, error) {
+func xzDecodeBlocks(buf *Buffer, r io.ReaderAt, streams []xzStream, blocks []xzBlock, total, limit int64) ([]byte, error) {
 	for _, s := range streams {
 		var h [xzHeaderLen]byte
 		if err := ReadAtFull(r, h[:], s.off); err != nil {
@@ -338,7 +338,7 @@ func xzDecodeBlocks(dst []byte, r io.ReaderAt, streams []xzStream, blocks []xzBl
 			return nil, fmt.Errorf("%w: flags differ from the stream header's", errXZFooter)
 		}
 	}
-	out := reuse(dst, total)
+	out := buf.take(total)
 	workers := min(runtime.GOMAXPROCS(0), len(blocks))
 	if workers <= 1 {
 		w := newXZWorker()
