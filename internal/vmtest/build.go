@@ -49,16 +49,41 @@ func BuildLibmodprobe(ctx context.Context, out string) error {
 	return goTool(ctx, "build", "-ldflags=-s -w", "-o", out, LibmodprobePackage)
 }
 
+// ConsumerDir is the directory of internal/consumer, a module of its own
+// that imports gokmod as its consumers do, relative to internal/vmtest.
+const ConsumerDir = "../consumer"
+
+// BuildConsumerTest compiles the tests of the module in ConsumerDir,
+// guest tests included, into out with the race detector and the Go
+// toolchain named by toolchain (GOTOOLCHAIN: the oldest release gokmod
+// supports, "" for the running one). The race detector needs cgo, so out
+// is linked against the host's C library, which the guest image must
+// carry (ELFDependencies).
+func BuildConsumerTest(ctx context.Context, out, toolchain string) error {
+	env := []string{"CGO_ENABLED=1"}
+	if toolchain != "" {
+		env = append(env, "GOTOOLCHAIN="+toolchain)
+	}
+	return runGo(ctx, ConsumerDir, env, "test", "-c", "-race", "-tags", BuildTag, "-o", out, ".")
+}
+
 // goTool runs the go command with args, cross-compiling for the guest
 // (linux/amd64, no cgo).
 func goTool(ctx context.Context, args ...string) error {
+	return runGo(ctx, "", []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64"}, args...)
+}
+
+// runGo runs the go command with args in dir ("" for the current
+// directory), with env added to the environment.
+func runGo(ctx context.Context, dir string, env []string, args ...string) error {
 	goBin, err := exec.LookPath("go")
 	if err != nil {
 		return fmt.Errorf("vmtest: %w", err)
 	}
 	var stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, goBin, args...)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stderr = &stderr
 	cmd.Stdout = &stderr
 	if err := cmd.Run(); err != nil {

@@ -51,18 +51,21 @@ func TestGuest(t *testing.T) {
 	dir := t.TempDir()
 	bins := guestBinaries{
 		test: filepath.Join(dir, "guest.test"), gokmod: filepath.Join(dir, "gokmod"), worker: filepath.Join(dir, "worker"),
-		libmodprobe: filepath.Join(dir, "libmodprobe"),
+		libmodprobe: filepath.Join(dir, "libmodprobe"), consumer: filepath.Join(dir, "consumer.test"),
 	}
 	start := time.Now()
 	var wg sync.WaitGroup
-	var guestErr, gokmodErr, libErr error
+	var guestErr, gokmodErr, libErr, consumerErr error
 	wg.Go(func() { guestErr = vmtest.BuildTest(ctx, vmtest.GuestPackage, bins.test) })
+	// The consumer programs are built as their users build them, with
+	// the oldest Go gokmod supports (make unit names it) and -race.
+	wg.Go(func() { consumerErr = vmtest.BuildConsumerTest(ctx, bins.consumer, os.Getenv("GOKMOD_GO_OLDEST")) })
 	wg.Go(func() {
 		gokmodErr = vmtest.BuildTools(ctx, dir)
 		libErr = vmtest.BuildLibmodprobe(ctx, bins.libmodprobe)
 	})
 	wg.Wait()
-	if err := errors.Join(guestErr, gokmodErr, libErr); err != nil {
+	if err := errors.Join(guestErr, gokmodErr, libErr, consumerErr); err != nil {
 		t.Fatalf("building the guest binaries: %v", err)
 	}
 	t.Logf("built the guest binaries in %v", time.Since(start).Round(time.Millisecond))
@@ -82,9 +85,10 @@ func TestGuest(t *testing.T) {
 }
 
 // guestBinaries are the host paths of the guest test binary, gokmod, the
-// worker (which gokmod kmm hands over to) and libmodprobe (the library's
-// path in the benchmarks).
-type guestBinaries struct{ test, gokmod, worker, libmodprobe string }
+// worker (which gokmod kmm hands over to), libmodprobe (the library's
+// path in the benchmarks) and the consumer programs' test binary
+// (internal/consumer, linked against the host's C library for -race).
+type guestBinaries struct{ test, gokmod, worker, libmodprobe, consumer string }
 
 // distribution is a kernel tree and the kmod the guest suite compares
 // gokmod with on it.
@@ -222,36 +226,39 @@ func guestFiles(t *testing.T, ctx context.Context, d distribution, bins guestBin
 		}
 		files["/lib/modules/"+d.release+"/"+rel] = vmtest.DataFile(data, 0o644)
 	}
+	maps.Copy(files, hostProgramFiles(t, d, bins.consumer, "/bin/consumer.test"))
 	maps.Copy(files, adapterFiles(t))
 	maps.Copy(files, kmmFiles(t, ctx, d))
 	if os.Getenv("GOKMOD_VM_STRACE") != "" {
-		maps.Copy(files, straceFiles(t, d))
+		path, err := exec.LookPath("strace")
+		if err != nil {
+			t.Fatalf("GOKMOD_VM_STRACE needs strace on the host (Debian package strace): %v", err)
+		}
+		maps.Copy(files, hostProgramFiles(t, d, path, "/usr/bin/strace"))
 	}
 	return files
 }
 
-// straceFiles returns the host's strace with the shared libraries it
-// needs, for the guest's BenchmarkSyscalls (GOKMOD_VM_STRACE=1). A
-// library the distribution's own kmod root already holds (its C library
-// and dynamic loader, newer than the host's) is left as it is there.
-func straceFiles(t *testing.T, d distribution) map[string]vmtest.File {
+// hostProgramFiles returns the host's dynamically linked program path as
+// the guest's file guest, with the shared libraries it needs: strace for
+// the guest's BenchmarkSyscalls (GOKMOD_VM_STRACE=1), the consumer
+// programs' race-enabled test binary. A library the distribution's own
+// kmod root already holds (its C library and dynamic loader, newer than
+// the host's) is left as it is there.
+func hostProgramFiles(t *testing.T, d distribution, path, guest string) map[string]vmtest.File {
 	t.Helper()
-	path, err := exec.LookPath("strace")
-	if err != nil {
-		t.Fatalf("GOKMOD_VM_STRACE needs strace on the host (Debian package strace): %v", err)
-	}
 	deps, err := vmtest.ELFDependencies("/", path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	files := map[string]vmtest.File{}
-	for guest, host := range deps {
-		if d.kmodRoot != "" && inRoot(d.kmodRoot, guest) {
+	for lib, host := range deps {
+		if d.kmodRoot != "" && inRoot(d.kmodRoot, lib) {
 			continue
 		}
-		files[guest] = vmtest.HostFile(host)
+		files[lib] = vmtest.HostFile(host)
 	}
-	files["/usr/bin/strace"] = vmtest.HostFile(path)
+	files[guest] = vmtest.HostFile(path)
 	return files
 }
 
