@@ -342,3 +342,21 @@ func TestXZComparesDecoders(t *testing.T) {
 		t.Fatal("a file that is not xz was compared without error")
 	}
 }
+
+func TestParseInitTrace(t *testing.T) {
+	trace := `init internal/bytealg @0.003 ms, 0 ms clock, 0 bytes, 0 allocs
+init runtime @0.025 ms, 0.044 ms clock, 0 bytes, 0 allocs
+some other line
+init os @0.21 ms, 0.012 ms clock, 64 bytes, 3 allocs
+`
+	ms, n, err := parseInitTrace(strings.NewReader(trace))
+	if err != nil || n != 3 || math.Abs(ms-0.056) > 1e-9 {
+		t.Fatalf("parseInitTrace = %v, %d, %v; want 0.056 ms over 3 inits", ms, n, err)
+	}
+	if _, _, err := parseInitTrace(strings.NewReader("no trace\n")); err == nil {
+		t.Fatal("a program without inittrace lines gave no error")
+	}
+	if _, _, err := parseInitTrace(strings.NewReader("init os @0.2 ms, x ms clock, 0 bytes, 0 allocs\n")); err == nil {
+		t.Fatal("a malformed clock time gave no error")
+	}
+}

@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/gokmod/modprobe v0.0.0
+	github.com/pmorjan/kmod v1.1.1
 	github.com/u-root/u-root v0.16.0
 )
 

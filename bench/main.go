@@ -26,6 +26,7 @@
 //	bench xz ...         xz decoding, gokmod against liblzma
 //	bench vm LOG...      the VM benchmarks' ratios from go test logs
 //	bench samefiles A B  depmod's output files compared
+//	bench footprint ...  a program importing gokmod, u-root or pmorjan/kmod
 //	bench render ...     the document and the goals' summary
 //
 // Each prints its usage with -h.
@@ -67,6 +68,7 @@ var subcommands = map[string]func([]string) error{
 	"vm":        vmMain,
 	"render":    renderMain,
 	"samefiles": sameFilesMain,
+	"footprint": footprintMain,
 }
 
 func main() {

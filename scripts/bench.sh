@@ -201,6 +201,11 @@ echo "bench: planning and heap" >&2
 "$bench" -tree "$root12" -release "$rel12" -repo "$repo" -parts ac -rows "$rows" \
 	-passes "$PLAN_PASSES" -uroot-sample "$UROOT_SAMPLE" >"$OUTDIR/compare.md"
 
+# 5b. What a program pays for importing a module loader: gokmod's root
+# package, u-root's kmodule, pmorjan/kmod (packages, size, package inits).
+echo "bench: footprint" >&2
+"$bench" footprint -rows "$rows" -out "$OUTDIR/footprint.md" -rounds "$ROUNDS" -runs "$FAST_RUNS"
+
 # 6. The library's Go benchmarks (planning, lookups, Open), once.
 echo "bench: go test -bench" >&2
 "$GO" test -run '^$' -bench . -benchmem -count 1 . | grep -E '^(Benchmark|goos|goarch|cpu|pkg)' >"$OUTDIR/gobench.txt"
