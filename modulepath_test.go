@@ -42,7 +42,7 @@ func TestPlanFile(t *testing.T) {
 		t.Errorf("LookupFile = %+v, %v", m, err)
 	}
 
-	plan, err = l.PlanFile(ctx, dir+"/b.ko.xz", nil, modprobe.PlanOptions{ForLoad: true})
+	plan, err = l.PlanFile(ctx, dir+"/b.ko.xz", nil, modprobe.PlanOptions{DeferStateChecks: true})
 	if err != nil {
 		t.Fatal(err)
 	}
