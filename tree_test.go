@@ -31,7 +31,13 @@ type testTree struct {
 // "proc/". Every path on the left of a modules.dep line gets an empty file.
 func newTree(t testing.TB, files map[string]string) *testTree {
 	t.Helper()
-	root := t.TempDir()
+	return writeFiles(t, t.TempDir(), files, true)
+}
+
+// writeFiles writes files below root as newTree does; with emptyModules,
+// every path on the left of a modules.dep line gets an empty file.
+func writeFiles(t testing.TB, root string, files map[string]string, emptyModules bool) *testTree {
+	t.Helper()
 	tt := &testTree{
 		Root:   root,
 		Conf:   filepath.Join(root, "conf"),
@@ -59,7 +65,7 @@ func newTree(t testing.TB, files map[string]string) *testTree {
 		default:
 			write(filepath.Join(tt.ModDir, name), content)
 		}
-		if name == "modules.dep" {
+		if name == "modules.dep" && emptyModules {
 			for _, line := range strings.Split(content, "\n") {
 				if p, _, ok := strings.Cut(line, ":"); ok && p != "" {
 					write(filepath.Join(tt.ModDir, p), "")
