@@ -1,11 +1,9 @@
 package modprobe_test
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/gokmod/modprobe"
-	"github.com/gokmod/modprobe/internal/testmod"
 	"github.com/gokmod/modprobe/modprobetest"
 )
 
@@ -15,32 +13,12 @@ type loadTree struct {
 	K *modprobetest.Kernel
 }
 
-// newLoadTree writes the modules of a modules.dep text as ELF files with
-// modprobetest.WriteTree (the suffix chooses the compression), each
-// declaring its modules.dep line as depends= and the parameters in params
-// (by module name, each "name:type"), then the files as newTree does, the
-// modules.dep text among them as given. The fake kernel then refuses a
-// module whose dependencies are not live.
+// newLoadTree writes a tree as buildTree does, with the parameters in
+// params, on a fake kernel, which refuses a module whose dependencies are
+// not live.
 func newLoadTree(t testing.TB, files map[string]string, params map[string][]string) *loadTree {
 	t.Helper()
-	var mods []modprobetest.Module
-	for _, line := range strings.Split(files["modules.dep"], "\n") {
-		p, rest, ok := strings.Cut(line, ":")
-		if !ok || p == "" {
-			continue
-		}
-		m := modprobetest.Module{Name: testmod.ModName(p), Path: p}
-		for _, d := range strings.Fields(rest) {
-			m.Depends = append(m.Depends, testmod.ModName(d))
-		}
-		m.Params = params[m.Name]
-		mods = append(mods, m)
-	}
-	root := t.TempDir()
-	if _, err := modprobetest.WriteTree(root, treeRelease, mods...); err != nil {
-		t.Fatal(err)
-	}
-	return &loadTree{testTree: writeFiles(t, root, files, false), K: modprobetest.NewKernel(t)}
+	return &loadTree{testTree: buildTree(t, files, params), K: modprobetest.NewKernel(t)}
 }
 
 // open returns a Loader on the tree and the fake kernel.
