@@ -1,13 +1,13 @@
 package modprobe
 
 import (
+	"log/slog"
 	"slices"
 	"strings"
 
 	"github.com/gokmod/modprobe/internal/modname"
 
 	"github.com/gokmod/modprobe/internal/index"
-	"github.com/gokmod/modprobe/internal/kmodlog"
 )
 
 // depFile returns the module file a modules.dep line names.
@@ -97,7 +97,8 @@ func (p *pool) parseDepline(m *module, line string) {
 		}
 		d, err := p.newFromPath(path, name)
 		if err != nil {
-			p.errorf(eventDepline, "ctx=%p path=%s error=%s", p.l, path, kmodlog.Strerror(err))
+			p.l.log.log(p.ctx, slog.LevelError, eventDepline, "dependency in modules.dep unusable",
+				slog.String(AttrPath, path), slog.Any(AttrError, err))
 			m.depInit = false
 			return
 		}

@@ -187,7 +187,7 @@ func (l *Loader) loadAll(ctx context.Context, reqs []loadRequest, opts LoadOptio
 	jobs := opts.jobs()
 	run := l.newRun(opts, jobs)
 	defer run.close()
-	popts := PlanOptions{IgnoreCommands: opts.IgnoreCommands, UseBlacklist: opts.UseBlacklist, ForLoad: true}
+	popts := PlanOptions{IgnoreCommands: opts.IgnoreCommands, UseBlacklist: opts.UseBlacklist, DeferStateChecks: true}
 	errs := make([]error, len(reqs))
 	var wg sync.WaitGroup
 	for i, r := range reqs {

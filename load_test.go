@@ -12,7 +12,6 @@ import (
 	"testing"
 
 	"github.com/gokmod/modprobe"
-	"github.com/gokmod/modprobe/internal/testmod"
 )
 
 // stackTree: dash -> c -> b -> a; soft has a softdep on x; inst has an
@@ -43,8 +42,8 @@ func withFiles(more map[string]string) map[string]string {
 }
 
 var stackInfo = map[string][]string{
-	"b": {testmod.ParmType("opt_b", "int")},
-	"p": {testmod.ParmType("count", "int"), testmod.ParmType("name", "charp")},
+	"b": {"opt_b:int"},
+	"p": {"count:int", "name:charp"},
 }
 
 func TestLoadChain(t *testing.T) {

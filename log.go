@@ -10,16 +10,21 @@ import (
 	"github.com/gokmod/modprobe/internal/index"
 )
 
-// Log attributes. Every record a Loader logs carries its message in kmod's
-// wording; AttrFile and AttrLine give the input position, where there is
-// one, and AttrEvent names what the record reports, with a short stable
-// word a program can match on ("insert-failed", "config-bad-line",
+// Log attributes. A record a Loader logs carries its message in kmod's
+// wording where kmod's is meant for a reader, and in the library's own
+// where kmod's is a debugging dump; AttrFile and AttrLine give the input
+// position, where there is one; AttrPath and AttrError the module file a
+// record is about and the error it met ("depline-module-failed"); and
+// AttrEvent names what the record reports, with a short stable word a
+// program can match on ("insert-failed", "config-bad-line",
 // "index-bad-magic", "command-failed", ...), for every record that has a
 // counterpart among libkmod's messages.
 const (
 	AttrFile  = "file"
 	AttrLine  = "line"
 	AttrEvent = "event"
+	AttrPath  = "path"
+	AttrError = "error"
 )
 
 // configEvent is the event of a configuration diagnostic.

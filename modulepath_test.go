@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/gokmod/modprobe"
-	"github.com/gokmod/modprobe/internal/testmod"
+	"github.com/gokmod/modprobe/modprobetest"
 )
 
 // TestPlanFile: a module file outside the tree is planned as modprobe PATH
@@ -22,8 +22,13 @@ func TestPlanFile(t *testing.T) {
 	lt := newLoadTree(t, stackTree, stackInfo)
 	l := lt.open(t, modprobe.Options{})
 	ctx := context.Background()
-	dir := t.TempDir()
-	writeModule(t, filepath.Join(dir, "b.ko.xz"), &testmod.Module{Name: "b", ModInfo: append(testmod.StandardModInfo("b", testmod.DefaultVermagic(treeRelease), "a"), stackInfo["b"]...)})
+	// b.ko.xz in a directory of its own, outside the tree.
+	dir, err := modprobetest.WriteTree(t.TempDir(), treeRelease,
+		modprobetest.Module{Name: "a"},
+		modprobetest.Module{Name: "b", Path: "b.ko.xz", Depends: []string{"a"}, Params: stackInfo["b"]})
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Chdir(dir)
 
 	plan, err := l.PlanFile(ctx, "./b.ko.xz", []string{"x=1"}, modprobe.PlanOptions{IgnoreLoaded: true})
@@ -42,7 +47,7 @@ func TestPlanFile(t *testing.T) {
 		t.Errorf("LookupFile = %+v, %v", m, err)
 	}
 
-	plan, err = l.PlanFile(ctx, dir+"/b.ko.xz", nil, modprobe.PlanOptions{ForLoad: true})
+	plan, err = l.PlanFile(ctx, dir+"/b.ko.xz", nil, modprobe.PlanOptions{DeferStateChecks: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -210,10 +210,14 @@ type PlanOptions struct {
 	// UseBlacklist applies the blacklist to the requested module even
 	// when it was asked for by name (-b, --use-blacklist).
 	UseBlacklist bool
-	// ForLoad plans for LoadProbe, which checks each module's state when
-	// it reaches it: Action.Loaded is left unset, saving a sysfs read per
-	// module. The requested module's state is still checked (Skip).
-	ForLoad bool
+	// DeferStateChecks is for a plan that is to be run with LoadProbe:
+	// whether each module the probe would load is already loaded is left
+	// for LoadProbe to find out when it reaches the module (as modprobe
+	// does), instead of being read now as well, so that each module's
+	// state is read, and a bad one logged, once. Action.Loaded stays
+	// false, so a dry run of such a plan shows every action. The
+	// requested module's state is still checked (SkipLoaded).
+	DeferStateChecks bool
 }
 
 // Plan computes what modprobe would do to load name with the given module
@@ -283,7 +287,7 @@ func (p *pool) planProbe(mod *module, extra string, opts PlanOptions, schedule b
 			x = extra
 		}
 		a.Params = optionString(p.configOptions(m), x)
-		if !opts.IgnoreLoaded && !opts.ForLoad {
+		if !opts.IgnoreLoaded && !opts.DeferStateChecks {
 			a.Loaded = p.inKernel(m)
 		}
 		if cmd, ok := p.installCommand(m); ok && !m.ignorecmd {

@@ -1,13 +1,20 @@
 package modprobe_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/gokmod/modprobe"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // chainTree: dash -> c -> b -> a, aliases shared by several modules.
@@ -367,5 +374,35 @@ func TestContextDone(t *testing.T) {
 	cancel()
 	if _, err := l.Plan(ctx, "a", nil, modprobe.PlanOptions{}); !errors.Is(err, context.Canceled) {
 		t.Errorf("Plan with a done context: %v", err)
+	}
+}
+
+// TestPlanDeferStateChecks: a plan made to be run by LoadProbe leaves the
+// dependencies' state to LoadProbe, which reads it when it reaches each
+// module, so a bad state is logged once, not once by Plan and again by
+// LoadProbe; a plan for showing reads it now (Action.Loaded). The option
+// says what it does for a program: PlanOptions has no ForLoad, the name
+// the CLI's knob used to have.
+func TestPlanDeferStateChecks(t *testing.T) {
+	_, hasForLoad := reflect.TypeFor[modprobe.PlanOptions]().FieldByName("ForLoad")
+	assert.False(t, hasForLoad, "PlanOptions.ForLoad is exported")
+
+	for _, deferred := range []bool{false, true} {
+		lt := newLoadTree(t, stackTree, stackInfo)
+		require.NoError(t, os.MkdirAll(filepath.Join(lt.K.SysfsDir(), "module/a"), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(lt.K.SysfsDir(), "module/a/initstate"), []byte("bogus\n"), 0o644))
+		var buf bytes.Buffer
+		l := lt.open(t, modprobe.Options{Logger: slog.New(slog.NewJSONHandler(&buf, nil))})
+		ctx := context.Background()
+		plan, err := l.Plan(ctx, "b", nil, modprobe.PlanOptions{DeferStateChecks: deferred})
+		require.NoError(t, err)
+		require.Len(t, plan.Probes, 1)
+		require.NoError(t, l.LoadProbe(ctx, &plan.Probes[0], modprobe.LoadOptions{}))
+		assert.Equal(t, []string{"a", "b"}, lt.inserted(), "deferred=%v", deferred)
+		want := 2
+		if deferred {
+			want = 1
+		}
+		assert.Equal(t, want, strings.Count(buf.String(), `"event":"initstate-bad"`), "deferred=%v: records\n%s", deferred, buf.String())
 	}
 }

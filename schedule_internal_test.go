@@ -22,7 +22,7 @@ func TestScheduleMatchesPairwise(t *testing.T) {
 	cases, edges := 0, 0
 	for trial := range 300 {
 		l, req := randomScheduleTree(t, rng, trial)
-		pl, err := l.plan(context.Background(), req, nil, PlanOptions{ForLoad: true}, true)
+		pl, err := l.plan(context.Background(), req, nil, PlanOptions{DeferStateChecks: true}, true)
 		if err != nil {
 			t.Fatalf("trial %d: %v", trial, err)
 		}

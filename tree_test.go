@@ -9,6 +9,8 @@ import (
 
 	"github.com/gokmod/modprobe"
 	"github.com/gokmod/modprobe/internal/index"
+	"github.com/gokmod/modprobe/internal/testmod"
+	"github.com/gokmod/modprobe/modprobetest"
 )
 
 // treeRelease is the kernel release of the trees built by these tests.
@@ -16,8 +18,8 @@ const treeRelease = "6.0.0-test"
 
 // testTree is a module tree written for a test: text indexes only (so no
 // kmod tool is needed; the Loader builds the binary indexes from them),
-// empty module files, a modprobe.d directory, and empty sysfs and procfs
-// directories.
+// small ELF module files (modprobetest.WriteTree's), a modprobe.d
+// directory, and empty sysfs and procfs directories.
 type testTree struct {
 	Root   string
 	Conf   string
@@ -26,12 +28,39 @@ type testTree struct {
 	ModDir string
 }
 
-// newTree writes files below a new root. Keys are paths relative to the
-// module directory, except those starting with "conf/", "sys/" or
-// "proc/". Every path on the left of a modules.dep line gets an empty file.
+// newTree writes a module tree below a new root: the modules on the left
+// of the modules.dep text in files as real ELF files (see buildTree), and
+// the files as given. Keys are paths relative to the module directory,
+// except those starting with "conf/", "sys/" or "proc/".
 func newTree(t testing.TB, files map[string]string) *testTree {
 	t.Helper()
+	return buildTree(t, files, nil)
+}
+
+// buildTree writes the modules of the modules.dep text in files with
+// modprobetest.WriteTree (the suffix chooses the compression), each
+// declaring its modules.dep line as depends= and the parameters in params
+// (by module name, each "name:type"), then the files as given, the
+// modules.dep text among them.
+func buildTree(t testing.TB, files map[string]string, params map[string][]string) *testTree {
+	t.Helper()
+	var mods []modprobetest.Module
+	for _, line := range strings.Split(files["modules.dep"], "\n") {
+		p, rest, ok := strings.Cut(line, ":")
+		if !ok || p == "" {
+			continue
+		}
+		m := modprobetest.Module{Name: testmod.ModName(p), Path: p}
+		for _, d := range strings.Fields(rest) {
+			m.Depends = append(m.Depends, testmod.ModName(d))
+		}
+		m.Params = params[m.Name]
+		mods = append(mods, m)
+	}
 	root := t.TempDir()
+	if _, err := modprobetest.WriteTree(root, treeRelease, mods...); err != nil {
+		t.Fatal(err)
+	}
 	tt := &testTree{
 		Root:   root,
 		Conf:   filepath.Join(root, "conf"),
@@ -58,13 +87,6 @@ func newTree(t testing.TB, files map[string]string) *testTree {
 			write(filepath.Join(root, name), content)
 		default:
 			write(filepath.Join(tt.ModDir, name), content)
-		}
-		if name == "modules.dep" {
-			for _, line := range strings.Split(content, "\n") {
-				if p, _, ok := strings.Cut(line, ":"); ok && p != "" {
-					write(filepath.Join(tt.ModDir, p), "")
-				}
-			}
 		}
 	}
 	return tt

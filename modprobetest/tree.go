@@ -27,13 +27,18 @@ type Module struct {
 	Params []string
 	// Aliases are written to modules.alias.
 	Aliases []string
+	// Builtin makes the module part of the kernel image, as
+	// modules.builtin lists it: a Loader finds it loaded, and it has no
+	// file. A builtin module has no Depends, Params or Aliases, and no
+	// module depends on it (modpost never records one).
+	Builtin bool
 }
 
 // WriteTree writes a module directory ROOT/lib/modules/RELEASE holding
 // the modules, modules.dep (each line the full dependency closure, the
-// nearest first, as depmod writes it), modules.alias and an empty
-// modules.builtin, and returns the directory. A Loader reads these text
-// indexes when the binary ones are missing.
+// nearest first, as depmod writes it), modules.alias and modules.builtin
+// (the Builtin modules), and returns the directory. A Loader reads these
+// text indexes when the binary ones are missing.
 func WriteTree(root, release string, mods ...Module) (string, error) {
 	dir := filepath.Join(root, "lib", "modules", release)
 	byName := map[string]*Module{}
@@ -44,8 +49,15 @@ func WriteTree(root, release string, mods ...Module) (string, error) {
 		}
 		byName[m.Name] = m
 	}
-	var dep, alias strings.Builder
+	var dep, alias, builtin strings.Builder
 	for _, m := range mods {
+		if m.Builtin {
+			if len(m.Depends)+len(m.Params)+len(m.Aliases) > 0 {
+				return "", fmt.Errorf("modprobetest: builtin module %s has dependencies, parameters or aliases", m.Name)
+			}
+			fmt.Fprintf(&builtin, "%s\n", m.Path)
+			continue
+		}
 		closure, err := depClosure(byName, m.Name, map[string]bool{})
 		if err != nil {
 			return "", err
@@ -82,7 +94,7 @@ func WriteTree(root, release string, mods ...Module) (string, error) {
 			return "", err
 		}
 	}
-	for name, content := range map[string]string{"modules.dep": dep.String(), "modules.alias": alias.String(), "modules.builtin": ""} {
+	for name, content := range map[string]string{"modules.dep": dep.String(), "modules.alias": alias.String(), "modules.builtin": builtin.String()} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
 			return "", err
 		}
@@ -98,6 +110,9 @@ func depClosure(byName map[string]*Module, name string, seen map[string]bool) ([
 	for _, d := range m.Depends {
 		if byName[d] == nil {
 			return nil, fmt.Errorf("modprobetest: %s depends on unknown module %s", name, d)
+		}
+		if byName[d].Builtin {
+			return nil, fmt.Errorf("modprobetest: %s depends on builtin module %s", name, d)
 		}
 		if seen[d] {
 			continue

@@ -147,13 +147,15 @@ func (h slogHandler) Handle(_ context.Context, r slog.Record) error {
 	if prio > t.ctxPriority {
 		return nil
 	}
-	var origin string // the libkmod 30 place that logs the same message
+	var event string
 	r.Attrs(func(a slog.Attr) bool {
 		if a.Key == modprobe.AttrEvent {
-			origin = kmodOrigins[a.Value.String()]
+			event = a.Value.String()
 		}
 		return true
 	})
+	origin := kmodOrigins[event] // the libkmod 30 place that logs the same message
+	r.Message = kmodText(t, event, r)
 	file, fn, _ := strings.Cut(origin, " ")
 	switch {
 	case !t.kmod30 && prio == logDebug && origin != "":

@@ -1,5 +1,13 @@
 package main
 
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/gokmod/modprobe"
+	"github.com/gokmod/modprobe/internal/kmodlog"
+)
+
 // kmodOrigins maps the library's log events (modprobe.AttrEvent) to the
 // places in libkmod 30 that log the same messages, which Debian's kmod,
 // built with debugging information in its messages, prints.
@@ -32,4 +40,29 @@ var kmodOrigins = map[string]string{
 	"remove-failed":          "libkmod-module.c:856 kmod_module_remove_module",
 	"compression-unknown":    "libkmod.c:0 kmod_new",
 	"loaded-unreadable":      "libkmod-module.c:1725 kmod_module_new_from_loaded",
+}
+
+// kmodText returns libkmod's text for record r, of the given event, where
+// the library words it otherwise: libkmod-module.c:191 dumps its context
+// pointer (ctx stands in for it), the dependency's path and the error.
+func kmodText(ctx any, event string, r slog.Record) string {
+	if event != "depline-module-failed" {
+		return r.Message
+	}
+	var path string
+	var err error
+	r.Attrs(func(a slog.Attr) bool {
+		switch a.Key {
+		case modprobe.AttrPath:
+			path = a.Value.String()
+		case modprobe.AttrError:
+			err, _ = a.Value.Any().(error)
+		}
+		return true
+	})
+	msg := ""
+	if err != nil {
+		msg = kmodlog.Strerror(err)
+	}
+	return fmt.Sprintf("ctx=%p path=%s error=%s", ctx, path, msg)
 }

@@ -10,7 +10,6 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/gokmod/modprobe/internal/testmod"
 	"github.com/gokmod/modprobe/modprobetest"
 
 	"github.com/gokmod/modprobe/internal/cli"
@@ -28,36 +27,16 @@ const fakeRelease = "6.1.0-fake"
 func fakeTree(t *testing.T) (root string, k *modprobetest.Kernel) {
 	t.Helper()
 	root = t.TempDir()
-	dir := filepath.Join(root, "lib/modules", fakeRelease)
-	deps := map[string][]string{"x": nil, "a": nil, "b": {"a"}, "c": {"b", "a"}, "p": nil}
-	direct := map[string][]string{"b": {"a"}, "c": {"b"}}
-	var dep strings.Builder
-	for _, n := range []string{"x", "a", "b", "c", "p"} {
-		rel := "kernel/" + n + ".ko"
-		line := rel + ":"
-		for _, d := range deps[n] {
-			line += " kernel/" + d + ".ko"
-		}
-		dep.WriteString(line + "\n")
-		m := &testmod.Module{Name: n, ModInfo: testmod.StandardModInfo(n, testmod.DefaultVermagic(fakeRelease), direct[n]...)}
-		if n == "p" {
-			m.ModInfo = append(m.ModInfo, testmod.ParmType("count", "int"))
-		}
-		img, err := m.ELF()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.MkdirAll(filepath.Join(dir, "kernel"), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, rel), img, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for name, content := range map[string]string{"modules.dep": dep.String(), "modules.builtin": "kernel/bi.ko\n"} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	_, err := modprobetest.WriteTree(root, fakeRelease,
+		modprobetest.Module{Name: "x"},
+		modprobetest.Module{Name: "a"},
+		modprobetest.Module{Name: "b", Depends: []string{"a"}},
+		modprobetest.Module{Name: "c", Depends: []string{"b"}},
+		modprobetest.Module{Name: "p", Params: []string{"count:int"}},
+		modprobetest.Module{Name: "bi", Builtin: true},
+	)
+	if err != nil {
+		t.Fatal(err)
 	}
 	k = modprobetest.NewKernel(t)
 	if err := k.SetRelease(fakeRelease); err != nil {

@@ -383,7 +383,8 @@ func (m *modprobeCmd) insmod(l *modprobe.Loader, name string, params []string) i
 		IgnoreLoaded:   m.ignoreLoaded,
 		IgnoreCommands: m.ignoreCommands,
 		UseBlacklist:   m.useBlacklist,
-		ForLoad:        !m.dryRun,
+		// A real run reads each module's state when it reaches it.
+		DeferStateChecks: !m.dryRun,
 	}
 	var plan *modprobe.Plan
 	var err error

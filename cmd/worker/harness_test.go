@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/gokmod/modprobe/internal/cli"
-	"github.com/gokmod/modprobe/internal/testmod"
 	"github.com/gokmod/modprobe/modprobetest"
 )
 
@@ -34,19 +33,13 @@ const fakeRelease = "6.1.0-fake"
 func hostTree(t *testing.T) (root string, k *modprobetest.Kernel) {
 	t.Helper()
 	root = t.TempDir()
-	dir := filepath.Join(root, "lib/modules", fakeRelease)
-	for _, n := range []string{"a", "b"} {
-		m := &testmod.Module{Name: n, ModInfo: testmod.StandardModInfo(n, testmod.DefaultVermagic(fakeRelease))}
-		if n == "b" {
-			m.ModInfo = testmod.StandardModInfo(n, testmod.DefaultVermagic(fakeRelease), "a")
-		}
-		img, err := m.ELF()
-		if err != nil {
-			t.Fatal(err)
-		}
-		writeFile(t, filepath.Join(dir, "kernel", n+".ko"), string(img))
+	_, err := modprobetest.WriteTree(root, fakeRelease,
+		modprobetest.Module{Name: "a"},
+		modprobetest.Module{Name: "b", Depends: []string{"a"}},
+	)
+	if err != nil {
+		t.Fatal(err)
 	}
-	writeFile(t, filepath.Join(dir, "modules.dep"), "kernel/a.ko:\nkernel/b.ko: kernel/a.ko\n")
 	k = modprobetest.NewKernel(t)
 	if err := k.SetRelease(fakeRelease); err != nil {
 		t.Fatal(err)

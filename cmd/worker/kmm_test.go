@@ -23,18 +23,13 @@ func kmmNode(t *testing.T) (k *modprobetest.Kernel, host, shared, cfg string) {
 	t.Helper()
 	host, k = hostTree(t)
 	shared = t.TempDir()
-	dir := filepath.Join(shared, "opt/lib/modules", fakeRelease)
-	var dep strings.Builder
-	for _, n := range []string{"oot_main", "oot_dep"} {
-		m := &testmod.Module{Name: n, ModInfo: testmod.StandardModInfo(n, testmod.DefaultVermagic(fakeRelease))}
-		img, err := m.ELF()
-		if err != nil {
-			t.Fatal(err)
-		}
-		writeFile(t, filepath.Join(dir, "extra", n+".ko"), string(img))
-		dep.WriteString("extra/" + n + ".ko:\n")
+	_, err := modprobetest.WriteTree(filepath.Join(shared, "opt"), fakeRelease,
+		modprobetest.Module{Name: "oot_main", Path: "extra/oot_main.ko"},
+		modprobetest.Module{Name: "oot_dep", Path: "extra/oot_dep.ko"},
+	)
+	if err != nil {
+		t.Fatal(err)
 	}
-	writeFile(t, filepath.Join(dir, "modules.dep"), dep.String())
 	writeFile(t, filepath.Join(shared, "firmware/oot/fw.bin"), "firmware")
 	cfg = filepath.Join(t.TempDir(), "config.yaml")
 	writeFile(t, cfg, "kernelVersion: "+fakeRelease+"\ncontainerImage: example.com/oot:1\ninTreeModulesToRemove: [b, nosuch]\n"+

@@ -1,4 +1,4 @@
-package modprobe_test
+package adversarial_test
 
 import (
 	"archive/tar"
@@ -10,13 +10,69 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gokmod/modprobe/internal/registrytest"
+	"github.com/gokmod/modprobe/kmodimage"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
-
-	"github.com/gokmod/modprobe/internal/registrytest"
-	"github.com/gokmod/modprobe/kmodimage"
 )
+
+func advImageCases() []advCase {
+	const cat = "image"
+	const kver = "6.1.0-adv"
+	const kdir = "opt/lib/modules/" + kver
+	type entry = registrytest.Entry
+	base := func(t *testing.T) []entry {
+		return []entry{
+			{Name: "opt/", Type: tar.TypeDir}, {Name: "opt/lib/", Type: tar.TypeDir}, {Name: "opt/lib/modules/", Type: tar.TypeDir},
+			{Name: kdir + "/", Type: tar.TypeDir},
+			{Name: kdir + "/good.ko", Data: advModuleImage(t, "good")},
+		}
+	}
+	extract := func(more func(e *advEnv) []entry, index bool) func(ctx context.Context, t *testing.T, e *advEnv) error {
+		return func(ctx context.Context, t *testing.T, e *advEnv) error {
+			img := registrytest.Image(t, append(base(t), more(e)...))
+			return kmodimage.Extract(ctx, img, filepath.Join(e.root, "dst"), kmodimage.ExtractOptions{KernelVersion: kver, Index: index})
+		}
+	}
+	setup := func(t *testing.T, n int) *advEnv { e := advTree(t); e.k = nil; return e }
+	unsafe := func(name string, more func(e *advEnv) []entry) advCase {
+		return advCase{name: name, category: cat, setup: setup, act: extract(more, false), want: advIs(kmodimage.ErrUnsafeEntry)}
+	}
+	return []advCase{
+		unsafe("traversal", func(e *advEnv) []entry {
+			return []entry{{Name: kdir + "/../../../../../outside/evil", Data: []byte("x")}}
+		}),
+		unsafe("absolute name", func(e *advEnv) []entry { return []entry{{Name: e.outside + "/evil", Data: []byte("x")}} }),
+		unsafe("symlink escape", func(e *advEnv) []entry {
+			return []entry{{Name: kdir + "/out", Type: tar.TypeSymlink, Linkname: e.outside}, {Name: kdir + "/out/evil", Data: []byte("x")}}
+		}),
+		unsafe("device node", func(e *advEnv) []entry {
+			return []entry{{Name: kdir + "/mem", Type: tar.TypeChar, Devmajor: 1, Devminor: 1}}
+		}),
+		{
+			name: "header claiming 8 GiB", category: cat, setup: setup,
+			act: extract(func(e *advEnv) []entry {
+				return []entry{{Name: kdir + "/huge.ko", Data: []byte("\x7fELF"), Size: 8 << 30}}
+			}, false),
+			want: advIs(kmodimage.ErrTooLarge),
+		},
+		{
+			// Relative links inside the kernel directory are allowed, and
+			// "." makes a loop; indexing the image must not walk it
+			// exponentially (two loops: 2^40 directories).
+			name: "symlink loops, indexed", category: cat, setup: setup, timeout: 2 * time.Second,
+			act: extract(func(e *advEnv) []entry {
+				return []entry{
+					{Name: kdir + "/l1", Type: tar.TypeSymlink, Linkname: "."},
+					{Name: kdir + "/l2", Type: tar.TypeSymlink, Linkname: "."},
+				}
+			}, true),
+			want:   advNilOr(kmodimage.ErrUnsafeEntry, kmodimage.ErrLayout),
+			writes: []string{"dst"},
+		},
+	}
+}
 
 // advImageIntegrityCases are kmod images whose bytes are not what their
 // digests say, and registries that loop, stall, drip or send without end.

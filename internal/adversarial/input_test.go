@@ -1,4 +1,4 @@
-package modprobe_test
+package adversarial_test
 
 import (
 	"context"
