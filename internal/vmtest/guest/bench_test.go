@@ -155,3 +155,17 @@ func BenchmarkLoadAll(b *testing.B) {
 	vmtest.RequireGuest(b)
 	benchModprobe(b, independentModules(b), kmodModprobe, cliModprobe, cliJobs2, libModprobe, libJobs2)
 }
+
+// BenchmarkStartup times a process that loads nothing under the
+// emulator: modprobe -D of the stack (resolution only, as the host's
+// modprobe -D row), by kmod and gokmod, and /bin/true for the floor of a
+// process start. It tells how much of a load's time outside the kernel
+// is the process's start.
+func BenchmarkStartup(b *testing.B) {
+	vmtest.RequireGuest(b)
+	dryRun := []string{"-D"}
+	benchModprobe(b, stackModules[:1],
+		contender{name: "kmod", bin: "/sbin/modprobe", args: dryRun},
+		contender{name: "cli", bin: "/gokmod/modprobe", args: dryRun},
+		contender{name: "true", bin: "/bin/true"})
+}
