@@ -84,13 +84,16 @@ func (w *Worker) moduleRoot(m *ModprobeSpec) string {
 //     SharedDir); otherwise load moduleName with its parameters from
 //     SharedDir/dirName, with args.load's options and the softdeps of
 //     modulesLoadingOrder, whose failures are ignored as kmod ignores
-//     softdep failures.
+//     softdep failures. With modprobedDir, the image's modprobe.d files
+//     (SharedDir/modprobedDir) are read before the worker's own
+//     configuration, as KMM copies them into the worker's /etc/modprobe.d.
 //
 // Before the first step it checks what it can: the configuration
-// (Validate), that the module directory SharedDir/dirName/lib/modules/KERNEL
-// and the firmware path SharedDir/firmwarePath lie inside SharedDir once
-// symbolic links are resolved (an error wrapping ErrOutsideRoot), and the
-// firmware tree as CopyFirmware will copy it. A module already loaded is
+// (Validate), that the module directory SharedDir/dirName/lib/modules/KERNEL,
+// the firmware path SharedDir/firmwarePath and SharedDir/modprobedDir lie
+// inside SharedDir once symbolic links are resolved (an error wrapping
+// ErrOutsideRoot), the firmware tree as CopyFirmware will copy it, and
+// the modprobedDir as KMM requires it (ErrModprobedDir). A module already loaded is
 // success, so Load may run again after a failure, as KMM's pods do. ctx
 // is checked between modules.
 func (w *Worker) Load(ctx context.Context, cfg *ModuleConfig) error {
@@ -164,8 +167,8 @@ func (w *Worker) Load(ctx context.Context, cfg *ModuleConfig) error {
 // Unload does what KMM's worker does to unload a Module: rawArgs.unload
 // as modprobe would run it, or else the removal (modprobe -r, with
 // args.unload's options) from SharedDir/dirName of modulesLoadingOrder in
-// its order, or of moduleName; every module is tried, and one not loaded
-// is success. Then, with the Module's firmwarePath and FirmwarePath set,
+// its order, or of moduleName, with the image's modprobedDir files read as
+// by Load; every module is tried, and one not loaded is success. Then, with the Module's firmwarePath and FirmwarePath set,
 // the firmware files it copied are removed from FirmwarePath (failures
 // are logged, not returned). The configuration and its paths are checked
 // first, as by Load.
