@@ -136,6 +136,12 @@ func cacheKey(d v1.Hash, p plan) string {
 func (p plan) keyFields() []string {
 	f := []string{p.modules, p.kernel, p.hostModules}
 	for _, pt := range p.parts[1:] {
+		if pt.what == modprobedWhat {
+			// Named, so that it differs from a firmware path; the
+			// keys of entries without one stay as they were.
+			f = append(f, "modprobe.d:"+pt.rel)
+			continue
+		}
 		f = append(f, pt.rel)
 	}
 	return f

@@ -40,15 +40,37 @@ type ModprobeSpec struct {
 	// ModulesLoadingOrder, [m0 m1 ... mn] with m0 the module, loads mn
 	// first and m0 last, as softdeps "m0 pre: m1", "m1 pre: m2", ...
 	ModulesLoadingOrder []string `json:"modulesLoadingOrder,omitempty"`
+	// ModprobedDir is the image directory holding modprobe.d files for
+	// the image's modules (KMM's modprobedDir, added in 2026): its
+	// regular files, directly in it, configure the load and the unload
+	// as files of /etc/modprobe.d would. It must exist in the image, hold
+	// at least one regular file and no directory.
+	ModprobedDir string `json:"modprobedDir,omitempty"`
+}
+
+// TLSOptions is KMM's registryTLS: how the worker reaches the registry
+// of the Module's image.
+type TLSOptions struct {
+	// Insecure allows plain HTTP (and unverified TLS), as insecurePull
+	// does.
+	Insecure bool `json:"insecure,omitempty"`
+	// InsecureSkipTLSVerify accepts any certificate the registry
+	// presents, over HTTPS.
+	InsecureSkipTLSVerify bool `json:"insecureSkipTLSVerify,omitempty"`
 }
 
 // ModuleConfig is the KMM worker's configuration file
-// (/etc/kmm-worker/config.yaml), with KMM's field names.
+// (/etc/kmm-worker/config.yaml), with KMM's field names. KMM's operator
+// writes insecurePull; registryTLS, the Module's own field, is accepted
+// too (see PullOptions). Neither carries a CA bundle: KMM has no field
+// for one, and gokmod's worker takes it from its --registry-ca option
+// (PullOptions.RootCAs).
 type ModuleConfig struct {
 	KernelVersion         string       `json:"kernelVersion"`
 	ContainerImage        string       `json:"containerImage"`
 	ImagePullPolicy       string       `json:"imagePullPolicy,omitempty"`
 	InsecurePull          bool         `json:"insecurePull,omitempty"`
+	RegistryTLS           *TLSOptions  `json:"registryTLS,omitempty"`
 	InTreeModulesToRemove []string     `json:"inTreeModulesToRemove,omitempty"`
 	InTreeModuleToRemove  string       `json:"inTreeModuleToRemove,omitempty"`
 	Modprobe              ModprobeSpec `json:"modprobe"`
@@ -139,11 +161,11 @@ func unknownFieldLine(data []byte, err error) string {
 // rawArgs (not both; rawArgs then with load and unload); a
 // modulesLoadingOrder of at least two different modules starting with
 // moduleName; an absolute dirName; at most one in-tree field; an absolute
-// firmwarePath. Then the paths must stay inside the worker's shared
+// firmwarePath; an absolute modprobedDir. Then the paths must stay inside the worker's shared
 // directory, with the rules Extract applies to an image: dirName and
 // firmwarePath absolute and clean (no "..", no "//", no trailing "/",
-// no NUL), firmwarePath neither "/" nor overlapping the kernel
-// directory dirName/lib/modules/kernelVersion, and kernelVersion one path
+// no NUL), firmwarePath and modprobedDir neither "/" nor overlapping
+// the kernel directory dirName/lib/modules/kernelVersion or each other, and kernelVersion one path
 // element; so a configuration that kmm load accepts, kmm load --pull
 // accepts too, and the other way round. An empty dirName stands for
 // DefaultDirName. Errors wrap ErrConfig.
@@ -163,6 +185,8 @@ func (c *ModuleConfig) Validate() error {
 		return bad("modprobe.dirName %q is not an absolute path", m.DirName)
 	case m.FirmwarePath != "" && !path.IsAbs(m.FirmwarePath):
 		return bad("modprobe.firmwarePath %q is not an absolute path", m.FirmwarePath)
+	case m.ModprobedDir != "" && !path.IsAbs(m.ModprobedDir):
+		return bad("modprobe.modprobedDir %q is not an absolute path", m.ModprobedDir)
 	case len(c.InTreeModulesToRemove) > 0 && c.InTreeModuleToRemove != "":
 		return bad("inTreeModulesToRemove and inTreeModuleToRemove are mutually exclusive")
 	}
@@ -190,16 +214,17 @@ func (c *ModuleConfig) Validate() error {
 // configNames returns the names of the worker configuration's fields, for
 // errors.
 func configNames() fieldNames {
-	return fieldNames{"modprobe.dirName", "kernelVersion", "modprobe.firmwarePath"}
+	return fieldNames{"modprobe.dirName", "kernelVersion", "modprobe.firmwarePath", "modprobe.modprobedDir"}
 }
 
 // extractOptions are the options that extract the configuration's image
-// parts: its dirName, kernelVersion and firmwarePath.
+// parts: its dirName, kernelVersion, firmwarePath and modprobedDir.
 func (c *ModuleConfig) extractOptions() ExtractOptions {
 	return ExtractOptions{
 		DirName:       c.Modprobe.dirName(),
 		KernelVersion: c.KernelVersion,
 		FirmwarePath:  c.Modprobe.FirmwarePath,
+		ModprobedDir:  c.Modprobe.ModprobedDir,
 	}
 }
 

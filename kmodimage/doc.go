@@ -10,7 +10,10 @@
 // unloads it. Load and Unload do the same with gokmod's Loader instead of
 // an exec'd modprobe, keeping KMM's semantics (see their docs), and
 // Extract takes the place of the init container that copies the image's
-// files.
+// files; Worker.PullAndLoad does both in one call. A registry's TLS
+// certificate is checked against the system's authorities, or the CA
+// bundles of PullOptions.RootCAs (LoadCABundle), unless KMM's
+// registryTLS or insecurePull says otherwise.
 //
 // # Integrity
 //

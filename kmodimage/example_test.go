@@ -80,3 +80,28 @@ func ExampleWorker() {
 		log.Fatal(err)
 	}
 }
+
+// The whole of KMM's worker in one call: pull the configuration's image
+// (over TLS with the registry's CA bundle) and load its module.
+func ExampleWorker_PullAndLoad() {
+	ctx := context.Background()
+	cfg, err := kmodimage.ReadConfig("/etc/kmm-worker/config.yaml")
+	if err != nil {
+		log.Fatal(err)
+	}
+	roots, err := kmodimage.LoadCABundle("/etc/pki/kmm/ca-bundle.crt")
+	if err != nil {
+		log.Fatal(err)
+	}
+	w := &kmodimage.Worker{
+		SharedDir: "/var/lib/kmm/images",
+		Log:       func(line string) { log.Print(line) },
+	}
+	err = w.PullAndLoad(ctx, cfg, kmodimage.PullLoadOptions{
+		Pull:  kmodimage.PullOptions{RootCAs: roots},
+		Cache: "/var/cache/kmm",
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+}

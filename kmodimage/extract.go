@@ -25,6 +25,8 @@ type ExtractOptions struct {
 	KernelVersion string
 	// FirmwarePath, if set, is an absolute directory in the image whose contents are extracted too.
 	FirmwarePath string
+	// ModprobedDir, if set, is an absolute directory in the image holding modprobe.d files (KMM's modprobedDir), extracted too.
+	ModprobedDir string
 	// HostModules, if set, is an absolute directory (KMM's "/host/lib/modules") that symlinks in the extracted tree may point into; any other absolute symlink target is refused.
 	HostModules string
 	// MaxFileSize caps each regular file; zero means DefaultMaxFileSize (1 GiB).
@@ -88,8 +90,8 @@ func (e *EntryError) Unwrap() error { return e.Err }
 const tmpPrefix = ".gokmod-extract-"
 
 // Extract writes the files of img under dst, at their image paths:
-// dst/DIRNAME/lib/modules/KERNEL/... and dst/FIRMWAREPATH/..., and nothing
-// else.
+// dst/DIRNAME/lib/modules/KERNEL/..., dst/FIRMWAREPATH/... and
+// dst/MODPROBEDDIR/..., and nothing else.
 //
 // The layers are applied in order, honouring whiteouts and opaque
 // directories, into a temporary directory inside dst (created if missing);
@@ -121,7 +123,7 @@ const tmpPrefix = ".gokmod-extract-"
 //
 // When the image has nothing at DIRNAME/lib/modules/KERNEL the error wraps
 // ErrNotInImage and lists the kernel versions the image has; likewise for
-// a requested firmware path. ctx is checked between entries, and the
+// a requested firmware path or modprobe.d directory. ctx is checked between entries, and the
 // layers' readers are always closed. Calls extracting into the same dst at
 // once may fail, but never mix their files; Cache serves concurrent
 // callers.
@@ -239,7 +241,7 @@ func within(name, dir string) bool {
 type plan struct {
 	modules     string // "opt/lib/modules"
 	kernel      string // the kernel version
-	parts       []part // the kernel directory, then the firmware path if any
+	parts       []part // the kernel directory, then the firmware path and the modprobe.d directory if any
 	hostModules string
 	index       bool
 	maxFile     int64
@@ -257,11 +259,16 @@ func newPlan(opts ExtractOptions) (plan, error) {
 }
 
 // fieldNames name the options that select an image's parts, in errors.
-type fieldNames struct{ dirName, kernel, firmware string }
+type fieldNames struct{ dirName, kernel, firmware, modprobed string }
 
 // optionNames returns ExtractOptions' names; ModuleConfig.Validate uses
 // the worker configuration's (configNames).
-func optionNames() fieldNames { return fieldNames{"DirName", "KernelVersion", "FirmwarePath"} }
+func optionNames() fieldNames {
+	return fieldNames{"DirName", "KernelVersion", "FirmwarePath", "ModprobedDir"}
+}
+
+// modprobedWhat names the modprobe.d directory's part.
+const modprobedWhat = "modprobe.d directory"
 
 // checkPlan is newPlan, naming the fields as names says.
 func checkPlan(opts ExtractOptions, names fieldNames) (plan, error) {
@@ -283,15 +290,23 @@ func checkPlan(opts ExtractOptions, names fieldNames) (plan, error) {
 		maxEntries:  orDefault(opts.MaxEntries, DefaultMaxEntries),
 	}
 	p.parts = []part{{rel: path.Join(p.modules, k), what: "kernel directory"}}
-	if fw := opts.FirmwarePath; fw != "" {
-		if err := checkAbsDir(names.firmware, fw, false); err != nil {
+	for _, o := range []struct{ name, dir, what string }{
+		{names.firmware, opts.FirmwarePath, "firmware path"},
+		{names.modprobed, opts.ModprobedDir, modprobedWhat},
+	} {
+		if o.dir == "" {
+			continue
+		}
+		if err := checkAbsDir(o.name, o.dir, false); err != nil {
 			return plan{}, err
 		}
-		rel := strings.TrimPrefix(fw, "/")
-		if within(rel, p.parts[0].rel) || within(p.parts[0].rel, rel) {
-			return plan{}, fmt.Errorf("%s %s overlaps the kernel directory %s", names.firmware, fw, p.parts[0].abs())
+		rel := strings.TrimPrefix(o.dir, "/")
+		for _, pt := range p.parts {
+			if within(rel, pt.rel) || within(pt.rel, rel) {
+				return plan{}, fmt.Errorf("%s %s overlaps the %s %s", o.name, o.dir, pt.what, pt.abs())
+			}
 		}
-		p.parts = append(p.parts, part{rel: rel, what: "firmware path"})
+		p.parts = append(p.parts, part{rel: rel, what: o.what})
 	}
 	if p.hostModules != "" {
 		if err := checkAbsDir("HostModules", p.hostModules, false); err != nil {

@@ -3,6 +3,7 @@ package kmodimage
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -19,8 +20,17 @@ import (
 
 // PullOptions adjust how an image is fetched from a registry.
 type PullOptions struct {
-	// Insecure allows plain HTTP and unverified TLS (KMM's insecurePull).
+	// Insecure allows plain HTTP and unverified TLS (KMM's insecurePull,
+	// and registryTLS.insecure).
 	Insecure bool
+	// InsecureSkipTLSVerify accepts any certificate the registry presents,
+	// over HTTPS only (KMM's registryTLS.insecureSkipTLSVerify).
+	InsecureSkipTLSVerify bool
+	// RootCAs, if set, are the certificate authorities a registry's
+	// certificate must chain to, in place of the system's (see
+	// LoadCABundle). A certificate that does not verify fails the pull
+	// with an error wrapping ErrUntrustedRegistry.
+	RootCAs *x509.CertPool
 	// Keychain resolves registry credentials; nil means authn.DefaultKeychain.
 	Keychain authn.Keychain
 	// Platform selects the image of a multi-platform index; nil means linux and runtime.GOARCH.

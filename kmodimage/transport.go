@@ -61,11 +61,12 @@ type pullTransport struct {
 // newPullTransport returns the transport of a pull starting now.
 func newPullTransport(opts PullOptions) *pullTransport {
 	base := http.DefaultTransport.(*http.Transport).Clone()
-	if opts.Insecure {
-		if base.TLSClientConfig == nil {
-			base.TLSClientConfig = &tls.Config{}
-		}
-		base.TLSClientConfig.InsecureSkipVerify = true
+	if base.TLSClientConfig == nil {
+		base.TLSClientConfig = &tls.Config{}
+	}
+	base.TLSClientConfig.InsecureSkipVerify = opts.Insecure || opts.InsecureSkipTLSVerify
+	if opts.RootCAs != nil {
+		base.TLSClientConfig.RootCAs = opts.RootCAs
 	}
 	timeout := opts.Timeout
 	if timeout == 0 {
@@ -117,7 +118,7 @@ func (t *pullTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := t.inner.RoundTrip(req.WithContext(w.ctx))
 	if err != nil {
 		w.stop()
-		return nil, w.explain(err)
+		return nil, untrusted(w.explain(err), first.URL.Host)
 	}
 	body, err := t.bound(req, first, resp)
 	if err != nil {

@@ -68,7 +68,15 @@ func (w *Worker) moduleRoot(m *ModprobeSpec) string {
 // at the first error:
 //
 //  1. with FirmwarePath set, write it to firmware_class.path;
-//  2. remove the in-tree modules (RemoveInTree);
+//  2. remove the in-tree modules (RemoveInTree), but for one whose live
+//     module is the image's own module of that name (a second Load, after
+//     the worker's pod restarted): when the live module's srcversion
+//     (/sys/module/NAME/srcversion) is the srcversion in the image
+//     module's .modinfo, it is left loaded. Without a srcversion on either
+//     side (a kernel built without CONFIG_MODULE_SRCVERSION_ALL and a
+//     module without MODULE_VERSION) the two cannot be told apart and the
+//     module is removed, as KMM does, then loaded again from the image
+//     when it is the Module's;
 //  3. with the Module's firmwarePath, copy SharedDir/firmwarePath to
 //     FirmwarePath (CopyFirmware);
 //  4. load: with rawArgs, run rawArgs.load as modprobe would (its -d, if
@@ -76,13 +84,16 @@ func (w *Worker) moduleRoot(m *ModprobeSpec) string {
 //     SharedDir); otherwise load moduleName with its parameters from
 //     SharedDir/dirName, with args.load's options and the softdeps of
 //     modulesLoadingOrder, whose failures are ignored as kmod ignores
-//     softdep failures.
+//     softdep failures. With modprobedDir, the image's modprobe.d files
+//     (SharedDir/modprobedDir) are read before the worker's own
+//     configuration, as KMM copies them into the worker's /etc/modprobe.d.
 //
 // Before the first step it checks what it can: the configuration
-// (Validate), that the module directory SharedDir/dirName/lib/modules/KERNEL
-// and the firmware path SharedDir/firmwarePath lie inside SharedDir once
-// symbolic links are resolved (an error wrapping ErrOutsideRoot), and the
-// firmware tree as CopyFirmware will copy it. A module already loaded is
+// (Validate), that the module directory SharedDir/dirName/lib/modules/KERNEL,
+// the firmware path SharedDir/firmwarePath and SharedDir/modprobedDir lie
+// inside SharedDir once symbolic links are resolved (an error wrapping
+// ErrOutsideRoot), the firmware tree as CopyFirmware will copy it, and
+// the modprobedDir as KMM requires it (ErrModprobedDir). A module already loaded is
 // success, so Load may run again after a failure, as KMM's pods do. ctx
 // is checked between modules.
 func (w *Worker) Load(ctx context.Context, cfg *ModuleConfig) error {
@@ -102,8 +113,12 @@ func (w *Worker) Load(ctx context.Context, cfg *ModuleConfig) error {
 	if err != nil {
 		return err
 	}
+	confDir, err := w.modprobedDir(m)
+	if err != nil {
+		return err
+	}
 	softdeps := Softdeps(m.ModulesLoadingOrder)
-	l, err := w.open(inv, softdeps)
+	l, err := w.open(inv, softdeps, confDir)
 	if err != nil {
 		return err
 	}
@@ -121,7 +136,7 @@ func (w *Worker) Load(ctx context.Context, cfg *ModuleConfig) error {
 				return fmt.Errorf("%w: %s has no modules.dep and could not be indexed: %w", ErrLayout, dir, err)
 			}
 			w.logf("indexed %s", dir)
-			if l, err = w.open(inv, softdeps); err != nil {
+			if l, err = w.open(inv, softdeps, confDir); err != nil {
 				return err
 			}
 		}
@@ -135,7 +150,7 @@ func (w *Worker) Load(ctx context.Context, cfg *ModuleConfig) error {
 			return err
 		}
 	}
-	if err := w.RemoveInTree(ctx, cfg.InTreeModules()); err != nil {
+	if err := w.removeInTree(ctx, cfg.InTreeModules(), l); err != nil {
 		return err
 	}
 	if firmware != "" {
@@ -152,8 +167,8 @@ func (w *Worker) Load(ctx context.Context, cfg *ModuleConfig) error {
 // Unload does what KMM's worker does to unload a Module: rawArgs.unload
 // as modprobe would run it, or else the removal (modprobe -r, with
 // args.unload's options) from SharedDir/dirName of modulesLoadingOrder in
-// its order, or of moduleName; every module is tried, and one not loaded
-// is success. Then, with the Module's firmwarePath and FirmwarePath set,
+// its order, or of moduleName, with the image's modprobedDir files read as
+// by Load; every module is tried, and one not loaded is success. Then, with the Module's firmwarePath and FirmwarePath set,
 // the firmware files it copied are removed from FirmwarePath (failures
 // are logged, not returned). The configuration and its paths are checked
 // first, as by Load.
@@ -172,7 +187,11 @@ func (w *Worker) Unload(ctx context.Context, cfg *ModuleConfig) error {
 			return err
 		}
 	}
-	l, err := w.open(inv, nil)
+	confDir, err := w.modprobedDir(m)
+	if err != nil {
+		return err
+	}
+	l, err := w.open(inv, nil, confDir)
 	if err != nil {
 		return err
 	}
@@ -292,8 +311,9 @@ func (w *Worker) invocation(m *ModprobeSpec, unload bool) (Invocation, error) {
 	return inv, nil
 }
 
-// open opens a Loader on the module tree of a modprobe invocation.
-func (w *Worker) open(inv Invocation, softdeps []modprobe.Softdep) (*modprobe.Loader, error) {
+// open opens a Loader on the module tree of a modprobe invocation, with
+// the image's modprobe.d directory confDir, if any, read first.
+func (w *Worker) open(inv Invocation, softdeps []modprobe.Softdep, confDir string) (*modprobe.Loader, error) {
 	opts := w.Options
 	opts.ModuleDir = ""
 	opts.RootDir = inv.Root
@@ -303,6 +323,15 @@ func (w *Worker) open(inv Invocation, softdeps []modprobe.Softdep) (*modprobe.Lo
 	}
 	if inv.ConfigPaths != nil {
 		opts.ConfigPaths = inv.ConfigPaths
+	}
+	if confDir != "" {
+		// KMM copies the files into the worker's /etc/modprobe.d, the
+		// directory read first: here the image's directory comes first.
+		base := opts.ConfigPaths
+		if base == nil {
+			base = modprobe.DefaultConfigPaths(opts.Compat)
+		}
+		opts.ConfigPaths = append([]string{confDir}, base...)
 	}
 	opts.Softdeps = append(append([]modprobe.Softdep(nil), opts.Softdeps...), softdeps...)
 	return modprobe.Open(opts)
@@ -333,7 +362,16 @@ func (w *Worker) exec(ctx context.Context, l *modprobe.Loader, inv Invocation) e
 // names with no file); the others are removed as modprobe -r does, so one
 // not loaded is success and one in use fails with modprobe.ErrInUse.
 // Names are matched with "-" and "_" alike.
+//
+// RemoveInTree does not know the image: Load, which does, leaves a live
+// module that came from the image (see Load).
 func (w *Worker) RemoveInTree(ctx context.Context, names []string) error {
+	return w.removeInTree(ctx, names, nil)
+}
+
+// removeInTree is RemoveInTree; with image, the Loader of the image's
+// module tree, a name whose live module is the image's own is left.
+func (w *Worker) removeInTree(ctx context.Context, names []string, image *modprobe.Loader) error {
 	if len(names) == 0 {
 		return nil
 	}
@@ -361,6 +399,16 @@ func (w *Worker) RemoveInTree(ctx context.Context, names []string) error {
 		if builtin {
 			w.logf("in-tree module %s is builtin, skipping", n)
 			continue
+		}
+		if image != nil {
+			same, err := w.liveFromImage(ctx, n, image)
+			if err != nil {
+				return fmt.Errorf("could not remove in-tree modules %s: %w", strings.Join(names, " "), err)
+			}
+			if same != "" {
+				w.logf("in-tree module %s: the live module is the image's (srcversion %s), leaving it", n, same)
+				continue
+			}
 		}
 		present = append(present, n)
 	}

@@ -6,7 +6,8 @@
 //
 // The fake reads each module image it is given, as the kernel does: the
 // module's name from .gnu.linkonce.this_module (or .modinfo name=), its
-// dependencies from .modinfo depends=, its parameters from parmtype=. It
+// dependencies from .modinfo depends=, its parameters from parmtype=, and
+// its srcversion=, which it shows in /sys/module/NAME/srcversion. It
 // refuses a module whose dependencies are not live (the kernel's
 // "Unknown symbol", ENOENT), a parameter the module does not declare
 // (EINVAL), a second insert of a live module (EEXIST), and a removal of a
@@ -334,7 +335,7 @@ func (k *Kernel) Preload(name string, deps ...string) error {
 			return fmt.Errorf("modprobetest: dependency %s of %s is not live", d, name)
 		}
 	}
-	return k.addLive(name, 4096, deps, nil)
+	return k.addLive(name, 4096, deps, nil, "")
 }
 
 // Log appends a message to the kernel log, as printk does.
@@ -359,7 +360,9 @@ func (k *Kernel) logf(format string, args ...any) error {
 }
 
 // addLive makes a module live and writes its sysfs directory.
-func (k *Kernel) addLive(name string, size int, deps []string, params map[string]string) error {
+// A module with a srcversion in its .modinfo gets a srcversion file, as
+// with the kernel's CONFIG_MODULE_SRCVERSION_ALL.
+func (k *Kernel) addLive(name string, size int, deps []string, params map[string]string, srcversion string) error {
 	m := &liveModule{name: name, size: size, deps: deps}
 	k.mods[name] = m
 	k.order = append(k.order, name)
@@ -381,6 +384,11 @@ func (k *Kernel) addLive(name string, size int, deps []string, params map[string
 	}
 	if err := os.WriteFile(filepath.Join(dir, "coresize"), fmt.Appendf(nil, "%d\n", size), 0o444); err != nil {
 		return err
+	}
+	if srcversion != "" {
+		if err := os.WriteFile(filepath.Join(dir, "srcversion"), []byte(srcversion+"\n"), 0o444); err != nil {
+			return err
+		}
 	}
 	for _, d := range deps {
 		dm := k.mods[d]

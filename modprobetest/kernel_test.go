@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/gokmod/modprobe"
 	"github.com/gokmod/modprobe/internal/testmod"
 	"github.com/gokmod/modprobe/modprobetest"
@@ -207,4 +209,19 @@ func TestOptionsHermetic(t *testing.T) {
 	if in := k.Inserts(); len(in) != 1 || strings.TrimSpace(in[0].Params) != "q=3" {
 		t.Errorf("inserts %+v, want drv with q=3 from the fake modprobe.d", in)
 	}
+}
+
+// A module with a srcversion shows it in sysfs once live, as with the
+// kernel's CONFIG_MODULE_SRCVERSION_ALL; one without has no file.
+func TestFakeKernelSrcversion(t *testing.T) {
+	root := t.TempDir()
+	_, err := modprobetest.WriteTree(root, "6.1.0", modprobetest.Module{Name: "with", SrcVersion: "ABCDEF0123456789ABCDEF01"}, modprobetest.Module{Name: "without"})
+	require.NoError(t, err)
+	k := modprobetest.NewKernel(t)
+	l := k.Open(t, modprobe.Options{RootDir: root, KernelRelease: "6.1.0"})
+	require.NoError(t, l.LoadAll(t.Context(), "with", "without"))
+	b, err := os.ReadFile(filepath.Join(k.SysfsDir(), "module/with/srcversion"))
+	require.NoError(t, err)
+	require.Equal(t, "ABCDEF0123456789ABCDEF01\n", string(b))
+	require.NoFileExists(t, filepath.Join(k.SysfsDir(), "module/without/srcversion"))
 }

@@ -176,11 +176,12 @@ func gzipHeaderLen(data []byte) int {
 
 // image is what the fake reads of a module.
 type image struct {
-	name     string
-	depends  []string
-	parms    map[string]string // declared parameters and their types (parmtype=)
-	vermagic string
-	hasMagic bool
+	name       string
+	depends    []string
+	parms      map[string]string // declared parameters and their types (parmtype=)
+	vermagic   string
+	hasMagic   bool
+	srcversion string
 }
 
 // readImage reads the module's name and .modinfo, as load_module does:
@@ -215,6 +216,8 @@ func readImage(data []byte) (*image, error) {
 			img.parms[p] = typ
 		case "vermagic":
 			img.vermagic, img.hasMagic = kv.Value, true
+		case "srcversion":
+			img.srcversion = kv.Value
 		}
 	}
 	if n, err := mod.ThisModuleName(); err == nil && n != "" {
@@ -298,7 +301,7 @@ func (k *Kernel) load(ins *Insert, data []byte) error {
 		_ = k.logf("%s: init failed: %v", img.name, err)
 		return err
 	}
-	return k.addLive(img.name, len(data), img.depends, params)
+	return k.addLive(img.name, len(data), img.depends, params, img.srcversion)
 }
 
 type params string

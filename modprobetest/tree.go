@@ -32,6 +32,10 @@ type Module struct {
 	// file. A builtin module has no Depends, Params or Aliases, and no
 	// module depends on it (modpost never records one).
 	Builtin bool
+	// SrcVersion, if set, is the module's srcversion= (modpost's digest
+	// of its sources); the fake kernel shows it in
+	// /sys/module/NAME/srcversion once the module is live.
+	SrcVersion string
 }
 
 // WriteTree writes a module directory ROOT/lib/modules/RELEASE holding
@@ -74,6 +78,9 @@ func WriteTree(root, release string, mods ...Module) (string, error) {
 		for _, p := range m.Params {
 			name, typ, _ := strings.Cut(p, ":")
 			tm.ModInfo = append(tm.ModInfo, testmod.ParmType(name, typ))
+		}
+		if m.SrcVersion != "" {
+			tm.ModInfo = append(tm.ModInfo, testmod.SrcVersion(m.SrcVersion))
 		}
 		img, err := tm.ELF()
 		if err != nil {

@@ -27,6 +27,8 @@ const (
 	optHostModules
 	optCache
 	optPullTimeout
+	optRegistryCA
+	optSkipVerify
 )
 
 // kmmLong returns the options of gokmod kmm's subcommands.
@@ -45,6 +47,8 @@ func kmmLong() []getopt.Option {
 		{Name: "host-modules", HasArg: getopt.RequiredArgument, Val: optHostModules},
 		{Name: "cache", HasArg: getopt.RequiredArgument, Val: optCache},
 		{Name: "pull-timeout", HasArg: getopt.RequiredArgument, Val: optPullTimeout},
+		{Name: "registry-ca", HasArg: getopt.RequiredArgument, Val: optRegistryCA},
+		{Name: "insecure-skip-tls-verify", Val: optSkipVerify},
 		{Name: "help", Val: 'h'},
 	}
 }
@@ -58,6 +62,8 @@ type kmmCmd struct {
 	firmware, hostModules, cache    string
 	pullTimeout                     time.Duration
 	pullTimeoutSet                  bool // --pull-timeout was given
+	registryCAs                     []string
+	skipVerify                      bool
 	operands                        []string
 }
 
@@ -98,6 +104,10 @@ func runKMM(e *env, argv0 string, args []string) int {
 				return 1
 			}
 			c.pullTimeout, c.pullTimeoutSet = d, true
+		case optRegistryCA:
+			c.registryCAs = append(c.registryCAs, arg)
+		case optSkipVerify:
+			c.skipVerify = true
 		case 'h':
 			fmt.Fprintf(e.Stdout, kmmUsage, cli.UsageName(argv0, "kmm"))
 			return 0
@@ -135,15 +145,18 @@ func runKMM(e *env, argv0 string, args []string) int {
 }
 
 const kmmUsage = `Usage:
-	%[1]s load CONFIG [--firmware-path DIR] [--shared-dir DIR] [--kernel RELEASE] [--pull [--cache DIR] [--pull-timeout DURATION]] [--host-modules DIR]
+	%[1]s load CONFIG [--firmware-path DIR] [--shared-dir DIR] [--kernel RELEASE] [--pull [--cache DIR] [--pull-timeout DURATION] [--registry-ca FILE]...] [--host-modules DIR]
 	%[1]s unload CONFIG [--firmware-path DIR] [--shared-dir DIR] [--kernel RELEASE]
-	%[1]s pull --image REF --kernel RELEASE --dir DIR [--insecure] [--dirname DIR] [--firmware DIR] [--host-modules DIR] [--pull-timeout DURATION]
+	%[1]s pull --image REF --kernel RELEASE --dir DIR [--insecure | --insecure-skip-tls-verify] [--registry-ca FILE]... [--dirname DIR] [--firmware DIR] [--host-modules DIR] [--pull-timeout DURATION]
 Kernel Module Management's worker: load and unload read the worker's
 configuration (/etc/kmm-worker/config.yaml) and load or unload the Module's
 modules from the image files under the shared directory (default /tmp);
 pull extracts a kmod image's modules (DIRNAME/lib/modules/RELEASE) and
 firmware into a directory; an image without depmod's indexes is indexed
-with gokmod's depmod (by pull, load --pull and load). Every manifest and
+with gokmod's depmod (by pull, load --pull and load). The configuration's
+modprobe.modprobedDir (modprobe.d files shipped in the image) configures
+load and unload; its insecurePull and registryTLS apply to load --pull.
+KMM's configuration has no CA bundle: give one with --registry-ca. Every manifest and
 layer is checked against its digest before anything is moved into place,
 cached or loaded. As KMM runs its worker, "worker kmod load CONFIG ..." (a
 link named worker) and "%[1]s kmod load CONFIG ..." work too.
@@ -184,6 +197,10 @@ func (c *kmmCmd) worker(ctx context.Context, load bool) error {
 		return fmt.Errorf("unload takes no --pull-timeout: it pulls nothing")
 	case c.pullTimeoutSet && !c.pull:
 		return fmt.Errorf("load takes --pull-timeout only with --pull: without it, it pulls nothing")
+	case len(c.registryCAs) > 0 && (!load || !c.pull):
+		return fmt.Errorf("%s takes --registry-ca only with load --pull: without it, it pulls nothing", c.operands[0])
+	case c.skipVerify:
+		return fmt.Errorf("%s takes no --insecure-skip-tls-verify: the configuration's registryTLS says it", c.operands[0])
 	}
 	// The file may be a device that waits: a signal ends the wait.
 	cfg, err := cli.Interruptible(ctx, func() (*kmodimage.ModuleConfig, error) { return kmodimage.ReadConfig(c.operands[1]) })
@@ -201,21 +218,33 @@ func (c *kmmCmd) worker(ctx context.Context, load bool) error {
 	if !load {
 		return w.Unload(ctx, cfg)
 	}
-	if c.pull {
-		opts := kmodimage.ExtractOptions{
-			DirName:       cfg.Modprobe.DirName,
-			KernelVersion: cfg.KernelVersion,
-			FirmwarePath:  cfg.Modprobe.FirmwarePath,
-			HostModules:   c.hostModules,
-			Index:         true,
-		}
-		dir, err := c.pullInto(ctx, cfg.ContainerImage, cfg.InsecurePull, opts, cmp.Or(c.sharedDir, kmodimage.DefaultSharedDir), c.cache)
-		if err != nil {
-			return err
-		}
-		w.SharedDir = dir
+	if !c.pull {
+		return w.Load(ctx, cfg)
 	}
-	return w.Load(ctx, cfg)
+	pull, err := c.pullOptions(false)
+	if err != nil {
+		return err
+	}
+	w.SharedDir = cmp.Or(c.sharedDir, kmodimage.DefaultSharedDir)
+	return w.PullAndLoad(ctx, cfg, kmodimage.PullLoadOptions{Pull: pull, Cache: c.cache, HostModules: c.hostModules})
+}
+
+// pullOptions returns the registry options of the command line: the
+// pull timeout, the CA bundles and, with insecure, --insecure and
+// --insecure-skip-tls-verify.
+func (c *kmmCmd) pullOptions(insecure bool) (kmodimage.PullOptions, error) {
+	opts := kmodimage.PullOptions{Timeout: c.pullTimeout}
+	if insecure {
+		opts.Insecure, opts.InsecureSkipTLSVerify = c.insecure, c.skipVerify
+	}
+	if len(c.registryCAs) > 0 {
+		pool, err := kmodimage.LoadCABundle(c.registryCAs...)
+		if err != nil {
+			return opts, err
+		}
+		opts.RootCAs = pool
+	}
+	return opts, nil
 }
 
 // pullImage is kmm pull.
@@ -234,7 +263,11 @@ func (c *kmmCmd) pullImage(ctx context.Context) error {
 		HostModules:   c.hostModules,
 		Index:         true,
 	}
-	if _, err := c.pullInto(ctx, c.image, c.insecure, opts, c.dir, ""); err != nil {
+	pull, err := c.pullOptions(true)
+	if err != nil {
+		return err
+	}
+	if _, err := kmodimage.PullExtract(ctx, c.image, c.dir, kmodimage.PullExtractOptions{Pull: pull, Extract: opts}); err != nil {
 		return err
 	}
 	if err := kmodimage.CheckLayout(c.dir, dirName, c.kernel); err != nil {
@@ -242,28 +275,4 @@ func (c *kmmCmd) pullImage(ctx context.Context) error {
 	}
 	fmt.Fprintf(c.e.Stdout, "%s\n", filepath.Join(c.dir, dirName, "lib/modules", c.kernel))
 	return nil
-}
-
-// pullInto pulls the image ref and extracts it into dir, or through the
-// cache in the directory cache when that is set, and returns the
-// directory holding its files. The pull, extraction included, ends after
-// c.pullTimeout: the transport's deadline ends every request and body
-// read, and names the timeout. The context's deadline, a second later,
-// is only a backstop: set to the same instant, it would end a request a
-// moment before the transport's deadline and the error would not say why.
-func (c *kmmCmd) pullInto(ctx context.Context, ref string, insecure bool, opts kmodimage.ExtractOptions, dir, cache string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.pullTimeout+time.Second)
-	defer cancel()
-	img, err := kmodimage.OpenImage(ctx, ref, kmodimage.PullOptions{Insecure: insecure, Timeout: c.pullTimeout})
-	if err != nil {
-		return "", err
-	}
-	if cache != "" {
-		// A pod restart finds the image's files by digest.
-		return kmodimage.Cache{Dir: cache}.Extract(ctx, img, opts)
-	}
-	if err := kmodimage.Extract(ctx, img, dir, opts); err != nil {
-		return "", err
-	}
-	return dir, nil
 }

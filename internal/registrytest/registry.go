@@ -35,7 +35,8 @@ const (
 	startTries   = 5
 )
 
-// Registry is a running docker-registry that serves plain HTTP.
+// Registry is a running docker-registry that serves plain HTTP, or HTTPS
+// when started by StartTLS.
 type Registry struct {
 	// Host is the registry's address, "127.0.0.1:PORT", to start image
 	// references with.
@@ -45,10 +46,17 @@ type Registry struct {
 	cmd    *exec.Cmd
 	exited chan struct{} // closed when cmd has exited
 	stderr *syncBuffer
+	tls    *tlsFiles // nil: plain HTTP
 }
 
 // Start starts docker-registry on 127.0.0.1 at a free port with filesystem storage in a temporary directory, waits until GET /v2/ answers, and stops it (and removes its files) when the test ends. It fails the test (never skips) if the binary is missing.
 func Start(tb testing.TB) *Registry {
+	tb.Helper()
+	return startWith(tb, nil)
+}
+
+// startWith is Start, serving HTTPS with the files of t when t is set.
+func startWith(tb testing.TB, t *tlsFiles) *Registry {
 	tb.Helper()
 	if _, err := os.Stat(Binary); err != nil {
 		tb.Fatalf("registrytest: %v (install Debian's docker-registry package: scripts/setup.sh)", err)
@@ -60,7 +68,7 @@ func Start(tb testing.TB) *Registry {
 		if err != nil {
 			tb.Fatalf("registrytest: %v", err)
 		}
-		r, err := start(tb, filepath.Join(dir, fmt.Sprint(try)), port)
+		r, err := start(tb, filepath.Join(dir, fmt.Sprint(try)), port, t)
 		if err == nil {
 			return r
 		}
@@ -103,21 +111,21 @@ http:
   secret: registrytest-not-secret
   headers:
     %s: [%s]
-health:
+%shealth:
   storagedriver:
     enabled: false
 `
 
 // start runs the registry with its files in dir and waits until it
 // answers at port. On error it leaves nothing running.
-func start(tb testing.TB, dir string, port int) (*Registry, error) {
+func start(tb testing.TB, dir string, port int, t *tlsFiles) (*Registry, error) {
 	storage := filepath.Join(dir, "storage")
 	if err := os.MkdirAll(storage, 0o755); err != nil {
 		return nil, err
 	}
 	cfg := filepath.Join(dir, "config.yml")
 	id := fmt.Sprintf("%d-%d", os.Getpid(), time.Now().UnixNano())
-	if err := os.WriteFile(cfg, fmt.Appendf(nil, config, storage, port, idHeader, id), 0o644); err != nil {
+	if err := os.WriteFile(cfg, fmt.Appendf(nil, config, storage, port, idHeader, id, t.config()), 0o644); err != nil {
 		return nil, err
 	}
 	r := &Registry{
@@ -125,6 +133,7 @@ func start(tb testing.TB, dir string, port int) (*Registry, error) {
 		id:     id,
 		exited: make(chan struct{}),
 		stderr: &syncBuffer{},
+		tls:    t,
 	}
 	r.cmd = exec.Command(Binary, "serve", cfg)
 	r.cmd.Env = cleanEnv()
@@ -168,10 +177,10 @@ func cleanEnv() []string {
 // waitReady waits until GET /v2/ answers 200, the process exits, or
 // startTimeout passes.
 func (r *Registry) waitReady() error {
-	client := &http.Client{Timeout: time.Second}
+	client := r.tls.client(time.Second)
 	deadline := time.Now().Add(startTimeout)
 	for {
-		resp, err := client.Get("http://" + r.Host + "/v2/")
+		resp, err := client.Get(r.tls.scheme() + "://" + r.Host + "/v2/")
 		if err == nil {
 			resp.Body.Close()
 			switch {
@@ -210,7 +219,7 @@ func (r *Registry) stop() {
 	}
 }
 
-// Push writes img to the registry as REPO:TAG (plain HTTP) and returns the full reference "HOST/REPO:TAG".
+// Push writes img to the registry as REPO:TAG (plain HTTP, or HTTPS without verifying the certificate) and returns the full reference "HOST/REPO:TAG".
 func (r *Registry) Push(tb testing.TB, repo, tag string, img v1.Image) string {
 	tb.Helper()
 	ref := r.Host + "/" + repo + ":" + tag
@@ -220,7 +229,7 @@ func (r *Registry) Push(tb testing.TB, repo, tag string, img v1.Image) string {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), pushTimeout)
 	defer cancel()
-	if err := remote.Write(t, img, remote.WithContext(ctx)); err != nil {
+	if err := remote.Write(t, img, remote.WithContext(ctx), remote.WithTransport(r.tls.client(0).Transport)); err != nil {
 		tb.Fatalf("registrytest: push %s: %v", ref, err)
 	}
 	return ref
