@@ -17,7 +17,8 @@ import (
 
 const footprintUsage = `usage: bench footprint -rows FILE -out FILE [-rounds N] [-runs N]
 
-Builds the three programs of bench/footprint (each loads the modules named
+Run in the bench module's directory. Builds the three programs of
+bench/footprint (each loads the modules named
 on its command line: through gokmod's root package, u-root's kmodule and
 pmorjan/kmod) static, and compares what each pays for its library: the
 packages go list -deps gives, the binary's size, and its package
@@ -103,7 +104,7 @@ func footprintMain(args []string) error {
 		r := pairedRow("footprint."+p.name, "init", "ms", a.name, p.name, initMS[0], initMS[j], false)
 		rows = append(rows, r,
 			// Counts and sizes do not vary between runs: one round.
-			pairedRow("footprint."+p.name, "packages", "", a.name, p.name, []float64{float64(static[0].packages)}, []float64{float64(static[j].packages)}, false),
+			pairedRow("footprint."+p.name, "packages", "packages", a.name, p.name, []float64{float64(static[0].packages)}, []float64{float64(static[j].packages)}, false),
 			pairedRow("footprint."+p.name, "size", "MiB", a.name, p.name, []float64{inMiB(static[0].strippedSize)}, []float64{inMiB(static[j].strippedSize)}, false))
 	}
 	if err := appendRows(*rowsPath, rows...); err != nil {

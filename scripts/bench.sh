@@ -204,7 +204,7 @@ echo "bench: planning and heap" >&2
 # 5b. What a program pays for importing a module loader: gokmod's root
 # package, u-root's kmodule, pmorjan/kmod (packages, size, package inits).
 echo "bench: footprint" >&2
-"$bench" footprint -rows "$rows" -out "$OUTDIR/footprint.md" -rounds "$ROUNDS" -runs "$FAST_RUNS"
+(cd bench && GOWORK=off "$bench" footprint -rows "$rows" -out "$OUTDIR/footprint.md" -rounds "$ROUNDS" -runs "$FAST_RUNS")
 
 # 6. The library's Go benchmarks (planning, lookups, Open), once.
 echo "bench: go test -bench" >&2
