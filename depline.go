@@ -75,11 +75,20 @@ func (p *pool) parseDepline(m *module, line string) {
 	}
 	deps := make([]*module, 0, strings.Count(rest, " ")+1)
 	for rest != "" {
-		var f string
-		if i := strings.IndexAny(rest, " \t"); i >= 0 {
-			f, rest = rest[:i], rest[i+1:]
+		// strings.IndexAny(rest, " \t") without building its set: the
+		// first space, or a tab before it.
+		f := rest
+		i := strings.IndexByte(f, ' ')
+		if i >= 0 {
+			f = f[:i]
+		}
+		if j := strings.IndexByte(f, '\t'); j >= 0 {
+			i, f = j, f[:j]
+		}
+		if i >= 0 {
+			rest = rest[i+1:]
 		} else {
-			f, rest = rest, ""
+			rest = ""
 		}
 		if f == "" {
 			continue
