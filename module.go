@@ -172,8 +172,14 @@ func (p *pool) newFromAlias(alias, name string) (*module, bool) {
 // has another path. A file name that starts with a dot makes a module
 // with an empty name, as in libkmod.
 func (p *pool) newFromPath(path, name string) (*module, error) {
-	if err := p.l.statFile(path); err != nil {
-		return nil, err
+	return p.internPath(path, name, p.l.statFile(path))
+}
+
+// internPath is newFromPath once the file's existence is known: statErr
+// is statFile's answer for path.
+func (p *pool) internPath(path, name string, statErr error) (*module, error) {
+	if statErr != nil {
+		return nil, statErr
 	}
 	if strings.HasSuffix(path, "/") {
 		return nil, syscall.ENOENT
