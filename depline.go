@@ -30,6 +30,30 @@ func (p *pool) depPath(rel string) (string, bool) {
 	return dir + "/" + rel, true
 }
 
+// depEntry is what a Loader remembers of a modules.dep entry.
+type depEntry struct {
+	path string // depPath's answer
+	err  error  // statFile's
+}
+
+// depEntry returns the absolute path of the modules.dep entry rel, as
+// depPath does, and statFile's answer for it, remembered by the Loader
+// (see Loader.depFiles): no path is built again for a dependency seen
+// before.
+func (p *pool) depEntry(rel string) (path string, statErr error, ok bool) {
+	if v, hit := p.l.depFiles.Load(rel); hit {
+		f := v.(*depEntry)
+		return f.path, f.err, true
+	}
+	path, ok = p.depPath(rel)
+	if !ok {
+		return "", nil, false
+	}
+	statErr = p.l.statFile(path)
+	p.l.depFiles.Store(strings.Clone(rel), &depEntry{path: path, err: statErr})
+	return path, statErr, true
+}
+
 // knownDep returns the module name already found at the modules.dep
 // entry rel (a line naming a dependency many times, or a dependency of
 // several lines), without building its path or looking at the file again;
@@ -75,11 +99,20 @@ func (p *pool) parseDepline(m *module, line string) {
 	}
 	deps := make([]*module, 0, strings.Count(rest, " ")+1)
 	for rest != "" {
-		var f string
-		if i := strings.IndexAny(rest, " \t"); i >= 0 {
-			f, rest = rest[:i], rest[i+1:]
+		// strings.IndexAny(rest, " \t") without building its set: the
+		// first space, or a tab before it.
+		f := rest
+		i := strings.IndexByte(f, ' ')
+		if i >= 0 {
+			f = f[:i]
+		}
+		if j := strings.IndexByte(f, '\t'); j >= 0 {
+			i, f = j, f[:j]
+		}
+		if i >= 0 {
+			rest = rest[i+1:]
 		} else {
-			f, rest = rest, ""
+			rest = ""
 		}
 		if f == "" {
 			continue
@@ -89,13 +122,13 @@ func (p *pool) parseDepline(m *module, line string) {
 			deps = append(deps, d)
 			continue
 		}
-		path, ok := p.depPath(f)
+		path, statErr, ok := p.depEntry(f)
 		if !ok {
 			p.errorf(eventDeplineJoin, "could not join path '%s' and '%s'.", p.l.moduleDir, f)
 			m.depInit = false
 			return
 		}
-		d, err := p.newFromPath(path, name)
+		d, err := p.internPath(path, name, statErr)
 		if err != nil {
 			p.l.log.log(p.ctx, slog.LevelError, eventDepline, "dependency in modules.dep unusable",
 				slog.String(AttrPath, path), slog.Any(AttrError, err))

@@ -314,6 +314,11 @@ type Loader struct {
 	// stats remembers, per module file, whether it exists: like the
 	// indexes, the tree is taken as it was when first read.
 	stats sync.Map // string -> error
+	// depFiles remembers, per modules.dep entry (a path relative to
+	// moduleDir), its absolute path and whether it exists: the same
+	// dependency is on the lines of many modules, and a Loader plans
+	// many requests.
+	depFiles sync.Map // string -> *depEntry
 
 	kern           Kernel
 	proc           string

@@ -39,37 +39,38 @@ const (
 // module is libkmod's struct kmod_module: one object per name, or per
 // name and alias, shared by every list that reaches it during a request.
 type module struct {
-	name     string
-	alias    string
-	hasAlias bool
+	name  string
+	alias string
+	path  string
+	deps  []*module
 
-	path    string
-	depInit bool
-	deps    []*module
-
-	builtin tri
-
-	installInit bool
-	install     *string
-	removeInit  bool
-	remove      *string
-
-	optionsInit bool
-	options     string
+	install *string
+	remove  *string
+	options string
 
 	// probe state: visited and required hold the number of the probe
 	// (pool.gen) that set them, so that a new probe needs no reset.
-	visited   uint64
-	required  uint64
-	ignorecmd bool
+	visited  uint64
+	required uint64
 
-	// kept: the module outlives the probes of its request (see keep).
-	kept bool
 	// key in pool.mods, and the pool's lists of modules since the last
 	// release (see release)
 	key       string
 	nextFresh *module
 	nextDeps  *module
+
+	// The flags together, after the words: a module is allocated for
+	// every name and dependency of every request (200 bytes with each
+	// flag padded to a word, 160 so).
+	hasAlias    bool
+	depInit     bool
+	builtin     tri
+	installInit bool
+	removeInit  bool
+	optionsInit bool
+	ignorecmd   bool
+	// kept: the module outlives the probes of its request (see keep).
+	kept bool
 }
 
 // pool interns modules for one request, like libkmod's per-context hash.
@@ -171,8 +172,14 @@ func (p *pool) newFromAlias(alias, name string) (*module, bool) {
 // has another path. A file name that starts with a dot makes a module
 // with an empty name, as in libkmod.
 func (p *pool) newFromPath(path, name string) (*module, error) {
-	if err := p.l.statFile(path); err != nil {
-		return nil, err
+	return p.internPath(path, name, p.l.statFile(path))
+}
+
+// internPath is newFromPath once the file's existence is known: statErr
+// is statFile's answer for path.
+func (p *pool) internPath(path, name string, statErr error) (*module, error) {
+	if statErr != nil {
+		return nil, statErr
 	}
 	if strings.HasSuffix(path, "/") {
 		return nil, syscall.ENOENT

@@ -5,7 +5,6 @@ import (
 	"debug/elf"
 	"errors"
 	"fmt"
-	"io"
 	"math/bits"
 	"sync"
 	"syscall"
@@ -98,16 +97,12 @@ func noRelease() {}
 // file read into buf (or mapped, when larger than mapAbove), else
 // decompressed into out. release ends the image's use.
 func readImage(path string, buf []byte, out *modfile.Buffer) (img, scratch []byte, release func(), err error) {
-	f, err := fileio.OpenRegular(path)
+	f, err := fileio.OpenRegularFile(path)
 	if err != nil {
 		return nil, buf, nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, buf, nil, err
-	}
-	size := st.Size()
+	size := f.Size()
 	if size > maxModuleSize {
 		return nil, buf, nil, fmt.Errorf("%s: %w", path, modprobe.ErrTooLarge)
 	}
@@ -121,12 +116,9 @@ func readImage(path string, buf []byte, out *modfile.Buffer) (img, scratch []byt
 			return nil, buf, nil, err
 		}
 		if string(head[:]) == elf.ELFMAG {
-			data, _, unmap, err := fileio.Map(path, maxModuleSize)
+			data, unmap, err := f.Map(maxModuleSize)
 			if err == nil && data != nil {
 				return data, buf, func() { _ = unmap() }, nil
-			}
-			if unmap != nil {
-				_ = unmap()
 			}
 			// The file changed under depmod: read it as it is now.
 		}
@@ -137,7 +129,7 @@ func readImage(path string, buf []byte, out *modfile.Buffer) (img, scratch []byt
 		buf = make([]byte, max(64<<10, 1<<bits.Len64(uint64(size-1))))
 	}
 	buf = buf[:size]
-	if _, err := io.ReadFull(f, buf); err != nil {
+	if err := modfile.ReadAtFull(f, buf, 0); err != nil {
 		return nil, buf, nil, err
 	}
 	if bytes.HasPrefix(buf, []byte(elf.ELFMAG)) {

@@ -65,7 +65,7 @@ func depmodLong(kmod30 bool) []getopt.Option {
 // -m/--moduledir), or with GOKMOD_COMPAT=kmod30 kmod 30's, to which
 // gokmod adds -o DIR to write the files into DIR.
 func runDepmod(e *env, argv0 string, args []string) (status int) {
-	e.WorkGrowsWithTree()
+	e.WorkKeepsTree()
 	log := newToolLog("depmod", e.Stderr)
 	defer func() {
 		log.close()

@@ -350,7 +350,7 @@ func writeCrafted(t *testing.T, dir string, damage string) {
 			{"top", "kernel/top.ko: kernel/a/shared.ko", 1},
 			{"other", "kernel/other.ko: kernel/b/shared.ko", 2},
 			{"shared", "kernel/b/shared.ko:", 3},
-			{"weird", "kernel/weird.ko:\tkernel/m1.ko  " + dir + "/kernel/m2.ko ", 4},
+			{"weird", "kernel/weird.ko:\tkernel/m1.ko \t" + dir + "/kernel/m2.ko\tkernel/b/shared.ko ", 4},
 			{"m1", "kernel/m1.ko:", 5},
 			{"m2", "kernel/m2.ko:", 6},
 			{"nocolon", "kernel/nocolon.ko", 7},

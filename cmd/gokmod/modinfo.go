@@ -26,7 +26,6 @@ type modinfoCmd struct {
 	field     string // print only this key's values; "" prints all
 	separator string // "\n", or "\x00" with -0
 	moddir    string
-	ahead     *prefetcher // reads the next modules' files ahead; nil reads none
 }
 
 func runModinfo(e *env, argv0 string, args []string) (status int) {
@@ -112,21 +111,26 @@ func runModinfo(e *env, argv0 string, args []string) (status int) {
 	if len(operands) > 1 {
 		e.WorkGrowsWithTree()
 	}
-	m.ahead = m.startPrefetch(e.LookupContext(), operands, func(arg string) []string { return m.files(l, arg, byName) })
-	defer m.ahead.stop()
+	resolve := func(arg string) *operand { return m.resolve(l, arg, byName) }
+	ahead := m.startPrefetch(e.LookupContext(), operands, resolve, func(o *operand) []string { return o.files(byName) })
+	defer ahead.stop()
 	failed := false
 	for _, arg := range operands {
 		if e.Interrupted() != nil {
 			return 1 // a signal: no further module
 		}
+		o := ahead.next()
+		if o == nil {
+			o = resolve(arg)
+		}
 		var ok bool
 		switch {
+		case o.file:
+			ok = m.info(o, o.mods[0])
 		case byName:
-			ok = m.byName(l, arg)
-		case isModuleFilename(arg):
-			ok = m.info(modprobe.Module{Name: modname.FromPath(arg), Path: m.operandPath(arg)})
+			ok = m.byName(o, arg)
 		default:
-			ok = m.byAlias(l, arg)
+			ok = m.byAlias(o, arg)
 		}
 		if !ok {
 			failed = true
@@ -158,13 +162,12 @@ func isModuleFilename(name string) bool {
 	return strings.HasSuffix(name, ".ko") || strings.HasSuffix(name, ".ko.xz") || strings.HasSuffix(name, ".ko.zst") || strings.HasSuffix(name, ".ko.gz")
 }
 
-func (m *modinfoCmd) byName(l *modprobe.Loader, name string) bool {
-	mods, err := l.Lookup(m.env.LookupContext(), name)
-	if m.env.CancelledBy(err) {
+func (m *modinfoCmd) byName(o *operand, name string) bool {
+	if m.env.CancelledBy(o.err) {
 		return false
 	}
-	if mod, ok := namedModule(mods, err, name); ok {
-		return m.info(mod)
+	if mod, ok := namedModule(o.mods, o.err, name); ok {
+		return m.info(o, mod)
 	}
 	m.log.printf(logErr, "Module name %s not found.\n", name)
 	return false
@@ -192,20 +195,29 @@ func (m *modinfoCmd) operandPath(arg string) string {
 	return path
 }
 
-// files returns the module files whose entries modinfo prints for one
-// operand, in order, as run resolves it: what the prefetcher reads.
-func (m *modinfoCmd) files(l *modprobe.Loader, arg string, byName bool) []string {
-	var mods []modprobe.Module
-	switch {
-	case byName:
-		all, err := l.Lookup(m.env.LookupContext(), arg)
-		if mod, ok := namedModule(all, err, arg); ok {
+// resolve resolves one operand as modinfo treats it: a module name
+// (-m), a module file's path, or an alias.
+func (m *modinfoCmd) resolve(l *modprobe.Loader, arg string, byName bool) *operand {
+	if !byName && isModuleFilename(arg) {
+		return &operand{arg: arg, file: true, mods: []modprobe.Module{{Name: modname.FromPath(arg), Path: m.operandPath(arg)}}}
+	}
+	mods, err := l.Lookup(m.env.LookupContext(), arg)
+	return &operand{arg: arg, mods: mods, err: err}
+}
+
+// files returns the module files whose entries modinfo prints for a
+// resolved operand, in order, as run prints them: what the prefetcher
+// reads.
+func (o *operand) files(byName bool) []string {
+	mods := o.mods
+	if o.err != nil {
+		return nil
+	}
+	if byName && !o.file {
+		mods = nil
+		if mod, ok := namedModule(o.mods, o.err, o.arg); ok {
 			mods = []modprobe.Module{mod}
 		}
-	case isModuleFilename(arg):
-		return []string{m.operandPath(arg)}
-	default:
-		mods, _ = l.Lookup(m.env.LookupContext(), arg)
 	}
 	var paths []string
 	for _, mod := range mods {
@@ -216,12 +228,11 @@ func (m *modinfoCmd) files(l *modprobe.Loader, arg string, byName bool) []string
 	return paths
 }
 
-func (m *modinfoCmd) byAlias(l *modprobe.Loader, alias string) bool {
-	mods, err := l.Lookup(m.env.LookupContext(), alias)
-	if m.env.CancelledBy(err) {
+func (m *modinfoCmd) byAlias(o *operand, alias string) bool {
+	if m.env.CancelledBy(o.err) {
 		return false
 	}
-	if err != nil {
+	if err := o.err; err != nil {
 		if errors.Is(err, modprobe.ErrNotFound) {
 			m.log.printf(logErr, "Module %s not found.\n", alias)
 		} else {
@@ -230,8 +241,8 @@ func (m *modinfoCmd) byAlias(l *modprobe.Loader, alias string) bool {
 		return false
 	}
 	ok := true
-	for _, mod := range mods {
-		if !m.info(mod) {
+	for _, mod := range o.mods {
+		if !m.info(o, mod) {
 			ok = false
 		}
 	}
@@ -241,8 +252,9 @@ func (m *modinfoCmd) byAlias(l *modprobe.Loader, alias string) bool {
 // printf writes to stdout.
 func (m *modinfoCmd) printf(format string, args ...any) { fmt.Fprintf(m.out, format, args...) }
 
-// info is modinfo_do: one module's fields.
-func (m *modinfoCmd) info(mod modprobe.Module) bool {
+// info is modinfo_do: one module's fields. o, the operand that named
+// the module, holds its file when read ahead.
+func (m *modinfoCmd) info(o *operand, mod modprobe.Module) bool {
 	filename := mod.Path
 	builtin := filename == ""
 	if builtin {
@@ -261,7 +273,7 @@ func (m *modinfoCmd) info(mod modprobe.Module) bool {
 	case "":
 		m.printf("%-16s%s%s", "filename:", filename, m.separator)
 	}
-	info, err := m.moduleInfo(mod)
+	info, err := m.moduleInfo(o, mod)
 	if err != nil {
 		if builtin && errors.Is(err, os.ErrNotExist) {
 			return true // an old kernel without modules.builtin.modinfo
@@ -370,14 +382,14 @@ func mergeParams(log *toolLog, info []elfmod.KeyValue) []*param {
 // moduleInfo is kmod_module_get_info: the .modinfo entries of the module
 // file and its signature fields, or a builtin module's entries from
 // modules.builtin.modinfo.
-func (m *modinfoCmd) moduleInfo(mod modprobe.Module) ([]elfmod.KeyValue, error) {
+func (m *modinfoCmd) moduleInfo(o *operand, mod modprobe.Module) ([]elfmod.KeyValue, error) {
 	if mod.Builtin || mod.Path == "" {
 		if !mod.Builtin {
 			return nil, syscall.ENOENT
 		}
 		return builtinModinfo(filepath.Join(m.moddir, "modules.builtin.modinfo"), mod.Name)
 	}
-	if f := m.ahead.take(mod.Path); f != nil {
+	if f := o.take(mod.Path); f != nil {
 		return f.info, f.err
 	}
 	return readModinfo(mod.Path, nil)

@@ -26,11 +26,34 @@ type infoFuture struct {
 	err  error
 }
 
-// prefetcher reads ahead the module files the operands name.
+// operand is one operand as modinfo resolves it, once: the modules it
+// names (a lookup's answer, or the file it names) and, when read ahead,
+// their files' futures in the order info asks for them.
+type operand struct {
+	arg   string
+	mods  []modprobe.Module
+	err   error         // the lookup's error
+	file  bool          // the operand names a module file
+	ahead []*infoFuture // read ahead, in order
+}
+
+// take returns the future read ahead for path when it is the operand's
+// next one, once read; nil otherwise, and the caller reads the file
+// itself.
+func (o *operand) take(path string) *infoFuture {
+	if o == nil || len(o.ahead) == 0 || o.ahead[0].path != path {
+		return nil
+	}
+	f := o.ahead[0]
+	o.ahead = o.ahead[1:]
+	<-f.done
+	return f
+}
+
+// prefetcher resolves the operands and reads ahead the module files they
+// name, a bounded window ahead of the printing.
 type prefetcher struct {
-	queue  chan *infoFuture // futures in the order modinfo will ask for them
-	head   *infoFuture      // taken from queue, not yet asked for
-	closed bool             // queue is closed and drained
+	queue  chan *operand // operands in order, resolved
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
@@ -39,17 +62,18 @@ type prefetcher struct {
 // per worker: each future holds only a module's entries once read.
 const prefetchWindow = 4
 
-// startPrefetch reads ahead the files of operands, resolved as run does
-// (paths() gives the files an operand prints, in order). It returns nil
-// when there is nothing to gain: a single operand, or only file names
-// printed.
-func (m *modinfoCmd) startPrefetch(ctx context.Context, operands []string, paths func(string) []string) *prefetcher {
+// startPrefetch resolves operands on another goroutine, with resolve (as
+// run would, so that run resolves nothing a second time), and reads the
+// files of each (paths() gives the files an operand prints, in order) on
+// GOMAXPROCS workers. It returns nil when there is nothing to gain: a
+// single operand, or only file names printed.
+func (m *modinfoCmd) startPrefetch(ctx context.Context, operands []string, resolve func(string) *operand, paths func(*operand) []string) *prefetcher {
 	if len(operands) < 2 || m.field == "filename" {
 		return nil
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	workers := runtime.GOMAXPROCS(0)
-	p := &prefetcher{queue: make(chan *infoFuture, workers*prefetchWindow), cancel: cancel}
+	p := &prefetcher{queue: make(chan *operand, workers*prefetchWindow), cancel: cancel}
 	jobs := make(chan *infoFuture)
 	for range workers {
 		p.wg.Go(func() {
@@ -65,43 +89,37 @@ func (m *modinfoCmd) startPrefetch(ctx context.Context, operands []string, paths
 		defer close(p.queue)
 		defer close(jobs)
 		for _, arg := range operands {
-			for _, path := range paths(arg) {
+			o := resolve(arg)
+			for _, path := range paths(o) {
 				f := &infoFuture{path: path, done: make(chan struct{})}
 				select {
 				case jobs <- f:
 				case <-ctx.Done():
 					return
 				}
-				select {
-				case p.queue <- f:
-				case <-ctx.Done():
+				o.ahead = append(o.ahead, f)
+			}
+			select {
+			case p.queue <- o:
+			case <-ctx.Done():
+				for _, f := range o.ahead {
 					<-f.done
-					return
 				}
+				return
 			}
 		}
 	})
 	return p
 }
 
-// take returns the file read ahead for path, once read, when the next
-// file read ahead is path; nil otherwise (the tree changed under modinfo,
-// say), and the caller reads the file itself.
-func (p *prefetcher) take(path string) *infoFuture {
+// next returns the next operand, resolved, or nil: without a prefetcher,
+// or once it stopped (its context cancelled), and the caller resolves the
+// operand itself.
+func (p *prefetcher) next() *operand {
 	if p == nil {
 		return nil
 	}
-	if p.head == nil && !p.closed {
-		f, more := <-p.queue
-		p.head, p.closed = f, !more
-	}
-	f := p.head
-	if f == nil || f.path != path {
-		return nil
-	}
-	p.head = nil
-	<-f.done
-	return f
+	return <-p.queue
 }
 
 // stop ends the reading ahead and waits for its goroutines.
@@ -111,7 +129,7 @@ func (p *prefetcher) stop() {
 	}
 	p.cancel()
 	for range p.queue {
-		// Drain: the producer may be waiting to queue a future.
+		// Drain: the producer may be waiting to queue an operand.
 	}
 	p.wg.Wait()
 }

@@ -2,72 +2,97 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
+
+	"github.com/gokmod/modprobe"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
-// TestPrefetchOutOfStep: when modinfo asks for another file than the
-// next one read ahead (the tree changed between the two resolutions),
-// take says so and the caller reads the file itself; the files read
-// ahead still come in order.
-func TestPrefetchOutOfStep(t *testing.T) {
+// prefetchTree returns a resolver of operands to module files in a
+// directory where none exists, counting its calls, and the path of an
+// operand's file.
+func prefetchTree(t *testing.T) (resolve func(string) *operand, calls *atomic.Int64, path func(string) string) {
 	dir := t.TempDir()
-	path := func(arg string) []string { return []string{filepath.Join(dir, arg+".ko")} }
-	m := &modinfoCmd{}
-	p := m.startPrefetch(context.Background(), []string{"x", "y"}, path)
-	if p == nil {
-		t.Fatal("no prefetcher for two operands")
+	path = func(arg string) string { return filepath.Join(dir, arg+".ko") }
+	calls = new(atomic.Int64)
+	resolve = func(arg string) *operand {
+		calls.Add(1)
+		return &operand{arg: arg, mods: []modprobe.Module{{Name: arg, Path: path(arg)}}}
 	}
-	defer p.stop()
-	if f := p.take(path("y")[0]); f != nil {
-		t.Fatalf("take(y) before x = %+v, want nil", f)
-	}
-	for _, arg := range []string{"x", "y"} {
-		f := p.take(path(arg)[0])
-		if f == nil {
-			t.Fatalf("take(%s) = nil", arg)
-		}
-		if !errors.Is(f.err, os.ErrNotExist) {
-			t.Errorf("take(%s).err = %v, want the missing file's error", arg, f.err)
-		}
-	}
-	if f := p.take(path("y")[0]); f != nil {
-		t.Errorf("take(y) after the last one = %+v, want nil", f)
-	}
+	return resolve, calls, path
 }
 
-// TestPrefetchStops: stopping after one file of many, or with the
+func files(o *operand) []string { return o.files(false) }
+
+// TestPrefetchInOrder: the operands come back resolved once each, in
+// order, with their files read; a module asked for out of step (the
+// tree changed between the two resolutions) is not taken, and the
+// caller reads it itself.
+func TestPrefetchInOrder(t *testing.T) {
+	resolve, calls, path := prefetchTree(t)
+	m := &modinfoCmd{}
+	args := []string{"x", "y", "z"}
+	p := m.startPrefetch(context.Background(), args, resolve, files)
+	require.NotNil(t, p, "a prefetcher for three operands")
+	defer p.stop()
+	for _, arg := range args {
+		o := p.next()
+		require.NotNil(t, o, arg)
+		assert.Equal(t, arg, o.arg)
+		assert.Nil(t, o.take(path("other")), "a file the operand does not name")
+		f := o.take(path(arg))
+		require.NotNil(t, f, arg)
+		assert.ErrorIs(t, f.err, os.ErrNotExist, "the missing file's error")
+		assert.Nil(t, o.take(path(arg)), "taken twice")
+	}
+	assert.Nil(t, p.next(), "past the last operand")
+	assert.Equal(t, int64(len(args)), calls.Load(), "each operand resolved once")
+}
+
+// TestPrefetchStops: stopping after one operand of many, or with the
 // context already cancelled, returns and leaves no goroutine waiting.
 func TestPrefetchStops(t *testing.T) {
-	dir := t.TempDir()
+	resolve, _, path := prefetchTree(t)
 	var operands []string
 	for i := range 1000 {
 		operands = append(operands, fmt.Sprint(i))
 	}
-	path := func(arg string) []string { return []string{filepath.Join(dir, arg+".ko")} }
 	m := &modinfoCmd{}
-	p := m.startPrefetch(context.Background(), operands, path)
-	if f := p.take(path("0")[0]); f == nil {
-		t.Fatal("take(0) = nil")
-	}
+	p := m.startPrefetch(context.Background(), operands, resolve, files)
+	o := p.next()
+	require.NotNil(t, o)
+	require.NotNil(t, o.take(path("0")))
 	p.stop()
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	m.startPrefetch(ctx, operands, path).stop()
+	m.startPrefetch(ctx, operands, resolve, files).stop()
 }
 
 // TestPrefetchOnlyWhenUseful: one operand, or -n (only file names), reads
 // nothing ahead.
 func TestPrefetchOnlyWhenUseful(t *testing.T) {
-	path := func(arg string) []string { return []string{arg} }
-	if p := (&modinfoCmd{}).startPrefetch(context.Background(), []string{"a"}, path); p != nil {
-		t.Error("a prefetcher for one operand")
-	}
-	if p := (&modinfoCmd{field: "filename"}).startPrefetch(context.Background(), []string{"a", "b"}, path); p != nil {
-		t.Error("a prefetcher for -n")
-	}
+	resolve, _, _ := prefetchTree(t)
+	assert.Nil(t, (&modinfoCmd{}).startPrefetch(context.Background(), []string{"a"}, resolve, files), "one operand")
+	assert.Nil(t, (&modinfoCmd{field: "filename"}).startPrefetch(context.Background(), []string{"a", "b"}, resolve, files), "-n")
+}
+
+// TestOperandFiles: the files read ahead for an operand are those modinfo
+// prints: none after a failed lookup, no builtin module, and with -m only
+// the module of that name.
+func TestOperandFiles(t *testing.T) {
+	o := &operand{arg: "snd-a", mods: []modprobe.Module{
+		{Name: "snd_a", Path: "/m/snd_a.ko"},
+		{Name: "snd_a", Alias: "snd-a", Path: "/m/alias.ko"},
+		{Name: "b", Builtin: true},
+	}}
+	assert.Equal(t, []string{"/m/snd_a.ko", "/m/alias.ko"}, o.files(false))
+	assert.Equal(t, []string{"/m/snd_a.ko"}, o.files(true))
+	o.err = modprobe.ErrNotFound
+	assert.Empty(t, o.files(false))
 }

@@ -7,6 +7,14 @@ import "runtime/debug"
 // what the last one left live.
 const treeGCPercent = 50
 
+// keptTreeGCPercent is the target for a tool that keeps what it learns
+// of every module until the end (depmod: every module's symbols and
+// dependencies): its live heap grows with the tree, and a cycle at every
+// half of it marks that heap again and again. Twice what is live stays
+// well within kmod's peak (depmod of Debian 12: 52 MiB against kmod 30's
+// 77) for a fifth fewer instructions than treeGCPercent (callgrind).
+const keptTreeGCPercent = 100
+
 // WorkGrowsWithTree tells the process that the tool now works through a
 // whole module tree (depmod, modinfo of many modules): the collector,
 // which ProcessEnv turned off for a tool's short life, runs again, so
@@ -15,5 +23,13 @@ const treeGCPercent = 50
 func (e *Env) WorkGrowsWithTree() {
 	if e.tuned {
 		debug.SetGCPercent(treeGCPercent)
+	}
+}
+
+// WorkKeepsTree is WorkGrowsWithTree for a tool that keeps something of
+// every module until it ends (depmod).
+func (e *Env) WorkKeepsTree() {
+	if e.tuned {
+		debug.SetGCPercent(keptTreeGCPercent)
 	}
 }

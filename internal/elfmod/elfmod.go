@@ -101,6 +101,7 @@ type Module struct {
 	img     []byte
 	is64    bool
 	bo      binary.ByteOrder
+	le64    bool // is64, little-endian: sym's direct path
 	shoff   uint64
 	shnum   uint16
 	machine uint16
@@ -168,6 +169,7 @@ func Parse(image []byte) (*Module, error) {
 	default:
 		return nil, formatErr("", elf.EI_DATA, "unknown ELF data encoding %d", image[elf.EI_DATA])
 	}
+	m.le64 = m.is64 && m.bo == binary.ByteOrder(binary.LittleEndian)
 
 	var shentsize, shstrndx uint64
 	if m.is64 {
@@ -280,11 +282,21 @@ func (m *Module) section(idx uint16) (off, size uint64, nameoff uint32, ok bool)
 		hsize = shdr64Size
 	}
 	h := m.shoff + uint64(idx)*hsize // in range: checked by Parse
-	n, _ := m.uint(h, 4)
-	if m.is64 {
+	var n uint64
+	switch {
+	case m.le64 && h+shdr64Size <= uint64(len(m.img)):
+		// Read directly, as sym does: findSection reads every header
+		// for every section it looks for.
+		b := m.img[h : h+shdr64Size : h+shdr64Size]
+		n = uint64(binary.LittleEndian.Uint32(b[0:4]))
+		off = binary.LittleEndian.Uint64(b[0x18:0x20])
+		size = binary.LittleEndian.Uint64(b[0x20:0x28])
+	case m.is64:
+		n, _ = m.uint(h, 4)
 		off, _ = m.uint(h+0x18, 8)
 		size, _ = m.uint(h+0x20, 8)
-	} else {
+	default:
+		n, _ = m.uint(h, 4)
 		off, _ = m.uint(h+0x10, 4)
 		size, _ = m.uint(h+0x14, 4)
 	}
@@ -423,6 +435,18 @@ func (m *Module) symLen() uint64 {
 
 func (m *Module) sym(t symtab, i uint64) rawSym {
 	p := t.symOff + i*m.symLen()
+	if end, ok := add(p, sym64Size); ok && m.le64 && end <= uint64(len(m.img)) {
+		// An x86-64 or arm64 module's symbol, whole in the image: its
+		// fields read directly, without the byte order's indirect calls
+		// (depmod reads every symbol of every module).
+		b := m.img[p:end:end]
+		return rawSym{
+			name:  binary.LittleEndian.Uint32(b[0:4]),
+			info:  b[4],
+			shndx: binary.LittleEndian.Uint16(b[6:8]),
+			value: binary.LittleEndian.Uint64(b[8:16]),
+		}
+	}
 	var s rawSym
 	n, _ := m.uint(p, 4)
 	s.name = uint32(n)

@@ -100,7 +100,13 @@ func (s Signature) Info() []KeyValue {
 // not the last. An empty b gives "".
 func HexString(b []byte) string {
 	const hexdig = "0123456789ABCDEF"
+	if len(b) == 0 {
+		return ""
+	}
+	// Three bytes a byte but the last's ':', and three more ("\n\t\t")
+	// after every 20th byte that is not the last: one allocation.
 	var sb strings.Builder
+	sb.Grow(3*len(b) - 1 + 3*((len(b)-1)/20))
 	for i, c := range b {
 		sb.WriteByte(hexdig[c>>4])
 		sb.WriteByte(hexdig[c&0xf])

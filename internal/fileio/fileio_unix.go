@@ -133,36 +133,45 @@ func openInput(path string) (*os.File, error) {
 // set: a directory fails with EISDIR (what reading it would say, as kmod
 // reports), anything else with ErrNotRegular.
 func openChecked(path string, devices bool) (*os.File, error) {
-	fd, err := open(path, syscall.O_RDONLY|syscall.O_NONBLOCK)
+	fd, _, err := openStat(path, devices)
 	if err != nil {
 		return nil, err
+	}
+	return os.NewFile(uintptr(fd), path), nil
+}
+
+// openStat is openChecked's descriptor and the file's status.
+func openStat(path string, devices bool) (int, *syscall.Stat_t, error) {
+	fd, err := open(path, syscall.O_RDONLY|syscall.O_NONBLOCK)
+	if err != nil {
+		return -1, nil, err
 	}
 	var st syscall.Stat_t
 	if err := syscall.Fstat(fd, &st); err != nil {
 		syscall.Close(fd)
-		return nil, pathErr("stat", path, err)
+		return -1, nil, pathErr("stat", path, err)
 	}
 	switch st.Mode & syscall.S_IFMT {
 	case syscall.S_IFREG:
 	case syscall.S_IFCHR, syscall.S_IFBLK:
 		if !devices {
 			syscall.Close(fd)
-			return nil, pathErr("open", path, ErrNotRegular)
+			return -1, nil, pathErr("open", path, ErrNotRegular)
 		}
 		// Reads block again (a device may need it); the descriptor stays
 		// out of the network poller.
 		if err := syscall.SetNonblock(fd, false); err != nil {
 			syscall.Close(fd)
-			return nil, pathErr("open", path, err)
+			return -1, nil, pathErr("open", path, err)
 		}
 	case syscall.S_IFDIR:
 		syscall.Close(fd)
-		return nil, pathErr("read", path, syscall.EISDIR)
+		return -1, nil, pathErr("read", path, syscall.EISDIR)
 	default:
 		syscall.Close(fd)
-		return nil, pathErr("open", path, ErrNotRegular)
+		return -1, nil, pathErr("open", path, ErrNotRegular)
 	}
-	return os.NewFile(uintptr(fd), path), nil
+	return fd, &st, nil
 }
 
 // Map maps the regular file at path read-only into memory and returns its

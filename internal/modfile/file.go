@@ -17,16 +17,16 @@ import (
 // (ErrTooLarge beyond). A file shorter than a module's magic fails with
 // ENOEXEC.
 func ReadFile(path string, maxSize int64) ([]byte, error) {
-	f, err := fileio.OpenRegular(path)
+	f, err := fileio.OpenRegularFile(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	comp, err := SniffFile(f, path)
+	comp, err := sniffAt(f, path)
 	if err != nil {
 		return nil, err
 	}
-	return ReadImage(f, path, comp, maxSize)
+	return decodeFile(nil, f, f.Size(), path, comp, maxSize)
 }
 
 // DecompressBytes returns the ELF image in data, the bytes of a module
@@ -53,6 +53,11 @@ func DecompressBytes(data []byte, maxSize int64) ([]byte, error) {
 // first six bytes, as libkmod's kmod_file_open does; a shorter file is
 // ENOEXEC. path names the file in errors.
 func SniffFile(f *os.File, path string) (Compression, error) {
+	return sniffAt(f, path)
+}
+
+// sniffAt is SniffFile for any file read at offsets.
+func sniffAt(f io.ReaderAt, path string) (Compression, error) {
 	var head [6]byte
 	if n, err := f.ReadAt(head[:], 0); n < len(head) {
 		if err != nil && !errors.Is(err, io.EOF) {
@@ -76,7 +81,13 @@ func readImage(out *Buffer, f *os.File, path string, comp Compression, maxSize i
 	if err != nil {
 		return nil, err
 	}
-	image, err := decompress(out, f, st.Size(), comp, maxSize)
+	return decodeFile(out, f, st.Size(), path, comp, maxSize)
+}
+
+// decodeFile returns the ELF image of the module file f of size bytes,
+// decompressed into out (nil allocates) when comp says so.
+func decodeFile(out *Buffer, f io.ReaderAt, size int64, path string, comp Compression, maxSize int64) ([]byte, error) {
+	image, err := decompress(out, f, size, comp, maxSize)
 	if err != nil {
 		verb := "reading"
 		if comp != None {
@@ -94,32 +105,52 @@ func Map(path string, maxSize int64) (image []byte, release func(), err error) {
 	return (*Buffer)(nil).Map(path, maxSize)
 }
 
+// readBelow is the size up to which Buffer.Map reads a plain file into
+// its Buffer rather than mapping it: copying a small file costs less than
+// a mapping, its page faults and its teardown, which in a process of
+// several threads waits on the other CPUs' TLB shootdowns. Nine in ten of
+// Debian 12's modules are smaller; the Buffer stays this small unless a
+// compressed module makes it grow.
+const readBelow = 256 << 10
+
 // Map is the package's Map, decoding a compressed file into b; a nil b
-// allocates. release is never nil.
+// allocates. A plain file of up to readBelow bytes is read into a non-nil
+// b. release is never nil. The file is opened once: its magic is
+// read and, for a plain file, the same descriptor mapped.
 func (b *Buffer) Map(path string, maxSize int64) (image []byte, release func(), err error) {
-	f, err := fileio.OpenRegular(path)
+	f, err := fileio.OpenRegularFile(path)
 	if err != nil {
-		return nil, func() {}, err
+		return nil, noRelease, err
 	}
 	defer f.Close()
-	comp, err := SniffFile(f, path)
+	comp, err := sniffAt(f, path)
 	if err != nil {
-		return nil, func() {}, err
+		return nil, noRelease, err
 	}
-	if comp == None {
+	if comp == None && b != nil && f.Size() <= min(readBelow, maxSize) {
+		image = b.take(f.Size())
+		if err := ReadAtFull(f, image, 0); err != nil {
+			return nil, noRelease, fmt.Errorf("reading %s: %w", path, err)
+		}
+		return image, noRelease, nil
+	}
+	if comp == None && f.Size() <= maxSize {
 		// Mapped, not copied. (A compressed file is read: mapping it
 		// would cost a mapping and its teardown per module.)
-		data, _, unmap, err := fileio.Map(path, maxSize)
-		if err == nil && len(data) >= 6 && Sniff(data[:6]) == None {
+		data, unmap, err := f.Map(maxSize)
+		if err != nil {
+			return nil, noRelease, fmt.Errorf("reading %s: %w", path, err)
+		}
+		if data != nil {
 			return data, func() { _ = unmap() }, nil
 		}
-		if unmap != nil {
-			_ = unmap()
-		}
 	}
-	image, err = readImage(b, f, path, comp, maxSize)
+	image, err = decodeFile(b, f, f.Size(), path, comp, maxSize)
 	if err != nil {
-		return nil, func() {}, err
+		return nil, noRelease, err
 	}
-	return image, func() {}, nil
+	return image, noRelease, nil
 }
+
+// noRelease is the release of an image that needs none.
+func noRelease() {}

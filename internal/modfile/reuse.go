@@ -17,8 +17,8 @@ import (
 // until the Buffer's next use or Release; nothing may keep a reference
 // into it. The zero value is ready; a Buffer is for one goroutine at a
 // time. Formats that tell the output's size before decoding it (xz, from
-// its index) decode into the buffer; the others allocate as Decompress
-// does.
+// its index) decode into the buffer, and Map reads a small plain file into
+// it; the other formats allocate as Decompress does.
 type Buffer struct {
 	b    []byte
 	free func()

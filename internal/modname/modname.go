@@ -28,7 +28,12 @@ var ErrBracket = errors.New("unmatched bracket")
 // Normalize returns the module name for name: '-' becomes '_' and the name
 // stops at the first '.' or NUL byte.
 func Normalize(name string) string {
-	if i := strings.IndexAny(name, ".\x00"); i >= 0 {
+	// Two IndexByte, not strings.IndexAny, which builds its set at every
+	// call: this runs for every module of every dependency line.
+	if i := strings.IndexByte(name, '.'); i >= 0 {
+		name = name[:i]
+	}
+	if i := strings.IndexByte(name, 0); i >= 0 {
 		name = name[:i]
 	}
 	if len(name) > MaxLen {
