@@ -2,6 +2,7 @@ package modfile
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"fmt"
 )
 
@@ -120,15 +121,19 @@ func (s *lzmaState) reset() {
 	s.state, s.rep0, s.rep1, s.rep2, s.rep3 = 0, 0, 0, 0, 0
 }
 
-// bitTree3 decodes a 3-bit bit tree, unrolled.
+// bitTree3 decodes a 3-bit bit tree, unrolled; each level loads the
+// probabilities of its node's children along (see treeBit).
 func bitTree3(r rangeDec, probs *[8]uint16, in *chunkInput) (rangeDec, uint) {
 	var lb uint
-	r, lb = r.normalize(in).bitMasked(&probs[1])
-	m := 2 | lb
-	r, lb = r.normalize(in).bitMasked(&probs[m&7])
+	v := int32(probs[1])
+	m := uint(1)
+	r, lb, v = r.normalize(in).treeBit(&probs[m&7], v, int32(probs[(2*m)&7]), int32(probs[(2*m+1)&7]))
 	m = m<<1 | lb
-	r, lb = r.normalize(in).bitMasked(&probs[m&7])
-	return r, (m<<1 | lb) & 7
+	r, lb, v = r.normalize(in).treeBit(&probs[m&7], v, int32(probs[(2*m)&7]), int32(probs[(2*m+1)&7]))
+	m = m<<1 | lb
+	r, lb, _ = r.normalize(in).treeBit(&probs[m&7], v, 0, 0)
+	m = m<<1 | lb
+	return r, m & 7
 }
 
 // decodeLen decodes a match length minus lzmaMatchMin.
@@ -144,12 +149,27 @@ func decodeLen(r rangeDec, l *lzmaLenProbs, posState uint, in *chunkInput) (rang
 		r, m = bitTree3(r, &l.mid[posState&(lzmaPosStatesMax-1)], in)
 		return r, m + lzmaLenLow
 	}
+	// An 8-bit bit tree, unrolled.
+	var lb uint
+	probs := &l.high
+	v := int32(probs[1])
 	m := uint(1)
-	for m < 1<<lzmaLenHighBits {
-		var lb uint
-		r, lb = r.normalize(in).bitMasked(&l.high[m&(1<<lzmaLenHighBits-1)])
-		m = m<<1 | lb
-	}
+	r, lb, v = r.normalize(in).treeBit(&probs[m&0xff], v, int32(probs[(2*m)&0xff]), int32(probs[(2*m+1)&0xff]))
+	m = m<<1 | lb
+	r, lb, v = r.normalize(in).treeBit(&probs[m&0xff], v, int32(probs[(2*m)&0xff]), int32(probs[(2*m+1)&0xff]))
+	m = m<<1 | lb
+	r, lb, v = r.normalize(in).treeBit(&probs[m&0xff], v, int32(probs[(2*m)&0xff]), int32(probs[(2*m+1)&0xff]))
+	m = m<<1 | lb
+	r, lb, v = r.normalize(in).treeBit(&probs[m&0xff], v, int32(probs[(2*m)&0xff]), int32(probs[(2*m+1)&0xff]))
+	m = m<<1 | lb
+	r, lb, v = r.normalize(in).treeBit(&probs[m&0xff], v, int32(probs[(2*m)&0xff]), int32(probs[(2*m+1)&0xff]))
+	m = m<<1 | lb
+	r, lb, v = r.normalize(in).treeBit(&probs[m&0xff], v, int32(probs[(2*m)&0xff]), int32(probs[(2*m+1)&0xff]))
+	m = m<<1 | lb
+	r, lb, v = r.normalize(in).treeBit(&probs[m&0xff], v, int32(probs[(2*m)&0xff]), int32(probs[(2*m+1)&0xff]))
+	m = m<<1 | lb
+	r, lb, _ = r.normalize(in).treeBit(&probs[m&0xff], v, 0, 0)
+	m = m<<1 | lb
 	return r, m - 1<<lzmaLenHighBits + lzmaLenLow + lzmaLenMid
 }
 
@@ -159,67 +179,90 @@ func decodeDist(r rangeDec, p *lzmaProbs, n uint, in *chunkInput) (rangeDec, uin
 	// The slot: a 6-bit bit tree, unrolled.
 	probs := &p.slot[min(n, lzmaLenStates-1)]
 	var lb uint
-	r, lb = r.normalize(in).bitMasked(&probs[1])
-	slot := 2 | lb
-	r, lb = r.normalize(in).bitMasked(&probs[slot&3])
+	v := int32(probs[1])
+	slot := uint(1)
+	r, lb, v = r.normalize(in).treeBit(&probs[slot&0x3f], v, int32(probs[(2*slot)&0x3f]), int32(probs[(2*slot+1)&0x3f]))
 	slot = slot<<1 | lb
-	r, lb = r.normalize(in).bitMasked(&probs[slot&7])
+	r, lb, v = r.normalize(in).treeBit(&probs[slot&0x3f], v, int32(probs[(2*slot)&0x3f]), int32(probs[(2*slot+1)&0x3f]))
 	slot = slot<<1 | lb
-	r, lb = r.normalize(in).bitMasked(&probs[slot&0xf])
+	r, lb, v = r.normalize(in).treeBit(&probs[slot&0x3f], v, int32(probs[(2*slot)&0x3f]), int32(probs[(2*slot+1)&0x3f]))
 	slot = slot<<1 | lb
-	r, lb = r.normalize(in).bitMasked(&probs[slot&0x1f])
+	r, lb, v = r.normalize(in).treeBit(&probs[slot&0x3f], v, int32(probs[(2*slot)&0x3f]), int32(probs[(2*slot+1)&0x3f]))
 	slot = slot<<1 | lb
-	r, lb = r.normalize(in).bitMasked(&probs[slot&0x3f])
-	slot = (slot<<1 | lb) & 0x3f
+	r, lb, v = r.normalize(in).treeBit(&probs[slot&0x3f], v, int32(probs[(2*slot)&0x3f]), int32(probs[(2*slot+1)&0x3f]))
+	slot = slot<<1 | lb
+	r, lb, _ = r.normalize(in).treeBit(&probs[slot&0x3f], v, 0, 0)
+	slot = slot<<1 | lb
+	slot &= 0x3f
 	if slot < 4 {
 		return r, uint32(slot)
 	}
-	bits := uint32(slot>>1 - 1)
-	dist := (2 | uint32(slot&1)) << bits
+	nbits := uint32(slot>>1 - 1)
+	dist := (2 | uint32(slot&1)) << nbits
 	if slot < lzmaEndPosModel {
 		// Reverse bit tree over the special probabilities of this slot.
 		base := dist - uint32(slot) - 1
 		m := uint32(1)
-		for i := uint32(0); i < bits; i++ {
+		for i := uint32(0); i < nbits; i++ {
 			r, lb = r.normalize(in).bitMasked(&p.special[(base+m)&(lzmaSpecialSlots-1)])
 			m = m<<1 | uint32(lb)
 			dist |= uint32(lb) << i
 		}
 		return r, dist
 	}
-	var v uint32
-	r, v = r.direct(bits-lzmaAlignBits, in)
-	dist += v << lzmaAlignBits
-	m := uint32(1)
-	for i := uint32(0); i < lzmaAlignBits; i++ {
-		r, lb = r.normalize(in).bitMasked(&p.align[m&(1<<lzmaAlignBits-1)])
-		m = m<<1 | uint32(lb)
-		dist |= uint32(lb) << i
-	}
+	var d uint32
+	r, d = r.direct(nbits-lzmaAlignBits, in)
+	dist += d << lzmaAlignBits
+	// The align bits: a reverse 4-bit bit tree, unrolled.
+	align := &p.align
+	v = int32(align[1])
+	m := uint(1)
+	r, lb, v = r.normalize(in).treeBit(&align[m&0xf], v, int32(align[(2*m)&0xf]), int32(align[(2*m+1)&0xf]))
+	m = m<<1 | lb
+	r, lb, v = r.normalize(in).treeBit(&align[m&0xf], v, int32(align[(2*m)&0xf]), int32(align[(2*m+1)&0xf]))
+	m = m<<1 | lb
+	r, lb, v = r.normalize(in).treeBit(&align[m&0xf], v, int32(align[(2*m)&0xf]), int32(align[(2*m+1)&0xf]))
+	m = m<<1 | lb
+	r, lb, _ = r.normalize(in).treeBit(&align[m&0xf], v, 0, 0)
+	m = m<<1 | lb
+	dist |= uint32(bits.Reverse8(uint8(m))>>4)
 	return r, dist
 }
 
 // decodeLiteral decodes a literal with the literal coder probs: a bit
 // tree of eight levels. Literals are decoded in functions of their own,
-// whose few values all stay in registers.
+// whose few values all stay in registers. Each level loads the
+// probabilities of both children of its node, so that the next level's
+// is at hand as soon as the bit is.
 func decodeLiteral(r rangeDec, probs *[lzmaLitSlots]uint16, in *chunkInput) (rangeDec, uint) {
 	var lb uint
-	r, lb = r.normalize(in).bitMasked(&probs[1])
-	m := 2 | lb
-	r, lb = r.normalize(in).bitMasked(&probs[m&3])
-	m = m<<1 | lb
-	r, lb = r.normalize(in).bitMasked(&probs[m&7])
-	m = m<<1 | lb
-	r, lb = r.normalize(in).bitMasked(&probs[m&0xf])
-	m = m<<1 | lb
-	r, lb = r.normalize(in).bitMasked(&probs[m&0x1f])
-	m = m<<1 | lb
-	r, lb = r.normalize(in).bitMasked(&probs[m&0x3f])
-	m = m<<1 | lb
-	r, lb = r.normalize(in).bitMasked(&probs[m&0x7f])
-	m = m<<1 | lb
-	r, lb = r.normalize(in).bitMasked(&probs[m&0xff])
-	return r, m<<1 | lb
+	var c0, c1 int32
+	m := uint(1)
+	v := int32(probs[1])
+	c0, c1 = int32(probs[(2*m)&(lzmaLitSlots-1)]), int32(probs[(2*m+1)&(lzmaLitSlots-1)])
+	r, lb, v = r.normalize(in).treeBit(&probs[m&(lzmaLitSlots-1)], v, c0, c1)
+	m = 2*m + lb
+	c0, c1 = int32(probs[(2*m)&(lzmaLitSlots-1)]), int32(probs[(2*m+1)&(lzmaLitSlots-1)])
+	r, lb, v = r.normalize(in).treeBit(&probs[m&(lzmaLitSlots-1)], v, c0, c1)
+	m = 2*m + lb
+	c0, c1 = int32(probs[(2*m)&(lzmaLitSlots-1)]), int32(probs[(2*m+1)&(lzmaLitSlots-1)])
+	r, lb, v = r.normalize(in).treeBit(&probs[m&(lzmaLitSlots-1)], v, c0, c1)
+	m = 2*m + lb
+	c0, c1 = int32(probs[(2*m)&(lzmaLitSlots-1)]), int32(probs[(2*m+1)&(lzmaLitSlots-1)])
+	r, lb, v = r.normalize(in).treeBit(&probs[m&(lzmaLitSlots-1)], v, c0, c1)
+	m = 2*m + lb
+	c0, c1 = int32(probs[(2*m)&(lzmaLitSlots-1)]), int32(probs[(2*m+1)&(lzmaLitSlots-1)])
+	r, lb, v = r.normalize(in).treeBit(&probs[m&(lzmaLitSlots-1)], v, c0, c1)
+	m = 2*m + lb
+	c0, c1 = int32(probs[(2*m)&(lzmaLitSlots-1)]), int32(probs[(2*m+1)&(lzmaLitSlots-1)])
+	r, lb, v = r.normalize(in).treeBit(&probs[m&(lzmaLitSlots-1)], v, c0, c1)
+	m = 2*m + lb
+	c0, c1 = int32(probs[(2*m)&(lzmaLitSlots-1)]), int32(probs[(2*m+1)&(lzmaLitSlots-1)])
+	r, lb, v = r.normalize(in).treeBit(&probs[m&(lzmaLitSlots-1)], v, c0, c1)
+	m = 2*m + lb
+	r, lb, _ = r.normalize(in).treeBit(&probs[m&(lzmaLitSlots-1)], v, 0, 0)
+	m = 2*m + lb
+	return r, m
 }
 
 // decodeMatchedLiteral decodes a literal after a match, whose bits are
