@@ -267,50 +267,58 @@ func decodeLiteral(r rangeDec, probs *[lzmaLitSlots]uint16, in *chunkInput) (ran
 
 // decodeMatchedLiteral decodes a literal after a match, whose bits are
 // coded along those of match, the byte at the last distance, until the
-// first that differs.
+// first that differs: the probabilities of a node are at i = m + 0x100
+// while the bits agree and the next bit of match is 0, m + 0x200 while
+// they agree and it is 1, and m (a plain literal's) from the first bit
+// that differs, m being the node of the bit tree. Unrolled; each level
+// loads the probabilities of both next nodes along (see treeBit).
 func decodeMatchedLiteral(r rangeDec, probs *[lzmaLitSlots]uint16, match uint, in *chunkInput) (rangeDec, uint) {
-	// offs is 0x100 while the bits agree, then 0; unrolled.
-	var lb, mb uint
-	offs, m := uint(0x100), uint(1)
+	var lb, i0, i1 uint
 	match <<= 1
-	mb = match & offs
-	r, lb = r.normalize(in).bitMasked(&probs[(offs+mb+m)&(lzmaLitSlots-1)])
-	m = m<<1 | lb
-	offs = mb ^ offs&(lb-1)
+	i := 0x101 + match&0x100
+	v := int32(probs[i&(lzmaLitSlots-1)])
 	match <<= 1
-	mb = match & offs
-	r, lb = r.normalize(in).bitMasked(&probs[(offs+mb+m)&(lzmaLitSlots-1)])
-	m = m<<1 | lb
-	offs = mb ^ offs&(lb-1)
+	i0, i1 = matchedChildren(i, match)
+	r, lb, v = r.normalize(in).treeBit(&probs[i&(lzmaLitSlots-1)], v, int32(probs[i0&(lzmaLitSlots-1)]), int32(probs[i1&(lzmaLitSlots-1)]))
+	i = i0 ^ (i0^i1)&-lb // no branch: the compiler does not select load addresses with CMOV
 	match <<= 1
-	mb = match & offs
-	r, lb = r.normalize(in).bitMasked(&probs[(offs+mb+m)&(lzmaLitSlots-1)])
-	m = m<<1 | lb
-	offs = mb ^ offs&(lb-1)
+	i0, i1 = matchedChildren(i, match)
+	r, lb, v = r.normalize(in).treeBit(&probs[i&(lzmaLitSlots-1)], v, int32(probs[i0&(lzmaLitSlots-1)]), int32(probs[i1&(lzmaLitSlots-1)]))
+	i = i0 ^ (i0^i1)&-lb // no branch: the compiler does not select load addresses with CMOV
 	match <<= 1
-	mb = match & offs
-	r, lb = r.normalize(in).bitMasked(&probs[(offs+mb+m)&(lzmaLitSlots-1)])
-	m = m<<1 | lb
-	offs = mb ^ offs&(lb-1)
+	i0, i1 = matchedChildren(i, match)
+	r, lb, v = r.normalize(in).treeBit(&probs[i&(lzmaLitSlots-1)], v, int32(probs[i0&(lzmaLitSlots-1)]), int32(probs[i1&(lzmaLitSlots-1)]))
+	i = i0 ^ (i0^i1)&-lb // no branch: the compiler does not select load addresses with CMOV
 	match <<= 1
-	mb = match & offs
-	r, lb = r.normalize(in).bitMasked(&probs[(offs+mb+m)&(lzmaLitSlots-1)])
-	m = m<<1 | lb
-	offs = mb ^ offs&(lb-1)
+	i0, i1 = matchedChildren(i, match)
+	r, lb, v = r.normalize(in).treeBit(&probs[i&(lzmaLitSlots-1)], v, int32(probs[i0&(lzmaLitSlots-1)]), int32(probs[i1&(lzmaLitSlots-1)]))
+	i = i0 ^ (i0^i1)&-lb // no branch: the compiler does not select load addresses with CMOV
 	match <<= 1
-	mb = match & offs
-	r, lb = r.normalize(in).bitMasked(&probs[(offs+mb+m)&(lzmaLitSlots-1)])
-	m = m<<1 | lb
-	offs = mb ^ offs&(lb-1)
+	i0, i1 = matchedChildren(i, match)
+	r, lb, v = r.normalize(in).treeBit(&probs[i&(lzmaLitSlots-1)], v, int32(probs[i0&(lzmaLitSlots-1)]), int32(probs[i1&(lzmaLitSlots-1)]))
+	i = i0 ^ (i0^i1)&-lb // no branch: the compiler does not select load addresses with CMOV
 	match <<= 1
-	mb = match & offs
-	r, lb = r.normalize(in).bitMasked(&probs[(offs+mb+m)&(lzmaLitSlots-1)])
-	m = m<<1 | lb
-	offs = mb ^ offs&(lb-1)
+	i0, i1 = matchedChildren(i, match)
+	r, lb, v = r.normalize(in).treeBit(&probs[i&(lzmaLitSlots-1)], v, int32(probs[i0&(lzmaLitSlots-1)]), int32(probs[i1&(lzmaLitSlots-1)]))
+	i = i0 ^ (i0^i1)&-lb // no branch: the compiler does not select load addresses with CMOV
 	match <<= 1
-	mb = match & offs
-	r, lb = r.normalize(in).bitMasked(&probs[(offs+mb+m)&(lzmaLitSlots-1)])
-	return r, m<<1 | lb
+	i0, i1 = matchedChildren(i, match)
+	r, lb, v = r.normalize(in).treeBit(&probs[i&(lzmaLitSlots-1)], v, int32(probs[i0&(lzmaLitSlots-1)]), int32(probs[i1&(lzmaLitSlots-1)]))
+	i = i0 ^ (i0^i1)&-lb // no branch: the compiler does not select load addresses with CMOV
+	r, lb, _ = r.normalize(in).treeBit(&probs[i&(lzmaLitSlots-1)], v, 0, 0)
+	return r, (i<<1 | lb) & 0xff
+}
+
+// matchedChildren returns the probability indexes of a matched
+// literal's next bit after a 0 and after a 1 at the node whose index is i
+// (see decodeMatchedLiteral), match shifted so that its bit 8 is the next
+// bit of the match byte.
+func matchedChildren(i, match uint) (i0, i1 uint) {
+	// A 0 bit agrees when the match's bit was 0 (i>>8 == 1), a 1 when it
+	// was 1 (i>>8 == 2): the next node is then in the row of the match's
+	// next bit.
+	m2, row := i<<1&0x1fe, 0x100+match&0x100
+	return row&-(i>>8&1) + m2, row&-(i>>9) + m2 + 1
 }
 
 // lzmaLitNext is the state after a literal, by state.
