@@ -2,8 +2,8 @@ package modfile
 
 import (
 	"encoding/binary"
-	"math/bits"
 	"fmt"
+	"math/bits"
 )
 
 // The LZMA decoder of LZMA2's compressed chunks, decoding into a flat
@@ -121,9 +121,19 @@ func (s *lzmaState) reset() {
 	s.state, s.rep0, s.rep1, s.rep2, s.rep3 = 0, 0, 0, 0, 0
 }
 
-// bitTree3 decodes a 3-bit bit tree, unrolled; each level loads the
-// probabilities of its node's children along (see treeBit).
-func bitTree3(r rangeDec, probs *[8]uint16, in *chunkInput) (rangeDec, uint) {
+// decodeLen decodes a match length minus lzmaMatchMin. Its bit trees
+// are unrolled; each level loads the probabilities of its node's
+// children along (see treeBit).
+func decodeLen(r rangeDec, l *lzmaLenProbs, posState uint, in *chunkInput) (rangeDec, uint) {
+	var b uint32
+	probs, base := &l.low[posState&(lzmaPosStatesMax-1)], uint(0)
+	if r, b = r.normalize(in).bit(&l.choice); b != 0 {
+		if r, b = r.normalize(in).bit(&l.choice2); b != 0 {
+			return decodeLenHigh(r, &l.high, in)
+		}
+		probs, base = &l.mid[posState&(lzmaPosStatesMax-1)], lzmaLenLow
+	}
+	// A 3-bit tree: low lengths, or mid ones after the second choice.
 	var lb uint
 	v := int32(probs[1])
 	m := uint(1)
@@ -133,25 +143,12 @@ func bitTree3(r rangeDec, probs *[8]uint16, in *chunkInput) (rangeDec, uint) {
 	m = m<<1 | lb
 	r, lb, _ = r.normalize(in).treeBit(&probs[m&7], v, 0, 0)
 	m = m<<1 | lb
-	return r, m & 7
+	return r, m&7 + base
 }
 
-// decodeLen decodes a match length minus lzmaMatchMin.
-func decodeLen(r rangeDec, l *lzmaLenProbs, posState uint, in *chunkInput) (rangeDec, uint) {
-	var b uint32
-	if r, b = r.normalize(in).bit(&l.choice); b == 0 {
-		var m uint
-		r, m = bitTree3(r, &l.low[posState&(lzmaPosStatesMax-1)], in)
-		return r, m
-	}
-	if r, b = r.normalize(in).bit(&l.choice2); b == 0 {
-		var m uint
-		r, m = bitTree3(r, &l.mid[posState&(lzmaPosStatesMax-1)], in)
-		return r, m + lzmaLenLow
-	}
-	// An 8-bit bit tree, unrolled.
+// decodeLenHigh decodes a high match length: an 8-bit bit tree, unrolled.
+func decodeLenHigh(r rangeDec, probs *[1 << lzmaLenHighBits]uint16, in *chunkInput) (rangeDec, uint) {
 	var lb uint
-	probs := &l.high
 	v := int32(probs[1])
 	m := uint(1)
 	r, lb, v = r.normalize(in).treeBit(&probs[m&0xff], v, int32(probs[(2*m)&0xff]), int32(probs[(2*m+1)&0xff]))
@@ -202,9 +199,13 @@ func decodeDist(r rangeDec, p *lzmaProbs, n uint, in *chunkInput) (rangeDec, uin
 	if slot < lzmaEndPosModel {
 		// Reverse bit tree over the special probabilities of this slot.
 		base := dist - uint32(slot) - 1
+		// Each level loads its node's children's probabilities along.
+		special := &p.special
 		m := uint32(1)
-		for i := uint32(0); i < nbits; i++ {
-			r, lb = r.normalize(in).bitMasked(&p.special[(base+m)&(lzmaSpecialSlots-1)])
+		v := int32(special[(base+m)&(lzmaSpecialSlots-1)])
+		for i := range nbits {
+			c0, c1 := int32(special[(base+2*m)&(lzmaSpecialSlots-1)]), int32(special[(base+2*m+1)&(lzmaSpecialSlots-1)])
+			r, lb, v = r.normalize(in).treeBit(&special[(base+m)&(lzmaSpecialSlots-1)], v, c0, c1)
 			m = m<<1 | uint32(lb)
 			dist |= uint32(lb) << i
 		}
@@ -225,7 +226,7 @@ func decodeDist(r rangeDec, p *lzmaProbs, n uint, in *chunkInput) (rangeDec, uin
 	m = m<<1 | lb
 	r, lb, _ = r.normalize(in).treeBit(&align[m&0xf], v, 0, 0)
 	m = m<<1 | lb
-	dist |= uint32(bits.Reverse8(uint8(m))>>4)
+	dist |= uint32(bits.Reverse8(uint8(m)) >> 4)
 	return r, dist
 }
 

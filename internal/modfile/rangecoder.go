@@ -112,4 +112,3 @@ func (r rangeDec) treeBit(p *uint16, v, c0, c1 int32) (rangeDec, uint, int32) {
 	*p = uint16(v - (v-t)>>rcMoveBits)
 	return rangeDec{rng, code, r.ip}, b, c1
 }
-
