@@ -356,7 +356,9 @@ func (s *lzmaState) decodeChunk(in *chunkInput, n int, buf []byte, pos, end, lo,
 			if pos > s.dictStart && pos <= len(buf) {
 				prev = uint(buf[pos-1])
 			}
-			probs := &p.literal[((rel&s.lpMask)<<s.lc+prev>>(8-s.lc))&(lzmaLitCodersMax-1)]
+			// lc <= 4: the shifts are masked so that the compiler
+			// knows them in range.
+			probs := &p.literal[((rel&s.lpMask)<<(s.lc&7)+prev>>((8-s.lc)&15))&(lzmaLitCodersMax-1)]
 			var m uint
 			if state < lzmaLitStates {
 				r, m = decodeLiteral(r, probs, in)
