@@ -105,10 +105,12 @@ func (r rangeDec) bitMasked(p *uint16) (rangeDec, uint) {
 // next bit need not wait for a load.
 func (r rangeDec) treeBit(p *uint16, v, c0, c1 int32) (rangeDec, uint, int32) {
 	bound := (r.rng >> rcProbBits) * uint32(v)
-	rng, code, t, b := r.rng-bound, r.code-bound, int32(0), uint(1)
+	rng, code, b := r.rng-bound, r.code-bound, uint(1)
 	if r.code < bound {
-		rng, code, t, b, c1 = bound, r.code, rcProbOne-(1<<rcMoveBits-1), 0, c0
+		rng, code, b, c1 = bound, r.code, 0, c0
 	}
+	// t as in bitMasked, from the bit: no register holds a constant.
+	t := int32(b-1) & (rcProbOne - (1<<rcMoveBits - 1))
 	*p = uint16(v - (v-t)>>rcMoveBits)
 	return rangeDec{rng, code, r.ip}, b, c1
 }
