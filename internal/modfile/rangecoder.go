@@ -82,34 +82,22 @@ func (r rangeDec) direct(n uint32, in *chunkInput) (rangeDec, uint32) {
 	return r, v
 }
 
-// bitMasked is bit without branches, for the bits of bit trees
-// (literals, lengths, distance slots), the least predictable: both
-// outcomes are computed and the compiler selects one with conditional
-// moves (a one-armed if whose arm only assigns becomes CMOVs).
-func (r rangeDec) bitMasked(p *uint16) (rangeDec, uint) {
-	v := int32(*p)
-	bound := (r.rng >> rcProbBits) * uint32(v)
-	// v + (rcProbOne-v)>>rcMoveBits for a 0 bit, v - v>>rcMoveBits for
-	// a 1: v - (v-t)>>rcMoveBits, arithmetic, with t = 2017 or 0.
-	rng, code, t, b := r.rng-bound, r.code-bound, int32(0), uint(1)
-	if r.code < bound {
-		rng, code, t, b = bound, r.code, rcProbOne-(1<<rcMoveBits-1), 0
-	}
-	*p = uint16(v - (v-t)>>rcMoveBits)
-	return rangeDec{rng, code, r.ip}, b
-}
-
-// treeBit is bitMasked for a node of a bit tree whose probability, v,
-// was loaded beforehand, and whose children's, c0 and c1, are loaded
-// along: it returns the one of the child the bit leads to, so that the
-// next bit need not wait for a load.
+// treeBit is bit without branches, for the bits of bit trees (literals,
+// lengths, distance slots), the least predictable: both outcomes are
+// computed and the compiler selects one with conditional moves (a
+// one-armed if whose arm only assigns becomes CMOVs). The node's
+// probability, v, was loaded beforehand, and its children's, c0 and c1,
+// are loaded along: treeBit returns the one of the child the bit leads
+// to, so that the next bit need not wait for a load.
 func (r rangeDec) treeBit(p *uint16, v, c0, c1 int32) (rangeDec, uint, int32) {
 	bound := (r.rng >> rcProbBits) * uint32(v)
 	rng, code, b := r.rng-bound, r.code-bound, uint(1)
 	if r.code < bound {
 		rng, code, b, c1 = bound, r.code, 0, c0
 	}
-	// t as in bitMasked, from the bit: no register holds a constant.
+	// v + (rcProbOne-v)>>rcMoveBits for a 0 bit, v - v>>rcMoveBits for
+	// a 1: v - (v-t)>>rcMoveBits, arithmetic, with t = 2017 or 0, taken
+	// from the bit so that no register holds the constant.
 	t := int32(b-1) & (rcProbOne - (1<<rcMoveBits - 1))
 	*p = uint16(v - (v-t)>>rcMoveBits)
 	return rangeDec{rng, code, r.ip}, b, c1
