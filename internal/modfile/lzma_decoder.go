@@ -211,8 +211,18 @@ func decodeDist(r rangeDec, p *lzmaProbs, n uint, in *chunkInput) (rangeDec, uin
 		}
 		return r, dist
 	}
+	// Direct bits, of equal probability, most significant first (here
+	// rather than in a function: one that inlined would cost too much).
 	var d uint32
-	r, d = r.direct(nbits-lzmaAlignBits, in)
+	for range nbits - lzmaAlignBits {
+		r = r.normalize(in)
+		r.rng >>= 1
+		// Subtract the half range; add it back when that underflowed.
+		r.code -= r.rng
+		t := 0 - (r.code >> 31)
+		r.code += r.rng & t
+		d = d<<1 + (t + 1)
+	}
 	dist += d << lzmaAlignBits
 	// The align bits: a reverse 4-bit bit tree, unrolled.
 	align := &p.align

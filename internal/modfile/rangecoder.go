@@ -67,21 +67,6 @@ func (r rangeDec) bit(p *uint16) (rangeDec, uint32) {
 	return r, 1
 }
 
-// direct decodes n bits of equal probability, most significant first.
-func (r rangeDec) direct(n uint32, in *chunkInput) (rangeDec, uint32) {
-	var v uint32
-	for ; n > 0; n-- {
-		r = r.normalize(in)
-		r.rng >>= 1
-		// Subtract the half range; add it back when that underflowed.
-		r.code -= r.rng
-		t := 0 - (r.code >> 31)
-		r.code += r.rng & t
-		v = v<<1 + (t + 1)
-	}
-	return r, v
-}
-
 // treeBit is bit without branches, for the bits of bit trees (literals,
 // lengths, distance slots), the least predictable: both outcomes are
 // computed and the compiler selects one with conditional moves (a
