@@ -353,17 +353,20 @@ func (s *lzmaState) decodeChunk(in *chunkInput, n int, buf []byte, pos, end, lo,
 		return fmt.Errorf("%w: bad range coder start", errXZData)
 	}
 	s.end, s.lo, s.dictStart, s.dictSize = end, lo, dictStart, dictSize
+	// The chunk ends buf: the compiler then knows pos in range in the
+	// loop, which checks pos < len(buf).
+	buf = buf[:end]
 	p := &s.probs
 	state, rep0 := uint(s.state), s.rep0
 	var b uint32
-	for pos < s.end {
+	for uint(pos) < uint(len(buf)) {
 		rel := uint(pos - s.dictStart)
 		r = r.normalize(in)
 		r, b = r.bit(&p.isMatch[state&(lzmaStateSlots-1)][rel&s.pbMask&(lzmaPosStatesMax-1)])
 		if b == 0 {
 			// A literal.
 			var prev uint
-			if pos > s.dictStart && pos <= len(buf) {
+			if pos > s.dictStart {
 				prev = uint(buf[pos-1])
 			}
 			// lc <= 4: the shifts are masked so that the compiler
@@ -382,9 +385,6 @@ func (s *lzmaState) decodeChunk(in *chunkInput, n int, buf []byte, pos, end, lo,
 				r, m = decodeMatchedLiteral(r, probs, uint(buf[mp]), in)
 			}
 			state = uint(lzmaLitNext[state&(lzmaStateSlots-1)])
-			if pos >= len(buf) {
-				break // not reached: pos < end <= len(buf)
-			}
 			buf[pos] = byte(m)
 			pos++
 			continue
@@ -412,7 +412,7 @@ func (s *lzmaState) decodeChunk(in *chunkInput, n int, buf []byte, pos, end, lo,
 				if b == 0 {
 					// A single byte at the last distance.
 					mp := pos - int(rep0) - 1
-					if mp < s.lo || uint(rep0) >= uint(s.dictSize) || pos >= len(buf) {
+					if mp < s.lo || uint(rep0) >= uint(s.dictSize) {
 						return fmt.Errorf("%w: distance past the dictionary", errXZData)
 					}
 					buf[pos] = buf[mp]
@@ -457,7 +457,7 @@ func (s *lzmaState) decodeChunk(in *chunkInput, n int, buf []byte, pos, end, lo,
 		if uint(rep0) >= uint(s.dictSize) || mp < s.lo {
 			return fmt.Errorf("%w: distance past the dictionary", errXZData)
 		}
-		if length > s.end-pos {
+		if length > len(buf)-pos {
 			return fmt.Errorf("%w: match past the chunk's end", errXZData)
 		}
 		pos = lzCopy(buf, pos, mp, length)
