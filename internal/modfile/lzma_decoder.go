@@ -66,8 +66,8 @@ type lzmaState struct {
 	lc, lp, pb             uint
 	lpMask, pbMask         uint
 	// The chunk being decoded (see decodeChunk).
-	end, lo, dictStart int
-	dictSize           uint32
+	lo, dictStart int
+	dictSize      uint32
 }
 
 // setProps sets lc, lp and pb from an LZMA properties byte; LZMA2 allows
@@ -352,7 +352,7 @@ func (s *lzmaState) decodeChunk(in *chunkInput, n int, buf []byte, pos, end, lo,
 	if !ok {
 		return fmt.Errorf("%w: bad range coder start", errXZData)
 	}
-	s.end, s.lo, s.dictStart, s.dictSize = end, lo, dictStart, dictSize
+	s.lo, s.dictStart, s.dictSize = lo, dictStart, dictSize
 	// The chunk ends buf: the compiler then knows pos in range in the
 	// loop, which checks pos < len(buf).
 	buf = buf[:end]
