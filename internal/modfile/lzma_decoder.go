@@ -129,7 +129,9 @@ func decodeLen(r rangeDec, l *lzmaLenProbs, posState uint, in *chunkInput) (rang
 	probs, base := &l.low[posState&(lzmaPosStatesMax-1)], uint(0)
 	if r, b = r.normalize(in).bit(&l.choice); b != 0 {
 		if r, b = r.normalize(in).bit(&l.choice2); b != 0 {
-			return decodeLenHigh(r, &l.high, in)
+			var m uint
+			r, m = bitTree8(r, &l.high, in)
+			return r, m - 1<<lzmaLenHighBits + lzmaLenLow + lzmaLenMid
 		}
 		probs, base = &l.mid[posState&(lzmaPosStatesMax-1)], lzmaLenLow
 	}
@@ -146,8 +148,10 @@ func decodeLen(r rangeDec, l *lzmaLenProbs, posState uint, in *chunkInput) (rang
 	return r, m&7 + base
 }
 
-// decodeLenHigh decodes a high match length: an 8-bit bit tree, unrolled.
-func decodeLenHigh(r rangeDec, probs *[1 << lzmaLenHighBits]uint16, in *chunkInput) (rangeDec, uint) {
+// bitTree8 decodes an 8-bit bit tree (a literal's, or a high match
+// length's), unrolled; each level loads the probabilities of its node's
+// children along (see treeBit). The result has bit 8 set.
+func bitTree8(r rangeDec, probs *[1 << 8]uint16, in *chunkInput) (rangeDec, uint) {
 	var lb uint
 	v := int32(probs[1])
 	m := uint(1)
@@ -166,8 +170,7 @@ func decodeLenHigh(r rangeDec, probs *[1 << lzmaLenHighBits]uint16, in *chunkInp
 	r, lb, v = r.normalize(in).treeBit(&probs[m&0xff], v, int32(probs[(2*m)&0xff]), int32(probs[(2*m+1)&0xff]))
 	m = m<<1 | lb
 	r, lb, _ = r.normalize(in).treeBit(&probs[m&0xff], v, 0, 0)
-	m = m<<1 | lb
-	return r, m - 1<<lzmaLenHighBits + lzmaLenLow + lzmaLenMid
+	return r, m<<1 | lb
 }
 
 // decodeDist decodes the distance (minus one) of a match of length
@@ -240,40 +243,12 @@ func decodeDist(r rangeDec, p *lzmaProbs, n uint, in *chunkInput) (rangeDec, uin
 	return r, dist
 }
 
-// decodeLiteral decodes a literal with the literal coder probs: a bit
-// tree of eight levels. Literals are decoded in functions of their own,
-// whose few values all stay in registers. Each level loads the
-// probabilities of both children of its node, so that the next level's
-// is at hand as soon as the bit is.
+// decodeLiteral decodes a literal with the literal coder probs, whose
+// first 256 probabilities are those of a plain literal's bit tree.
+// Literals are decoded in functions of their own, whose few values all
+// stay in registers.
 func decodeLiteral(r rangeDec, probs *[lzmaLitSlots]uint16, in *chunkInput) (rangeDec, uint) {
-	var lb uint
-	var c0, c1 int32
-	m := uint(1)
-	v := int32(probs[1])
-	c0, c1 = int32(probs[(2*m)&(lzmaLitSlots-1)]), int32(probs[(2*m+1)&(lzmaLitSlots-1)])
-	r, lb, v = r.normalize(in).treeBit(&probs[m&(lzmaLitSlots-1)], v, c0, c1)
-	m = 2*m + lb
-	c0, c1 = int32(probs[(2*m)&(lzmaLitSlots-1)]), int32(probs[(2*m+1)&(lzmaLitSlots-1)])
-	r, lb, v = r.normalize(in).treeBit(&probs[m&(lzmaLitSlots-1)], v, c0, c1)
-	m = 2*m + lb
-	c0, c1 = int32(probs[(2*m)&(lzmaLitSlots-1)]), int32(probs[(2*m+1)&(lzmaLitSlots-1)])
-	r, lb, v = r.normalize(in).treeBit(&probs[m&(lzmaLitSlots-1)], v, c0, c1)
-	m = 2*m + lb
-	c0, c1 = int32(probs[(2*m)&(lzmaLitSlots-1)]), int32(probs[(2*m+1)&(lzmaLitSlots-1)])
-	r, lb, v = r.normalize(in).treeBit(&probs[m&(lzmaLitSlots-1)], v, c0, c1)
-	m = 2*m + lb
-	c0, c1 = int32(probs[(2*m)&(lzmaLitSlots-1)]), int32(probs[(2*m+1)&(lzmaLitSlots-1)])
-	r, lb, v = r.normalize(in).treeBit(&probs[m&(lzmaLitSlots-1)], v, c0, c1)
-	m = 2*m + lb
-	c0, c1 = int32(probs[(2*m)&(lzmaLitSlots-1)]), int32(probs[(2*m+1)&(lzmaLitSlots-1)])
-	r, lb, v = r.normalize(in).treeBit(&probs[m&(lzmaLitSlots-1)], v, c0, c1)
-	m = 2*m + lb
-	c0, c1 = int32(probs[(2*m)&(lzmaLitSlots-1)]), int32(probs[(2*m+1)&(lzmaLitSlots-1)])
-	r, lb, v = r.normalize(in).treeBit(&probs[m&(lzmaLitSlots-1)], v, c0, c1)
-	m = 2*m + lb
-	r, lb, _ = r.normalize(in).treeBit(&probs[m&(lzmaLitSlots-1)], v, 0, 0)
-	m = 2*m + lb
-	return r, m
+	return bitTree8(r, (*[1 << 8]uint16)(probs[:1<<8]), in)
 }
 
 // decodeMatchedLiteral decodes a literal after a match, whose bits are
