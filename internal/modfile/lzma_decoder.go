@@ -3,6 +3,7 @@ package modfile
 import (
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 )
 
 // The LZMA decoder of LZMA2's compressed chunks, decoding into a flat
@@ -65,8 +66,8 @@ type lzmaState struct {
 	lc, lp, pb             uint
 	lpMask, pbMask         uint
 	// The chunk being decoded (see decodeChunk).
-	end, lo, dictStart int
-	dictSize           uint32
+	lo, dictStart int
+	dictSize      uint32
 }
 
 // setProps sets lc, lp and pb from an LZMA properties byte; LZMA2 allows
@@ -120,37 +121,56 @@ func (s *lzmaState) reset() {
 	s.state, s.rep0, s.rep1, s.rep2, s.rep3 = 0, 0, 0, 0, 0
 }
 
-// bitTree3 decodes a 3-bit bit tree, unrolled.
-func bitTree3(r rangeDec, probs *[8]uint16, in *chunkInput) (rangeDec, uint) {
-	var lb uint
-	r, lb = r.normalize(in).bitMasked(&probs[1])
-	m := 2 | lb
-	r, lb = r.normalize(in).bitMasked(&probs[m&7])
-	m = m<<1 | lb
-	r, lb = r.normalize(in).bitMasked(&probs[m&7])
-	return r, (m<<1 | lb) & 7
-}
-
-// decodeLen decodes a match length minus lzmaMatchMin.
+// decodeLen decodes a match length minus lzmaMatchMin. Its bit trees
+// are unrolled; each level loads the probabilities of its node's
+// children along (see treeBit).
 func decodeLen(r rangeDec, l *lzmaLenProbs, posState uint, in *chunkInput) (rangeDec, uint) {
 	var b uint32
-	if r, b = r.normalize(in).bit(&l.choice); b == 0 {
-		var m uint
-		r, m = bitTree3(r, &l.low[posState&(lzmaPosStatesMax-1)], in)
-		return r, m
+	probs, base := &l.low[posState&(lzmaPosStatesMax-1)], uint(0)
+	if r, b = r.normalize(in).bit(&l.choice); b != 0 {
+		if r, b = r.normalize(in).bit(&l.choice2); b != 0 {
+			var m uint
+			r, m = bitTree8(r, &l.high, in)
+			return r, m - 1<<lzmaLenHighBits + lzmaLenLow + lzmaLenMid
+		}
+		probs, base = &l.mid[posState&(lzmaPosStatesMax-1)], lzmaLenLow
 	}
-	if r, b = r.normalize(in).bit(&l.choice2); b == 0 {
-		var m uint
-		r, m = bitTree3(r, &l.mid[posState&(lzmaPosStatesMax-1)], in)
-		return r, m + lzmaLenLow
-	}
+	// A 3-bit tree: low lengths, or mid ones after the second choice.
+	var lb uint
+	v := int32(probs[1])
 	m := uint(1)
-	for m < 1<<lzmaLenHighBits {
-		var lb uint
-		r, lb = r.normalize(in).bitMasked(&l.high[m&(1<<lzmaLenHighBits-1)])
-		m = m<<1 | lb
-	}
-	return r, m - 1<<lzmaLenHighBits + lzmaLenLow + lzmaLenMid
+	r, lb, v = r.normalize(in).treeBit(&probs[m&7], v, int32(probs[(2*m)&7]), int32(probs[(2*m+1)&7]))
+	m = m<<1 | lb
+	r, lb, v = r.normalize(in).treeBit(&probs[m&7], v, int32(probs[(2*m)&7]), int32(probs[(2*m+1)&7]))
+	m = m<<1 | lb
+	r, lb, _ = r.normalize(in).treeBit(&probs[m&7], v, 0, 0)
+	m = m<<1 | lb
+	return r, m&7 + base
+}
+
+// bitTree8 decodes an 8-bit bit tree (a literal's, or a high match
+// length's), unrolled; each level loads the probabilities of its node's
+// children along (see treeBit). The result has bit 8 set.
+func bitTree8(r rangeDec, probs *[1 << 8]uint16, in *chunkInput) (rangeDec, uint) {
+	var lb uint
+	v := int32(probs[1])
+	m := uint(1)
+	r, lb, v = r.normalize(in).treeBit(&probs[m&0xff], v, int32(probs[(2*m)&0xff]), int32(probs[(2*m+1)&0xff]))
+	m = m<<1 | lb
+	r, lb, v = r.normalize(in).treeBit(&probs[m&0xff], v, int32(probs[(2*m)&0xff]), int32(probs[(2*m+1)&0xff]))
+	m = m<<1 | lb
+	r, lb, v = r.normalize(in).treeBit(&probs[m&0xff], v, int32(probs[(2*m)&0xff]), int32(probs[(2*m+1)&0xff]))
+	m = m<<1 | lb
+	r, lb, v = r.normalize(in).treeBit(&probs[m&0xff], v, int32(probs[(2*m)&0xff]), int32(probs[(2*m+1)&0xff]))
+	m = m<<1 | lb
+	r, lb, v = r.normalize(in).treeBit(&probs[m&0xff], v, int32(probs[(2*m)&0xff]), int32(probs[(2*m+1)&0xff]))
+	m = m<<1 | lb
+	r, lb, v = r.normalize(in).treeBit(&probs[m&0xff], v, int32(probs[(2*m)&0xff]), int32(probs[(2*m+1)&0xff]))
+	m = m<<1 | lb
+	r, lb, v = r.normalize(in).treeBit(&probs[m&0xff], v, int32(probs[(2*m)&0xff]), int32(probs[(2*m+1)&0xff]))
+	m = m<<1 | lb
+	r, lb, _ = r.normalize(in).treeBit(&probs[m&0xff], v, 0, 0)
+	return r, m<<1 | lb
 }
 
 // decodeDist decodes the distance (minus one) of a match of length
@@ -159,115 +179,132 @@ func decodeDist(r rangeDec, p *lzmaProbs, n uint, in *chunkInput) (rangeDec, uin
 	// The slot: a 6-bit bit tree, unrolled.
 	probs := &p.slot[min(n, lzmaLenStates-1)]
 	var lb uint
-	r, lb = r.normalize(in).bitMasked(&probs[1])
-	slot := 2 | lb
-	r, lb = r.normalize(in).bitMasked(&probs[slot&3])
+	v := int32(probs[1])
+	slot := uint(1)
+	r, lb, v = r.normalize(in).treeBit(&probs[slot&0x3f], v, int32(probs[(2*slot)&0x3f]), int32(probs[(2*slot+1)&0x3f]))
 	slot = slot<<1 | lb
-	r, lb = r.normalize(in).bitMasked(&probs[slot&7])
+	r, lb, v = r.normalize(in).treeBit(&probs[slot&0x3f], v, int32(probs[(2*slot)&0x3f]), int32(probs[(2*slot+1)&0x3f]))
 	slot = slot<<1 | lb
-	r, lb = r.normalize(in).bitMasked(&probs[slot&0xf])
+	r, lb, v = r.normalize(in).treeBit(&probs[slot&0x3f], v, int32(probs[(2*slot)&0x3f]), int32(probs[(2*slot+1)&0x3f]))
 	slot = slot<<1 | lb
-	r, lb = r.normalize(in).bitMasked(&probs[slot&0x1f])
+	r, lb, v = r.normalize(in).treeBit(&probs[slot&0x3f], v, int32(probs[(2*slot)&0x3f]), int32(probs[(2*slot+1)&0x3f]))
 	slot = slot<<1 | lb
-	r, lb = r.normalize(in).bitMasked(&probs[slot&0x3f])
-	slot = (slot<<1 | lb) & 0x3f
+	r, lb, v = r.normalize(in).treeBit(&probs[slot&0x3f], v, int32(probs[(2*slot)&0x3f]), int32(probs[(2*slot+1)&0x3f]))
+	slot = slot<<1 | lb
+	r, lb, _ = r.normalize(in).treeBit(&probs[slot&0x3f], v, 0, 0)
+	slot = slot<<1 | lb
+	slot &= 0x3f
 	if slot < 4 {
 		return r, uint32(slot)
 	}
-	bits := uint32(slot>>1 - 1)
-	dist := (2 | uint32(slot&1)) << bits
+	nbits := uint32(slot>>1 - 1)
+	dist := (2 | uint32(slot&1)) << nbits
 	if slot < lzmaEndPosModel {
 		// Reverse bit tree over the special probabilities of this slot.
 		base := dist - uint32(slot) - 1
+		// Each level loads its node's children's probabilities along.
+		special := &p.special
 		m := uint32(1)
-		for i := uint32(0); i < bits; i++ {
-			r, lb = r.normalize(in).bitMasked(&p.special[(base+m)&(lzmaSpecialSlots-1)])
+		v := int32(special[(base+m)&(lzmaSpecialSlots-1)])
+		for i := range nbits {
+			c0, c1 := int32(special[(base+2*m)&(lzmaSpecialSlots-1)]), int32(special[(base+2*m+1)&(lzmaSpecialSlots-1)])
+			r, lb, v = r.normalize(in).treeBit(&special[(base+m)&(lzmaSpecialSlots-1)], v, c0, c1)
 			m = m<<1 | uint32(lb)
 			dist |= uint32(lb) << i
 		}
 		return r, dist
 	}
-	var v uint32
-	r, v = r.direct(bits-lzmaAlignBits, in)
-	dist += v << lzmaAlignBits
-	m := uint32(1)
-	for i := uint32(0); i < lzmaAlignBits; i++ {
-		r, lb = r.normalize(in).bitMasked(&p.align[m&(1<<lzmaAlignBits-1)])
-		m = m<<1 | uint32(lb)
-		dist |= uint32(lb) << i
+	// Direct bits, of equal probability, most significant first (here
+	// rather than in a function: one that inlined would cost too much).
+	var d uint32
+	for range nbits - lzmaAlignBits {
+		r = r.normalize(in)
+		r.rng >>= 1
+		// Subtract the half range; add it back when that underflowed.
+		r.code -= r.rng
+		t := 0 - (r.code >> 31)
+		r.code += r.rng & t
+		d = d<<1 + (t + 1)
 	}
+	dist += d << lzmaAlignBits
+	// The align bits: a reverse 4-bit bit tree, unrolled.
+	align := &p.align
+	v = int32(align[1])
+	m := uint(1)
+	r, lb, v = r.normalize(in).treeBit(&align[m&0xf], v, int32(align[(2*m)&0xf]), int32(align[(2*m+1)&0xf]))
+	m = m<<1 | lb
+	r, lb, v = r.normalize(in).treeBit(&align[m&0xf], v, int32(align[(2*m)&0xf]), int32(align[(2*m+1)&0xf]))
+	m = m<<1 | lb
+	r, lb, v = r.normalize(in).treeBit(&align[m&0xf], v, int32(align[(2*m)&0xf]), int32(align[(2*m+1)&0xf]))
+	m = m<<1 | lb
+	r, lb, _ = r.normalize(in).treeBit(&align[m&0xf], v, 0, 0)
+	m = m<<1 | lb
+	dist |= uint32(bits.Reverse8(uint8(m)) >> 4)
 	return r, dist
 }
 
-// decodeLiteral decodes a literal with the literal coder probs: a bit
-// tree of eight levels. Literals are decoded in functions of their own,
-// whose few values all stay in registers.
+// decodeLiteral decodes a literal with the literal coder probs, whose
+// first 256 probabilities are those of a plain literal's bit tree.
+// Literals are decoded in functions of their own, whose few values all
+// stay in registers.
 func decodeLiteral(r rangeDec, probs *[lzmaLitSlots]uint16, in *chunkInput) (rangeDec, uint) {
-	var lb uint
-	r, lb = r.normalize(in).bitMasked(&probs[1])
-	m := 2 | lb
-	r, lb = r.normalize(in).bitMasked(&probs[m&3])
-	m = m<<1 | lb
-	r, lb = r.normalize(in).bitMasked(&probs[m&7])
-	m = m<<1 | lb
-	r, lb = r.normalize(in).bitMasked(&probs[m&0xf])
-	m = m<<1 | lb
-	r, lb = r.normalize(in).bitMasked(&probs[m&0x1f])
-	m = m<<1 | lb
-	r, lb = r.normalize(in).bitMasked(&probs[m&0x3f])
-	m = m<<1 | lb
-	r, lb = r.normalize(in).bitMasked(&probs[m&0x7f])
-	m = m<<1 | lb
-	r, lb = r.normalize(in).bitMasked(&probs[m&0xff])
-	return r, m<<1 | lb
+	return bitTree8(r, (*[1 << 8]uint16)(probs[:1<<8]), in)
 }
 
 // decodeMatchedLiteral decodes a literal after a match, whose bits are
 // coded along those of match, the byte at the last distance, until the
-// first that differs.
+// first that differs: the probabilities of a node are at i = m + 0x100
+// while the bits agree and the next bit of match is 0, m + 0x200 while
+// they agree and it is 1, and m (a plain literal's) from the first bit
+// that differs, m being the node of the bit tree. Unrolled; each level
+// loads the probabilities of both next nodes along (see treeBit).
 func decodeMatchedLiteral(r rangeDec, probs *[lzmaLitSlots]uint16, match uint, in *chunkInput) (rangeDec, uint) {
-	// offs is 0x100 while the bits agree, then 0; unrolled.
-	var lb, mb uint
-	offs, m := uint(0x100), uint(1)
+	var lb, i0, i1 uint
 	match <<= 1
-	mb = match & offs
-	r, lb = r.normalize(in).bitMasked(&probs[(offs+mb+m)&(lzmaLitSlots-1)])
-	m = m<<1 | lb
-	offs = mb ^ offs&(lb-1)
+	i := 0x101 + match&0x100
+	v := int32(probs[i&(lzmaLitSlots-1)])
 	match <<= 1
-	mb = match & offs
-	r, lb = r.normalize(in).bitMasked(&probs[(offs+mb+m)&(lzmaLitSlots-1)])
-	m = m<<1 | lb
-	offs = mb ^ offs&(lb-1)
+	i0, i1 = matchedChildren(i, match)
+	r, lb, v = r.normalize(in).treeBit(&probs[i&(lzmaLitSlots-1)], v, int32(probs[i0&(lzmaLitSlots-1)]), int32(probs[i1&(lzmaLitSlots-1)]))
+	i = i0 ^ (i0^i1)&-lb // no branch: the compiler does not select load addresses with CMOV
 	match <<= 1
-	mb = match & offs
-	r, lb = r.normalize(in).bitMasked(&probs[(offs+mb+m)&(lzmaLitSlots-1)])
-	m = m<<1 | lb
-	offs = mb ^ offs&(lb-1)
+	i0, i1 = matchedChildren(i, match)
+	r, lb, v = r.normalize(in).treeBit(&probs[i&(lzmaLitSlots-1)], v, int32(probs[i0&(lzmaLitSlots-1)]), int32(probs[i1&(lzmaLitSlots-1)]))
+	i = i0 ^ (i0^i1)&-lb // no branch: the compiler does not select load addresses with CMOV
 	match <<= 1
-	mb = match & offs
-	r, lb = r.normalize(in).bitMasked(&probs[(offs+mb+m)&(lzmaLitSlots-1)])
-	m = m<<1 | lb
-	offs = mb ^ offs&(lb-1)
+	i0, i1 = matchedChildren(i, match)
+	r, lb, v = r.normalize(in).treeBit(&probs[i&(lzmaLitSlots-1)], v, int32(probs[i0&(lzmaLitSlots-1)]), int32(probs[i1&(lzmaLitSlots-1)]))
+	i = i0 ^ (i0^i1)&-lb // no branch: the compiler does not select load addresses with CMOV
 	match <<= 1
-	mb = match & offs
-	r, lb = r.normalize(in).bitMasked(&probs[(offs+mb+m)&(lzmaLitSlots-1)])
-	m = m<<1 | lb
-	offs = mb ^ offs&(lb-1)
+	i0, i1 = matchedChildren(i, match)
+	r, lb, v = r.normalize(in).treeBit(&probs[i&(lzmaLitSlots-1)], v, int32(probs[i0&(lzmaLitSlots-1)]), int32(probs[i1&(lzmaLitSlots-1)]))
+	i = i0 ^ (i0^i1)&-lb // no branch: the compiler does not select load addresses with CMOV
 	match <<= 1
-	mb = match & offs
-	r, lb = r.normalize(in).bitMasked(&probs[(offs+mb+m)&(lzmaLitSlots-1)])
-	m = m<<1 | lb
-	offs = mb ^ offs&(lb-1)
+	i0, i1 = matchedChildren(i, match)
+	r, lb, v = r.normalize(in).treeBit(&probs[i&(lzmaLitSlots-1)], v, int32(probs[i0&(lzmaLitSlots-1)]), int32(probs[i1&(lzmaLitSlots-1)]))
+	i = i0 ^ (i0^i1)&-lb // no branch: the compiler does not select load addresses with CMOV
 	match <<= 1
-	mb = match & offs
-	r, lb = r.normalize(in).bitMasked(&probs[(offs+mb+m)&(lzmaLitSlots-1)])
-	m = m<<1 | lb
-	offs = mb ^ offs&(lb-1)
+	i0, i1 = matchedChildren(i, match)
+	r, lb, v = r.normalize(in).treeBit(&probs[i&(lzmaLitSlots-1)], v, int32(probs[i0&(lzmaLitSlots-1)]), int32(probs[i1&(lzmaLitSlots-1)]))
+	i = i0 ^ (i0^i1)&-lb // no branch: the compiler does not select load addresses with CMOV
 	match <<= 1
-	mb = match & offs
-	r, lb = r.normalize(in).bitMasked(&probs[(offs+mb+m)&(lzmaLitSlots-1)])
-	return r, m<<1 | lb
+	i0, i1 = matchedChildren(i, match)
+	r, lb, v = r.normalize(in).treeBit(&probs[i&(lzmaLitSlots-1)], v, int32(probs[i0&(lzmaLitSlots-1)]), int32(probs[i1&(lzmaLitSlots-1)]))
+	i = i0 ^ (i0^i1)&-lb // no branch: the compiler does not select load addresses with CMOV
+	r, lb, _ = r.normalize(in).treeBit(&probs[i&(lzmaLitSlots-1)], v, 0, 0)
+	return r, (i<<1 | lb) & 0xff
+}
+
+// matchedChildren returns the probability indexes of a matched
+// literal's next bit after a 0 and after a 1 at the node whose index is i
+// (see decodeMatchedLiteral), match shifted so that its bit 8 is the next
+// bit of the match byte.
+func matchedChildren(i, match uint) (i0, i1 uint) {
+	// A 0 bit agrees when the match's bit was 0 (i>>8 == 1), a 1 when it
+	// was 1 (i>>8 == 2): the next node is then in the row of the match's
+	// next bit.
+	m2, row := i<<1&0x1fe, 0x100+match&0x100
+	return row&-(i>>8&1) + m2, row&-(i>>9) + m2 + 1
 }
 
 // lzmaLitNext is the state after a literal, by state.
@@ -290,21 +327,26 @@ func (s *lzmaState) decodeChunk(in *chunkInput, n int, buf []byte, pos, end, lo,
 	if !ok {
 		return fmt.Errorf("%w: bad range coder start", errXZData)
 	}
-	s.end, s.lo, s.dictStart, s.dictSize = end, lo, dictStart, dictSize
+	s.lo, s.dictStart, s.dictSize = lo, dictStart, dictSize
+	// The chunk ends buf: the compiler then knows pos in range in the
+	// loop, which checks pos < len(buf).
+	buf = buf[:end]
 	p := &s.probs
 	state, rep0 := uint(s.state), s.rep0
 	var b uint32
-	for pos < s.end {
+	for uint(pos) < uint(len(buf)) {
 		rel := uint(pos - s.dictStart)
 		r = r.normalize(in)
 		r, b = r.bit(&p.isMatch[state&(lzmaStateSlots-1)][rel&s.pbMask&(lzmaPosStatesMax-1)])
 		if b == 0 {
 			// A literal.
 			var prev uint
-			if pos > s.dictStart && pos <= len(buf) {
+			if pos > s.dictStart {
 				prev = uint(buf[pos-1])
 			}
-			probs := &p.literal[((rel&s.lpMask)<<s.lc+prev>>(8-s.lc))&(lzmaLitCodersMax-1)]
+			// lc <= 4: the shifts are masked so that the compiler
+			// knows them in range.
+			probs := &p.literal[((rel&s.lpMask)<<(s.lc&7)+prev>>((8-s.lc)&15))&(lzmaLitCodersMax-1)]
 			var m uint
 			if state < lzmaLitStates {
 				r, m = decodeLiteral(r, probs, in)
@@ -318,9 +360,6 @@ func (s *lzmaState) decodeChunk(in *chunkInput, n int, buf []byte, pos, end, lo,
 				r, m = decodeMatchedLiteral(r, probs, uint(buf[mp]), in)
 			}
 			state = uint(lzmaLitNext[state&(lzmaStateSlots-1)])
-			if pos >= len(buf) {
-				break // not reached: pos < end <= len(buf)
-			}
 			buf[pos] = byte(m)
 			pos++
 			continue
@@ -348,7 +387,7 @@ func (s *lzmaState) decodeChunk(in *chunkInput, n int, buf []byte, pos, end, lo,
 				if b == 0 {
 					// A single byte at the last distance.
 					mp := pos - int(rep0) - 1
-					if mp < s.lo || uint(rep0) >= uint(s.dictSize) || pos >= len(buf) {
+					if mp < s.lo || uint(rep0) >= uint(s.dictSize) {
 						return fmt.Errorf("%w: distance past the dictionary", errXZData)
 					}
 					buf[pos] = buf[mp]
@@ -393,7 +432,7 @@ func (s *lzmaState) decodeChunk(in *chunkInput, n int, buf []byte, pos, end, lo,
 		if uint(rep0) >= uint(s.dictSize) || mp < s.lo {
 			return fmt.Errorf("%w: distance past the dictionary", errXZData)
 		}
-		if length > s.end-pos {
+		if length > len(buf)-pos {
 			return fmt.Errorf("%w: match past the chunk's end", errXZData)
 		}
 		pos = lzCopy(buf, pos, mp, length)

@@ -67,34 +67,23 @@ func (r rangeDec) bit(p *uint16) (rangeDec, uint32) {
 	return r, 1
 }
 
-// direct decodes n bits of equal probability, most significant first.
-func (r rangeDec) direct(n uint32, in *chunkInput) (rangeDec, uint32) {
-	var v uint32
-	for ; n > 0; n-- {
-		r = r.normalize(in)
-		r.rng >>= 1
-		// Subtract the half range; add it back when that underflowed.
-		r.code -= r.rng
-		t := 0 - (r.code >> 31)
-		r.code += r.rng & t
-		v = v<<1 + (t + 1)
+// treeBit is bit without branches, for the bits of bit trees (literals,
+// lengths, distance slots), the least predictable: both outcomes are
+// computed and the compiler selects one with conditional moves (a
+// one-armed if whose arm only assigns becomes CMOVs). The node's
+// probability, v, was loaded beforehand, and its children's, c0 and c1,
+// are loaded along: treeBit returns the one of the child the bit leads
+// to, so that the next bit need not wait for a load.
+func (r rangeDec) treeBit(p *uint16, v, c0, c1 int32) (rangeDec, uint, int32) {
+	bound := (r.rng >> rcProbBits) * uint32(v)
+	rng, code, b := r.rng-bound, r.code-bound, uint(1)
+	if r.code < bound {
+		rng, code, b, c1 = bound, r.code, 0, c0
 	}
-	return r, v
-}
-
-// bitMasked is bit without branches, for the bits of bit trees
-// (literals, lengths, distance slots), the least predictable: the range,
-// code and probability are selected by a mask rather than by a jump.
-func (r rangeDec) bitMasked(p *uint16) (rangeDec, uint) {
-	v := uint32(*p)
-	bound := (r.rng >> rcProbBits) * v
-	// zero is all ones when the bit is 0 (code < bound).
-	zero := uint32(int64(uint64(r.code)-uint64(bound)) >> 63)
-	r.rng = (r.rng-bound)&^zero | bound&zero
-	r.code -= bound &^ zero
 	// v + (rcProbOne-v)>>rcMoveBits for a 0 bit, v - v>>rcMoveBits for
-	// a 1: v - (v-t)>>rcMoveBits, arithmetic, with t = 2017 or 0.
-	const t = rcProbOne - (1<<rcMoveBits - 1)
-	*p = uint16(int32(v) - (int32(v)-int32(t&zero))>>rcMoveBits)
-	return r, uint(^zero & 1)
+	// a 1: v - (v-t)>>rcMoveBits, arithmetic, with t = 2017 or 0, taken
+	// from the bit so that no register holds the constant.
+	t := int32(b-1) & (rcProbOne - (1<<rcMoveBits - 1))
+	*p = uint16(v - (v-t)>>rcMoveBits)
+	return rangeDec{rng, code, r.ip}, b, c1
 }

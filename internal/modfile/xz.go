@@ -340,8 +340,14 @@ func xzDecodeBlocks(buf *Buffer, r io.ReaderAt, streams []xzStream, blocks []xzB
 	}
 	out := buf.take(total)
 	workers := min(runtime.GOMAXPROCS(0), len(blocks))
+	// No input buffer larger than the largest block: most modules are
+	// smaller than a whole one.
+	var inSize int64
+	for _, b := range blocks {
+		inSize = max(inSize, xzPad4(b.unpadded))
+	}
 	if workers <= 1 {
-		w := newXZWorker()
+		w := newXZWorker(inSize)
 		for _, b := range blocks {
 			if err := w.decodeBlock(r, b, out[b.uoff:b.uoff+b.usize]); err != nil {
 				return nil, err
@@ -357,7 +363,7 @@ func xzDecodeBlocks(buf *Buffer, r io.ReaderAt, streams []xzStream, blocks []xzB
 	errs := make([]error, len(blocks))
 	for range workers {
 		wg.Go(func() {
-			w := newXZWorker()
+			w := newXZWorker(inSize)
 			for !failed.Load() {
 				i := int(next.Add(1) - 1)
 				if i >= len(blocks) {
@@ -407,10 +413,16 @@ type xzWorker struct {
 }
 
 // newXZWorker returns a worker with an input buffer large enough for a
-// whole LZMA2 chunk.
-func newXZWorker() *xzWorker {
-	return &xzWorker{in: make([]byte, max(inputBufSize, lzma2MaxCompressed))}
+// whole LZMA2 chunk, or for size bytes of input when that is less (but
+// no less than xzMinInput).
+func newXZWorker(size int64) *xzWorker {
+	n := int(max(min(size, max(inputBufSize, lzma2MaxCompressed)), xzMinInput))
+	return &xzWorker{in: make([]byte, n)}
 }
+
+// xzMinInput is the smallest input buffer of an xzWorker: more than any
+// header the decoder peeks at.
+const xzMinInput = 4096
 
 // source returns the worker's source for bytes [off, end) of r.
 func (w *xzWorker) source(r io.ReaderAt, off, end int64) *source {
@@ -554,7 +566,7 @@ func xzReadBlockHeader(src *source) (xzBlockHeader, error) {
 // xzDecodeStreaming decodes an xz file from the front into out, for files
 // whose layout could not be read from their end.
 func xzDecodeStreaming(r io.ReaderAt, size int64, out *output, dicts *xzDicts) error {
-	w := newXZWorker()
+	w := newXZWorker(size)
 	src := w.source(r, 0, size)
 	for stream := 0; ; stream++ {
 		var h [xzHeaderLen]byte
