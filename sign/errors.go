@@ -17,10 +17,9 @@ var (
 	// ErrPassphrase: the key is encrypted and there is no passphrase
 	// (KBUILD_SIGN_PIN), or it does not decrypt the key.
 	ErrPassphrase = errors.New("cannot decrypt private key")
-	// ErrEncryptedPKCS8: the key is an encrypted PKCS#8 key ("ENCRYPTED
-	// PRIVATE KEY"), which this package does not decrypt; legacy PEM
-	// encryption (Proc-Type and DEK-Info headers) is supported.
-	ErrEncryptedPKCS8 = errors.New("encrypted PKCS#8 private keys are not supported (use a legacy PEM-encrypted or unencrypted key)")
+	// ErrEncryptedPKCS8: the key is an encrypted PKCS#8 key with a scheme
+	// other than PBES2 with PBKDF2 and AES-CBC (PBES1, scrypt).
+	ErrEncryptedPKCS8 = errors.New("unsupported encryption of a PKCS#8 private key (PBES2 with PBKDF2 and AES-CBC only)")
 	// ErrNoCert: the certificate file holds no X.509 certificate.
 	ErrNoCert = errors.New("no X.509 certificate")
 	// ErrKeyMismatch: the private key does not belong to the certificate.

@@ -17,8 +17,11 @@ import (
 // SEC 1 (EC) keys are read; RSA and ECDSA P-256 and P-384 keys are
 // accepted. A key encrypted with legacy PEM encryption (Proc-Type and
 // DEK-Info headers) is decrypted with passphrase (KBUILD_SIGN_PIN for
-// sign-file); nil passphrase means none, and the key fails with
-// ErrPassphrase. Encrypted PKCS#8 keys fail with ErrEncryptedPKCS8.
+// sign-file), and so is an encrypted PKCS#8 key ("ENCRYPTED PRIVATE KEY",
+// what OpenSSL 1.1 and 3 write) protected with PBES2: PBKDF2 with
+// HMAC-SHA1/256/384/512 and AES-128/192/256-CBC; other PKCS#8 schemes
+// (PBES1, scrypt) fail with ErrEncryptedPKCS8. A nil passphrase means
+// none: an encrypted key then fails with ErrPassphrase.
 func ParsePrivateKey(data, passphrase []byte) (crypto.Signer, error) {
 	rest := data
 	for {
@@ -29,7 +32,18 @@ func ParsePrivateKey(data, passphrase []byte) (crypto.Signer, error) {
 		}
 		switch block.Type {
 		case "ENCRYPTED PRIVATE KEY":
-			return nil, ErrEncryptedPKCS8
+			if passphrase == nil {
+				return nil, fmt.Errorf("%w: the key is encrypted and no passphrase is set", ErrPassphrase)
+			}
+			der, err := decryptPKCS8(block.Bytes, passphrase)
+			if err != nil {
+				return nil, err
+			}
+			key, err := parseKeyDER(der)
+			if err != nil {
+				return nil, fmt.Errorf("%w (or a wrong passphrase)", err)
+			}
+			return key, nil
 		case "PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY":
 		default:
 			continue

@@ -295,3 +295,48 @@ func TestECDSAAgainstOpenSSL(t *testing.T) {
 	t.Logf("%d modules, %d ECDSA key and hash pairs verified both ways", len(modules), checked.Load())
 	require.Equal(t, int64(len(modules)*2*3), checked.Load())
 }
+
+// TestEncryptedKeysFromOpenSSL: the encrypted key files openssl writes
+// decrypt with the passphrase (legacy PEM encryption and PKCS#8 PBES2
+// with each PRF and AES key size), fail with ErrPassphrase without it or
+// with a wrong one, and PKCS#8 schemes other than PBES2 with PBKDF2 fail
+// with ErrEncryptedPKCS8.
+func TestEncryptedKeysFromOpenSSL(t *testing.T) {
+	openssl := testmod.RequireTool(t, "openssl")
+	dir := t.TempDir()
+	k := newOpensslKey(t, openssl, dir, "p384", "ec", "ec_paramgen_curve:P-384")
+	pass := "pass:correct horse"
+	cases := []struct {
+		name string
+		args []string
+		want error
+	}{
+		{"legacy PEM AES-256", []string{"ec", "-aes256", "-passout", pass}, nil},
+		{"PKCS#8 default", []string{"pkcs8", "-topk8", "-passout", pass}, nil},
+		{"PKCS#8 AES-128 SHA-1", []string{"pkcs8", "-topk8", "-v2", "aes-128-cbc", "-v2prf", "hmacWithSHA1", "-passout", pass}, nil},
+		{"PKCS#8 AES-192 SHA-384", []string{"pkcs8", "-topk8", "-v2", "aes-192-cbc", "-v2prf", "hmacWithSHA384", "-passout", pass}, nil},
+		{"PKCS#8 AES-256 SHA-512", []string{"pkcs8", "-topk8", "-v2", "aes-256-cbc", "-v2prf", "hmacWithSHA512", "-iter", "10000", "-passout", pass}, nil},
+		{"PKCS#8 scrypt", []string{"pkcs8", "-topk8", "-scrypt", "-passout", pass}, sign.ErrEncryptedPKCS8},
+		{"PKCS#8 3DES", []string{"pkcs8", "-topk8", "-v2", "des3", "-passout", pass}, sign.ErrEncryptedPKCS8},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			file := filepath.Join(dir, strconv.Itoa(i)+".pem")
+			out, err := exec.Command(openssl, append(c.args, "-in", k.keyFile, "-out", file)...).CombinedOutput()
+			require.NoError(t, err, "openssl: %s", out)
+			data, err := os.ReadFile(file)
+			require.NoError(t, err)
+			key, err := sign.ParsePrivateKey(data, []byte("correct horse"))
+			if c.want != nil {
+				require.ErrorIs(t, err, c.want)
+				return
+			}
+			require.NoError(t, err)
+			require.True(t, key.Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(k.signer.Public()))
+			_, err = sign.ParsePrivateKey(data, nil)
+			require.ErrorIs(t, err, sign.ErrPassphrase)
+			_, err = sign.ParsePrivateKey(data, []byte("wrong horse"))
+			require.Error(t, err)
+		})
+	}
+}

@@ -52,6 +52,7 @@ func TestSignCLIMatchesSignFile(t *testing.T) {
 		"-subj", "/CN=gokmod CLI test", "-newkey", "rsa:2048", "-keyout", in("key.pem"), "-out", in("cert.pem"))
 	sh(openssl, "x509", "-in", in("cert.pem"), "-outform", "DER", "-out", in("cert.der"))
 	sh(openssl, "rsa", "-in", in("key.pem"), "-aes256", "-traditional", "-passout", "pass:secret pin", "-out", in("enc.pem"))
+	sh(openssl, "pkcs8", "-topk8", "-in", in("key.pem"), "-v2", "aes-256-cbc", "-passout", "pass:secret pin", "-out", in("enc8.pem"))
 	both, err := os.ReadFile(in("key.pem"))
 	require.NoError(t, err)
 	cert, err := os.ReadFile(in("cert.pem"))
@@ -76,6 +77,8 @@ func TestSignCLIMatchesSignFile(t *testing.T) {
 		{"one file", func(m string) []string { return []string{"sha256", in("both.pem"), in("both.pem"), m, m + ".out"} }, nil, ".out"},
 		{"DER certificate", func(m string) []string { return []string{"sha256", in("key.pem"), in("cert.der"), m, m + ".out"} }, nil, ".out"},
 		{"encrypted key", func(m string) []string { return []string{"sha256", in("enc.pem"), in("cert.pem"), m, m + ".out"} }, pin, ".out"},
+		{"encrypted PKCS#8 key", func(m string) []string { return []string{"sha256", in("enc8.pem"), in("cert.pem"), m, m + ".out"} }, pin, ".out"},
+		{"encrypted PKCS#8 key, wrong pin", func(m string) []string { return []string{"sha256", in("enc8.pem"), in("cert.pem"), m, m + ".out"} }, map[string]string{"KBUILD_SIGN_PIN": "wrong"}, ".out"},
 		{"encrypted key, no pin", func(m string) []string { return []string{"sha256", in("enc.pem"), in("cert.pem"), m, m + ".out"} }, nil, ".out"},
 		{"usage", func(m string) []string { return []string{"sha256", in("key.pem"), m} }, nil, ".out"},
 		{"unknown option", func(m string) []string { return []string{"-x", "sha256", in("key.pem"), in("cert.pem"), m} }, nil, ""},
