@@ -73,7 +73,9 @@ func TestSignCLIMatchesSignFile(t *testing.T) {
 		{"-p", func(m string) []string { return []string{"-p", "sha256", in("key.pem"), in("cert.pem"), m, m + ".out"} }, nil, ".out"},
 		{"-d", func(m string) []string { return []string{"-d", "sha256", in("key.pem"), in("cert.pem"), m} }, nil, ""},
 		{"-k", func(m string) []string { return []string{"sha256", "-k", in("key.pem"), in("cert.pem"), m, m + ".out"} }, nil, ".out"},
-		{"-s", func(m string) []string { return []string{"-s", in("cert.der"), "sha256", in("cert.pem"), m, m + ".out"} }, nil, ".out"},
+		{"-s", func(m string) []string {
+			return []string{"-s", in("cert.der"), "sha256", in("cert.pem"), m, m + ".out"}
+		}, nil, ".out"},
 		{"one file", func(m string) []string { return []string{"sha256", in("both.pem"), in("both.pem"), m, m + ".out"} }, nil, ".out"},
 		{"DER certificate", func(m string) []string { return []string{"sha256", in("key.pem"), in("cert.der"), m, m + ".out"} }, nil, ".out"},
 		{"encrypted key", func(m string) []string { return []string{"sha256", in("enc.pem"), in("cert.pem"), m, m + ".out"} }, pin, ".out"},
