@@ -340,3 +340,43 @@ func TestEncryptedKeysFromOpenSSL(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifyOpenSSLMessages: Verify takes a detached attribute-less CMS
+// from openssl cms -sign (with the signer's certificate inside, which the
+// kernel also accepts) and refuses, as the kernel does, one with signed
+// attributes and one that carries the module inside.
+func TestVerifyOpenSSLMessages(t *testing.T) {
+	openssl := testmod.RequireTool(t, "openssl")
+	dir := t.TempDir()
+	k := newOpensslKey(t, openssl, dir, "rsa2048", "rsa:2048")
+	module := fakeModule(t, 20000)
+	modFile := filepath.Join(dir, "m.ko")
+	require.NoError(t, os.WriteFile(modFile, module, 0o644))
+	cases := []struct {
+		name  string
+		flags []string
+		want  error
+	}{
+		{"no attributes, certificate inside", []string{"-noattr", "-md", "sha384"}, nil},
+		{"no attributes, no certificates", []string{"-noattr", "-nocerts", "-md", "sha512"}, nil},
+		{"signed attributes", []string{"-nocerts", "-md", "sha256"}, sign.ErrRejected},
+		{"content inside", []string{"-noattr", "-nocerts", "-nodetach"}, sign.ErrRejected},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p7s := filepath.Join(dir, strconv.Itoa(i)+".p7s")
+			args := append([]string{"cms", "-sign", "-binary", "-outform", "DER", "-in", modFile, "-signer", k.certFile, "-inkey", k.keyFile, "-out", p7s}, c.flags...)
+			out, err := exec.Command(openssl, args...).CombinedOutput()
+			require.NoError(t, err, "openssl: %s", out)
+			sd, err := os.ReadFile(p7s)
+			require.NoError(t, err)
+			got, err := sign.Verify(sign.Append(module, sd), []*x509.Certificate{k.cert})
+			if c.want != nil {
+				require.ErrorIs(t, err, c.want)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, k.cert.Raw, got.Raw)
+		})
+	}
+}
