@@ -24,28 +24,6 @@ import (
 	"github.com/gokmod/modprobe/sign/signzstd"
 )
 
-// defaultSignFile is where Debian's linux-kbuild-6.1 package installs the
-// kernel's sign-file (scripts/setup.sh installs it); GOKMOD_SIGN_FILE
-// names another.
-const defaultSignFile = "/usr/lib/linux-kbuild-6.1/scripts/sign-file"
-
-// signFileTool returns the path of sign-file; a missing one fails the
-// test under CI=true and skips it otherwise.
-func signFileTool(t *testing.T) string {
-	t.Helper()
-	p := os.Getenv("GOKMOD_SIGN_FILE")
-	if p == "" {
-		p = defaultSignFile
-	}
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true but the kernel's sign-file is missing (scripts/setup.sh installs linux-kbuild-6.1): %v", err)
-		}
-		t.Skipf("skipping: sign-file is missing (scripts/setup.sh installs linux-kbuild-6.1): %v", err)
-	}
-	return p
-}
-
 // opensslKey is a key and certificate made by openssl req, as the
 // kernel's build makes signing_key.pem.
 type opensslKey struct {
@@ -134,7 +112,7 @@ func forEach(items []string, f func(i int, item string)) {
 //
 //	GOKMOD_SIGN_ALL=1 go test -run TestSignFileIdentical ./sign
 func TestSignFileIdentical(t *testing.T) {
-	signFile := signFileTool(t)
+	signFile := testmod.SignFile(t)
 	openssl := testmod.RequireTool(t, "openssl")
 	dir := t.TempDir()
 	keys := []opensslKey{
@@ -230,7 +208,7 @@ func TestSignFileIdentical(t *testing.T) {
 // and fails over a changed module; sign-file's ECDSA-signed module
 // verifies with Verify, and fails against another certificate.
 func TestECDSAAgainstOpenSSL(t *testing.T) {
-	signFile := signFileTool(t)
+	signFile := testmod.SignFile(t)
 	openssl := testmod.RequireTool(t, "openssl")
 	dir := t.TempDir()
 	keys := []opensslKey{

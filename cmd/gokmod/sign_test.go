@@ -13,30 +13,13 @@ import (
 	"github.com/gokmod/modprobe/internal/testmod"
 )
 
-// signFilePath is the kernel's sign-file as Debian's linux-kbuild-6.1
-// installs it (scripts/setup.sh); GOKMOD_SIGN_FILE names another.
-func signFilePath(t *testing.T) string {
-	t.Helper()
-	p := os.Getenv("GOKMOD_SIGN_FILE")
-	if p == "" {
-		p = "/usr/lib/linux-kbuild-6.1/scripts/sign-file"
-	}
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true but sign-file is missing (scripts/setup.sh installs linux-kbuild-6.1): %v", err)
-		}
-		t.Skipf("skipping: %v", err)
-	}
-	return p
-}
-
 // TestSignCLIMatchesSignFile: gokmod sign and sign-file, given the same
 // arguments and options, write the same files (the signed module, the
 // .p7s of -p and -d) and exit alike, for an RSA key, in place and into
 // DEST, with -k and -s, with key and certificate in one file, a DER
 // certificate and a PEM-encrypted key with KBUILD_SIGN_PIN.
 func TestSignCLIMatchesSignFile(t *testing.T) {
-	signFile := signFilePath(t)
+	signFile := testmod.SignFile(t)
 	openssl := testmod.RequireTool(t, "openssl")
 	root, release := testmod.DebianTree(t)
 	src := filepath.Join(root, "lib", "modules", release, "kernel", "net", "key", "af_key.ko")
@@ -136,7 +119,7 @@ func TestSignCLIMatchesSignFile(t *testing.T) {
 // compression (the result decompresses to sign-file's output on the plain
 // module) and refuses a zstd one, whose compressor it does not link.
 func TestSignCLICompressed(t *testing.T) {
-	signFile := signFilePath(t)
+	signFile := testmod.SignFile(t)
 	openssl := testmod.RequireTool(t, "openssl")
 	xzTool := testmod.RequireTool(t, "xz")
 	root, release := testmod.DebianTree(t)
