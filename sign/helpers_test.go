@@ -27,7 +27,7 @@ type testKey struct {
 
 // newTestKey makes a key of kind ("rsa2048", "p256", "p384") and a
 // certificate with a subject key identifier.
-func newTestKey(t *testing.T, kind string, serial int64) testKey {
+func newTestKey(t testing.TB, kind string, serial int64) testKey {
 	t.Helper()
 	var key crypto.Signer
 	var err error
