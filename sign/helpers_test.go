@@ -65,7 +65,7 @@ func newTestKey(t testing.TB, kind string, serial int64) testKey {
 }
 
 // fakeModule returns n bytes that start like an ELF file.
-func fakeModule(t *testing.T, n int) []byte {
+func fakeModule(t testing.TB, n int) []byte {
 	t.Helper()
 	b := make([]byte, n)
 	_, err := rand.Read(b[4:])
