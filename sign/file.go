@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/gokmod/modprobe/internal/modfile"
-	"github.com/ulikunitz/xz"
 )
 
 // DefaultMaxSize bounds a decompressed module when Options.MaxSize is 0.
@@ -98,16 +97,7 @@ func compress(comp modfile.Compression, image []byte, opts Options) ([]byte, err
 			return nil, err
 		}
 	case modfile.XZ:
-		w, err := xz.WriterConfig{DictCap: 1 << 20, CheckSum: xz.CRC32}.NewWriter(&buf)
-		if err != nil {
-			return nil, err
-		}
-		if _, err := w.Write(image); err != nil {
-			return nil, err
-		}
-		if err := w.Close(); err != nil {
-			return nil, err
-		}
+		return compressXZ(image)
 	default:
 		return nil, fmt.Errorf("unknown compression %v", comp)
 	}
