@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(kmod xz-utils zstd libkmod-dev liblzma-dev gcc qemu-system-x86 busybox-static runc docker-registry hyperfine time)
+packages=(kmod xz-utils zstd gzip openssl linux-kbuild-6.1 libkmod-dev liblzma-dev gcc qemu-system-x86 busybox-static runc docker-registry hyperfine time)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -6,13 +6,15 @@ import (
 	"encoding/binary"
 	"math/big"
 	"strings"
+
+	"github.com/gokmod/modprobe/internal/modsig"
 )
 
 // SignatureMagic ends a module that carries an appended signature.
-const SignatureMagic = "~Module signature appended~\n"
+const SignatureMagic = modsig.Magic
 
 // sigInfoLen is sizeof(struct module_signature).
-const sigInfoLen = 12
+const sigInfoLen = modsig.InfoLen
 
 var (
 	pkeyAlgo   = []string{"DSA", "RSA"}
