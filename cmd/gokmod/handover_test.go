@@ -49,6 +49,9 @@ func TestKMMHandOver(t *testing.T) {
 		{gokmod, []string{"kmm"}, 1, "", "kmm: missing subcommand (load, unload or pull). See -h.\n"},
 		{gokmod, []string{"worker", "kmod", "load", missing}, 1, "", "kmm: could not read config file " + missing + ": open " + missing + ": no such file or directory\n"},
 		{filepath.Join(dir, "worker"), []string{"kmod", "unload", missing}, 1, "", "kmm: could not read config file " + missing + ": open " + missing + ": no such file or directory\n"},
+		// gokmod sign is the worker's too (X.509, zstd's writer).
+		{gokmod, []string{"sign"}, 2, "", "Usage: gokmod sign [-dpk] <hash algo> <key> <x509> <module> [<dest>]\n       gokmod sign -s <raw sig> <hash algo> <x509> <module> [<dest>]\n"},
+		{gokmod, []string{"sign", "sha256", missing, missing, missing}, 1, "", "gokmod sign: open " + missing + ": no such file or directory\n"},
 	} {
 		var stdout, stderr strings.Builder
 		cmd := exec.Command(tc.exe, tc.args...)

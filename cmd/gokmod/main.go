@@ -48,7 +48,11 @@ func tool(name string) func(env *env, argv0 string, args []string) int {
 	case "oci-hook":
 		return runOCIHook
 	case "sign":
-		return runSign
+		// sign-file's work needs X.509 and a zstd compressor, which
+		// modprobe's process should not link: the worker binary does it.
+		return func(e *env, argv0 string, args []string) int {
+			return handOver(e, argv0, append([]string{"sign"}, args...))
+		}
 	}
 	return nil
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -9,6 +8,7 @@ import (
 
 	"github.com/gokmod/modprobe/internal/getopt"
 	"github.com/gokmod/modprobe/sign"
+	"github.com/gokmod/modprobe/sign/signzstd"
 )
 
 // signMaxInput bounds the key, certificate and raw signature files.
@@ -26,9 +26,10 @@ const signMaxInput = 1 << 20
 // and CERT are not read). The key is PEM (the first private key in the
 // file, so KEY and CERT may be one file) or DER, decrypted with
 // KBUILD_SIGN_PIN; CERT is DER or PEM. Beyond sign-file, a module
-// compressed with gzip or xz is decompressed, signed and compressed again
-// as the kernel's build compresses; zstd needs the zstd writer gokmod
-// leaves out of its binary, and is refused. Usage errors exit 2, others 1.
+// compressed with gzip, xz or zstd is decompressed, signed and compressed
+// again as the kernel's build compresses. gokmod sign hands over to this
+// binary (the worker), which links the X.509 parser and the zstd writer
+// that modprobe's process should not. Usage errors exit 2, others 1.
 func runSign(e *env, argv0 string, args []string) int {
 	prog := "gokmod sign"
 	usage := func() int {
@@ -95,10 +96,7 @@ func runSign(e *env, argv0 string, args []string) int {
 			if err != nil {
 				return fail("%s: %v", module, err)
 			}
-		} else if signed, sd, err = signer.SignFile(file, sign.Options{}); err != nil {
-			if errors.Is(err, sign.ErrZstdWriter) {
-				return fail("%s: %v: gokmod does not link a zstd compressor; sign .ko.zst modules with the library (package signzstd) or decompress them first", module, err)
-			}
+		} else if signed, sd, err = signer.SignFile(file, sign.Options{Zstd: signzstd.Compress}); err != nil {
 			return fail("%s: %v", module, err)
 		}
 		if saveSig {

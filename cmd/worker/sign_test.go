@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -115,9 +116,9 @@ func TestSignCLIMatchesSignFile(t *testing.T) {
 	}
 }
 
-// TestSignCLICompressed: gokmod sign signs an xz module inside its
-// compression (the result decompresses to sign-file's output on the plain
-// module) and refuses a zstd one, whose compressor it does not link.
+// TestSignCLICompressed: gokmod sign signs an xz or a zstd module inside
+// its compression (the result decompresses to sign-file's output on the
+// plain module) and refuses a corrupt one, leaving it as it was.
 func TestSignCLICompressed(t *testing.T) {
 	signFile := testmod.SignFile(t)
 	openssl := testmod.RequireTool(t, "openssl")
@@ -144,13 +145,38 @@ func TestSignCLICompressed(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, bytes.Equal(want, got), "the decompressed signed module differs from sign-file's")
 
+	zstdTool := testmod.RequireTool(t, "zstd")
 	zst := filepath.Join(dir, "m.ko.zst")
-	zdata := testmod.MustCompress(t, module, testmod.Zstd)
-	require.NoError(t, os.WriteFile(zst, zdata, 0o644))
+	require.NoError(t, os.WriteFile(zst, testmod.MustCompress(t, module, testmod.Zstd), 0o644))
 	o = runOursAs("gokmod", "sign", []string{"sha256", key, cert, zst}, nil)
+	require.Equal(t, 0, o.Code, "%v", o)
+	got, err = exec.Command(zstdTool, "-dc", zst).Output()
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(want, got), "the decompressed signed zstd module differs from sign-file's")
+
+	bad := filepath.Join(dir, "bad.ko.xz")
+	zdata := testmod.MustCompress(t, module, testmod.Xz)[:200]
+	require.NoError(t, os.WriteFile(bad, zdata, 0o644))
+	o = runOursAs("gokmod", "sign", []string{"sha256", key, cert, bad}, nil)
 	assert.Equal(t, 1, o.Code)
-	assert.Contains(t, o.Stderr, "zstd")
-	after, err := os.ReadFile(zst)
+	assert.Contains(t, o.Stderr, "bad.ko.xz")
+	after, err := os.ReadFile(bad)
 	require.NoError(t, err)
 	assert.Equal(t, zdata, after, "a refused module is left as it was")
+}
+
+// runOursAs runs the worker's tool as gokmod hands it over: argv[0] as
+// the user typed it, then the tool's name and its arguments; vars is the
+// environment.
+func runOursAs(argv0, tool string, args []string, vars map[string]string) outcome {
+	var out, errb bytes.Buffer
+	e := &env{
+		Stdin:  strings.NewReader(""),
+		Stdout: &out,
+		Stderr: &errb,
+		Getenv: func(k string) (string, bool) { v, ok := vars[k]; return v, ok },
+		Setenv: func(string, string) {},
+	}
+	code := run(e, append([]string{argv0, tool}, args...))
+	return outcome{Stdout: out.String(), Stderr: errb.String(), Code: code}
 }
