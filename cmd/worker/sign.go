@@ -2,10 +2,10 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"strings"
 
+	"github.com/gokmod/modprobe/internal/fileio"
 	"github.com/gokmod/modprobe/internal/getopt"
 	"github.com/gokmod/modprobe/sign"
 	"github.com/gokmod/modprobe/sign/signzstd"
@@ -69,13 +69,13 @@ func runSign(e *env, argv0 string, args []string) int {
 	if len(ops) == 5 && ops[4] != module {
 		dest, inPlace = ops[4], false
 	}
-	file, err := readBounded(module, sign.DefaultMaxSize)
+	file, err := fileio.ReadInput(module, sign.DefaultMaxSize)
 	if err != nil {
 		return fail("%v", err)
 	}
 	var signed []byte
 	if rawSig {
-		sig, err := readBounded(ops[0], signMaxInput)
+		sig, err := fileio.ReadInput(ops[0], signMaxInput)
 		if err != nil {
 			return fail("%v", err)
 		}
@@ -124,7 +124,7 @@ func loadSigner(e *env, hashName, keyName, certName string, byKeyID bool) (*sign
 	if strings.HasPrefix(keyName, "pkcs11:") {
 		return nil, fmt.Errorf("%s: PKCS#11 keys are not supported", keyName)
 	}
-	keyData, err := readBounded(keyName, signMaxInput)
+	keyData, err := fileio.ReadInput(keyName, signMaxInput)
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +136,7 @@ func loadSigner(e *env, hashName, keyName, certName string, byKeyID bool) (*sign
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", keyName, err)
 	}
-	certData, err := readBounded(certName, signMaxInput)
+	certData, err := fileio.ReadInput(certName, signMaxInput)
 	if err != nil {
 		return nil, err
 	}
@@ -153,21 +153,4 @@ func loadSigner(e *env, hashName, keyName, certName string, byKeyID bool) (*sign
 		return nil, fmt.Errorf("%s, %s: %w", keyName, certName, err)
 	}
 	return s, nil
-}
-
-// readBounded reads the file at path, refusing one larger than limit.
-func readBounded(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%s: larger than %d bytes", path, limit)
-	}
-	return b, nil
 }

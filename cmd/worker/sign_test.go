@@ -6,7 +6,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -179,4 +181,29 @@ func runOursAs(argv0, tool string, args []string, vars map[string]string) outcom
 	}
 	code := run(e, append([]string{argv0, tool}, args...))
 	return outcome{Stdout: out.String(), Stderr: errb.String(), Code: code}
+}
+
+// TestSignRefusesFIFO: a key, certificate or module that is a FIFO is
+// refused at once, naming it, without waiting for a writer.
+func TestSignRefusesFIFO(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	require.NoError(t, syscall.Mkfifo(fifo, 0o600))
+	plain := filepath.Join(dir, "m.ko")
+	require.NoError(t, os.WriteFile(plain, []byte("\x7fELF"), 0o644))
+	for _, args := range [][]string{
+		{"sha256", fifo, fifo, plain},
+		{"sha256", plain, plain, fifo},
+		{"-s", fifo, "sha256", plain, plain},
+	} {
+		done := make(chan outcome, 1)
+		go func() { done <- runOursAs("gokmod", "sign", args, nil) }()
+		select {
+		case o := <-done:
+			assert.Equal(t, 1, o.Code, "%v: %v", args, o)
+			assert.Contains(t, o.Stderr, fifo, "%v", args)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("gokmod sign %v waits on the FIFO", args)
+		}
+	}
 }
