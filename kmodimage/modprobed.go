@@ -3,8 +3,9 @@ package kmodimage
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
+
+	"github.com/gokmod/modprobe/internal/fileio"
 )
 
 // ErrModprobedDir reports a Module's modprobedDir that cannot configure
@@ -33,14 +34,8 @@ func (w *Worker) modprobedDir(m *ModprobeSpec) (string, error) {
 	if err != nil {
 		return fail(err)
 	}
-	// Stat first: opening a FIFO would wait for a writer.
-	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		if err == nil {
-			err = errors.New("not a directory")
-		}
-		return fail(fmt.Errorf("%w: %w", ErrModprobedDir, err))
-	}
-	f, err := os.Open(dir)
+	// A directory only: a FIFO is refused without waiting for a writer.
+	f, err := fileio.OpenDir(dir)
 	if err != nil {
 		return fail(fmt.Errorf("%w: %w", ErrModprobedDir, err))
 	}

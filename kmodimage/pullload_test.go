@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -125,6 +126,10 @@ func TestWorkerModprobedDirRefused(t *testing.T) {
 		}, ErrModprobedDir},
 		{"a file", func(t *testing.T, shared string) {
 			write(t, filepath.Join(shared, "opt/modprobe.d"), modprobedConf)
+		}, ErrModprobedDir},
+		{"a FIFO", func(t *testing.T, shared string) {
+			require.NoError(t, os.MkdirAll(filepath.Join(shared, "opt"), 0o755))
+			require.NoError(t, syscall.Mkfifo(filepath.Join(shared, "opt/modprobe.d"), 0o600))
 		}, ErrModprobedDir},
 		{"outside", func(t *testing.T, shared string) {
 			outside := t.TempDir()
