@@ -73,6 +73,7 @@ type confIndex struct {
 	install  *patternIndex
 	remove   *patternIndex
 	softdeps *patternIndex
+	weakdeps *patternIndex
 	options  map[string][]int // exact module name -> positions
 	black    map[string]bool
 }
@@ -84,6 +85,7 @@ func newConfIndex(c *config.Config) confIndex {
 		install:  newPatternIndex(len(c.Install), func(i int) string { return c.Install[i].Module }),
 		remove:   newPatternIndex(len(c.Remove), func(i int) string { return c.Remove[i].Module }),
 		softdeps: newPatternIndex(len(c.Softdeps), func(i int) string { return c.Softdeps[i].Module }),
+		weakdeps: newPatternIndex(len(c.Weakdeps), func(i int) string { return c.Weakdeps[i].Module }),
 		options:  map[string][]int{},
 		black:    map[string]bool{},
 	}
@@ -136,6 +138,16 @@ func (x *confIndex) exactCommand(cmds []config.Command, name string) *string {
 func (x *confIndex) softdepFor(name string) *config.Softdep {
 	if i := x.softdeps.first(name); i >= 0 {
 		return &x.cfg.Softdeps[i]
+	}
+	return nil
+}
+
+// weakdepFor returns the first weakdep line whose pattern matches name:
+// as with softdeps, only one line applies (libkmod's
+// kmod_module_get_weakdeps stops at the first match).
+func (x *confIndex) weakdepFor(name string) *config.Weakdep {
+	if i := x.weakdeps.first(name); i >= 0 {
+		return &x.cfg.Weakdeps[i]
 	}
 	return nil
 }
