@@ -44,6 +44,12 @@ func (l *Loader) runCommand(ctx context.Context, kind, module, cmd string) error
 	c := exec.CommandContext(ctx, "/bin/sh", "-c", cmd)
 	c.Args[0] = "sh" // system(3)'s argv[0], which the shell's messages start with
 	c.Env = append(os.Environ(), "MODPROBE_MODULE="+module)
+	if d := l.denyEnv(); d != "" {
+		if v, ok := os.LookupEnv(DenyEnv); ok && v != "" {
+			d += "," + v // what the process was told to deny too
+		}
+		c.Env = append(c.Env, d) // after the inherited one, which it replaces
+	}
 	c.Stdout, c.Stderr = l.stdout, l.stderr
 	stopOnCancel(c)
 	err := c.Run()

@@ -43,6 +43,9 @@ var (
 	ErrInUse = errors.New("module is in use")
 	// ErrNotLoaded: a first-time removal found the module not loaded.
 	ErrNotLoaded = errors.New("module not in kernel")
+	// ErrDenied: the module, or a module it needs, is on the Loader's
+	// deny list (Options.Deny); nothing of the probe was inserted.
+	ErrDenied = errors.New("module is denied")
 )
 
 // Op names the step that failed in a ModuleError. Compare it with the

@@ -237,6 +237,9 @@ func (r *loadRun) probe(ctx context.Context, pr *Probe) error {
 	case SkipBlacklisted:
 		return nil
 	}
+	if err := r.checkDenied(ctx, pr); err != nil {
+		return err
+	}
 	if pr.after != nil && cap(r.sem) > 1 {
 		return r.parallel(ctx, pr)
 	}
@@ -290,6 +293,11 @@ func (r *loadRun) action(ctx context.Context, pr *Probe, a *Action) error {
 	l := r.l
 	if a.Kind == ActionBuiltin || l.isLive(a.Module) {
 		return errLoaded
+	}
+	if (a.Kind == ActionInsert || a.Kind == ActionInstall) && l.denied(a.Module) {
+		// A softdep: checkDenied stopped the probe for anything else.
+		l.log.errorf(ctx, eventDenied, "module %s is on the deny list: not loading it for %s", a.Module, pr.Module.Name)
+		return deniedErr(a.Module, a.Path, pr.Module.Name)
 	}
 	if a.Kind != ActionInsert || r.opts.DryRun {
 		r.show(a)
@@ -483,6 +491,10 @@ func (l *Loader) InsertFile(ctx context.Context, path, params string, opts LoadO
 	}
 	if err := ctx.Err(); err != nil {
 		return moduleErr(OpInsert, path, path, err)
+	}
+	if err := l.checkDeniedFile(path); err != nil {
+		l.log.errorf(ctx, eventDenied, "module %s is on the deny list: not inserting %s", err.(*ModuleError).Module, path)
+		return err
 	}
 	run := l.newRun(LoadOptions{}, 1)
 	defer run.close()

@@ -73,6 +73,7 @@ const (
 	eventRemove       = "remove-failed"
 	eventCompression  = "compression-unknown"
 	eventLoaded       = "loaded-unreadable"
+	eventDenied       = "module-denied"
 )
 
 // logger wraps the caller's slog.Logger; the zero value discards.

@@ -222,6 +222,17 @@ type Options struct {
 	// softdep is the one used, they win over modprobe.d and
 	// modules.softdep.
 	Softdeps []Softdep
+	// Deny names modules that must never be inserted, by any path: a
+	// load of the name or of an alias, a modules.dep dependency, a
+	// softdep, an install command of the module, InsertFile of its file.
+	// Each entry is a module name or a modprobe.d-style pattern ("snd_*"),
+	// matched against normalized module names ('-' and '_' alike). A
+	// load that needs a denied module fails with ErrDenied before it
+	// inserts anything; a denied softdep is left out, as a softdep that
+	// fails is. kmod's blacklist, by contrast, only hides aliases. An
+	// install command runs with GOKMOD_DENY set to the list, which a
+	// gokmod modprobe it runs honours (kmod's does not: see SECURITY.md).
+	Deny []string
 }
 
 // Softdep is a soft dependency, as a "softdep MODULE pre: PRE... post:
@@ -302,6 +313,7 @@ type Loader struct {
 	sysfs     string
 	cfg       *config.Config
 	conf      confIndex
+	deny      *denyList // nil: nothing denied
 	log       logger
 
 	idxOnce sync.Once
@@ -380,6 +392,9 @@ func Open(opts Options) (*Loader, error) {
 		Softdeps:  softdeps,
 	}, l.log.configDiag)
 	l.conf = newConfIndex(l.cfg)
+	if l.deny, err = newDenyList(opts.Deny); err != nil {
+		return nil, err
+	}
 	return l, nil
 }
 

@@ -80,6 +80,10 @@ type Action struct {
 	// Loaded reports that the module was live or builtin when the plan
 	// was made (never set with PlanOptions.IgnoreLoaded); a load skips it.
 	Loaded bool
+	// Denied reports that the module is on the Loader's deny list
+	// (Options.Deny): a load stops at the first Required action so
+	// marked, before inserting anything, and skips a softdep so marked.
+	Denied bool
 }
 
 // String returns the line modprobe prints for the action, without a
@@ -287,6 +291,7 @@ func (p *pool) planProbe(mod *module, extra string, opts PlanOptions, schedule b
 			x = extra
 		}
 		a.Params = optionString(p.configOptions(m), x)
+		a.Denied = p.l.denied(m.name)
 		if !opts.IgnoreLoaded && !opts.DeferStateChecks {
 			a.Loaded = p.inKernel(m)
 		}
@@ -340,7 +345,9 @@ type DryRunOptions struct {
 // calls show for each action a load would take, skipping modules that
 // were loaded when the plan was made. With FirstTime it returns a
 // *ModuleError wrapping ErrAlreadyLoaded when the requested module is
-// already loaded, as modprobe --first-time does.
+// already loaded, as modprobe --first-time does. Like a load, it stops
+// with ErrDenied, showing nothing, at a required action marked Denied,
+// and leaves out softdeps so marked.
 func (pr *Probe) DryRun(opts DryRunOptions, show func(Action)) error {
 	switch pr.Skip {
 	case SkipLoaded:
@@ -352,6 +359,14 @@ func (pr *Probe) DryRun(opts DryRunOptions, show func(Action)) error {
 		return nil
 	}
 	for _, a := range pr.Actions {
+		if a.Denied && a.Required && !a.Loaded && (a.Kind == ActionInsert || a.Kind == ActionInstall) {
+			return deniedErr(a.Module, a.Path, pr.Module.Name)
+		}
+	}
+	for _, a := range pr.Actions {
+		if a.Denied && !a.Loaded && (a.Kind == ActionInsert || a.Kind == ActionInstall) {
+			continue // a softdep a load leaves out
+		}
 		if a.Loaded {
 			if a.Requested && opts.FirstTime {
 				return alreadyLoaded(a.Module)

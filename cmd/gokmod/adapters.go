@@ -28,6 +28,9 @@ const (
 type adapterCmd struct {
 	m    *modprobeCmd
 	root string // -d: the root for /lib/modules
+	// deny is --deny: modules no request may load (modprobe.Options.Deny),
+	// from the host's command line, with GOKMOD_DENY's.
+	deny []string
 	// show prints the requests and loads nothing (-n).
 	show bool
 }
@@ -40,8 +43,12 @@ func adapterLong() []getopt.Option {
 		{Name: "quiet", Val: 'q'},
 		{Name: "verbose", Val: 'v'},
 		{Name: "help", Val: 'h'},
+		{Name: "deny", HasArg: getopt.RequiredArgument, Val: optDeny},
 	}
 }
+
+// optDeny is --deny's getopt value.
+const optDeny = 2000
 
 // option handles an option every adapter takes; it reports false for
 // others.
@@ -55,6 +62,8 @@ func (a *adapterCmd) option(c int, arg string) bool {
 		a.m.verbose = logEmerg
 	case 'v':
 		a.m.verbose++
+	case optDeny:
+		a.deny = append(a.deny, modprobe.SplitDenyList(arg)...)
 	default:
 		return false
 	}
@@ -100,7 +109,7 @@ func (a *adapterCmd) open() (*modprobe.Loader, error) {
 		return nil, err
 	}
 	a.m.compat = compat
-	return a.m.openLoader(modprobe.Options{RootDir: a.root})
+	return a.m.openLoader(modprobe.Options{RootDir: a.root, Deny: a.deny})
 }
 
 // printRequests is -n: each request on a line.
@@ -196,6 +205,9 @@ Options:
 	                              append (runtime-rs)
 	-n, --dry-run                 Print each module and its parameters, load nothing
 	-d, --dirname=DIR             Use DIR as the root for /lib/modules
+	    --deny=NAME[,NAME...]     Never insert these modules (names or patterns),
+	                              by any path: a request needing one fails;
+	                              GOKMOD_DENY adds to them
 	-q, --quiet                   Print no messages
 	-v, --verbose                 Print what is loaded, as modprobe -v
 	-h, --help                    Print this help
@@ -313,6 +325,9 @@ Options:
 	                              anything but prestart (the default) does nothing
 	-n, --dry-run                 Print each module, load nothing
 	-d, --dirname=DIR             Use DIR as the root for /lib/modules
+	    --deny=NAME[,NAME...]     Never insert these modules (names or patterns),
+	                              by any path: a request needing one fails;
+	                              GOKMOD_DENY adds to them
 	-q, --quiet                   Print no messages
 	-v, --verbose                 Print what is loaded, as modprobe -v
 	-h, --help                    Print this help

@@ -560,7 +560,15 @@ func (m *modprobeCmd) showAction(a modprobe.Action) {
 // kmod's result (0, or a negative errno) and the error to report.
 func (m *modprobeCmd) probe(l *modprobe.Loader, pr *modprobe.Probe) (int, error) {
 	if m.dryRun {
-		if err := pr.DryRun(modprobe.DryRunOptions{FirstTime: m.firstTime}, m.showAction); err != nil {
+		err := pr.DryRun(modprobe.DryRunOptions{FirstTime: m.firstTime}, m.showAction)
+		var me *modprobe.ModuleError
+		switch {
+		case err == nil:
+		case errors.Is(err, modprobe.ErrDenied) && errors.As(err, &me):
+			// As a load logs it (the Loader's module-denied record).
+			m.log.printf(logErr, "module %s is on the deny list: not loading %s\n", me.Module, pr.Module.Name)
+			return -int(syscall.EPERM), err
+		default:
 			return -int(syscall.EEXIST), err
 		}
 		return 0, nil

@@ -70,7 +70,9 @@ func ProcessEnv() *Env {
 	}
 }
 
-// LoaderOptions fills in the kernel part of a tool's Loader options.
+// LoaderOptions fills in the kernel part of a tool's Loader options, and
+// adds the deny list of the environment (GOKMOD_DENY, modprobe.DenyEnv),
+// which the host sets for a tool and an install command passes on.
 func (e *Env) LoaderOptions(o modprobe.Options) modprobe.Options {
 	o.Kernel = toolKernel{}
 	if e.Kernel != nil {
@@ -80,6 +82,9 @@ func (e *Env) LoaderOptions(o modprobe.Options) modprobe.Options {
 		o.KmsgPath = e.Kernel.KmsgPath
 	}
 	o.Stdout, o.Stderr = e.Stdout, e.Stderr
+	if v, ok := e.Getenv(modprobe.DenyEnv); ok {
+		o.Deny = append(o.Deny, modprobe.SplitDenyList(v)...)
+	}
 	return o
 }
 

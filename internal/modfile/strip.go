@@ -94,3 +94,26 @@ func StripVermagic(image []byte) error {
 	}
 	return syscall.ENOENT
 }
+
+// ThisModuleName returns the module's name as the kernel reads it: struct
+// module.name in .gnu.linkonce.this_module, the NUL-terminated string at
+// offset 24 (64-bit) or 12 (32-bit), at most 56 or 60 bytes. A file's
+// name does not change it.
+func ThisModuleName(image []byte) (string, error) {
+	_, start, end, err := elfSection(image, ".gnu.linkonce.this_module")
+	if err != nil {
+		return "", err
+	}
+	off, n := 24, 56
+	if image[4] == byte(elf.ELFCLASS32) { // elfSection checked the identification
+		off, n = 12, 60
+	}
+	if end-start < off+1 {
+		return "", syscall.ENOEXEC
+	}
+	b := image[start+off : start+min(end-start, off+n)]
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		b = b[:i]
+	}
+	return string(b), nil
+}
