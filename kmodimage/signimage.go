@@ -40,7 +40,11 @@ type SignOptions struct {
 	Signer *sign.Signer
 	// FilesToSign are KMM's sign.filesToSign: absolute paths in the image,
 	// which may hold KMM's variables ($KERNEL_FULL_VERSION and the others
-	// KernelVars lists), expanded as KMM expands them.
+	// KernelVars lists), expanded as KMM expands them: to the normalised
+	// version, so that on a kernel whose release holds a character
+	// NormalizeVersion replaces ("6.12.118+deb13-amd64") the variable
+	// does not name the image's module directory, which the release
+	// names.
 	FilesToSign []string
 	// KernelVersion is the kernel the image is for, whose variables
 	// FilesToSign may name. When empty, a file naming a variable is an
