@@ -12,10 +12,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/gokmod/modprobe/modprobetest"
 	"github.com/gokmod/modprobe/internal/registrytest"
 	"github.com/gokmod/modprobe/internal/signtest"
 	"github.com/gokmod/modprobe/kmodimage"
+	"github.com/gokmod/modprobe/modprobetest"
 	"github.com/gokmod/modprobe/sign"
 )
 
