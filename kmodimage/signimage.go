@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"crypto"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/gokmod/modprobe/internal/fileio"
 	"github.com/gokmod/modprobe/sign"
 	"github.com/gokmod/modprobe/sign/signzstd"
 )
@@ -36,8 +38,20 @@ type SignOptions struct {
 	// unsignedImageRegistryTLS and the Module's registryTLS are one set
 	// here). Its Timeout bounds each of the two.
 	Pull PullOptions
-	// Signer signs the files; KMM's signing pod signs with sha256.
+	// Signer signs the files. When nil, KeyFile and CertFile name the
+	// key and certificate as KMM mounts its keySecret and certSecret, and
+	// the files are signed with Hash.
 	Signer *sign.Signer
+	// KeyFile is the private key, PEM or DER (see sign.ParsePrivateKey),
+	// decrypted with Passphrase if it is encrypted.
+	KeyFile string
+	// CertFile is the key's X.509 certificate, PEM or DER.
+	CertFile string
+	// Hash is the digest of the signatures; 0 means crypto.SHA256, KMM's.
+	Hash crypto.Hash
+	// Passphrase decrypts an encrypted KeyFile (sign-file's
+	// KBUILD_SIGN_PIN).
+	Passphrase []byte
 	// FilesToSign are KMM's sign.filesToSign: absolute paths in the image,
 	// which may hold KMM's variables ($KERNEL_FULL_VERSION and the others
 	// KernelVars lists), expanded as KMM expands them: to the normalised
@@ -84,8 +98,12 @@ type SignedImage struct {
 // file wraps ErrNotSignable. Nothing is pushed unless every file was
 // signed.
 func SignImage(ctx context.Context, unsigned, dest string, opts SignOptions) (*SignedImage, error) {
-	if opts.Signer == nil {
-		return nil, errors.New("kmodimage: sign: no signer")
+	signer := opts.Signer
+	if signer == nil {
+		var err error
+		if signer, err = signerFromFiles(opts); err != nil {
+			return nil, err
+		}
 	}
 	files, err := expandFilesToSign(opts.FilesToSign, opts.KernelVersion)
 	if err != nil {
@@ -111,7 +129,7 @@ func SignImage(ctx context.Context, unsigned, dest string, opts SignOptions) (*S
 	if err != nil {
 		return nil, fmt.Errorf("image %s: %w", im.name, err)
 	}
-	layer, err := signedLayer(found, files, opts.Signer, im.m.MediaType, cmp.Or(opts.MaxFileSize, DefaultMaxFileSize))
+	layer, err := signedLayer(found, files, signer, im.m.MediaType, cmp.Or(opts.MaxFileSize, DefaultMaxFileSize))
 	if err != nil {
 		return nil, fmt.Errorf("image %s: %w", im.name, err)
 	}
@@ -139,6 +157,38 @@ func SignImage(ctx context.Context, unsigned, dest string, opts SignOptions) (*S
 		return nil, err
 	}
 	return &SignedImage{Ref: destRef.Context().Digest(d.String()).String(), Digest: d, Unsigned: im.digest, Files: files}, nil
+}
+
+// maxKeyFile bounds a key or certificate file.
+const maxKeyFile = 1 << 20
+
+// signerFromFiles returns the signer of opts' KeyFile, CertFile, Hash and
+// Passphrase.
+func signerFromFiles(opts SignOptions) (*sign.Signer, error) {
+	if opts.KeyFile == "" || opts.CertFile == "" {
+		return nil, errors.New("kmodimage: sign: no signer, and no key and certificate files")
+	}
+	keyData, err := fileio.ReadInput(opts.KeyFile, maxKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("kmodimage: sign: %w", err)
+	}
+	key, err := sign.ParsePrivateKey(keyData, opts.Passphrase)
+	if err != nil {
+		return nil, fmt.Errorf("kmodimage: sign: %s: %w", opts.KeyFile, err)
+	}
+	certData, err := fileio.ReadInput(opts.CertFile, maxKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("kmodimage: sign: %w", err)
+	}
+	cert, err := sign.ParseCertificate(certData)
+	if err != nil {
+		return nil, fmt.Errorf("kmodimage: sign: %s: %w", opts.CertFile, err)
+	}
+	s, err := sign.NewSigner(key, cert, cmp.Or(opts.Hash, crypto.SHA256), false)
+	if err != nil {
+		return nil, fmt.Errorf("kmodimage: sign: %s, %s: %w", opts.KeyFile, opts.CertFile, err)
+	}
+	return s, nil
 }
 
 // parseRef parses a registry reference with opts' insecurity.

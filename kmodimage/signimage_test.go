@@ -250,3 +250,44 @@ func TestSignImageRefusals(t *testing.T) {
 	_, err = remote.Head(ref, remote.WithContext(t.Context()))
 	assert.Error(t, err, "nothing was pushed")
 }
+
+// TestSignImageKeyFiles signs with the key and certificate files as KMM
+// mounts its secrets (no Signer); a missing file, or a certificate of
+// another key, fails naming the files before anything is pulled.
+func TestSignImageKeyFiles(t *testing.T) {
+	reg := registrytest.Start(t)
+	img := registrytest.Image(t, []registrytest.Entry{{Name: "opt/lib/modules/6.1.0-1-amd64/m.ko", Data: []byte("\x7fELF m")}})
+	unsigned := reg.Push(t, "kmod/keyfiles", "v1", img)
+	dir := t.TempDir()
+	rsaKey, ecKey := signtest.New(t, signtest.RSA2048, dir), signtest.New(t, signtest.P384, dir)
+	opts := SignOptions{
+		Pull: PullOptions{Insecure: true}, KeyFile: rsaKey.KeyFile, CertFile: rsaKey.CertFile,
+		FilesToSign: []string{"/opt/lib/modules/6.1.0-1-amd64/m.ko"},
+	}
+	dest := reg.Host + "/kmod/keyfiles-signed:v1"
+	res, err := SignImage(t.Context(), unsigned, dest, opts)
+	require.NoError(t, err)
+	signed, err := OpenImage(t.Context(), res.Ref, PullOptions{Insecure: true})
+	require.NoError(t, err)
+	out := t.TempDir()
+	require.NoError(t, Extract(t.Context(), signed, out, ExtractOptions{KernelVersion: "6.1.0-1-amd64"}))
+	data, err := os.ReadFile(filepath.Join(out, "opt/lib/modules/6.1.0-1-amd64/m.ko"))
+	require.NoError(t, err)
+	_, err = sign.Verify(data, []*x509.Certificate{rsaKey.Cert})
+	require.NoError(t, err)
+
+	missing := filepath.Join(dir, "absent.pem")
+	for _, c := range []struct {
+		key, cert, msg string
+	}{
+		{missing, rsaKey.CertFile, missing},
+		{rsaKey.KeyFile, missing, missing},
+		{rsaKey.KeyFile, ecKey.CertFile, rsaKey.KeyFile + ", " + ecKey.CertFile},
+		{"", rsaKey.CertFile, "no key and certificate files"},
+	} {
+		o := opts
+		o.KeyFile, o.CertFile = c.key, c.cert
+		_, err := SignImage(t.Context(), unsigned, dest, o)
+		assert.ErrorContains(t, err, c.msg)
+	}
+}

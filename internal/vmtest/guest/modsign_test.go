@@ -19,10 +19,13 @@ import (
 
 // The module-signing proofs (issue 17): modules signed by gokmod and by
 // the kernel's sign-file with keys the kernel does not trust, loaded on a
-// kernel that does not enforce signatures. The file sorts before
-// compressed_test.go so that, in a fresh guest, the kernel's once-only
-// "module verification failed" notice is still to come when
-// TestModuleSignatures loads its first module.
+// kernel that does not enforce signatures. They taint the kernel
+// ('E'), so the file sorts after compressed_test.go, whose
+// TestSignedModulesUntainted must run on an untainted kernel; in the whole
+// suite, unsigned modules loaded before have already drawn the kernel's
+// once-only "module verification failed" notice, which
+// TestModuleSignatures then expects no more (run alone, it expects it
+// once).
 
 // signMod is the module the host signed (vm_test.go signFiles): a leaf
 // no other guest test loads.
