@@ -10,7 +10,12 @@
 // unloads it. Load and Unload do the same with gokmod's Loader instead of
 // an exec'd modprobe, keeping KMM's semantics (see their docs), and
 // Extract takes the place of the init container that copies the image's
-// files; Worker.PullAndLoad does both in one call. A registry's TLS
+// files; Worker.PullAndLoad does both in one call. SignImage is KMM's sign
+// build (a Module's sign section: unsignedImage, keySecret, certSecret,
+// filesToSign) without kernel-devel or a build pod: it signs the files
+// inside the unsigned image with package sign and pushes the image with
+// one more layer holding the signed files at their paths, as KMM's
+// signing Dockerfile's COPY of each file over the unsigned image does. A registry's TLS
 // certificate is checked against the system's authorities, or the CA
 // bundles of PullOptions.RootCAs (LoadCABundle), unless KMM's
 // registryTLS or insecurePull says otherwise.

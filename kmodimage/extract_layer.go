@@ -3,6 +3,7 @@ package kmodimage
 import (
 	"archive/tar"
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -37,17 +38,8 @@ func (x *extractor) run(im *imageManifest) error {
 			return err
 		}
 	}
-	for i, l := range layers {
-		if im.tarball != nil {
-			if err := x.tarballLayer(im.tarball, i, diffIDs[i]); err != nil {
-				return fmt.Errorf("layer %d (%s in the tarball): %w", i, im.tarball.layers[i], err)
-			}
-			continue
-		}
-		d := im.m.Layers[i]
-		if err := x.layer(l, d, diffIDs[i]); err != nil {
-			return fmt.Errorf("layer %d (%s): %w", i, d.Digest, err)
-		}
+	if err := walkLayers(x.ctx, im, layers, diffIDs, func(_ int, tr *tar.Reader) error { return x.applyEntries(tr) }); err != nil {
+		return err
 	}
 	for i, pt := range x.parts {
 		if _, err := x.root.Lstat(pt.rel); err == nil {
@@ -73,26 +65,47 @@ func (x *extractor) haveVersions() string {
 	return fmt.Sprintf("image has %s under /%s", strings.Join(vs, ", "), x.modules)
 }
 
-// layer applies the layer l, whose descriptor in the manifest is desc and
-// whose tar archive's digest the config gives as diffID. It returns nil
-// only when the whole of the layer's blob has been read and matched desc
-// and the whole of its tar archive matched diffID.
+// walkLayers hands the tar archive of each of the image's layers, in
+// order, to apply, each checked to its end against its digests (see
+// walkLayer); layers are im.img's, diffIDs the config's.
+func walkLayers(ctx context.Context, im *imageManifest, layers []v1.Layer, diffIDs []v1.Hash, apply func(i int, tr *tar.Reader) error) error {
+	for i, l := range layers {
+		each := func(tr *tar.Reader) error { return apply(i, tr) }
+		if im.tarball != nil {
+			if err := walkTarballLayer(ctx, im.tarball, i, diffIDs[i], each); err != nil {
+				return fmt.Errorf("layer %d (%s in the tarball): %w", i, im.tarball.layers[i], err)
+			}
+			continue
+		}
+		d := im.m.Layers[i]
+		if err := walkLayer(ctx, l, d, diffIDs[i], each); err != nil {
+			return fmt.Errorf("layer %d (%s): %w", i, d.Digest, err)
+		}
+	}
+	return nil
+}
+
+// walkLayer hands the tar archive of the layer l, whose descriptor in
+// the manifest is desc and whose tar archive's digest the config gives as
+// diffID, to apply. It returns nil only when the whole of the layer's
+// blob has been read and matched desc and the whole of its tar archive
+// matched diffID.
 //
 // When reading the layer fails otherwise than on a refused entry or the
 // end of ctx, the rest of the blob is read to tell a tampered layer (the
 // error then wraps ErrDigestMismatch) from a broken one.
-func (x *extractor) layer(l v1.Layer, desc v1.Descriptor, diffID v1.Hash) error {
+func walkLayer(ctx context.Context, l v1.Layer, desc v1.Descriptor, diffID v1.Hash, apply func(*tar.Reader) error) error {
 	rc, err := l.Compressed()
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
-	blob, err := newBlobReader(ctxReader{x.ctx, rc}, "blob", desc.Digest, desc.Size, desc.Size)
+	blob, err := newBlobReader(ctxReader{ctx, rc}, "blob", desc.Digest, desc.Size, desc.Size)
 	if err != nil {
 		return err
 	}
-	err = x.layerStream(blob, diffID)
-	if err == nil || errors.Is(err, ErrDigestMismatch) || x.ctx.Err() != nil ||
+	err = walkLayerStream(ctx, blob, diffID, apply)
+	if err == nil || errors.Is(err, ErrDigestMismatch) || ctx.Err() != nil ||
 		errors.Is(err, ErrUnsafeEntry) || errors.Is(err, ErrTooLarge) {
 		return err
 	}
@@ -102,37 +115,37 @@ func (x *extractor) layer(l v1.Layer, desc v1.Descriptor, diffID v1.Hash) error 
 	return err
 }
 
-// tarballLayer applies layer i of the tarball image t, read from its
-// file in the tarball as it is there (go-containerregistry's Compressed
-// would compress a plain tar archive only for it to be decompressed
-// again), and checked against diffID only: the tarball has no digests of
-// its own for the file.
-func (x *extractor) tarballLayer(t *tarballImage, i int, diffID v1.Hash) error {
+// walkTarballLayer hands layer i of the tarball image t to apply, read
+// from its file in the tarball as it is there (go-containerregistry's
+// Compressed would compress a plain tar archive only for it to be
+// decompressed again), and checked against diffID only: the tarball has
+// no digests of its own for the file.
+func walkTarballLayer(ctx context.Context, t *tarballImage, i int, diffID v1.Hash, apply func(*tar.Reader) error) error {
 	rc, err := t.openLayer(i)
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
-	return x.layerStream(ctxReader{x.ctx, rc}, diffID)
+	return walkLayerStream(ctx, ctxReader{ctx, rc}, diffID, apply)
 }
 
-// layerStream applies the layer read from blob, and then reads what
+// walkLayerStream hands the layer read from blob to apply, and then reads what
 // follows the tar archive's end marker, where the tar reader stops
 // (padding; for gzip, the trailer and its checksum), and the rest of the
 // blob, so that the digests checked while reading blob (a blobReader's)
 // and the tar archive's cover every byte.
-func (x *extractor) layerStream(blob io.Reader, diffID v1.Hash) error {
+func walkLayerStream(ctx context.Context, blob io.Reader, diffID v1.Hash, apply func(*tar.Reader) error) error {
 	br := bufio.NewReaderSize(blob, 64<<10)
 	un, closeUn, err := decompressor(br)
 	if err != nil {
 		return err
 	}
 	defer closeUn()
-	archive, err := newBlobReader(ctxReader{x.ctx, un}, "tar archive (diff_id)", diffID, -1, unbounded)
+	archive, err := newBlobReader(ctxReader{ctx, un}, "tar archive (diff_id)", diffID, -1, unbounded)
 	if err != nil {
 		return err
 	}
-	if err := x.applyEntries(tar.NewReader(archive)); err != nil {
+	if err := apply(tar.NewReader(archive)); err != nil {
 		return err
 	}
 	if err := archive.finish(); err != nil {

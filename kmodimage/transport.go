@@ -115,7 +115,13 @@ func (t *pullTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, fmt.Errorf("%s %s: %w: stopped after %d", req.Method, first.URL.Redacted(), ErrTooManyRedirects, maxRedirects)
 	}
 	w := t.watch(req.Context(), req.Method+" "+first.URL.Redacted())
-	resp, err := t.inner.RoundTrip(req.WithContext(w.ctx))
+	out := req.WithContext(w.ctx)
+	if req.Body != nil && req.Body != http.NoBody {
+		// An upload (SignImage's push) that the registry keeps taking
+		// is not a stall.
+		out.Body = &uploadBody{ReadCloser: req.Body, w: w}
+	}
+	resp, err := t.inner.RoundTrip(out)
 	if err != nil {
 		w.stop()
 		return nil, untrusted(w.explain(err), first.URL.Host)
@@ -206,6 +212,22 @@ func (w *watch) explain(err error) error {
 		return fmt.Errorf("%s: the pull took longer than its timeout of %v: %w", w.target, w.t.timeout, context.DeadlineExceeded)
 	}
 	return err
+}
+
+// uploadBody is a request body sent under its request's watchdog: each
+// read of it, as the connection takes more, restarts the stall timer.
+type uploadBody struct {
+	io.ReadCloser
+	w *watch
+}
+
+// Read reads from the body, restarting the stall timer on progress.
+func (b *uploadBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if n > 0 {
+		b.w.kick()
+	}
+	return n, err
 }
 
 // watchedBody is a response body read under its request's watchdog.

@@ -29,6 +29,10 @@ const (
 	optPullTimeout
 	optRegistryCA
 	optSkipVerify
+	optDest
+	optKey
+	optCert
+	optHash
 )
 
 // kmmLong returns the options of gokmod kmm's subcommands.
@@ -49,6 +53,10 @@ func kmmLong() []getopt.Option {
 		{Name: "pull-timeout", HasArg: getopt.RequiredArgument, Val: optPullTimeout},
 		{Name: "registry-ca", HasArg: getopt.RequiredArgument, Val: optRegistryCA},
 		{Name: "insecure-skip-tls-verify", Val: optSkipVerify},
+		{Name: "dest", HasArg: getopt.RequiredArgument, Val: optDest},
+		{Name: "key", HasArg: getopt.RequiredArgument, Val: optKey},
+		{Name: "cert", HasArg: getopt.RequiredArgument, Val: optCert},
+		{Name: "hash", HasArg: getopt.RequiredArgument, Val: optHash},
 		{Name: "help", Val: 'h'},
 	}
 }
@@ -64,6 +72,7 @@ type kmmCmd struct {
 	pullTimeoutSet                  bool // --pull-timeout was given
 	registryCAs                     []string
 	skipVerify                      bool
+	dest, key, cert, hash           string // kmm sign's
 	operands                        []string
 }
 
@@ -108,6 +117,14 @@ func runKMM(e *env, argv0 string, args []string) int {
 			c.registryCAs = append(c.registryCAs, arg)
 		case optSkipVerify:
 			c.skipVerify = true
+		case optDest:
+			c.dest = arg
+		case optKey:
+			c.key = arg
+		case optCert:
+			c.cert = arg
+		case optHash:
+			c.hash = arg
 		case 'h':
 			fmt.Fprintf(e.Stdout, kmmUsage, cli.UsageName(argv0, "kmm"))
 			return 0
@@ -122,7 +139,7 @@ func runKMM(e *env, argv0 string, args []string) int {
 		c.operands = c.operands[1:]
 	}
 	if len(c.operands) == 0 {
-		fmt.Fprintf(e.Stderr, "kmm: missing subcommand (load, unload or pull). See -h.\n")
+		fmt.Fprintf(e.Stderr, "kmm: missing subcommand (load, unload, pull or sign). See -h.\n")
 		return 1
 	}
 	// KMM's worker stops on SIGTERM: the context ends (see signals.go),
@@ -134,8 +151,10 @@ func runKMM(e *env, argv0 string, args []string) int {
 		err = c.worker(ctx, sub == "load")
 	case "pull":
 		err = c.pullImage(ctx)
+	case "sign":
+		err = c.signImage(ctx)
 	default:
-		err = fmt.Errorf("unknown subcommand %q (want load, unload or pull)", sub)
+		err = fmt.Errorf("unknown subcommand %q (want load, unload, pull or sign)", sub)
 	}
 	if err != nil {
 		fmt.Fprintf(e.Stderr, "kmm: %v\n", e.Explain(err))
@@ -148,12 +167,21 @@ const kmmUsage = `Usage:
 	%[1]s load CONFIG [--firmware-path DIR] [--shared-dir DIR] [--kernel RELEASE] [--pull [--cache DIR] [--pull-timeout DURATION] [--registry-ca FILE]...] [--host-modules DIR]
 	%[1]s unload CONFIG [--firmware-path DIR] [--shared-dir DIR] [--kernel RELEASE]
 	%[1]s pull --image REF --kernel RELEASE --dir DIR [--insecure | --insecure-skip-tls-verify] [--registry-ca FILE]... [--dirname DIR] [--firmware DIR] [--host-modules DIR] [--pull-timeout DURATION]
+	%[1]s sign --image UNSIGNED --dest REF --key FILE --cert FILE [--kernel RELEASE] [--hash ALGO] [--insecure | --insecure-skip-tls-verify] [--registry-ca FILE]... [--pull-timeout DURATION] FILE...
 Kernel Module Management's worker: load and unload read the worker's
 configuration (/etc/kmm-worker/config.yaml) and load or unload the Module's
 modules from the image files under the shared directory (default /tmp);
 pull extracts a kmod image's modules (DIRNAME/lib/modules/RELEASE) and
 firmware into a directory; an image without depmod's indexes is indexed
-with gokmod's depmod (by pull, load --pull and load). The configuration's
+with gokmod's depmod (by pull, load --pull and load). sign is KMM's sign
+build without a build pod: it pulls the unsigned image, signs the FILEs
+(KMM's filesToSign, absolute paths in the image; ${KERNEL_FULL_VERSION}
+and KMM's other variables expanded for --kernel; .ko.xz, .ko.gz and .ko.zst
+recompressed) with the key and certificate files (as KMM mounts its
+keySecret and certSecret; KBUILD_SIGN_PIN decrypts the key), and pushes to
+--dest the unsigned image's layers plus one layer of the signed files at
+the same paths; it prints the pushed image as REPO@DIGEST (the worker
+binary takes it as "worker kmm sign": "worker sign" is sign-file). The configuration's
 modprobe.modprobedDir (modprobe.d files shipped in the image) configures
 load and unload; its insecurePull and registryTLS apply to load --pull.
 KMM's configuration has no CA bundle: give one with --registry-ca. Every manifest and
@@ -179,6 +207,11 @@ Options:
 	    --insecure            Pull over plain HTTP or unverified TLS
 	    --dirname=DIR         The image's module root (default /opt)
 	    --firmware=DIR        The image's firmware directory, extracted too
+	    --dest=REF            Where sign pushes the signed image
+	    --key=FILE            sign's private key (PEM or DER)
+	    --cert=FILE           sign's X.509 certificate (PEM or DER)
+	    --hash=ALGO           sign's digest: sha256 (KMM's, the default),
+	                          sha384 or sha512
 	    --host-modules=DIR    Allow symbolic links into DIR (KMM's
 	                          /host/lib/modules link)
 	-h, --help                Print this help
@@ -274,5 +307,34 @@ func (c *kmmCmd) pullImage(ctx context.Context) error {
 		return err
 	}
 	fmt.Fprintf(c.e.Stdout, "%s\n", filepath.Join(c.dir, dirName, "lib/modules", c.kernel))
+	return nil
+}
+
+// signImage is kmm sign.
+func (c *kmmCmd) signImage(ctx context.Context) error {
+	switch {
+	case len(c.operands) < 2:
+		return fmt.Errorf("sign takes the files to sign (KMM's filesToSign)")
+	case c.image == "" || c.dest == "" || c.key == "" || c.cert == "":
+		return fmt.Errorf("sign needs --image, --dest, --key and --cert")
+	}
+	signer, err := loadSigner(c.e, cmp.Or(c.hash, "sha256"), c.key, c.cert, false)
+	if err != nil {
+		return err
+	}
+	pull, err := c.pullOptions(true)
+	if err != nil {
+		return err
+	}
+	res, err := kmodimage.SignImage(ctx, c.image, c.dest, kmodimage.SignOptions{
+		Pull:          pull,
+		Signer:        signer,
+		FilesToSign:   c.operands[1:],
+		KernelVersion: c.kernel,
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(c.e.Stdout, res.Ref)
 	return nil
 }

@@ -15,7 +15,7 @@ import (
 // tree DIR/lib/modules/RELEASE for the tree at root: the named modules and
 // every module they need (ModuleClosure), each decompressed and compressed
 // again into the format of suffix (".ko.xz" as kbuild writes it,
-// ".ko.zst", ".ko.gz"; see compressModule) at its path with that suffix,
+// ".ko.zst", ".ko.gz"; see CompressModule) at its path with that suffix,
 // with the tree's module lists, indexed by the depmod program depmod (see
 // Depmod). It returns the tree's files keyed by guest path below
 // guestRoot, for "modprobe -d GUESTROOT": a tree in a format the kernel
@@ -27,15 +27,15 @@ func RecompressedTree(ctx context.Context, root, release string, names []string,
 	}
 	src, dst := testmod.ModuleDir(root, release), testmod.ModuleDir(dir, release)
 	for _, rel := range rels {
-		mod, err := readModule(ctx, filepath.Join(src, rel))
+		mod, err := ReadModule(ctx, filepath.Join(src, rel))
 		if err != nil {
 			return nil, err
 		}
-		data, err := compressModule(ctx, mod, suffix)
+		data, err := CompressModule(ctx, mod, suffix)
 		if err != nil {
 			return nil, err
 		}
-		out := filepath.Join(dst, rel[:len(rel)-len(moduleSuffix(rel))]+suffix)
+		out := filepath.Join(dst, rel[:len(rel)-len(ModuleSuffix(rel))]+suffix)
 		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 			return nil, fmt.Errorf("vmtest: %w", err)
 		}

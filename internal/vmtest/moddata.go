@@ -30,7 +30,7 @@ const TestdataDir = "/testdata"
 //
 // The files are made with the host's xz, zstd and gzip.
 func ModuleVariants(ctx context.Context, path, name, dir string) (map[string]File, error) {
-	plain, err := readModule(ctx, path)
+	plain, err := ReadModule(ctx, path)
 	if err != nil {
 		return nil, err
 	}
@@ -110,9 +110,9 @@ func filter(ctx context.Context, data []byte, tool string, args ...string) ([]by
 	return out.Bytes(), nil
 }
 
-// readModule returns the ELF image of the module file path, decompressed
+// ReadModule returns the ELF image of the module file path, decompressed
 // by the host's xz, zstd or gzip as its suffix says.
-func readModule(ctx context.Context, path string) ([]byte, error) {
+func ReadModule(ctx context.Context, path string) ([]byte, error) {
 	// Not an input: a module of the Debian tree the suite unpacked.
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -129,10 +129,10 @@ func readModule(ctx context.Context, path string) ([]byte, error) {
 	return data, nil
 }
 
-// compressModule compresses the ELF image mod into the format of the
+// CompressModule compresses the ELF image mod into the format of the
 // module file suffix (".ko", ".ko.xz" as kbuild does, ".ko.zst",
 // ".ko.gz") with the host's tools.
-func compressModule(ctx context.Context, mod []byte, suffix string) ([]byte, error) {
+func CompressModule(ctx context.Context, mod []byte, suffix string) ([]byte, error) {
 	switch suffix {
 	case ".ko":
 		return mod, nil
@@ -146,9 +146,9 @@ func compressModule(ctx context.Context, mod []byte, suffix string) ([]byte, err
 	return nil, fmt.Errorf("vmtest: unknown module suffix %q", suffix)
 }
 
-// moduleSuffix returns the module suffix of path (".ko", ".ko.xz", ...),
+// ModuleSuffix returns the module suffix of path (".ko", ".ko.xz", ...),
 // or "" if it has none.
-func moduleSuffix(path string) string {
+func ModuleSuffix(path string) string {
 	i := strings.LastIndex(path, ".ko")
 	if i < 0 {
 		return ""
@@ -168,11 +168,11 @@ func moduleSuffix(path string) string {
 // unsigned module does. An author entry too short for the new one is an
 // error.
 func WeakdepModule(ctx context.Context, path, dep string) ([]byte, error) {
-	mod, err := readModule(ctx, path)
+	mod, err := ReadModule(ctx, path)
 	if err != nil {
 		return nil, err
 	}
-	mod = bytes.Clone(unsigned(mod))
+	mod = bytes.Clone(Unsigned(mod))
 	i := bytes.Index(mod, []byte("\x00author="))
 	if i < 0 {
 		return nil, fmt.Errorf("vmtest: %s: no author= modinfo entry", path)
@@ -185,17 +185,17 @@ func WeakdepModule(ctx context.Context, path, dep string) ([]byte, error) {
 	}
 	copy(mod[i:i+n], entry)
 	clear(mod[i+len(entry) : i+n])
-	return compressModule(ctx, mod, moduleSuffix(path))
+	return CompressModule(ctx, mod, ModuleSuffix(path))
 }
 
 // sigMagic ends a signed module.
 const sigMagic = "~Module signature appended~\n"
 
-// unsigned returns a module without its appended signature: an edited
+// Unsigned returns a module without its appended signature: an edited
 // module with a signature that no longer matches is refused
 // (EKEYREJECTED) even when signatures are not enforced, while an unsigned
 // one only taints the kernel.
-func unsigned(mod []byte) []byte {
+func Unsigned(mod []byte) []byte {
 	if !bytes.HasSuffix(mod, []byte(sigMagic)) {
 		return mod
 	}
@@ -215,7 +215,7 @@ func unsigned(mod []byte) []byte {
 // otherVermagic returns an unsigned copy of a module whose vermagic=
 // string differs from the kernel's where the kernel compares it.
 func otherVermagic(mod []byte) ([]byte, error) {
-	out := bytes.Clone(unsigned(mod))
+	out := bytes.Clone(Unsigned(mod))
 	i := bytes.Index(out, []byte("\x00vermagic="))
 	if i < 0 {
 		return nil, fmt.Errorf("no vermagic in module")

@@ -64,7 +64,7 @@ func TestRecompressedTree(t *testing.T) {
 		if _, ok := files["/alt/lib/modules/"+release+"/"+rel]; !ok {
 			t.Errorf("%s: not among the guest files", rel)
 		}
-		got, err := readModule(ctx, filepath.Join(testmod.ModuleDir(dir, release), rel))
+		got, err := ReadModule(ctx, filepath.Join(testmod.ModuleDir(dir, release), rel))
 		if err != nil {
 			t.Fatal(err)
 		}

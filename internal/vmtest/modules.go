@@ -44,7 +44,7 @@ func NLSModules(root, release string) ([]string, error) {
 	}
 	var names []string
 	for _, p := range paths {
-		if s := moduleSuffix(p); s != "" {
+		if s := ModuleSuffix(p); s != "" {
 			names = append(names, strings.TrimSuffix(filepath.Base(p), s))
 		}
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/gokmod/modprobe/internal/testmod"
 	"github.com/gokmod/modprobe/internal/vmtest"
 	"github.com/gokmod/modprobe/kmodimage"
+	"github.com/gokmod/modprobe/sign"
 )
 
 // TestGuest builds the guest tests (package internal/vmtest/guest) and
@@ -189,7 +190,10 @@ func bootGuest(t *testing.T, ctx context.Context, d distribution, bins guestBina
 // vermagic) below vmtest.TestdataDir; below TestdataDir/alt, a second
 // tree holding the macvtap stack and dummy in the format the kernel
 // cannot decompress; and, for kmod 34, nlmon declaring a weak dependency
-// on dummy. Add test inputs here; files below /lib/modules/RELEASE are
+// on dummy; the KMM worker's image, also signed in the registry by
+// kmodimage.SignImage (kmmFiles, kmmSignedFiles); and ifb signed by
+// gokmod and by sign-file, with corrupted copies (signFiles). Add test
+// inputs here; files below /lib/modules/RELEASE are
 // indexed by depmod with the modules.
 func guestFiles(t *testing.T, ctx context.Context, d distribution, bins guestBinaries) map[string]vmtest.File {
 	t.Helper()
@@ -229,6 +233,8 @@ func guestFiles(t *testing.T, ctx context.Context, d distribution, bins guestBin
 	maps.Copy(files, hostProgramFiles(t, d, bins.consumer, "/bin/consumer.test"))
 	maps.Copy(files, adapterFiles(t))
 	maps.Copy(files, kmmFiles(t, ctx, d))
+	maps.Copy(files, kmmSignedFiles(t, ctx, d))
+	maps.Copy(files, signFiles(t, ctx, d))
 	if os.Getenv("GOKMOD_VM_STRACE") != "" {
 		path, err := exec.LookPath("strace")
 		if err != nil {
@@ -280,30 +286,10 @@ func inRoot(root, p string) bool {
 // TestdataDir/kmm/shared; and the worker's configurations.
 func kmmFiles(t *testing.T, ctx context.Context, d distribution) map[string]vmtest.File {
 	t.Helper()
-	root, release := d.root, d.release
-	rels, err := vmtest.ModuleClosure(root, release, []string{"dummy", "nls_utf8", "nls_cp437"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tree := t.TempDir()
-	modDir := filepath.Join(tree, "opt/lib/modules", release)
-	// With the tree's module lists, which depmod looks for.
-	for _, rel := range append(rels, "modules.order", "modules.builtin", "modules.builtin.modinfo") {
-		data, err := os.ReadFile(filepath.Join(testmod.ModuleDir(root, release), rel))
-		if err != nil {
-			t.Fatal(err)
-		}
-		writeHostFile(t, filepath.Join(modDir, rel), data)
-	}
-	if err := vmtest.Depmod(ctx, d.depmod, filepath.Join(tree, "opt"), release); err != nil {
-		t.Fatal(err)
-	}
-	writeHostFile(t, filepath.Join(tree, "firmware/gokmod/test.bin"), []byte("gokmod firmware\n"))
-	writeHostFile(t, filepath.Join(tree, "etc/os-release"), []byte("ID=kmod-image\n"))
-
+	release := d.release
+	tree, _ := kmmTree(t, ctx, d, false)
 	reg := registrytest.Start(t)
-	// A tag has no '+' (Debian 13's releases have one).
-	ref := reg.Push(t, "gokmod/kmm-dummy", strings.ReplaceAll(release, "+", "_"), registrytest.ImageFromDir(t, tree))
+	ref := reg.Push(t, "gokmod/kmm-dummy", tagOf(release), registrytest.ImageFromDir(t, tree))
 	img, err := kmodimage.OpenImage(ctx, ref, kmodimage.PullOptions{Insecure: true})
 	if err != nil {
 		t.Fatal(err)
@@ -329,6 +315,93 @@ func kmmFiles(t *testing.T, ctx context.Context, d distribution) map[string]vmte
 	files[vmtest.TestdataDir+"/kmm/config.yaml"] = vmtest.DataFile([]byte(config), 0o644)
 	files[vmtest.TestdataDir+"/kmm/config-inuse.yaml"] = vmtest.DataFile([]byte(strings.Replace(config, "[ip_vs_rr, nosuch_module]", "[ip_vs]", 1)), 0o644)
 	return files
+}
+
+// kmmTree writes the tree of the KMM tests' kmod image into a new host
+// directory: Debian's dummy, nls_utf8 and nls_cp437 (without their
+// signatures when unsigned is set) below opt/lib/modules/RELEASE with the
+// tree's module lists and the distribution's depmod's indexes, a firmware
+// file and a file outside both. It returns the directory and the
+// modules' paths below the module directory.
+func kmmTree(t *testing.T, ctx context.Context, d distribution, unsigned bool) (string, []string) {
+	t.Helper()
+	root, release := d.root, d.release
+	rels, err := vmtest.ModuleClosure(root, release, []string{"dummy", "nls_utf8", "nls_cp437"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree := t.TempDir()
+	modDir := filepath.Join(tree, "opt/lib/modules", release)
+	// With the tree's module lists, which depmod looks for.
+	for _, rel := range append(rels, "modules.order", "modules.builtin", "modules.builtin.modinfo") {
+		data, err := os.ReadFile(filepath.Join(testmod.ModuleDir(root, release), rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeHostFile(t, filepath.Join(modDir, rel), data)
+	}
+	if unsigned {
+		removeSignatures(t, ctx, modDir, rels)
+	}
+	if err := vmtest.Depmod(ctx, d.depmod, filepath.Join(tree, "opt"), release); err != nil {
+		t.Fatal(err)
+	}
+	writeHostFile(t, filepath.Join(tree, "firmware/gokmod/test.bin"), []byte("gokmod firmware\n"))
+	writeHostFile(t, filepath.Join(tree, "etc/os-release"), []byte("ID=kmod-image\n"))
+	return tree, rels
+}
+
+// signAndExtract pushes the tree as an unsigned image to a registry on
+// loopback, signs files in it there with kmodimage.SignImage (gokmod kmm
+// sign), checks that the signed image's first layers are the unsigned
+// one's, and extracts the signed image's module directory for release
+// into shared. It returns the signed image's reference by tag.
+func signAndExtract(t *testing.T, ctx context.Context, release, tree string, signer *sign.Signer, filesToSign []string, shared string) string {
+	t.Helper()
+	reg := registrytest.Start(t)
+	unsigned := reg.Push(t, "gokmod/kmm-unsigned", tagOf(release), registrytest.ImageFromDir(t, tree))
+	ref := reg.Host + "/gokmod/kmm-signed:" + tagOf(release)
+	pull := kmodimage.PullOptions{Insecure: true}
+	res, err := kmodimage.SignImage(ctx, unsigned, ref, kmodimage.SignOptions{
+		Pull: pull, Signer: signer, FilesToSign: filesToSign, KernelVersion: release,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := kmodimage.OpenImage(ctx, ref, pull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, err := img.Digest(); err != nil || d != res.Digest {
+		t.Fatalf("the signed image by tag is %s (%v), SignImage pushed %s", d, err, res.Digest)
+	}
+	base, err := kmodimage.OpenImage(ctx, unsigned, pull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bm, err := base.Manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sm, err := img.Manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sm.Layers) != len(bm.Layers)+1 {
+		t.Fatalf("the signed image has %d layers, the unsigned %d: want one more", len(sm.Layers), len(bm.Layers))
+	}
+	for i, l := range bm.Layers {
+		if sm.Layers[i].Digest != l.Digest {
+			t.Fatalf("layer %d of the signed image is %s, the unsigned image's %s", i, sm.Layers[i].Digest, l.Digest)
+		}
+	}
+	if err := kmodimage.Extract(ctx, img, shared, kmodimage.ExtractOptions{KernelVersion: release}); err != nil {
+		t.Fatal(err)
+	}
+	if err := kmodimage.CheckLayout(shared, "", release); err != nil {
+		t.Fatal(err)
+	}
+	return ref
 }
 
 func writeHostFile(t *testing.T, path string, data []byte) {
