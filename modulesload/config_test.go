@@ -29,8 +29,8 @@ func TestReadPrecedence(t *testing.T) {
 	root := t.TempDir()
 	write(t, root, "proc/cmdline", `quiet modules-load=cmd1,cmd2 rd.modules_load=initrd1 "modules_load=q1,q2" modules_load=`+"\n")
 	write(t, root, "etc/modules-load.d/b.conf", "# comment\n; comment\n\n  etc_b  \n")
-	write(t, root, "usr/lib/modules-load.d/b.conf", "usr_b\n")     // overridden by /etc's
-	write(t, root, "usr/lib/modules-load.d/a.conf", "usr_a\r\n")   // sorted before b
+	write(t, root, "usr/lib/modules-load.d/b.conf", "usr_b\n")      // overridden by /etc's
+	write(t, root, "usr/lib/modules-load.d/a.conf", "usr_a\r\n")    // sorted before b
 	write(t, root, "run/modules-load.d/c.conf", "run_c\nalias:x\n") // names are taken as they are
 	write(t, root, "usr/local/lib/modules-load.d/c.conf", "local_c\n")
 	write(t, root, "usr/lib/modules-load.d/d.conf", "masked\n")
