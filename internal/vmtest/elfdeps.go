@@ -12,6 +12,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
 )
 
 // libraryDirs are where ELFDependencies looks for a shared library in a
@@ -55,8 +56,12 @@ func ELFDependencies(root, exe string) (map[string]string, error) {
 		if needs.interp != "" {
 			queue = append(queue, needs.interp)
 		}
+		var runpath []string
+		for _, d := range needs.runpath {
+			runpath = append(runpath, strings.ReplaceAll(d, "$ORIGIN", path.Dir(guest)))
+		}
 		for _, alternatives := range needs.libs {
-			lib, err := findLibrary(root, alternatives)
+			lib, err := findLibrary(root, alternatives, runpath)
 			if err != nil {
 				return nil, fmt.Errorf("vmtest: %s needs %w", host, err)
 			}
@@ -84,16 +89,17 @@ func inRoot(root, p string) (string, error) {
 }
 
 // findLibrary returns the path in root of the first of the sonames
-// found in a library directory.
-func findLibrary(root string, sonames []string) (string, error) {
+// found in the object's own search path (DT_RUNPATH or DT_RPATH), then
+// in a library directory.
+func findLibrary(root string, sonames, runpath []string) (string, error) {
 	for _, name := range sonames {
-		for _, dir := range libraryDirs {
+		for _, dir := range append(runpath, libraryDirs...) {
 			if p := path.Join(dir, name); fileExists(filepath.Join(root, filepath.FromSlash(p))) {
 				return p, nil
 			}
 		}
 	}
-	return "", fmt.Errorf("library %q, which is in none of %v below %s", sonames, libraryDirs, root)
+	return "", fmt.Errorf("library %q, which is in none of %v below %s", sonames, append(runpath, libraryDirs...), root)
 }
 
 func fileExists(name string) bool {
@@ -104,8 +110,9 @@ func fileExists(name string) bool {
 // elfDeps is what one ELF file asks for: its program interpreter and its
 // libraries, each a list of alternative sonames.
 type elfDeps struct {
-	interp string
-	libs   [][]string
+	interp  string
+	libs    [][]string
+	runpath []string // DT_RUNPATH, or DT_RPATH without it
 }
 
 // elfNeeds reads the program interpreter, the DT_NEEDED libraries and the
@@ -133,6 +140,14 @@ func elfNeeds(name string) (elfDeps, error) {
 	}
 	for _, lib := range needed {
 		d.libs = append(d.libs, []string{lib})
+	}
+	for _, tag := range []elf.DynTag{elf.DT_RUNPATH, elf.DT_RPATH} {
+		if vals, err := f.DynString(tag); err == nil && len(vals) > 0 {
+			for _, v := range vals {
+				d.runpath = append(d.runpath, strings.Split(v, ":")...)
+			}
+			break
+		}
 	}
 	sec := f.Section(".note.dlopen")
 	if sec == nil {

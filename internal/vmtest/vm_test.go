@@ -231,6 +231,10 @@ func guestFiles(t *testing.T, ctx context.Context, d distribution, bins guestBin
 		files["/lib/modules/"+d.release+"/"+rel] = vmtest.DataFile(data, 0o644)
 	}
 	maps.Copy(files, hostProgramFiles(t, d, bins.consumer, "/bin/consumer.test"))
+	// Debian 12's systemd-modules-load (the host's), for
+	// TestModulesLoadMatchSystemd; on Debian 13 it runs with that
+	// system's libkmod and C library.
+	maps.Copy(files, hostProgramFiles(t, d, "/usr/lib/systemd/systemd-modules-load", "/usr/lib/systemd/systemd-modules-load"))
 	maps.Copy(files, adapterFiles(t))
 	maps.Copy(files, kmmFiles(t, ctx, d))
 	maps.Copy(files, kmmSignedFiles(t, ctx, d))
@@ -249,8 +253,8 @@ func guestFiles(t *testing.T, ctx context.Context, d distribution, bins guestBin
 // the guest's file guest, with the shared libraries it needs: strace for
 // the guest's BenchmarkSyscalls (GOKMOD_VM_STRACE=1), the consumer
 // programs' race-enabled test binary. A library the distribution's own
-// kmod root already holds (its C library and dynamic loader, newer than
-// the host's) is left as it is there.
+// kmod root holds (its C library and dynamic loader, newer than the
+// host's; its libkmod) is taken from there instead.
 func hostProgramFiles(t *testing.T, d distribution, path, guest string) map[string]vmtest.File {
 	t.Helper()
 	deps, err := vmtest.ELFDependencies("/", path)
@@ -259,8 +263,11 @@ func hostProgramFiles(t *testing.T, d distribution, path, guest string) map[stri
 	}
 	files := map[string]vmtest.File{}
 	for lib, host := range deps {
-		if d.kmodRoot != "" && inRoot(d.kmodRoot, lib) {
-			continue
+		if d.kmodRoot != "" {
+			if p, ok := rootFile(d.kmodRoot, lib); ok {
+				files[lib] = vmtest.HostFile(p) // the distribution's own
+				continue
+			}
 		}
 		files[lib] = vmtest.HostFile(host)
 	}
@@ -268,15 +275,15 @@ func hostProgramFiles(t *testing.T, d distribution, path, guest string) map[stri
 	return files
 }
 
-// inRoot reports whether the system at root holds the file at the guest
-// path p, below /usr too (a merged-/usr root keeps /lib's files there).
-func inRoot(root, p string) bool {
+// rootFile returns the file of the system at root for the guest path p,
+// below /usr too (a merged-/usr root keeps /lib's files there).
+func rootFile(root, p string) (string, bool) {
 	for _, dir := range []string{root, filepath.Join(root, "usr")} {
 		if _, err := os.Stat(filepath.Join(dir, p)); err == nil {
-			return true
+			return filepath.Join(dir, p), true
 		}
 	}
-	return false
+	return "", false
 }
 
 // kmmFiles returns the inputs of the KMM worker test (guest kmm_test.go):
