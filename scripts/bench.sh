@@ -213,7 +213,7 @@ echo "bench: go test -bench" >&2
 # 7. The VM benchmarks: VM_ROUNDS boots of each distribution.
 for ((i = 1; i <= VM_ROUNDS; i++)); do
 	echo "bench: VM benchmarks, boot $i of $VM_ROUNDS" >&2
-	CI=true GOKMOD_VM_BENCH='Stack|LoadAll|Startup' GOKMOD_VM_BENCHTIME=$VM_ITER \
+	CI=true GOKMOD_VM_BENCH='Stack|LoadAll|Startup|ModulesLoad' GOKMOD_VM_BENCHTIME=$VM_ITER \
 		"$GO" test -count=1 -v -timeout 25m -run TestGuest ./internal/vmtest >"$OUTDIR/vm-$i.log" 2>&1 || {
 		echo "bench: the VM benchmarks failed; see $OUTDIR/vm-$i.log" >&2
 		exit 1

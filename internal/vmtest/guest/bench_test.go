@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -168,4 +169,26 @@ func BenchmarkStartup(b *testing.B) {
 		contender{name: "kmod", bin: "/sbin/modprobe", args: dryRun},
 		contender{name: "cli", bin: "/gokmod/modprobe", args: dryRun},
 		contender{name: "true", bin: "/bin/true"})
+}
+
+// BenchmarkModulesLoad times the boot-time list of a system without
+// udev: systemd-modules-load (Debian 12's, which loads one name after
+// the other) and gokmod modules-load (in parallel, and with one job) on
+// a modules-load.d file naming the NLS modules and the stack.
+func BenchmarkModulesLoad(b *testing.B) {
+	vmtest.RequireGuest(b)
+	names := append(independentModules(b), stackModules...)
+	conf := "/etc/modules-load.d/bench.conf"
+	if err := os.MkdirAll(filepath.Dir(conf), 0o755); err != nil {
+		b.Fatal(err)
+	}
+	data := strings.Join(names, "\n") + "\n"
+	if err := os.WriteFile(conf, []byte(data), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	defer os.Remove(conf)
+	benchModprobe(b, nil,
+		contender{name: "systemd", bin: systemdModulesLoad},
+		contender{name: "gokmod", bin: "/bin/gokmod", args: []string{"modules-load"}},
+		contender{name: "gokmod-jobs1", bin: "/bin/gokmod", args: []string{"modules-load"}, env: []string{"GOKMOD_JOBS=1"}})
 }
