@@ -14,7 +14,7 @@ import (
 
 // toolNames are the tools gokmod can be.
 func toolNames() []string {
-	return []string{"modprobe", "insmod", "rmmod", "lsmod", "modinfo", "depmod", "kmod", "kata", "oci-hook", "kmm", "sign", "closure", "modules-load"}
+	return []string{"modprobe", "insmod", "rmmod", "lsmod", "modinfo", "depmod", "kmod", "kata", "oci-hook", "kmm", "sign", "closure", "modules-load", "coldplug"}
 }
 
 // tool returns the entry point of the tool called name, or nil: it gets
@@ -51,6 +51,8 @@ func tool(name string) func(env *env, argv0 string, args []string) int {
 		return runClosure
 	case "modules-load":
 		return runModulesLoad
+	case "coldplug":
+		return runColdplug
 	case "sign":
 		// sign-file's work needs X.509 and a zstd compressor, which
 		// modprobe's process should not link: the worker binary does it.

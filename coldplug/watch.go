@@ -1,0 +1,100 @@
+package coldplug
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/gokmod/modprobe"
+	"github.com/gokmod/modprobe/internal/kernel"
+	"github.com/gokmod/modprobe/modulesload"
+)
+
+// Event is an "add" uevent with a MODALIAS and what became of it.
+type Event struct {
+	// Devpath is the device's path below sysfs (DEVPATH), Modalias its
+	// MODALIAS.
+	Devpath, Modalias string
+	// Modules are the results of the modules the alias resolved to;
+	// Unmatched reports one that resolved to none.
+	Modules   []modulesload.Result
+	Unmatched bool
+	// Err is the load's failure, if any.
+	Err error
+}
+
+// ErrWatch is wrapped by Watch's error when the uevent socket cannot be
+// opened or read.
+var ErrWatch = errors.New("cannot watch the kernel's uevents")
+
+// Watch loads the alias of every device the kernel adds, as udev's kmod
+// builtin does, until ctx is done (its error is not returned then), and
+// calls report, if not nil, with each event after its load. Events are
+// handled one at a time, in order.
+func Watch(ctx context.Context, l *modprobe.Loader, opts Options, report func(Event)) error {
+	f, err := kernel.OpenUevents()
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrWatch, err)
+	}
+	defer f.Close()
+	stop := context.AfterFunc(ctx, func() { f.SetReadDeadline(time.Now()) })
+	defer stop()
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := f.Read(buf)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				continue
+			}
+			return fmt.Errorf("%w: %w", ErrWatch, err)
+		}
+		ev, ok := parseUevent(buf[:n])
+		if !ok {
+			continue
+		}
+		results, err := modulesload.Load(ctx, l, []modulesload.Entry{{Name: ev.Modalias, File: ev.Devpath}}, modulesload.LoadOptions{Jobs: 1})
+		ev.Err = err
+		if len(results) == 1 && results[0].Status == modulesload.NotFound && errors.Is(results[0].Err, modprobe.ErrNotFound) {
+			ev.Unmatched = true
+		} else {
+			ev.Modules = results
+		}
+		if report != nil {
+			report(ev)
+		}
+	}
+}
+
+// parseUevent reads a kernel uevent message ("ACTION@DEVPATH" then
+// NUL-separated KEY=VALUE pairs) and reports whether it adds a device
+// with a MODALIAS.
+func parseUevent(msg []byte) (Event, bool) {
+	fields := bytes.Split(msg, []byte{0})
+	if len(fields) < 2 || !bytes.Contains(fields[0], []byte("@")) {
+		return Event{}, false // not the kernel's (udev's messages start "libudev")
+	}
+	var ev Event
+	action := ""
+	for _, f := range fields[1:] {
+		k, v, ok := strings.Cut(string(f), "=")
+		if !ok {
+			continue
+		}
+		switch k {
+		case "ACTION":
+			action = v
+		case "DEVPATH":
+			ev.Devpath = v
+		case "MODALIAS":
+			ev.Modalias = v
+		}
+	}
+	return ev, action == "add" && ev.Modalias != ""
+}
