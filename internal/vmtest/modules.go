@@ -50,3 +50,40 @@ func NLSModules(root, release string) ([]string, error) {
 	}
 	return names, nil
 }
+
+// ColdplugDrivers are the modules of the devices ColdplugDevices adds
+// (and of the input and platform devices every PC has), which the images
+// carry for the coldplug tests: the ones that are modules in the tree at
+// root (a driver built into one kernel, as virtio_pci in Debian 13's, is
+// left out).
+func ColdplugDrivers(root, release string) []string {
+	var names []string
+	for _, n := range []string{
+		"virtio_pci", "virtio_net", "virtio_balloon", "virtio-rng", "virtio_console", "e1000",
+		"xhci-pci", "usb-storage", "uas", "sd_mod", "usbhid", "hid-generic",
+		"snd-hda-intel", "snd-hda-codec-generic", "evdev", "psmouse", "pcspkr", "i2c-piix4", "serio_raw",
+	} {
+		if _, err := ModuleClosure(root, release, []string{n}); err == nil {
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
+// ColdplugDevices returns qemu arguments adding the devices of the
+// coldplug tests: virtio network, entropy, balloon and console devices,
+// an e1000 network card, an xHCI USB controller with a storage device
+// (the file disk, which must exist) and a tablet, and an Intel HD Audio
+// controller with a codec. The network cards are on a hub with nothing
+// else; the sound goes nowhere.
+func ColdplugDevices(disk string) []string {
+	return []string{
+		"-netdev", "hubport,id=n0,hubid=0", "-device", "virtio-net-pci,netdev=n0",
+		"-netdev", "hubport,id=n1,hubid=0", "-device", "e1000,netdev=n1",
+		"-device", "virtio-rng-pci", "-device", "virtio-balloon-pci", "-device", "virtio-serial-pci",
+		"-device", "qemu-xhci,id=xhci",
+		"-drive", "if=none,id=usbdisk,format=raw,file=" + disk,
+		"-device", "usb-storage,bus=xhci.0,drive=usbdisk", "-device", "usb-tablet,bus=xhci.0",
+		"-audiodev", "none,id=snd0", "-device", "intel-hda", "-device", "hda-duplex,audiodev=snd0",
+	}
+}

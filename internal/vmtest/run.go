@@ -58,6 +58,11 @@ type Machine struct {
 
 	// QEMU is the emulator binary; "" means QEMUBinary found on PATH.
 	QEMU string
+
+	// Devices are more qemu arguments, for devices the guest has
+	// (ColdplugDevices); the machine has none but the serial port
+	// otherwise.
+	Devices []string
 }
 
 // Result is what a boot produced.
@@ -76,7 +81,7 @@ func (m *Machine) Args() []string {
 	if cpus == 0 {
 		cpus = 2
 	}
-	return []string{
+	return append([]string{
 		// Multi-threaded TCG runs each virtual CPU on its own host thread.
 		"-accel", "tcg,thread=multi",
 		"-cpu", "max",
@@ -90,7 +95,7 @@ func (m *Machine) Args() []string {
 		"-kernel", m.Kernel,
 		"-initrd", m.Initrd,
 		"-append", strings.Join(append(append([]string(nil), baseCmdline...), m.Cmdline...), " "),
-	}
+	}, m.Devices...)
 }
 
 // Run boots m and waits until the guest powers off or ctx ends (qemu is

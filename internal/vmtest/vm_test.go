@@ -152,7 +152,7 @@ func bootGuest(t *testing.T, ctx context.Context, d distribution, bins guestBina
 		MergedUsr: d.mergedUsr,
 		KmodRoot:  d.kmodRoot,
 		Depmod:    d.depmod,
-		Modules:   append(vmtest.Modules(), nls...),
+		Modules:   append(append(vmtest.Modules(), nls...), vmtest.ColdplugDrivers(d.root, d.release)...),
 		Init:      vmtest.HostFile(bins.test),
 		Files:     guestFiles(t, ctx, d, bins),
 		Args:      guestArgs(timeout - 15*time.Second),
@@ -169,10 +169,15 @@ func bootGuest(t *testing.T, ctx context.Context, d distribution, bins guestBina
 	t.Logf("%s %s: built the kernel and the %.1f MB image in %v", d.name, d.release, float64(fi.Size())/1e6, time.Since(start).Round(time.Millisecond))
 
 	console := vmtest.NewLineWriter(func(line string) { t.Log(line) })
+	disk := filepath.Join(t.TempDir(), "usb.img")
+	if err := os.WriteFile(disk, make([]byte, 1<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	res, err := vmtest.Run(ctx, vmtest.Machine{
 		Kernel:  kernel,
 		Initrd:  initrd,
 		Console: console,
+		Devices: vmtest.ColdplugDevices(disk),
 	})
 	console.Flush()
 	if err != nil {
