@@ -5,6 +5,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestImportGraphLeavesWorkerOut: gokmod, which is modprobe, links none
@@ -47,4 +50,23 @@ func goListDeps(t *testing.T, pkg string) []string {
 		t.Fatalf("go list -deps %s: %v", pkg, err)
 	}
 	return strings.Fields(string(out))
+}
+
+// TestImportGraphStartsLean: gokmod links no package of the standard
+// library's cryptography (crypto/sha256, for xz's SHA-256 check, brought in
+// 26 packages: AES-GCM, a DRBG, SHA-3, HMAC, FIPS self-test
+// registration, ~0.05 ms of package inits and a 32 MiB DRBG buffer in
+// every process; internal/modfile computes that check itself).
+func TestImportGraphStartsLean(t *testing.T) {
+	gokmod := goListDeps(t, ".")
+	require.Contains(t, gokmod, "github.com/gokmod/modprobe/internal/modfile", "go list -deps gave no graph of gokmod")
+	var found []string
+	for _, d := range gokmod {
+		if d == "crypto" || strings.HasPrefix(d, "crypto/") {
+			found = append(found, d)
+		}
+	}
+	assert.Empty(t, found, "cmd/gokmod depends on the standard library's cryptography")
+	// The check sees them where they are: the worker signs modules.
+	assert.Contains(t, goListDeps(t, "../worker"), "crypto/sha256")
 }

@@ -1,3 +1,14 @@
+// The runtime does not start its GOMAXPROCS update goroutine (Go 1.25's
+// updatemaxprocs), which sysmon wakes to reread the CPU quota each second:
+// one goroutine fewer to start in a process of a few milliseconds, and no
+// periodic cgroup reads in a long depmod. GOMAXPROCS still follows the
+// cgroup's CPU quota when the process starts (containermaxprocs keeps its
+// default; the runtime reads the cgroup at start whatever it is set to);
+// only a quota changed while a tool runs is not followed, which a tool
+// whose work is system calls and file I/O has no use for.
+//
+//go:debug updatemaxprocs=0
+
 // Command gokmod is a drop-in for kmod's tools. Invoked through a link named
 // after a tool (modprobe), it behaves as that tool; otherwise the first
 // argument names the tool: gokmod modprobe -D ip_vs_wrr.

@@ -236,7 +236,11 @@ func ReadDirNames(path string) ([]string, error) {
 	}
 	defer syscall.Close(fd)
 	var names []string
-	buf := make([]byte, 8192)
+	// The buffer is sized at run time so that it lives on the heap: a
+	// constant 8 KiB would sit in this function's frame, and the caller's
+	// goroutine stack (a program's main one starts at 8 KiB) would be
+	// grown and copied for it, touching new pages in a short process.
+	buf := make([]byte, 2*os.Getpagesize())
 	for {
 		n, err := syscall.ReadDirent(fd, buf)
 		if err == syscall.EINTR {

@@ -2,7 +2,6 @@ package modfile
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -65,7 +64,7 @@ func xzVerify(id byte, data, stored []byte) error {
 	case 0x04:
 		ok = binary.LittleEndian.Uint64(stored) == crc64.Checksum(data, crc64.MakeTable(crc64.ECMA))
 	case 0x0a:
-		sum := sha256.Sum256(data)
+		sum := sha256Sum(data)
 		ok = bytes.Equal(stored, sum[:])
 	default:
 		ok = true
