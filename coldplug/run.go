@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/gokmod/modprobe"
@@ -21,14 +24,22 @@ type Options struct {
 	Jobs int
 	// DryRun plans the loads and loads nothing (one walk).
 	DryRun bool
-	// Settle is how long the kernel's uevents must be quiet after a
-	// round of loads before the devices are walked again; zero means
-	// 200 ms. Without a uevent socket (not root, not Linux) the walk is
+	// Settle is how long the kernel's uevents must be quiet, once every
+	// load has ended, before the devices are walked again and Run ends;
+	// zero means DefaultSettle. Devices that come while Run waits are
+	// loaded at once, so Settle bounds how late a device may come (a USB
+	// disk's SCSI device comes a second after its interface:
+	// usb-storage's delay_use), not how long loading takes. Without a
+	// uevent socket (not root, not Linux, or SysfsDir set) the walk is
 	// repeated at once.
 	Settle time.Duration
 	// MaxRounds bounds the walks; zero means 16.
 	MaxRounds int
 }
+
+// DefaultSettle is Options.Settle's default: twice usb-storage's delay
+// before it scans a disk.
+const DefaultSettle = 2 * time.Second
 
 // Result is what became of one device.
 type Result struct {
@@ -38,7 +49,8 @@ type Result struct {
 	Modules []modulesload.Result
 	// Unmatched reports an alias no module has.
 	Unmatched bool
-	// Round is the walk that found the device (0: the first).
+	// Round is the walk that found the device (0: the first), or -1
+	// for a device the kernel announced while the loads ran.
 	Round int
 }
 
@@ -51,10 +63,14 @@ type Report struct {
 }
 
 // Run loads the drivers of the devices sysfs shows, as udev does at
-// boot, walking again after each round of loads until no device with a
-// new alias appears. The error joins the loads that failed (a module
-// that matched no alias or found no device is no failure, as in udev)
-// and the context's error.
+// boot: every alias of the first walk is queued for a pool of loaders,
+// and so is the alias of every device the kernel adds meanwhile (its
+// uevent), so that a driver's devices load as soon as they appear; once
+// every load has ended and the uevents have been quiet for Settle, sysfs
+// is walked again for anything an event did not bring, until a walk
+// finds nothing new. The error joins the loads that failed (an alias
+// that matched no module, or a module that found no device, is no
+// failure, as in udev) and the context's error.
 func Run(ctx context.Context, l *modprobe.Loader, opts Options) (*Report, error) {
 	sysfs := opts.SysfsDir
 	if sysfs == "" {
@@ -66,81 +82,192 @@ func Run(ctx context.Context, l *modprobe.Loader, opts Options) (*Report, error)
 	}
 	settle := opts.Settle
 	if settle <= 0 {
-		settle = 200 * time.Millisecond
+		settle = DefaultSettle
 	}
-	var events *os.File
+	r := &runner{ctx: ctx, l: l, seenDev: map[string]bool{}, seenAlias: map[string]bool{}, results: map[string][]modulesload.Result{}}
+	r.idle = sync.NewCond(&r.mu)
 	if !opts.DryRun && opts.SysfsDir == "" {
 		// Opened before the first walk, so that no device created by a
 		// load goes unseen.
 		if f, err := kernel.OpenUevents(); err == nil {
-			events = f
-			defer events.Close()
+			defer f.Close()
+			r.events = f
 		}
 	}
-	rep := &Report{}
-	seen := map[string]bool{}
-	var errs []error
-	for round := 0; round < rounds; round++ {
-		devs, err := Scan(ctx, sysfs)
-		if err != nil {
-			return rep, fmt.Errorf("coldplug: %s: %w", sysfs, err)
-		}
-		var fresh []Device
+	devs, err := Scan(ctx, sysfs)
+	if err != nil {
+		return &Report{}, fmt.Errorf("coldplug: %s: %w", sysfs, err)
+	}
+	if opts.DryRun {
+		rep := &Report{}
 		var entries []modulesload.Entry
+		seen := map[string]bool{}
 		for _, d := range devs {
-			if seen[d.Path+"\x00"+d.Modalias] {
-				continue
-			}
-			seen[d.Path+"\x00"+d.Modalias] = true
-			fresh = append(fresh, d)
-			if !seen["\x00"+d.Modalias] {
-				seen["\x00"+d.Modalias] = true
+			if !seen[d.Modalias] {
+				seen[d.Modalias] = true
 				entries = append(entries, modulesload.Entry{Name: d.Modalias, File: d.Path})
 			}
 		}
-		if len(fresh) == 0 {
-			break
-		}
-		if opts.DryRun {
-			return rep, dryRun(ctx, l, rep, fresh, entries)
-		}
-		results, err := modulesload.Load(ctx, l, entries, modulesload.LoadOptions{Jobs: opts.Jobs})
-		if err != nil {
-			errs = append(errs, err)
-		}
-		byAlias := map[string][]modulesload.Result{}
-		for _, r := range results {
-			byAlias[r.Entry.Name] = append(byAlias[r.Entry.Name], r)
-		}
-		for _, d := range fresh {
-			res := Result{Device: d, Round: round, Modules: byAlias[d.Modalias]}
-			if len(res.Modules) == 1 && res.Modules[0].Status == modulesload.NotFound && errors.Is(res.Modules[0].Err, modprobe.ErrNotFound) {
-				res.Modules, res.Unmatched = nil, true
-			}
-			rep.Devices = append(rep.Devices, res)
-		}
-		if ctx.Err() != nil {
-			break
-		}
-		waitQuiet(ctx, events, settle)
+		return rep, dryRun(ctx, l, rep, devs, entries)
 	}
-	return rep, errors.Join(errs...)
+	jobs := opts.Jobs
+	if jobs <= 0 {
+		jobs = runtime.NumCPU()
+	}
+	r.queue = make(chan modulesload.Entry, 1<<16)
+	var workers sync.WaitGroup
+	for range jobs {
+		workers.Go(r.work)
+	}
+	var reader sync.WaitGroup
+	if r.events != nil {
+		reader.Go(func() { r.read(sysfs) })
+	}
+	for _, d := range devs {
+		r.add(d, 0)
+	}
+	for round := 1; round < rounds && ctx.Err() == nil; round++ {
+		r.waitQuiet(settle)
+		devs, err := Scan(ctx, sysfs)
+		if err != nil {
+			break // the context; the device tree itself was there
+		}
+		fresh := 0
+		for _, d := range devs {
+			if r.add(d, round) {
+				fresh++
+			}
+		}
+		if fresh == 0 {
+			break
+		}
+	}
+	r.waitQuiet(0)
+	r.mu.Lock()
+	r.closed = true
+	r.mu.Unlock()
+	if r.events != nil {
+		r.events.SetReadDeadline(time.Now())
+		reader.Wait()
+	}
+	close(r.queue)
+	workers.Wait()
+	return r.report(), errors.Join(append(r.errs, ctx.Err())...)
 }
 
-// waitQuiet waits until no uevent has come for settle (at most a few
-// seconds in all); it returns at once without a socket.
-func waitQuiet(ctx context.Context, events *os.File, settle time.Duration) {
-	if events == nil {
-		return
+// runner is the state of one Run.
+type runner struct {
+	ctx    context.Context
+	l      *modprobe.Loader
+	events *os.File // the uevent socket, or nil
+	queue  chan modulesload.Entry
+
+	mu        sync.Mutex
+	idle      *sync.Cond // signalled when pending drops to zero
+	pending   int        // aliases queued or loading
+	lastEvent time.Time  // when the last uevent came
+	closed    bool       // no more aliases are taken
+	seenDev   map[string]bool
+	seenAlias map[string]bool
+	devices   []Result
+	results   map[string][]modulesload.Result
+	errs      []error
+}
+
+// add takes device d, found in walk round (events count as the walk
+// after the current one), queuing its alias if no device had it; it
+// reports whether the device is new.
+func (r *runner) add(d Device, round int) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	key := d.Path + "\x00" + d.Modalias
+	if r.closed || r.seenDev[key] {
+		return false
 	}
-	buf := make([]byte, 64<<10)
-	limit := time.Now().Add(30 * settle)
-	for time.Now().Before(limit) && ctx.Err() == nil {
-		events.SetReadDeadline(time.Now().Add(settle))
-		if _, err := events.Read(buf); err != nil {
-			return // quiet for settle (a deadline), or the socket failed
+	r.seenDev[key] = true
+	r.devices = append(r.devices, Result{Device: d, Round: round})
+	if !r.seenAlias[d.Modalias] {
+		r.seenAlias[d.Modalias] = true
+		r.pending++
+		select {
+		case r.queue <- modulesload.Entry{Name: d.Modalias, File: d.Path}:
+		default:
+			// The queue is full (tens of thousands of aliases): hand it
+			// over without holding the lock.
+			go func(e modulesload.Entry) { r.queue <- e }(modulesload.Entry{Name: d.Modalias, File: d.Path})
 		}
 	}
+	return true
+}
+
+// work loads queued aliases until the queue closes.
+func (r *runner) work() {
+	for e := range r.queue {
+		results, err := modulesload.Load(r.ctx, r.l, []modulesload.Entry{e}, modulesload.LoadOptions{Jobs: 1})
+		r.mu.Lock()
+		r.results[e.Name] = results
+		if err != nil {
+			r.errs = append(r.errs, err)
+		}
+		if r.pending--; r.pending == 0 {
+			r.idle.Broadcast()
+		}
+		r.mu.Unlock()
+	}
+}
+
+// read takes the devices the kernel adds until the socket's deadline.
+func (r *runner) read(sysfs string) {
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := r.events.Read(buf)
+		if err != nil {
+			return
+		}
+		r.mu.Lock()
+		r.lastEvent = time.Now()
+		r.mu.Unlock()
+		if ev, ok := parseUevent(buf[:n]); ok {
+			r.add(Device{Path: filepath.Join(sysfs, ev.Devpath), Modalias: ev.Modalias}, -1)
+		}
+	}
+}
+
+// waitQuiet waits until no load is pending and, with a uevent socket, no
+// uevent has come for settle (a context that ends stops the loads, so
+// the wait ends too).
+func (r *runner) waitQuiet(settle time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for {
+		for r.pending > 0 {
+			r.idle.Wait()
+		}
+		if r.events == nil || settle == 0 || r.ctx.Err() != nil {
+			return
+		}
+		quiet := time.Since(r.lastEvent)
+		if quiet >= settle {
+			return
+		}
+		r.mu.Unlock()
+		time.Sleep(settle - quiet)
+		r.mu.Lock()
+	}
+}
+
+// report returns the devices in the order they were found, each with its
+// alias's results.
+func (r *runner) report() *Report {
+	rep := &Report{}
+	for _, d := range r.devices {
+		d.Modules = r.results[d.Modalias]
+		if len(d.Modules) == 1 && d.Modules[0].Status == modulesload.NotFound && errors.Is(d.Modules[0].Err, modprobe.ErrNotFound) {
+			d.Modules, d.Unmatched = nil, true
+		}
+		rep.Devices = append(rep.Devices, d)
+	}
+	return rep
 }
 
 // dryRun plans each alias of a walk, loading nothing.

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gokmod/modprobe"
 	"github.com/gokmod/modprobe/coldplug"
@@ -25,6 +26,9 @@ Options:
 	-b, --use-blacklist   Apply the blacklist (always on, as in udev)
 	-d, --dirname=DIR     Use DIR as the root for /lib/modules
 	    --sysfs=DIR       Walk DIR/devices instead of /sys/devices
+	    --settle=DURATION How long the kernel's events must be quiet before
+	                      it ends (default 2s; devices that come meanwhile load
+	                      at once)
 	    --watch           Then load for every device the kernel adds, until
 	                      SIGTERM or SIGINT (hotplug, for a system without udev)
 	-h, --help            Print this help
@@ -35,6 +39,7 @@ GOKMOD_JOBS sets how many aliases load at once (default: the CPUs).
 const (
 	optSysfs = 3000 + iota
 	optWatch
+	optSettle
 )
 
 // runColdplug is gokmod coldplug (package coldplug).
@@ -54,6 +59,7 @@ func runColdplug(e *env, argv0 string, args []string) int {
 			{Name: "dirname", HasArg: getopt.RequiredArgument, Val: 'd'},
 			{Name: "sysfs", HasArg: getopt.RequiredArgument, Val: optSysfs},
 			{Name: "watch", Val: optWatch},
+			{Name: "settle", HasArg: getopt.RequiredArgument, Val: optSettle},
 			{Name: "help", Val: 'h'},
 		}, e.Stderr)
 		for c, arg := range p.Options() {
@@ -69,6 +75,13 @@ func runColdplug(e *env, argv0 string, args []string) int {
 				opts.SysfsDir = arg
 			case optWatch:
 				watch = true
+			case optSettle:
+				d, err := time.ParseDuration(arg)
+				if err != nil || d <= 0 {
+					fmt.Fprintf(e.Stderr, "coldplug: --settle=%q is not a positive duration (2s, 500ms)\n", arg)
+					return 1
+				}
+				opts.Settle = d
 			case 'h':
 				fmt.Fprintf(m.out, coldplugUsage, cli.UsageName(argv0, "coldplug"))
 				return 0

@@ -240,6 +240,12 @@ func guestFiles(t *testing.T, ctx context.Context, d distribution, bins guestBin
 	// TestModulesLoadMatchSystemd; on Debian 13 it runs with that
 	// system's libkmod and C library.
 	maps.Copy(files, hostProgramFiles(t, d, "/usr/lib/systemd/systemd-modules-load", "/usr/lib/systemd/systemd-modules-load"))
+	// Debian 12's systemd-udevd (the host's udevadm, Debian package udev)
+	// with only the rules that load drivers, for TestColdplugMatchUdev.
+	maps.Copy(files, hostProgramFiles(t, d, "/usr/bin/udevadm", "/usr/bin/udevadm"))
+	files["/usr/lib/systemd/systemd-udevd"] = vmtest.Symlink("/usr/bin/udevadm")
+	files["/usr/lib/udev/rules.d/80-drivers.rules"] = vmtest.HostFile("/usr/lib/udev/rules.d/80-drivers.rules")
+	files["/bin/udev-coldplug"] = vmtest.DataFile([]byte(udevColdplugScript), 0o755)
 	maps.Copy(files, adapterFiles(t))
 	maps.Copy(files, kmmFiles(t, ctx, d))
 	maps.Copy(files, kmmSignedFiles(t, ctx, d))
@@ -527,3 +533,23 @@ func or(s, def string) string {
 	}
 	return s
 }
+
+// udevColdplugScript is a boot's coldplug by systemd-udevd, for the
+// benchmarks: start the daemon, trigger the add events of every subsystem
+// and device, wait for them to settle (and for the events of devices
+// that appear later), stop the daemon. The benchmark times it up to the
+// moment every module is loaded, not to its end.
+const udevColdplugScript = `#!/bin/sh
+set -e
+mkdir -p /run/udev /etc/udev
+/usr/lib/systemd/systemd-udevd --daemon
+while [ ! -S /run/udev/control ]; do sleep 0.01; done
+udevadm trigger --type=subsystems --action=add
+udevadm trigger --type=devices --action=add
+udevadm settle --timeout=120
+# Devices that drivers create after the queue emptied (a USB disk's
+# SCSI device) are the daemon's too: give them time.
+sleep 2
+udevadm settle --timeout=120
+udevadm control --exit
+`

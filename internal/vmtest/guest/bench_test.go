@@ -3,6 +3,7 @@
 package guest
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -191,4 +192,80 @@ func BenchmarkModulesLoad(b *testing.B) {
 		contender{name: "systemd", bin: systemdModulesLoad},
 		contender{name: "gokmod", bin: "/bin/gokmod", args: []string{"modules-load"}},
 		contender{name: "gokmod-jobs1", bin: "/bin/gokmod", args: []string{"modules-load"}, env: []string{"GOKMOD_JOBS=1"}})
+}
+
+// BenchmarkColdplug times a boot's coldplug of the guest's devices, from
+// the start to the moment the last module is live (the set a first
+// gokmod coldplug left after a quiet while; /proc/modules polled every
+// 10 ms): systemd-udevd (/bin/udev-coldplug: start, trigger, settle; the
+// rules that load drivers) and gokmod coldplug. Each iteration runs each
+// contender from an empty kernel.
+func BenchmarkColdplug(b *testing.B) {
+	vmtest.RequireGuest(b)
+	distro := os.Getenv("GOKMOD_VM_DISTRIBUTION")
+	b.Run("distro="+distro, func(b *testing.B) {
+		b.Run("kernel="+release(b), func(b *testing.B) {
+			unloadAll(b)
+			if out, err := exec.Command("/bin/gokmod", "coldplug").CombinedOutput(); err != nil {
+				b.Fatalf("gokmod coldplug: %v\n%s", err, out)
+			}
+			time.Sleep(2 * time.Second)
+			target := strings.Join(liveModules(b), ",")
+			cs := []contender{
+				{name: "udev", bin: "/bin/udev-coldplug"},
+				{name: "gokmod", bin: "/bin/gokmod", args: []string{"coldplug"}},
+			}
+			total := make([]time.Duration, len(cs))
+			ratios := make([][]float64, len(cs))
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				times := make([]time.Duration, len(cs))
+				for j, c := range cs {
+					b.StopTimer()
+					unloadAll(b)
+					cmd := exec.Command(c.bin, c.args...)
+					cmd.Env = toolEnv(b, c.env...)
+					var out bytes.Buffer
+					cmd.Stdout, cmd.Stderr = &out, &out
+					b.StartTimer()
+					start := time.Now()
+					if err := cmd.Start(); err != nil {
+						b.Fatal(err)
+					}
+					for strings.Join(liveModules(b), ",") != target {
+						if time.Since(start) > 2*time.Minute {
+							b.Fatalf("%s: after 2 minutes live %v, want %s\n%s", c.name, liveModules(b), target, out.String())
+						}
+						time.Sleep(10 * time.Millisecond)
+					}
+					times[j] = time.Since(start)
+					b.StopTimer()
+					if err := cmd.Wait(); err != nil {
+						b.Fatalf("%s: %v\n%s", c.name, err, out.String())
+					}
+					if got := strings.Join(liveModules(b), ","); got != target {
+						b.Fatalf("%s left %s, want %s", c.name, got, target)
+					}
+					total[j] += times[j]
+					b.StartTimer()
+				}
+				for j := 1; j < len(cs); j++ {
+					ratios[j] = append(ratios[j], float64(times[j])/float64(times[0]))
+				}
+			}
+			b.StopTimer()
+			for j, c := range cs {
+				b.ReportMetric(float64(total[j].Milliseconds())/float64(b.N), c.name+"-ms/op")
+				if j > 0 {
+					ratio := c.name + "/" + cs[0].name
+					b.ReportMetric(float64(total[j])/float64(total[0]), ratio)
+					r := slices.Sorted(slices.Values(ratios[j]))
+					b.ReportMetric((r[(len(r)-1)/2]+r[len(r)/2])/2, ratio+"-med")
+					b.ReportMetric(r[0], ratio+"-min")
+					b.ReportMetric(r[len(r)-1], ratio+"-max")
+				}
+			}
+			b.ReportMetric(float64(len(strings.Split(target, ","))), "modules")
+		})
+	})
 }

@@ -52,10 +52,9 @@ func TestColdplugMatchKmod(t *testing.T) {
 	if err != nil {
 		t.Fatalf("gokmod coldplug: %v\n%s", err, out)
 	}
-	// Devices a load brings late (a USB device's interfaces) are the
-	// coldplug's to find: wait as long as kmod's loop does, then look.
-	time.Sleep(time.Second)
-	got := liveModules(t)
+	// Devices that come after it ended are the coldplug's misses: look
+	// once nothing changes any more.
+	got := stableModules(t)
 	t.Logf("gokmod coldplug: %v, %d modules\n%s", ours.Round(time.Millisecond), len(got), out)
 
 	unloadAll(t)
@@ -82,7 +81,7 @@ func TestColdplugMatchKmod(t *testing.T) {
 		quietSince = time.Now()
 	}
 	theirs := time.Since(start) - time.Second
-	want := liveModules(t)
+	want := stableModules(t)
 	t.Logf("kmod loop: %v, %d modules, %d aliases", theirs.Round(time.Millisecond), len(want), len(seen))
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("gokmod coldplug loaded %v\nkmod loaded %v", got, want)
@@ -90,4 +89,84 @@ func TestColdplugMatchKmod(t *testing.T) {
 	if len(want) < 5 {
 		t.Errorf("only %d modules for the guest's devices: %v", len(want), want)
 	}
+}
+
+// TestColdplugMatchUdev compares gokmod coldplug with Debian's
+// systemd-udevd doing its boot-time coldplug (udevadm trigger
+// --action=add, then udevadm settle) with the rules that load drivers
+// (80-drivers.rules): the same modules must be live.
+func TestColdplugMatchUdev(t *testing.T) {
+	freshKernel(t)
+	start := time.Now()
+	run(t, "/bin/gokmod", "coldplug")
+	ours := time.Since(start)
+	got := stableModules(t)
+
+	unloadAll(t)
+	theirs, want := udevColdplug(t)
+	t.Logf("gokmod coldplug %v, udev %v: %d modules", ours.Round(time.Millisecond), theirs.Round(time.Millisecond), len(got))
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("gokmod coldplug loaded %v\nudev loaded %v", got, want)
+	}
+}
+
+// udevColdplug runs systemd-udevd's coldplug from an empty kernel and
+// returns how long trigger and settle took and the modules then live; the
+// daemon is stopped before it returns.
+func udevColdplug(t testing.TB) (time.Duration, []string) {
+	t.Helper()
+	for _, d := range []string{"/run/udev", "/etc/udev"} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	daemon := exec.Command("/usr/lib/systemd/systemd-udevd")
+	daemon.Env = toolEnv(t, "SYSTEMD_LOG_LEVEL=warning")
+	var dout bytes.Buffer
+	daemon.Stdout, daemon.Stderr = &dout, &dout
+	if err := daemon.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		exec.Command("/usr/bin/udevadm", "control", "--exit").Run()
+		daemon.Wait()
+	}()
+	// The control socket is there once the daemon listens.
+	for i := 0; ; i++ {
+		if _, err := os.Stat("/run/udev/control"); err == nil {
+			break
+		}
+		if i > 200 {
+			t.Fatalf("systemd-udevd did not start:\n%s", dout.String())
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	start := time.Now()
+	udevadm := func(args ...string) {
+		cmd := exec.Command("/usr/bin/udevadm", args...)
+		cmd.Env = toolEnv(t)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("udevadm %s: %v\n%s\n%s", strings.Join(args, " "), err, out, dout.String())
+		}
+	}
+	udevadm("trigger", "--type=subsystems", "--action=add")
+	udevadm("trigger", "--type=devices", "--action=add")
+	udevadm("settle", "--timeout=120")
+	took := time.Since(start)
+	// The daemon goes on loading for devices that come late.
+	return took, stableModules(t)
+}
+
+// stableModules returns the live modules once they have not changed for
+// three seconds (a USB disk's SCSI device comes a second after it).
+func stableModules(t testing.TB) []string {
+	t.Helper()
+	last, since := strings.Join(liveModules(t), ","), time.Now()
+	for time.Since(since) < 3*time.Second {
+		time.Sleep(100 * time.Millisecond)
+		if now := strings.Join(liveModules(t), ","); now != last {
+			last, since = now, time.Now()
+		}
+	}
+	return liveModules(t)
 }
