@@ -25,13 +25,17 @@ func main() {
 	os.Exit(stop.Exit(run(e, os.Args), false))
 }
 
-// run runs argv: "sign" as the first argument (gokmod sign's words,
-// which gokmod hands over with its own argv[0]), or "kmm" (gokmod kmm's)
+// run runs argv: "sign" or "preflight" as the first argument (gokmod
+// sign's or preflight's words, which gokmod hands over with its own
+// argv[0]), or "kmm" (gokmod kmm's)
 // or none of it, then kmm's subcommands.
 func run(e *env, argv []string) int {
 	args := argv[1:]
 	if len(args) > 0 && args[0] == "sign" {
 		return runSign(e, argv[0], args[1:])
+	}
+	if len(args) > 0 && args[0] == "preflight" {
+		return runPreflight(e, argv[0], args[1:])
 	}
 	if len(args) > 0 && args[0] == "kmm" {
 		args = args[1:]
