@@ -1,6 +1,7 @@
 package preflight
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"errors"
@@ -135,7 +136,7 @@ func Check(ctx context.Context, opts Options, paths ...string) (*Report, error) 
 		byName[c.name] = c
 		byReal[c.real] = c
 	}
-	var files []string
+	var files, replaced []string
 	targetNames := map[string]bool{}
 	own := map[string]bool{} // the target's files among the candidates, by path given
 	for _, p := range targetFiles {
@@ -151,6 +152,8 @@ func Check(ctx context.Context, opts Options, paths ...string) (*Report, error) 
 		}
 		if byName[name] == nil {
 			files = append(files, p)
+		} else {
+			replaced = append(replaced, p)
 		}
 	}
 	for _, c := range cands {
@@ -169,9 +172,19 @@ func Check(ctx context.Context, opts Options, paths ...string) (*Report, error) 
 	}
 	if dopts.Symvers == "" {
 		missing = append(missing, "no Module.symvers: the CRCs of kernel symbols come from the target's own modules' __versions; kernel symbols none of them imports are unchecked")
-		if dopts.SystemMap == "" {
-			missing = append(missing, "no System.map: which symbols the kernel exports is unknown; imports no module provides are unchecked")
+	}
+	if dopts.SystemMap != "" {
+		ok, err := holdsExports(dopts.SystemMap)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrTarget, err)
 		}
+		if !ok {
+			missing = append(missing, dopts.SystemMap+" names no exported symbol (Debian ships a placeholder): ignored")
+			dopts.SystemMap = ""
+		}
+	}
+	if dopts.Symvers == "" && dopts.SystemMap == "" {
+		missing = append(missing, "no System.map: which symbols the kernel exports is unknown; imports no module provides are unchecked")
 	}
 	if !facts.configKnown {
 		missing = append(missing, "no boot/config-"+t.Release+": CONFIG_MODULE_FORCE_LOAD taken as unset")
@@ -194,6 +207,15 @@ func Check(ctx context.Context, opts Options, paths ...string) (*Report, error) 
 		for _, imp := range r.Imports {
 			if imp.Owner == "" && (imp.CRC != 0 || imp.Name == "module_layout") {
 				kernelCRC[imp.Name] = imp.CRC
+			}
+		}
+	}
+	// The target's modules a candidate replaces record the kernel's CRCs
+	// too.
+	for _, p := range replaced {
+		for _, s := range versionsOf(p, opts.MaxModuleSize) {
+			if _, ok := kernelCRC[s.Name]; !ok {
+				kernelCRC[s.Name] = s.CRC
 			}
 		}
 	}
@@ -317,12 +339,12 @@ func (ck *checker) check(c *candidate) {
 		err = errors.New("depmod could not read it")
 	}
 	if err != nil {
-		v.Problems = append(v.Problems, problem(c, "", ErrUnreadable, "%v", err))
+		v.Problems = append(v.Problems, problem(c, "", ErrUnreadable, "%w", err))
 		return
 	}
 	if ck.opts.Certificates != nil {
 		if _, err := sign.Verify(file, ck.opts.Certificates); err != nil {
-			v.Problems = append(v.Problems, problem(c, "", ErrSignature, "%v", err))
+			v.Problems = append(v.Problems, problem(c, "", ErrSignature, "%w", err))
 		}
 	}
 	if size, ok := e.SectionSize(".gnu.linkonce.this_module"); !ok || size != ck.facts.structModule {
@@ -470,4 +492,29 @@ func (ck *checker) dependencies(cands []*candidate) {
 		}
 		c.verdict.Problems = append(refused, c.verdict.Problems...)
 	}
+}
+
+// holdsExports reports whether the System.map at path names an exported
+// symbol (a __ksymtab_ one), as depmod -F reads them.
+func holdsExports(path string) (bool, error) {
+	data, err := fileio.ReadInput(path, 256<<20)
+	if err != nil {
+		return false, err
+	}
+	return bytes.Contains(data, []byte(" __ksymtab_")), nil
+}
+
+// versionsOf returns the __versions entries of the module file at path,
+// none when it cannot be read.
+func versionsOf(path string, maxSize int64) []elfmod.Symbol {
+	img, err := readImage(path, maxSize)
+	if err != nil {
+		return nil
+	}
+	e, err := elfmod.Parse(img)
+	if err != nil {
+		return nil
+	}
+	v, _ := e.Versions()
+	return v
 }

@@ -47,7 +47,11 @@ type Problem struct {
 	Symbol string
 	// Err wraps one of the kinds above (errors.Is) and says what differs.
 	Err error
+	kind error
 }
+
+// Kind returns the kind of problem: one of the Err variables above.
+func (p *Problem) Kind() error { return p.kind }
 
 // Error is the problem as one line: the module file, then what is wrong.
 func (p *Problem) Error() string { return p.Module + ": " + p.Err.Error() }
@@ -56,6 +60,6 @@ func (p *Problem) Error() string { return p.Module + ": " + p.Err.Error() }
 func (p *Problem) Unwrap() error { return p.Err }
 
 func problem(m *candidate, symbol string, kind error, format string, args ...any) *Problem {
-	msg := fmt.Sprintf(format, args...)
-	return &Problem{Module: m.path, Name: m.name, Symbol: symbol, Err: fmt.Errorf("%w: %s", kind, msg)}
+	err := fmt.Errorf("%w: "+format, append([]any{kind}, args...)...)
+	return &Problem{Module: m.path, Name: m.name, Symbol: symbol, Err: err, kind: kind}
 }
