@@ -347,7 +347,7 @@ func (ck *checker) check(c *candidate) {
 			v.Problems = append(v.Problems, problem(c, "", ErrSignature, "%w", err))
 		}
 	}
-	if size, ok := e.SectionSize(".gnu.linkonce.this_module"); !ok || size != ck.facts.structModule {
+	if size, ok := e.SectionSize(".gnu.linkonce.this_module"); ck.facts.checksStruct && (!ok || size != ck.facts.structModule) {
 		v.Problems = append(v.Problems, problem(c, "", ErrModuleStruct, ".gnu.linkonce.this_module is %d bytes, the kernel's struct module %d", size, ck.facts.structModule))
 	}
 	versions, verr := e.Versions()
@@ -517,4 +517,15 @@ func versionsOf(path string, maxSize int64) []elfmod.Symbol {
 	}
 	v, _ := e.Versions()
 	return v
+}
+
+// releaseAtLeast reports whether the kernel release (6.12.118+deb13-amd64)
+// is major.minor or later; a release that does not start with two numbers
+// counts as later.
+func releaseAtLeast(release string, major, minor int) bool {
+	var ma, mi int
+	if n, _ := fmt.Sscanf(release, "%d.%d", &ma, &mi); n != 2 {
+		return true
+	}
+	return ma > major || ma == major && mi >= minor
 }

@@ -192,6 +192,27 @@ func TestDebian12OnDebian13(t *testing.T) {
 	t.Logf("%d Debian 12 modules on Debian 13's kernel: first problems %v", len(rep.Verdicts), kinds)
 }
 
+// TestDebian13OnDebian12: no module of Debian 13's kernel loads on Debian
+// 12's: 6.1 checks module_layout's CRC before anything else (it does not
+// check the struct module's size first), so each module is refused for it
+// or for a dependency of Debian 13's that is.
+func TestDebian13OnDebian12(t *testing.T) {
+	d12, d13 := debian12(t), debian13(t)
+	rep, err := preflight.Check(t.Context(), preflight.Options{Target: d12.target(true)}, d13.kernelDir())
+	require.NoError(t, err)
+	require.Greater(t, len(rep.Verdicts), 3000)
+	kinds := map[string]int{}
+	for _, v := range rep.Verdicts {
+		require.False(t, v.Loads(), v.Module)
+		p := v.Problems[0]
+		kinds[kindName(p)]++
+		if !errors.Is(p, preflight.ErrDependency) {
+			assert.True(t, errors.Is(p, preflight.ErrCRC) && p.Symbol == "module_layout", "%s: %v", v.Module, p)
+		}
+	}
+	t.Logf("%d Debian 13 modules on Debian 12's kernel: first problems %v", len(rep.Verdicts), kinds)
+}
+
 // TestSignature: with certificates, a module signed by one of them passes
 // and one signed by another key, or not at all, is refused.
 func TestSignature(t *testing.T) {

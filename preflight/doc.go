@@ -11,9 +11,12 @@
 //     Options.Certificates is set: the answer for a kernel that enforces
 //     signatures (ErrSignature);
 //   - the size of .gnu.linkonce.this_module against the target's struct
-//     module, read from the target's own modules (elf_validity_cache_copy
-//     on 6.12: "section size must match the kernel's built struct module
-//     size") (ErrModuleStruct);
+//     module, read from the target's own modules, on kernels from 6.4
+//     (elf_validity_cache_copy on 6.12: "section size must match the
+//     kernel's built struct module size") (ErrModuleStruct); 6.1 does not
+//     check it first (Debian 13's modules on Debian 12's kernel are
+//     refused for module_layout's CRC, in the VM), and a struct module of
+//     another size comes with another module_layout CRC;
 //   - module_layout's CRC (check_modstruct_version) (ErrCRC);
 //   - vermagic (check_modinfo, same_magic): compared whole, or without
 //     its first word (the release) when the module has a __versions

@@ -58,6 +58,7 @@ func (t Target) bootFile(name string) string {
 type kernelFacts struct {
 	vermagic     string // "" when unknown
 	structModule uint64 // size of struct module; 0 when unknown
+	checksStruct bool   // the kernel checks it before anything else (6.4 on)
 	forceLoad    bool   // CONFIG_MODULE_FORCE_LOAD=y
 	configKnown  bool
 	builtin      map[string]bool // modules.builtin, by module name
@@ -97,7 +98,7 @@ func targetModules(dir string) ([]string, error) {
 // CONFIG_MODULE_FORCE_LOAD from boot/config-RELEASE and its built-in
 // modules from modules.builtin.
 func (t Target) readFacts(files []string, maxSize int64) (kernelFacts, error) {
-	f := kernelFacts{builtin: map[string]bool{}}
+	f := kernelFacts{builtin: map[string]bool{}, checksStruct: releaseAtLeast(t.Release, 6, 4)}
 	for _, p := range files {
 		img, err := readImage(p, maxSize)
 		if err != nil {

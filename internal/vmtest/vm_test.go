@@ -38,7 +38,7 @@ func TestGuest(t *testing.T) {
 	// 13's kernel waits a second whenever nf_defrag_ipv6 goes away, which
 	// most resets of the ip_vs chain do); both run at once.
 	timeout := 8 * time.Minute
-	if os.Getenv("GOKMOD_VM_BENCH") != "" {
+	if os.Getenv("GOKMOD_VM_BENCH") != "" || os.Getenv("GOKMOD_PREFLIGHT_ALL") != "" {
 		timeout = 20 * time.Minute
 	}
 	if d, ok := t.Deadline(); ok && time.Until(d)-30*time.Second < timeout {
@@ -169,9 +169,10 @@ func bootGuest(t *testing.T, ctx context.Context, d distribution, bins guestBina
 
 	console := vmtest.NewLineWriter(func(line string) { t.Log(line) })
 	res, err := vmtest.Run(ctx, vmtest.Machine{
-		Kernel:  kernel,
-		Initrd:  initrd,
-		Console: console,
+		Kernel:   kernel,
+		Initrd:   initrd,
+		Console:  console,
+		MemoryMB: preflightMemory(d),
 	})
 	console.Flush()
 	if err != nil {
@@ -229,6 +230,7 @@ func guestFiles(t *testing.T, ctx context.Context, d distribution, bins guestBin
 	maps.Copy(files, hostProgramFiles(t, d, bins.consumer, "/bin/consumer.test"))
 	maps.Copy(files, adapterFiles(t))
 	maps.Copy(files, kmmFiles(t, ctx, d))
+	maps.Copy(files, preflightFiles(t, ctx, d))
 	if os.Getenv("GOKMOD_VM_STRACE") != "" {
 		path, err := exec.LookPath("strace")
 		if err != nil {
