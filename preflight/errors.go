@@ -46,7 +46,7 @@ type Problem struct {
 	// about; "" when it is about the module as a whole.
 	Symbol string
 	// Err wraps one of the kinds above (errors.Is) and says what differs.
-	Err error
+	Err  error
 	kind error
 }
 
