@@ -29,6 +29,9 @@ const (
 	optPullTimeout
 	optRegistryCA
 	optSkipVerify
+	optBaseDir
+	optSymvers
+	optCert
 )
 
 // kmmLong returns the options of gokmod kmm's subcommands.
@@ -49,6 +52,9 @@ func kmmLong() []getopt.Option {
 		{Name: "pull-timeout", HasArg: getopt.RequiredArgument, Val: optPullTimeout},
 		{Name: "registry-ca", HasArg: getopt.RequiredArgument, Val: optRegistryCA},
 		{Name: "insecure-skip-tls-verify", Val: optSkipVerify},
+		{Name: "basedir", HasArg: getopt.RequiredArgument, Val: optBaseDir},
+		{Name: "symvers", HasArg: getopt.RequiredArgument, Val: optSymvers},
+		{Name: "cert", HasArg: getopt.RequiredArgument, Val: optCert},
 		{Name: "help", Val: 'h'},
 	}
 }
@@ -64,6 +70,8 @@ type kmmCmd struct {
 	pullTimeoutSet                  bool // --pull-timeout was given
 	registryCAs                     []string
 	skipVerify                      bool
+	baseDir, symvers                string   // kmm preflight's target
+	certs                           []string // kmm preflight's certificates
 	operands                        []string
 }
 
@@ -108,6 +116,12 @@ func runKMM(e *env, argv0 string, args []string) int {
 			c.registryCAs = append(c.registryCAs, arg)
 		case optSkipVerify:
 			c.skipVerify = true
+		case optBaseDir:
+			c.baseDir = arg
+		case optSymvers:
+			c.symvers = arg
+		case optCert:
+			c.certs = append(c.certs, arg)
 		case 'h':
 			fmt.Fprintf(e.Stdout, kmmUsage, cli.UsageName(argv0, "kmm"))
 			return 0
@@ -128,6 +142,9 @@ func runKMM(e *env, argv0 string, args []string) int {
 	// KMM's worker stops on SIGTERM: the context ends (see signals.go),
 	// and the pull or the load stops before the next step.
 	ctx := e.Context()
+	if c.operands[0] == "preflight" {
+		return c.preflight(ctx)
+	}
 	var err error
 	switch sub := c.operands[0]; sub {
 	case "load", "unload":
@@ -148,11 +165,15 @@ const kmmUsage = `Usage:
 	%[1]s load CONFIG [--firmware-path DIR] [--shared-dir DIR] [--kernel RELEASE] [--pull [--cache DIR] [--pull-timeout DURATION] [--registry-ca FILE]...] [--host-modules DIR]
 	%[1]s unload CONFIG [--firmware-path DIR] [--shared-dir DIR] [--kernel RELEASE]
 	%[1]s pull --image REF --kernel RELEASE --dir DIR [--insecure | --insecure-skip-tls-verify] [--registry-ca FILE]... [--dirname DIR] [--firmware DIR] [--host-modules DIR] [--pull-timeout DURATION]
+	%[1]s preflight --image REF --kernel RELEASE --basedir DIR [--symvers FILE] [--cert FILE]... [--insecure | --insecure-skip-tls-verify] [--registry-ca FILE]... [--dirname DIR] [--pull-timeout DURATION]
 Kernel Module Management's worker: load and unload read the worker's
 configuration (/etc/kmm-worker/config.yaml) and load or unload the Module's
 modules from the image files under the shared directory (default /tmp);
 pull extracts a kmod image's modules (DIRNAME/lib/modules/RELEASE) and
-firmware into a directory; an image without depmod's indexes is indexed
+firmware into a directory; preflight pulls them into a temporary directory
+and says whether they will load on the kernel whose module tree is
+BASEDIR/lib/modules/RELEASE, as gokmod preflight does (exit 1 when one
+will not, 2 on a usage error); an image without depmod's indexes is indexed
 with gokmod's depmod (by pull, load --pull and load). The configuration's
 modprobe.modprobedDir (modprobe.d files shipped in the image) configures
 load and unload; its insecurePull and registryTLS apply to load --pull.
@@ -181,6 +202,10 @@ Options:
 	    --firmware=DIR        The image's firmware directory, extracted too
 	    --host-modules=DIR    Allow symbolic links into DIR (KMM's
 	                          /host/lib/modules link)
+	    --basedir=DIR         preflight: the target's root (its modules under
+	                          DIR/lib/modules/RELEASE)
+	    --symvers=FILE        preflight: the target's Module.symvers
+	    --cert=FILE           preflight: a certificate the target trusts
 	-h, --help                Print this help
 
 SIGTERM or SIGINT stops it after the step in flight (a module whose

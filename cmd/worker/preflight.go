@@ -9,11 +9,6 @@ import (
 	"github.com/gokmod/modprobe/sign"
 )
 
-// preflight's long options.
-const (
-	optCert = 1 + iota
-)
-
 // runPreflight is gokmod preflight: will these modules load on kernel X?
 //
 //	gokmod preflight -b BASEDIR -k RELEASE [-E Module.symvers] [-F System.map] [--cert FILE]... MODULE|DIR...
@@ -67,13 +62,13 @@ func runPreflight(e *env, argv0 string, args []string) int {
 	if opts.Target.BaseDir == "" || opts.Target.Release == "" || len(ops) == 0 {
 		return usage()
 	}
-	return preflightRun(e, prog, opts, certFiles, ops)
+	return preflightRun(e, prog, opts, certFiles, ops, func(p string) string { return p })
 }
 
-// preflightRun checks the modules in paths and prints the problems,
-// returning the exit status; gokmod preflight and gokmod kmm preflight
-// share it.
-func preflightRun(e *env, prog string, opts preflight.Options, certFiles, paths []string) int {
+// preflightRun checks the modules in paths and prints the problems, each
+// module's path as display shows it, returning the exit status; gokmod
+// preflight and gokmod kmm preflight share it.
+func preflightRun(e *env, prog string, opts preflight.Options, certFiles, paths []string, display func(string) string) int {
 	for _, f := range certFiles {
 		data, err := fileio.ReadInput(f, signMaxInput)
 		if err != nil {
@@ -101,7 +96,7 @@ func preflightRun(e *env, prog string, opts preflight.Options, certFiles, paths 
 		v := &rep.Verdicts[i]
 		unchecked += len(v.Unchecked)
 		for _, pr := range v.Problems {
-			fmt.Fprintln(e.Stdout, pr.Error())
+			fmt.Fprintf(e.Stdout, "%s: %v\n", display(pr.Module), pr.Err)
 			status = 1
 		}
 	}

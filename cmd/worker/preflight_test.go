@@ -7,9 +7,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gokmod/modprobe/internal/registrytest"
 	"github.com/gokmod/modprobe/internal/testmod"
 )
 
@@ -81,4 +84,50 @@ func TestPreflightCLI(t *testing.T) {
 	o = runPreflightCLI(t, "-b", dir, "-k", rel13, dummy12)
 	assert.Equal(t, 1, o.Code, o)
 	assert.Contains(t, o.Stderr, filepath.Join(dir, "lib/modules", rel13))
+}
+
+// TestKMMPreflight: gokmod kmm preflight pulls a kmod image (here an OCI
+// layout) and checks its modules for --kernel against --basedir's tree:
+// Debian 12's dummy in an image for Debian 13's kernel will not load (exit
+// 1, each line naming the image and the module's path in it), Debian
+// 13's own will (exit 0); a missing option is a usage error (exit 2).
+func TestKMMPreflight(t *testing.T) {
+	root12, rel12 := testmod.DebianTree(t)
+	root13, rel13 := testmod.Debian13Tree(t)
+	symvers13 := testmod.DebianSymvers13(t)
+	image := func(src, name string) string {
+		tree := t.TempDir()
+		data, err := os.ReadFile(src)
+		require.NoError(t, err)
+		writeFile(t, filepath.Join(tree, "opt/lib/modules", rel13, "extra", name), string(data))
+		lay := t.TempDir()
+		p, err := layout.Write(lay, empty.Index)
+		require.NoError(t, err)
+		require.NoError(t, p.AppendImage(registrytest.ImageFromDir(t, tree)))
+		return "oci:" + lay
+	}
+	old := image(filepath.Join(testmod.ModuleDir(root12, rel12), "kernel/drivers/net/dummy.ko"), "dummy.ko")
+	own := image(filepath.Join(testmod.ModuleDir(root13, rel13), "kernel/drivers/net/dummy.ko.xz"), "dummy.ko.xz")
+	kmm := func(args ...string) outcome {
+		var out, errb bytes.Buffer
+		e := &env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb,
+			Getenv: func(string) (string, bool) { return "", false }, Setenv: func(string, string) {}, Ctx: t.Context()}
+		code := run(e, append([]string{"gokmod", "kmm", "preflight"}, args...))
+		return outcome{Stdout: out.String(), Stderr: errb.String(), Code: code}
+	}
+	o := kmm("--image", old, "--kernel", rel13, "--basedir", root13, "--symvers", symvers13)
+	require.Equal(t, 1, o.Code, o)
+	prefix := old + ":/opt/lib/modules/" + rel13 + "/extra/dummy.ko: "
+	for _, l := range strings.Split(strings.TrimSuffix(o.Stdout, "\n"), "\n") {
+		assert.True(t, strings.HasPrefix(l, prefix), l)
+	}
+	assert.Contains(t, o.Stdout, prefix+"disagrees about version of symbol: module_layout")
+
+	o = kmm("--image", own, "--kernel", rel13, "--basedir", root13, "--symvers", symvers13)
+	assert.Equal(t, 0, o.Code, o)
+	assert.Empty(t, o.Stdout)
+
+	o = kmm("--image", own, "--kernel", rel13)
+	assert.Equal(t, 2, o.Code, o)
+	assert.Contains(t, o.Stderr, "Usage: gokmod kmm preflight")
 }
