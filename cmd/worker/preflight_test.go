@@ -20,6 +20,12 @@ import (
 // args.
 func runPreflightCLI(t *testing.T, args ...string) outcome {
 	t.Helper()
+	return runWorker(t, append([]string{"gokmod", "preflight"}, args...))
+}
+
+// runWorker runs the worker with argv, no kernel needed.
+func runWorker(t *testing.T, argv []string) outcome {
+	t.Helper()
 	var out, errb bytes.Buffer
 	e := &env{
 		Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb,
@@ -27,7 +33,7 @@ func runPreflightCLI(t *testing.T, args ...string) outcome {
 		Setenv: func(string, string) {},
 		Ctx:    t.Context(),
 	}
-	code := run(e, append([]string{"gokmod", "preflight"}, args...))
+	code := run(e, argv)
 	return outcome{Stdout: out.String(), Stderr: errb.String(), Code: code}
 }
 
@@ -109,11 +115,7 @@ func TestKMMPreflight(t *testing.T) {
 	old := image(filepath.Join(testmod.ModuleDir(root12, rel12), "kernel/drivers/net/dummy.ko"), "dummy.ko")
 	own := image(filepath.Join(testmod.ModuleDir(root13, rel13), "kernel/drivers/net/dummy.ko.xz"), "dummy.ko.xz")
 	kmm := func(args ...string) outcome {
-		var out, errb bytes.Buffer
-		e := &env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb,
-			Getenv: func(string) (string, bool) { return "", false }, Setenv: func(string, string) {}, Ctx: t.Context()}
-		code := run(e, append([]string{"gokmod", "kmm", "preflight"}, args...))
-		return outcome{Stdout: out.String(), Stderr: errb.String(), Code: code}
+		return runWorker(t, append([]string{"gokmod", "kmm", "preflight"}, args...))
 	}
 	o := kmm("--image", old, "--kernel", rel13, "--basedir", root13, "--symvers", symvers13)
 	require.Equal(t, 1, o.Code, o)
