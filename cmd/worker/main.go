@@ -1,8 +1,9 @@
 // Command worker is Kernel Module Management's worker and gokmod's kmm
 // and sign tools: KMM's pod runs "worker kmod load|unload CONFIG ...",
-// "worker kmm load|unload|pull ..." (what "gokmod kmm ..." hands over to)
-// takes gokmod kmm's words, and "worker sign ..." (what "gokmod sign ..."
-// hands over to) is the kernel's sign-file. It is a binary of its own
+// "worker kmm load|unload|pull|preflight ..." (what "gokmod kmm ..." hands
+// over to) takes gokmod kmm's words, "worker sign ..." (what "gokmod sign
+// ..." hands over to) is the kernel's sign-file, and "worker preflight ..."
+// is gokmod preflight (will these modules load on kernel X). It is a binary of its own
 // because it links what modprobe's process should not: net/http, TLS,
 // X.509, YAML, an image library and a zstd compressor.
 package main
