@@ -189,6 +189,12 @@ func Check(ctx context.Context, opts Options, paths ...string) (*Report, error) 
 	if !facts.configKnown {
 		missing = append(missing, "no boot/config-"+t.Release+": CONFIG_MODULE_FORCE_LOAD taken as unset")
 	}
+	var exports map[string]export
+	if t.Symvers != "" {
+		if exports, err = readExports(t.Symvers); err != nil {
+			return nil, err
+		}
+	}
 	resolved, err := depmod.Resolve(ctx, dopts)
 	if err != nil {
 		return nil, fmt.Errorf("resolving %s: %w", t.dir(), err)
@@ -223,7 +229,7 @@ func Check(ctx context.Context, opts Options, paths ...string) (*Report, error) 
 		c.res = byPath[c.path]
 	}
 
-	ck := &checker{opts: opts, facts: facts, kernelCRC: kernelCRC, symvers: t.Symvers != "", kernelNames: dopts.Symvers != "" || dopts.SystemMap != "", byName: byName, byPath: byPath, targetNames: targetNames}
+	ck := &checker{opts: opts, facts: facts, exports: exports, kernelCRC: kernelCRC, symvers: t.Symvers != "", kernelNames: dopts.Symvers != "" || dopts.SystemMap != "", byName: byName, byPath: byPath, targetNames: targetNames}
 	if err := ck.checkAll(ctx, cands); err != nil {
 		return nil, err
 	}
@@ -293,8 +299,9 @@ type checker struct {
 	opts        Options
 	facts       kernelFacts
 	kernelCRC   map[string]uint64
-	symvers     bool // kernel CRCs from Module.symvers
-	kernelNames bool // the kernel's exports are known (Module.symvers or System.map)
+	exports     map[string]export // Module.symvers's GPL-only flags and namespaces
+	symvers     bool              // kernel CRCs from Module.symvers
+	kernelNames bool              // the kernel's exports are known (Module.symvers or System.map)
 	byName      map[string]*candidate
 	byPath      map[string]*depmod.Resolved
 	targetNames map[string]bool
@@ -366,8 +373,17 @@ func (ck *checker) check(c *candidate) {
 		return false
 	}
 	var symbols []*Problem
+	mi := moduleImports{
+		hasVersions: hasVersions, versioned: versioned, forced: forced,
+		gpl: gplCompatible(modinfoValue(c.res.Info, "license")), namespaces: map[string]bool{},
+	}
+	for _, kv := range c.res.Info {
+		if kv.Key == "import_ns" {
+			mi.namespaces[kv.Value] = true
+		}
+	}
 	for _, imp := range c.res.Imports {
-		p := ck.symbol(c, imp, hasVersions, versioned, forced)
+		p := ck.symbol(c, imp, &mi)
 		if p == nil {
 			continue
 		}
@@ -401,12 +417,26 @@ func (ck *checker) check(c *candidate) {
 	}
 }
 
-// symbol checks one import the way simplify_symbols and check_version
-// do; it returns nil when the kernel accepts it (or it cannot be told).
-func (ck *checker) symbol(c *candidate, imp depmod.Import, hasVersions bool, versioned map[string]bool, forced func(string) bool) *Problem {
+// moduleImports is what the checks of a module's imports need of it.
+type moduleImports struct {
+	hasVersions bool
+	versioned   map[string]bool // the symbols of its __versions
+	forced      func(why string) bool
+	gpl         bool            // its license is GPL-compatible
+	namespaces  map[string]bool // its import_ns
+}
+
+// symbol checks one import the way simplify_symbols, resolve_symbol,
+// check_version and verify_namespace_is_imported do; it returns nil when
+// the kernel accepts it (or it cannot be told).
+func (ck *checker) symbol(c *candidate, imp depmod.Import, mi *moduleImports) *Problem {
 	v := &c.verdict
 	have, known := imp.OwnerCRC, imp.OwnerCRCKnown
 	found := imp.Found
+	exp := ck.exports[imp.Name]
+	if found && exp.gplOnly && !mi.gpl && !imp.Weak {
+		return problem(c, imp.Name, ErrUnknownSymbol, "%s (GPL-only, and the module's license is not GPL-compatible)", imp.Name)
+	}
 	if imp.Owner == "" && !known {
 		if crc, ok := ck.kernelCRC[imp.Name]; ok {
 			have, known, found = crc, true, true
@@ -423,26 +453,33 @@ func (ck *checker) symbol(c *candidate, imp depmod.Import, hasVersions bool, ver
 		return problem(c, imp.Name, ErrUnknownSymbol, "%s", imp.Name)
 	}
 	if imp.Owner != "" && !imp.OwnerCRCKnown {
-		return nil // the exporter has no CRCs: nothing to compare
+		return ck.namespace(c, imp, exp, mi) // the exporter has no CRCs: nothing to compare
 	}
 	if !known {
 		if imp.Name != "__this_module" {
 			v.Unchecked = append(v.Unchecked, imp.Name)
 		}
-		return nil
+		return ck.namespace(c, imp, exp, mi)
 	}
 	switch {
-	case !hasVersions:
-		if forced("no __versions") {
-			return nil
+	case !mi.hasVersions:
+		if !mi.forced("no __versions") {
+			return problem(c, imp.Name, ErrCRC, "%s: the module has no __versions", imp.Name)
 		}
-		return problem(c, imp.Name, ErrCRC, "%s: the module has no __versions", imp.Name)
-	case !versioned[imp.Name]:
-		return nil // "no symbol version": a warning
+	case !mi.versioned[imp.Name]:
+		// "no symbol version": a warning
 	case imp.CRC != have:
 		return problem(c, imp.Name, ErrCRC, "%s (module 0x%08x, kernel 0x%08x)", imp.Name, imp.CRC, have)
 	}
-	return nil
+	return ck.namespace(c, imp, exp, mi)
+}
+
+// namespace is verify_namespace_is_imported.
+func (ck *checker) namespace(c *candidate, imp depmod.Import, exp export, mi *moduleImports) *Problem {
+	if exp.namespace == "" || mi.namespaces[exp.namespace] {
+		return nil
+	}
+	return problem(c, imp.Name, ErrNamespace, "%s from namespace %s", imp.Name, exp.namespace)
 }
 
 // sameMagic is the kernel's same_magic: with CRCs, the first word (the

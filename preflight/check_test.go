@@ -78,6 +78,8 @@ func kindName(p *preflight.Problem) string {
 		return "dependency"
 	case preflight.ErrModuleStruct:
 		return "struct"
+	case preflight.ErrNamespace:
+		return "namespace"
 	}
 	return p.Kind().Error()
 }
@@ -93,9 +95,10 @@ func TestPreflightCases(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tr := tc.tree(t)
 			cases, err := testmod.PreflightCases(map[string][]byte{
-				"dummy":   tr.image(t, "drivers/net/dummy.ko"),
-				"macvlan": tr.image(t, "drivers/net/macvlan.ko"),
-				"macvtap": tr.image(t, "drivers/net/macvtap.ko"),
+				"dummy":      tr.image(t, "drivers/net/dummy.ko"),
+				"macvlan":    tr.image(t, "drivers/net/macvlan.ko"),
+				"macvtap":    tr.image(t, "drivers/net/macvtap.ko"),
+				"ums_alauda": tr.image(t, "drivers/usb/storage/ums-alauda.ko"),
 			})
 			require.NoError(t, err)
 			dir := t.TempDir()

@@ -26,7 +26,10 @@
 //     may stay unresolved; the loader provides __this_module); one whose
 //     __versions CRC differs from its exporter's is ErrCRC ("disagrees
 //     about version of symbol"). A symbol missing from __versions is
-//     accepted, as the kernel accepts it (with a warning);
+//     accepted, as the kernel accepts it (with a warning). With
+//     Module.symvers, a GPL-only export is unknown to a module whose
+//     license is not GPL-compatible (ErrUnknownSymbol), and one in a
+//     namespace the module does not import (import_ns) is ErrNamespace;
 //   - the modules it depends on (its depends= and the owners of its
 //     symbols) are in the target, are modules being checked, or are built
 //     in (ErrMissingDependency); a module being checked that one depends
@@ -47,6 +50,10 @@
 // from BASEDIR/boot/System.map-RELEASE; with neither, an import no one is
 // known to provide is Unchecked too.
 //
-// Not checked: GPL-only exports used by a non-GPL module, symbol
-// namespaces (import_ns), and anything a module's init function does.
+// Not checked: GPL-only exports and namespaces without Module.symvers,
+// nor those of the exports of the modules checked (only the target's
+// Module.symvers lists them), and anything a module's init function does.
+// Without certificates the signature is not read: a module whose
+// signature does not verify against a key the kernel holds is refused even
+// by a kernel that does not enforce signatures.
 package preflight

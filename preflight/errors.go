@@ -18,8 +18,12 @@ var (
 	// ErrCRC: the module disagrees about the version (CRC) of a symbol.
 	ErrCRC = errors.New("disagrees about version of symbol")
 	// ErrUnknownSymbol: nothing in the target provides a symbol the
-	// module needs.
+	// module needs (or only as GPL-only to a module whose license is not
+	// GPL-compatible).
 	ErrUnknownSymbol = errors.New("needs unknown symbol")
+	// ErrNamespace: the module uses a symbol from a namespace it does
+	// not import (import_ns).
+	ErrNamespace = errors.New("uses a symbol from a namespace it does not import")
 	// ErrMissingDependency: a module it depends on is neither in the
 	// target, built in, nor among the modules checked.
 	ErrMissingDependency = errors.New("depends on a module the target does not have")

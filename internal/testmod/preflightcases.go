@@ -22,22 +22,25 @@ type PreflightCase struct {
 	Files map[string][]byte
 	// Want is, by file name, how the kernel takes the module: "" when
 	// it loads, else the check it fails: "vermagic", "crc", "unknown",
-	// "dependency" (a module of the case it needs fails).
+	// "namespace", "dependency" (a module of the case it needs fails).
 	Want map[string]string
 }
 
 // PreflightCases returns the cases made from a kernel's own dummy,
-// macvlan and macvtap, given as ELF images by module name: dummy as it
-// is (loads); its vermagic's release changed (loads: with modversions
-// the kernel compares what follows the release); a vermagic flag changed;
-// an imported symbol's CRC changed; module_layout's CRC changed; an
-// imported symbol renamed to one nobody exports; and macvtap with a
-// macvlan whose CRC of a symbol is changed.
+// macvlan, macvtap and ums_alauda, given as ELF images by module name:
+// dummy as it is (loads); its vermagic's release changed (loads: with
+// modversions the kernel compares what follows the release); a vermagic
+// flag changed; an imported symbol's CRC changed; module_layout's CRC
+// changed; an imported symbol renamed to one nobody exports; its license
+// made one not GPL-compatible (its GPL-only imports are unknown then);
+// ums_alauda importing another namespace than USB_STORAGE, whose symbols
+// it uses; and macvtap with a macvlan whose CRC of a symbol is changed.
 func PreflightCases(images map[string][]byte) ([]PreflightCase, error) {
 	dummy := Unsigned(images["dummy"])
 	macvlan, macvtap := Unsigned(images["macvlan"]), Unsigned(images["macvtap"])
-	if len(dummy) == 0 || len(macvlan) == 0 || len(macvtap) == 0 {
-		return nil, errors.New("preflight cases need dummy, macvlan and macvtap")
+	alauda := Unsigned(images["ums_alauda"])
+	if len(dummy) == 0 || len(macvlan) == 0 || len(macvtap) == 0 || len(alauda) == 0 {
+		return nil, errors.New("preflight cases need dummy, macvlan, macvtap and ums_alauda")
 	}
 	magic, err := vermagic(dummy)
 	if err != nil {
@@ -83,7 +86,15 @@ func PreflightCases(images map[string][]byte) ([]PreflightCase, error) {
 			return WithString(dummy, sym+"\x00", sym[:len(sym)-1]+string(rune(sym[len(sym)-1]^1))+"\x00")
 		}},
 	}
+	muts = append(muts, mutation{"license", "unknown", func() ([]byte, error) {
+		return WithString(dummy, "license=GPL\x00", "license=XPL\x00")
+	}})
 	var out []PreflightCase
+	ns, err := WithString(alauda, "import_ns=USB_STORAGE\x00", "import_ns=USB_STORAGX\x00")
+	if err != nil {
+		return nil, fmt.Errorf("preflight case namespace: %w", err)
+	}
+	out = append(out, PreflightCase{Name: "namespace", Files: map[string][]byte{"ums_alauda_ns.ko": ns}, Want: map[string]string{"ums_alauda_ns.ko": "namespace"}})
 	for _, m := range muts {
 		img, err := m.make()
 		if err != nil {

@@ -20,6 +20,7 @@ const (
 	ReasonCRC        = "crc"        // "disagrees about version of symbol"
 	ReasonVermagic   = "vermagic"   // "version magic ... should be ..."
 	ReasonUnknown    = "unknown"    // "Unknown symbol"
+	ReasonNamespace  = "namespace"  // "from namespace ..., but does not import it"
 	ReasonDependency = "dependency" // a module loaded before it failed
 	ReasonSignature  = "signature"
 	ReasonOther      = "other" // a refusal the kernel gave no known reason for
@@ -33,6 +34,7 @@ func RefusalReason(lines []string) string {
 		{ReasonStruct, ".gnu.linkonce.this_module section size must match"},
 		{ReasonCRC, "disagrees about version of symbol"},
 		{ReasonVermagic, ": version magic '"},
+		{ReasonNamespace, "but does not import it"},
 		{ReasonUnknown, ": Unknown symbol "},
 	} {
 		for _, l := range lines {

@@ -107,7 +107,7 @@ func preflightFiles(t *testing.T, ctx context.Context, d distribution) map[strin
 	// The distribution's own modules, changed.
 	ownDir := testmod.ModuleDir(own.root, own.release)
 	imgs := map[string][]byte{}
-	closure, err := vmtest.ModuleClosure(own.root, own.release, []string{"dummy", "macvtap"})
+	closure, err := vmtest.ModuleClosure(own.root, own.release, []string{"dummy", "macvtap", "ums-alauda"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,6 +200,8 @@ func preflightReason(kind error) string {
 		return vmtest.ReasonDependency
 	case preflight.ErrSignature:
 		return vmtest.ReasonSignature
+	case preflight.ErrNamespace:
+		return vmtest.ReasonNamespace
 	}
 	return vmtest.ReasonOther
 }
