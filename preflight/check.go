@@ -161,6 +161,50 @@ func Check(ctx context.Context, opts Options, paths ...string) (*Report, error) 
 	}
 
 	dopts := depmod.Options{BaseDir: t.BaseDir, ModuleDirectory: t.ModuleDirectory, Release: t.Release, Modules: files, Jobs: opts.Jobs}
+	missing, err := t.symbolSources(&dopts)
+	if err != nil {
+		return nil, err
+	}
+	if !facts.configKnown {
+		missing = append(missing, "no boot/config-"+t.Release+": CONFIG_MODULE_FORCE_LOAD taken as unset")
+	}
+	var exports map[string]export
+	if t.Symvers != "" {
+		if exports, err = readExports(t.Symvers); err != nil {
+			return nil, err
+		}
+	}
+	resolved, err := depmod.Resolve(ctx, dopts)
+	if err != nil {
+		return nil, fmt.Errorf("resolving %s: %w", t.dir(), err)
+	}
+
+	byPath := map[string]*depmod.Resolved{}
+	for i := range resolved {
+		byPath[resolved[i].Path] = &resolved[i]
+	}
+	kernelCRC := kernelCRCs(resolved, byName, own, replaced, opts.MaxModuleSize)
+	for _, c := range cands {
+		c.res = byPath[c.path]
+	}
+
+	ck := &checker{opts: opts, facts: facts, exports: exports, kernelCRC: kernelCRC, kernelNames: dopts.Symvers != "" || dopts.SystemMap != "", byName: byName, byPath: byPath, targetNames: targetNames}
+	if err := ck.checkAll(ctx, cands); err != nil {
+		return nil, err
+	}
+	ck.dependencies(cands)
+
+	rep := &Report{Missing: missing}
+	for _, c := range cands {
+		rep.Verdicts = append(rep.Verdicts, c.verdict)
+	}
+	return rep, nil
+}
+
+// symbolSources sets where depmod reads the kernel's symbols from:
+// Module.symvers, else a System.map that names exports (the given one or
+// BaseDir/boot/System.map-Release). It returns what is missing.
+func (t Target) symbolSources(dopts *depmod.Options) ([]string, error) {
 	var missing []string
 	switch {
 	case t.Symvers != "":
@@ -186,60 +230,33 @@ func Check(ctx context.Context, opts Options, paths ...string) (*Report, error) 
 	if dopts.Symvers == "" && dopts.SystemMap == "" {
 		missing = append(missing, "no System.map: which symbols the kernel exports is unknown; imports no module provides are unchecked")
 	}
-	if !facts.configKnown {
-		missing = append(missing, "no boot/config-"+t.Release+": CONFIG_MODULE_FORCE_LOAD taken as unset")
-	}
-	var exports map[string]export
-	if t.Symvers != "" {
-		if exports, err = readExports(t.Symvers); err != nil {
-			return nil, err
-		}
-	}
-	resolved, err := depmod.Resolve(ctx, dopts)
-	if err != nil {
-		return nil, fmt.Errorf("resolving %s: %w", t.dir(), err)
-	}
+	return missing, nil
+}
 
-	// The kernel's CRCs as the target's own modules record them.
-	kernelCRC := map[string]uint64{}
-	byPath := map[string]*depmod.Resolved{}
-	for i := range resolved {
-		r := &resolved[i]
-		byPath[r.Path] = r
-		c := byName[r.Name]
-		if c != nil && !own[c.path] {
+// kernelCRCs returns the CRCs of the kernel's symbols as the target's own
+// modules record them in __versions: those depmod read (the candidates
+// that are the target's own files among them) and those a candidate
+// replaces.
+func kernelCRCs(resolved []depmod.Resolved, byName map[string]*candidate, own map[string]bool, replaced []string, maxSize int64) map[string]uint64 {
+	crcs := map[string]uint64{}
+	for _, r := range resolved {
+		if c := byName[r.Name]; c != nil && !own[c.path] {
 			continue
 		}
 		for _, imp := range r.Imports {
 			if imp.Owner == "" && (imp.CRC != 0 || imp.Name == "module_layout") {
-				kernelCRC[imp.Name] = imp.CRC
+				crcs[imp.Name] = imp.CRC
 			}
 		}
 	}
-	// The target's modules a candidate replaces record the kernel's CRCs
-	// too.
 	for _, p := range replaced {
-		for _, s := range versionsOf(p, opts.MaxModuleSize) {
-			if _, ok := kernelCRC[s.Name]; !ok {
-				kernelCRC[s.Name] = s.CRC
+		for _, s := range versionsOf(p, maxSize) {
+			if _, ok := crcs[s.Name]; !ok {
+				crcs[s.Name] = s.CRC
 			}
 		}
 	}
-	for _, c := range cands {
-		c.res = byPath[c.path]
-	}
-
-	ck := &checker{opts: opts, facts: facts, exports: exports, kernelCRC: kernelCRC, symvers: t.Symvers != "", kernelNames: dopts.Symvers != "" || dopts.SystemMap != "", byName: byName, byPath: byPath, targetNames: targetNames}
-	if err := ck.checkAll(ctx, cands); err != nil {
-		return nil, err
-	}
-	ck.dependencies(cands)
-
-	rep := &Report{Missing: missing}
-	for _, c := range cands {
-		rep.Verdicts = append(rep.Verdicts, c.verdict)
-	}
-	return rep, nil
+	return crcs
 }
 
 // expand turns the paths given into candidates: files as they are,
@@ -300,7 +317,6 @@ type checker struct {
 	facts       kernelFacts
 	kernelCRC   map[string]uint64
 	exports     map[string]export // Module.symvers's GPL-only flags and namespaces
-	symvers     bool              // kernel CRCs from Module.symvers
 	kernelNames bool              // the kernel's exports are known (Module.symvers or System.map)
 	byName      map[string]*candidate
 	byPath      map[string]*depmod.Resolved
