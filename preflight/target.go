@@ -157,3 +157,82 @@ func modinfoOf(e *elfmod.Module) []depmod.KeyValue {
 	}
 	return out
 }
+
+// symbolSources sets where depmod reads the kernel's symbols from:
+// Module.symvers, else a System.map that names exports (the given one or
+// BaseDir/boot/System.map-Release). It returns what is missing.
+func (t Target) symbolSources(dopts *depmod.Options) ([]string, error) {
+	var missing []string
+	switch {
+	case t.Symvers != "":
+		dopts.Symvers = t.Symvers
+	case t.SystemMap != "":
+		dopts.SystemMap = t.SystemMap
+	default:
+		dopts.SystemMap = t.bootFile("System.map")
+	}
+	if dopts.Symvers == "" {
+		missing = append(missing, "no Module.symvers: the CRCs of kernel symbols come from the target's own modules' __versions; kernel symbols none of them imports are unchecked")
+	}
+	if dopts.SystemMap != "" {
+		ok, err := holdsExports(dopts.SystemMap)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrTarget, err)
+		}
+		if !ok {
+			missing = append(missing, dopts.SystemMap+" names no exported symbol (Debian ships a placeholder): ignored")
+			dopts.SystemMap = ""
+		}
+	}
+	if dopts.Symvers == "" && dopts.SystemMap == "" {
+		missing = append(missing, "no System.map: which symbols the kernel exports is unknown; imports no module provides are unchecked")
+	}
+	return missing, nil
+}
+
+// kernelCRCs returns the CRCs of the kernel's symbols as the target's own
+// modules record them in __versions: those depmod read (the candidates
+// that are the target's own files among them) and those a candidate
+// replaces.
+func kernelCRCs(resolved []depmod.Resolved, byName map[string]*candidate, own map[string]bool, replaced []string, maxSize int64) map[string]uint64 {
+	crcs := map[string]uint64{}
+	for _, r := range resolved {
+		if c := byName[r.Name]; c != nil && !own[c.path] {
+			continue
+		}
+		for _, imp := range r.Imports {
+			if imp.Owner == "" && (imp.CRC != 0 || imp.Name == "module_layout") {
+				crcs[imp.Name] = imp.CRC
+			}
+		}
+	}
+	for _, p := range replaced {
+		for _, s := range versionsOf(p, maxSize) {
+			if _, ok := crcs[s.Name]; !ok {
+				crcs[s.Name] = s.CRC
+			}
+		}
+	}
+	return crcs
+}
+
+// holdsExports reports whether the System.map at path names an exported
+// symbol (a __ksymtab_ one), as depmod -F reads them.
+func holdsExports(path string) (bool, error) {
+	data, err := fileio.ReadInput(path, 256<<20)
+	if err != nil {
+		return false, err
+	}
+	return bytes.Contains(data, []byte(" __ksymtab_")), nil
+}
+
+// releaseAtLeast reports whether the kernel release (6.12.118+deb13-amd64)
+// is major.minor or later; a release that does not start with two numbers
+// counts as later.
+func releaseAtLeast(release string, major, minor int) bool {
+	var ma, mi int
+	if n, _ := fmt.Sscanf(release, "%d.%d", &ma, &mi); n != 2 {
+		return true
+	}
+	return ma > major || ma == major && mi >= minor
+}
