@@ -174,26 +174,35 @@ func Run(ctx context.Context, opts Options) error {
 		return nil
 	}
 
+	if err := r.index(); err != nil {
+		return err
+	}
+	return r.output()
+}
+
+// index reads the kernel's symbols, finds and reads the modules and
+// resolves their dependencies: everything of a run but its output.
+func (r *run) index() error {
 	switch {
-	case opts.Symvers != "":
-		if err := r.loadSymvers(opts.Symvers); err != nil {
-			r.critf("could not load %s: %s", opts.Symvers, strerror(err))
+	case r.opts.Symvers != "":
+		if err := r.loadSymvers(r.opts.Symvers); err != nil {
+			r.critf("could not load %s: %s", r.opts.Symvers, strerror(err))
 			return err
 		}
-	case opts.SystemMap != "":
-		if err := r.loadSystemMap(opts.SystemMap); err != nil {
-			r.critf("could not load %s: %s", opts.SystemMap, strerror(err))
+	case r.opts.SystemMap != "":
+		if err := r.loadSystemMap(r.opts.SystemMap); err != nil {
+			r.critf("could not load %s: %s", r.opts.SystemMap, strerror(err))
 			return err
 		}
-	case opts.ErrSyms:
+	case r.opts.ErrSyms:
 		r.warnf("-e needs -E or -F")
 		r.opts.ErrSyms = false
 	}
 
-	if opts.Modules == nil {
-		paths := opts.ConfigPaths
+	if r.opts.Modules == nil {
+		paths := r.opts.ConfigPaths
 		if paths == nil {
-			paths = DefaultConfigPaths(opts.Compat)
+			paths = DefaultConfigPaths(r.opts.Compat)
 		}
 		r.loadConfig(paths)
 		if err := r.search(); err != nil {
@@ -201,7 +210,7 @@ func Run(ctx context.Context, opts Options) error {
 			return err
 		}
 	} else {
-		for _, p := range opts.Modules {
+		for _, p := range r.opts.Modules {
 			if !filepath.IsAbs(p) {
 				r.critf("%s: not absolute path.", p)
 				return fmt.Errorf("depmod: %s: not an absolute path", p)
@@ -224,7 +233,7 @@ func Run(ctx context.Context, opts Options) error {
 	if err := r.resolve(); err != nil {
 		return err
 	}
-	return r.output()
+	return nil
 }
 
 // setRelease finds the release and the module directory.
@@ -240,14 +249,10 @@ func (r *run) setRelease() error {
 	}
 	// As kmod: "-b /" gives "//lib/modules/...", and the paths that
 	// depend on it (external modules, messages) show it.
-	moddir := strings.TrimLeft(r.opts.ModuleDirectory, "/")
-	if r.opts.ModuleDirectory == "" {
-		moddir = "lib/modules"
-	}
-	r.dirname = r.opts.BaseDir + "/" + moddir + "/" + r.release
+	r.dirname = ModuleDir(r.opts.BaseDir, r.opts.ModuleDirectory, r.release)
 	r.outdir = r.dirname
 	if r.opts.OutDir != "" {
-		r.outdir = r.opts.OutDir + "/" + moddir + "/" + r.release
+		r.outdir = ModuleDir(r.opts.OutDir, r.opts.ModuleDirectory, r.release)
 	}
 	if r.kmod30() {
 		return nil
@@ -261,6 +266,18 @@ func (r *run) setRelease() error {
 		}
 	}
 	return nil
+}
+
+// ModuleDir is the module directory of release under root, spelled as
+// kmod spells it: ROOT/lib/modules/RELEASE, or ROOT/MODDIR/RELEASE with
+// Options.ModuleDirectory's MODDIR (leading slashes dropped). "-b /"
+// gives "//lib/modules/RELEASE", as in kmod's messages.
+func ModuleDir(root, moduleDirectory, release string) string {
+	moddir := strings.TrimLeft(moduleDirectory, "/")
+	if moduleDirectory == "" {
+		moddir = "lib/modules"
+	}
+	return root + "/" + moddir + "/" + release
 }
 
 // kmod30 reports whether the run follows kmod 30.

@@ -68,7 +68,7 @@ func (r *run) upToDateDir(d *os.File, base string, mtime int64, fd int) int {
 			res = r.upToDateDir(sub, base+name+"/", mtime, fd+1)
 			sub.Close()
 		case st.Mode().IsRegular():
-			if !isModuleFile(name) {
+			if !IsModuleFile(name) {
 				continue
 			}
 			if st.ModTime().Unix() <= mtime {

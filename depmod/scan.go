@@ -13,10 +13,10 @@ import (
 	"github.com/gokmod/modprobe/internal/modname"
 )
 
-// isModuleFile reports whether a file name ends as a module's does to a
+// IsModuleFile reports whether a file name ends as a module's does to a
 // kmod built with every compression: .ko, .ko.gz, .ko.xz or .ko.zst.
 // (Debian's kmod 30 and 34 are built without zlib and skip .ko.gz.)
-func isModuleFile(name string) bool {
+func IsModuleFile(name string) bool {
 	return strings.HasSuffix(name, ".ko") || strings.HasSuffix(name, ".ko.zst") || strings.HasSuffix(name, ".ko.xz") || strings.HasSuffix(name, ".ko.gz")
 }
 
@@ -146,7 +146,7 @@ func unixType(m fs.FileMode) uint32 {
 // tree replaces a module of the same name found before unless that one
 // has priority.
 func (r *run) searchFile(base, name, path string) {
-	if !isModuleFile(name) {
+	if !IsModuleFile(name) {
 		return
 	}
 	mn := modname.Normalize(name)

@@ -5,7 +5,9 @@
 # package, never pinned), unpacks it and indexes it with kmod's depmod.
 #
 # The kernel tree lands in .cache/debian/<package>/root and the file
-# .cache/debian/current names it ("ROOT RELEASE"). Re-running is cheap: a
+# .cache/debian/current names it ("ROOT RELEASE"); its Module.symvers
+# (from linux-headers-RELEASE) lands in .cache/debian/linux-headers-RELEASE
+# and .cache/debian/symvers names it (the same under .cache/debian13). Re-running is cheap: a
 # tree that is already there is reused.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -60,6 +62,38 @@ if [ ! -f "$dir/.done" ]; then
 fi
 echo "$(pwd)/$dir/root $release" >"$cache/current"
 echo "setup: kernel tree $dir/root ($release)"
+
+# The kernel's Module.symvers (its exports and their CRCs, what
+# preflight checks modules against) ships in linux-headers-RELEASE, named
+# after the release found above. Only that file is kept: $1 is the apt
+# wrapper (empty for the machine's own), $2 the package, $3 the directory.
+fetch_symvers() {
+	local hdir=$3
+	if [ -f "$hdir/.done" ]; then
+		return
+	fi
+	echo "setup: fetching $2 (Module.symvers)"
+	rm -rf "$hdir"
+	mkdir -p "$hdir"
+	chmod 0777 "$hdir"
+	(cd "$hdir" && $1 apt-get download -q "$2" >/dev/null 2>&1) || {
+		[ -n "$1" ] || apt_update
+		(cd "$hdir" && $1 apt-get download -q "$2" >/dev/null)
+	}
+	dpkg-deb --fsys-tarfile "$hdir"/*.deb | tar -x -C "$hdir" --wildcards --no-anchored '*/Module.symvers'
+	rm -f "$hdir"/*.deb
+	local f
+	f=$(find "$hdir" -name Module.symvers -type f | head -n1)
+	if [ -z "$f" ]; then
+		echo "setup: $2 holds no Module.symvers" >&2
+		exit 1
+	fi
+	mv "$f" "$hdir/Module.symvers"
+	rm -rf "$hdir/usr"
+	touch "$hdir/.done"
+}
+fetch_symvers "" "linux-headers-$release" "$cache/linux-headers-$release"
+echo "$(pwd)/$cache/linux-headers-$release/Module.symvers" >"$cache/symvers"
 
 # Debian 13 ("trixie"): its current kernel (modules as signed .ko.xz
 # under usr/lib/modules, merged /usr) and its kmod 34.2 with the
@@ -124,6 +158,8 @@ if [ ! -f "$dir13/.done" ]; then
 	"$kmod13/bin/depmod" -b "$dir13/root" "$release13"
 	touch "$dir13/.done"
 fi
+fetch_symvers apt13 "linux-headers-$release13" "$t13/linux-headers-$release13"
+echo "$t13/linux-headers-$release13/Module.symvers" >"$t13/symvers"
 echo "$dir13/root $release13" >"$t13/current"
 echo "$kmod13/bin" >"$t13/kmod-bin"
 echo "setup: Debian 13 kernel tree $dir13/root ($release13), kmod $("$kmod13/bin/modprobe" -V | head -n1 | cut -d' ' -f3) in $kmod13/bin"

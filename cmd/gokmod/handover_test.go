@@ -52,6 +52,9 @@ func TestKMMHandOver(t *testing.T) {
 		// gokmod sign is the worker's too (X.509, zstd's writer).
 		{gokmod, []string{"sign"}, 2, "", "Usage: gokmod sign [-dpk] <hash algo> <key> <x509> <module> [<dest>]\n       gokmod sign -s <raw sig> <hash algo> <x509> <module> [<dest>]\n"},
 		{gokmod, []string{"sign", "sha256", missing, missing, missing}, 1, "", "gokmod sign: open " + missing + ": no such file or directory\n"},
+		// So is gokmod preflight (--cert needs X.509).
+		{gokmod, []string{"preflight"}, 2, "", "Usage: gokmod preflight -b BASEDIR -k RELEASE [-E Module.symvers] [-F System.map] [--cert FILE]... MODULE|DIR...\n"},
+		{gokmod, []string{"preflight", "-b", missing, "-k", "6.1", missing}, 1, "", "gokmod preflight: stat " + missing + ": no such file or directory\n"},
 	} {
 		var stdout, stderr strings.Builder
 		cmd := exec.Command(tc.exe, tc.args...)

@@ -25,7 +25,7 @@ import (
 
 // toolNames are the tools gokmod can be.
 func toolNames() []string {
-	return []string{"modprobe", "insmod", "rmmod", "lsmod", "modinfo", "depmod", "kmod", "kata", "oci-hook", "kmm", "sign", "closure", "modules-load", "coldplug"}
+	return []string{"modprobe", "insmod", "rmmod", "lsmod", "modinfo", "depmod", "kmod", "kata", "oci-hook", "kmm", "sign", "preflight", "closure", "modules-load", "coldplug"}
 }
 
 // tool returns the entry point of the tool called name, or nil: it gets
@@ -64,11 +64,12 @@ func tool(name string) func(env *env, argv0 string, args []string) int {
 		return runModulesLoad
 	case "coldplug":
 		return runColdplug
-	case "sign":
-		// sign-file's work needs X.509 and a zstd compressor, which
-		// modprobe's process should not link: the worker binary does it.
+	case "sign", "preflight":
+		// sign-file's work and preflight's --cert need X.509 (and sign
+		// a zstd compressor), which modprobe's process should not link:
+		// the worker binary does them.
 		return func(e *env, argv0 string, args []string) int {
-			return handOver(e, argv0, append([]string{"sign"}, args...))
+			return handOver(e, argv0, append([]string{name}, args...))
 		}
 	}
 	return nil

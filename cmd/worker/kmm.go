@@ -33,6 +33,8 @@ const (
 	optKey
 	optCert
 	optHash
+	optBaseDir
+	optSymvers
 )
 
 // kmmLong returns the options of gokmod kmm's subcommands.
@@ -57,6 +59,8 @@ func kmmLong() []getopt.Option {
 		{Name: "key", HasArg: getopt.RequiredArgument, Val: optKey},
 		{Name: "cert", HasArg: getopt.RequiredArgument, Val: optCert},
 		{Name: "hash", HasArg: getopt.RequiredArgument, Val: optHash},
+		{Name: "basedir", HasArg: getopt.RequiredArgument, Val: optBaseDir},
+		{Name: "symvers", HasArg: getopt.RequiredArgument, Val: optSymvers},
 		{Name: "help", Val: 'h'},
 	}
 }
@@ -72,7 +76,9 @@ type kmmCmd struct {
 	pullTimeoutSet                  bool // --pull-timeout was given
 	registryCAs                     []string
 	skipVerify                      bool
-	dest, key, cert, hash           string // kmm sign's
+	dest, key, hash                 string   // kmm sign's
+	baseDir, symvers                string   // kmm preflight's target
+	certs                           []string // --cert: sign's one, preflight's certificates
 	operands                        []string
 }
 
@@ -121,10 +127,14 @@ func runKMM(e *env, argv0 string, args []string) int {
 			c.dest = arg
 		case optKey:
 			c.key = arg
-		case optCert:
-			c.cert = arg
 		case optHash:
 			c.hash = arg
+		case optBaseDir:
+			c.baseDir = arg
+		case optSymvers:
+			c.symvers = arg
+		case optCert:
+			c.certs = append(c.certs, arg)
 		case 'h':
 			fmt.Fprintf(e.Stdout, kmmUsage, cli.UsageName(argv0, "kmm"))
 			return 0
@@ -139,12 +149,15 @@ func runKMM(e *env, argv0 string, args []string) int {
 		c.operands = c.operands[1:]
 	}
 	if len(c.operands) == 0 {
-		fmt.Fprintf(e.Stderr, "kmm: missing subcommand (load, unload, pull or sign). See -h.\n")
+		fmt.Fprintf(e.Stderr, "kmm: missing subcommand (load, unload, pull, sign or preflight). See -h.\n")
 		return 1
 	}
 	// KMM's worker stops on SIGTERM: the context ends (see signals.go),
 	// and the pull or the load stops before the next step.
 	ctx := e.Context()
+	if c.operands[0] == "preflight" {
+		return c.preflight(ctx)
+	}
 	var err error
 	switch sub := c.operands[0]; sub {
 	case "load", "unload":
@@ -154,7 +167,7 @@ func runKMM(e *env, argv0 string, args []string) int {
 	case "sign":
 		err = c.signImage(ctx)
 	default:
-		err = fmt.Errorf("unknown subcommand %q (want load, unload, pull or sign)", sub)
+		err = fmt.Errorf("unknown subcommand %q (want load, unload, pull, sign or preflight)", sub)
 	}
 	if err != nil {
 		fmt.Fprintf(e.Stderr, "kmm: %v\n", e.Explain(err))
@@ -168,12 +181,16 @@ const kmmUsage = `Usage:
 	%[1]s unload CONFIG [--firmware-path DIR] [--shared-dir DIR] [--kernel RELEASE]
 	%[1]s pull --image REF --kernel RELEASE --dir DIR [--insecure | --insecure-skip-tls-verify] [--registry-ca FILE]... [--dirname DIR] [--firmware DIR] [--host-modules DIR] [--pull-timeout DURATION]
 	%[1]s sign --image UNSIGNED --dest REF --key FILE --cert FILE [--kernel RELEASE] [--hash ALGO] [--insecure | --insecure-skip-tls-verify] [--registry-ca FILE]... [--pull-timeout DURATION] FILE...
+	%[1]s preflight --image REF --kernel RELEASE --basedir DIR [--symvers FILE] [--cert FILE]... [--insecure | --insecure-skip-tls-verify] [--registry-ca FILE]... [--dirname DIR] [--pull-timeout DURATION]
 Kernel Module Management's worker: load and unload read the worker's
 configuration (/etc/kmm-worker/config.yaml) and load or unload the Module's
 modules from the image files under the shared directory (default /tmp);
 pull extracts a kmod image's modules (DIRNAME/lib/modules/RELEASE) and
 firmware into a directory; an image without depmod's indexes is indexed
-with gokmod's depmod (by pull, load --pull and load). sign is KMM's sign
+with gokmod's depmod (by pull, load --pull and load); preflight pulls
+them into a temporary directory and says whether they will load on the
+kernel whose module tree is BASEDIR/lib/modules/RELEASE, as gokmod
+preflight does (exit 1 when one will not, 2 on a usage error). sign is KMM's sign
 build without a build pod: it pulls the unsigned image, signs the FILEs
 (KMM's filesToSign, absolute paths in the image; ${KERNEL_FULL_VERSION}
 and KMM's other variables expanded for --kernel; .ko.xz, .ko.gz and .ko.zst
@@ -209,11 +226,16 @@ Options:
 	    --firmware=DIR        The image's firmware directory, extracted too
 	    --dest=REF            Where sign pushes the signed image
 	    --key=FILE            sign's private key (PEM or DER)
-	    --cert=FILE           sign's X.509 certificate (PEM or DER)
+	    --cert=FILE           sign's X.509 certificate (PEM or DER); for
+	                          preflight, a certificate the target trusts
+	                          (repeatable)
 	    --hash=ALGO           sign's digest: sha256 (KMM's, the default),
 	                          sha384 or sha512
 	    --host-modules=DIR    Allow symbolic links into DIR (KMM's
 	                          /host/lib/modules link)
+	    --basedir=DIR         preflight: the target's root (its modules under
+	                          DIR/lib/modules/RELEASE)
+	    --symvers=FILE        preflight: the target's Module.symvers
 	-h, --help                Print this help
 
 SIGTERM or SIGINT stops it after the step in flight (a module whose
@@ -315,10 +337,10 @@ func (c *kmmCmd) signImage(ctx context.Context) error {
 	switch {
 	case len(c.operands) < 2:
 		return fmt.Errorf("sign takes the files to sign (KMM's filesToSign)")
-	case c.image == "" || c.dest == "" || c.key == "" || c.cert == "":
+	case c.image == "" || c.dest == "" || c.key == "" || len(c.certs) != 1:
 		return fmt.Errorf("sign needs --image, --dest, --key and --cert")
 	}
-	signer, err := loadSigner(c.e, cmp.Or(c.hash, "sha256"), c.key, c.cert, false)
+	signer, err := loadSigner(c.e, cmp.Or(c.hash, "sha256"), c.key, c.certs[0], false)
 	if err != nil {
 		return err
 	}

@@ -322,6 +322,13 @@ func (m *Module) findSection(name string) (off, size uint64, found bool) {
 	return 0, 0, false
 }
 
+// SectionSize returns the size of the first section named name, as
+// findSection finds it.
+func (m *Module) SectionSize(name string) (uint64, bool) {
+	_, size, ok := m.findSection(name)
+	return size, ok
+}
+
 // stringsOf splits a section into strings as kmod_elf_get_strings does:
 // leading NULs are skipped (a single remaining byte yields nothing), runs
 // of NULs separate strings and the last string need not be terminated.

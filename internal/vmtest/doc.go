@@ -32,7 +32,9 @@
 // (as -run); GOKMOD_VM_BENCH runs guest benchmarks (as -bench), one VM
 // after the other, GOKMOD_VM_BENCHTIME iterations each (default 10x);
 // GOKMOD_VM_STRACE=1 carries the host's strace into the images for
-// BenchmarkSyscalls.
+// BenchmarkSyscalls. GOKMOD_PREFLIGHT_ALL=1 gives the Debian 13 guest's
+// TestPreflightVerdicts every Debian 12 module (xz compressed, 3 GB of
+// guest memory) instead of its sample (preflight_files_test.go).
 //
 // RequireVM fails a test when CI is "true" and the host lacks qemu,
 // busybox-static or kmod, and skips it otherwise.

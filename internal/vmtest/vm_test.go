@@ -39,7 +39,7 @@ func TestGuest(t *testing.T) {
 	// 13's kernel waits a second whenever nf_defrag_ipv6 goes away, which
 	// most resets of the ip_vs chain do); both run at once.
 	timeout := 8 * time.Minute
-	if os.Getenv("GOKMOD_VM_BENCH") != "" {
+	if os.Getenv("GOKMOD_VM_BENCH") != "" || os.Getenv("GOKMOD_PREFLIGHT_ALL") != "" {
 		timeout = 20 * time.Minute
 	}
 	if d, ok := t.Deadline(); ok && time.Until(d)-30*time.Second < timeout {
@@ -174,10 +174,11 @@ func bootGuest(t *testing.T, ctx context.Context, d distribution, bins guestBina
 		t.Fatal(err)
 	}
 	res, err := vmtest.Run(ctx, vmtest.Machine{
-		Kernel:  kernel,
-		Initrd:  initrd,
-		Console: console,
-		Devices: vmtest.ColdplugDevices(disk),
+		Kernel:   kernel,
+		Initrd:   initrd,
+		Console:  console,
+		Devices:  vmtest.ColdplugDevices(disk),
+		MemoryMB: preflightMemory(d),
 	})
 	console.Flush()
 	if err != nil {
@@ -250,6 +251,7 @@ func guestFiles(t *testing.T, ctx context.Context, d distribution, bins guestBin
 	maps.Copy(files, kmmFiles(t, ctx, d))
 	maps.Copy(files, kmmSignedFiles(t, ctx, d))
 	maps.Copy(files, signFiles(t, ctx, d))
+	maps.Copy(files, preflightFiles(t, ctx, d))
 	if os.Getenv("GOKMOD_VM_STRACE") != "" {
 		path, err := exec.LookPath("strace")
 		if err != nil {
