@@ -12,7 +12,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(kmod xz-utils zstd gzip openssl linux-kbuild-6.1 libkmod-dev liblzma-dev gcc qemu-system-x86 busybox-static runc docker-registry hyperfine time)
+# systemd and udev: their systemd-modules-load and systemd-udevd go into
+# the guests for the modules-load and coldplug differentials.
+packages=(kmod xz-utils zstd gzip openssl linux-kbuild-6.1 libkmod-dev liblzma-dev gcc qemu-system-x86 busybox-static runc docker-registry hyperfine time systemd udev)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
