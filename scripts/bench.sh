@@ -9,6 +9,8 @@
 #   ROUNDS      rounds of every A/B comparison (default 5)
 #   VM_ROUNDS   boots of the VM benchmarks, one ratio each (default 3; 0 skips them)
 #   VM_ITER     iterations a boot (GOKMOD_VM_BENCHTIME, default 5x)
+#   VM_SLOW_ITER iterations of the one boot of the boot-time benchmarks
+#               (modules-load.d, coldplug; default 3x)
 #   QUICK=1     a fast run for development: 2 rounds, fewer runs, a sample
 #               of the modules for xz and u-root, no VM unless VM_ROUNDS is
 #               set; the document is marked as such and goes to OUTDIR,
@@ -30,6 +32,7 @@ if [ "$QUICK" = 1 ]; then
 	ROUNDS=${ROUNDS:-2}
 	VM_ROUNDS=${VM_ROUNDS:-0}
 	VM_ITER=${VM_ITER:-1x}
+	VM_SLOW_ITER=${VM_SLOW_ITER:-1x}
 	FAST_RUNS=10  # runs a round of a command of a few ms
 	MID_RUNS=1    # runs a round of a command of a few hundred ms
 	XZ_EVERY=40   # every Nth Debian 13 module for xz
@@ -39,6 +42,7 @@ else
 	ROUNDS=${ROUNDS:-5}
 	VM_ROUNDS=${VM_ROUNDS:-3}
 	VM_ITER=${VM_ITER:-5x}
+	VM_SLOW_ITER=${VM_SLOW_ITER:-3x}
 	FAST_RUNS=40
 	MID_RUNS=3
 	XZ_EVERY=1
@@ -94,6 +98,7 @@ m fast_runs "$FAST_RUNS"
 m mid_runs "$MID_RUNS"
 m vm_rounds "$VM_ROUNDS"
 m vm_iter "$VM_ITER"
+m vm_slow_iter "$VM_SLOW_ITER"
 m cpu "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
 m nproc "$(nproc)"
 m host_kernel "$(uname -r)"
@@ -223,12 +228,22 @@ echo "bench: go test -bench" >&2
 # 7. The VM benchmarks: VM_ROUNDS boots of each distribution.
 for ((i = 1; i <= VM_ROUNDS; i++)); do
 	echo "bench: VM benchmarks, boot $i of $VM_ROUNDS" >&2
-	CI=true GOKMOD_VM_BENCH='Stack|LoadAll|Startup|ModulesLoad' GOKMOD_VM_BENCHTIME=$VM_ITER \
+	CI=true GOKMOD_VM_BENCH='Stack|LoadAll|Startup' GOKMOD_VM_BENCHTIME=$VM_ITER \
 		"$GO" test -count=1 -v -timeout 25m -run TestGuest ./internal/vmtest >"$OUTDIR/vm-$i.log" 2>&1 || {
 		echo "bench: the VM benchmarks failed; see $OUTDIR/vm-$i.log" >&2
 		exit 1
 	}
 done
+# The boot-time benchmarks (modules-load.d, coldplug) take ten to
+# twenty seconds an iteration: one boot of VM_SLOW_ITER iterations.
+if [ "$VM_ROUNDS" -gt 0 ]; then
+	echo "bench: VM boot-time benchmarks" >&2
+	CI=true GOKMOD_VM_BENCH='ModulesLoad|Coldplug' GOKMOD_VM_BENCHTIME=$VM_SLOW_ITER \
+		"$GO" test -count=1 -v -timeout 25m -run TestGuest ./internal/vmtest >"$OUTDIR/vm-boot.log" 2>&1 || {
+		echo "bench: the VM boot-time benchmarks failed; see $OUTDIR/vm-boot.log" >&2
+		exit 1
+	}
+fi
 if [ "$VM_ROUNDS" -gt 0 ]; then
 	"$bench" vm -rows "$rows" "$OUTDIR"/vm-*.log
 	grep -hE '(Benchmark|=== RUN +TestGuest/)' "$OUTDIR"/vm-*.log >"$OUTDIR/vm.txt" || true

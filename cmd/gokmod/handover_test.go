@@ -46,7 +46,7 @@ func TestKMMHandOver(t *testing.T) {
 		stdout, stderr string
 	}{
 		{gokmod, []string{"kmm", "load", "x", "--bogus"}, 1, "", gokmod + ": unrecognized option '--bogus'\n"},
-		{gokmod, []string{"kmm"}, 1, "", "kmm: missing subcommand (load, unload, pull or sign). See -h.\n"},
+		{gokmod, []string{"kmm"}, 1, "", "kmm: missing subcommand (load, unload, pull, sign or preflight). See -h.\n"},
 		{gokmod, []string{"worker", "kmod", "load", missing}, 1, "", "kmm: could not read config file " + missing + ": open " + missing + ": no such file or directory\n"},
 		{filepath.Join(dir, "worker"), []string{"kmod", "unload", missing}, 1, "", "kmm: could not read config file " + missing + ": open " + missing + ": no such file or directory\n"},
 		// gokmod sign is the worker's too (X.509, zstd's writer).

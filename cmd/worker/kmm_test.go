@@ -82,8 +82,8 @@ func TestKMMErrors(t *testing.T) {
 		args   []string
 		stderr string
 	}{
-		{nil, "kmm: missing subcommand (load, unload, pull or sign). See -h.\n"},
-		{[]string{"reload"}, "kmm: unknown subcommand \"reload\" (want load, unload, pull or sign)\n"},
+		{nil, "kmm: missing subcommand (load, unload, pull, sign or preflight). See -h.\n"},
+		{[]string{"reload"}, "kmm: unknown subcommand \"reload\" (want load, unload, pull, sign or preflight)\n"},
 		{[]string{"load"}, "kmm: load takes one configuration file\n"},
 		{[]string{"load", bad}, "kmm: " + bad + ":5: invalid worker configuration: error unmarshaling JSON: while decoding JSON: json: unknown field \"parms\"\n"},
 		{[]string{"load", cfg, "--shared-dir", shared, "--host-root", host, "--kernel", fakeRelease}, "kmm: kmodimage: modprobe.firmwarePath /firmware is set but the worker has no firmware path\n"},
