@@ -10,8 +10,8 @@ import (
 	"syscall"
 	"testing"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/gokmod/modprobe"
+	"github.com/gokmod/modprobe/internal/kernel"
 	"github.com/gokmod/modprobe/internal/modfile"
 	"github.com/gokmod/modprobe/internal/vmtest"
 	"github.com/gokmod/modprobe/sign"
@@ -54,7 +54,7 @@ func insertFile(t *testing.T, path string) error {
 		if err != nil {
 			t.Fatalf("%s: %v", path, err)
 		}
-		return unix.InitModule(image, "")
+		return kernel.InitModule(image, "")
 	}
 	f, err := os.Open(path)
 	if err != nil {
@@ -63,9 +63,9 @@ func insertFile(t *testing.T, path string) error {
 	defer f.Close()
 	flags := 0
 	if strings.HasSuffix(path, ".ko.xz") {
-		flags = unix.MODULE_INIT_COMPRESSED_FILE
+		flags = int(modprobe.InitCompressedFile)
 	}
-	return unix.FinitModule(int(f.Fd()), "", flags)
+	return kernel.FinitModule(f, "", flags)
 }
 
 // loadSigned inserts the host's file name (below TestdataDir/sign),
@@ -79,7 +79,7 @@ func loadSigned(t *testing.T, name string) signLoad {
 	r.tainted = tainted(t)
 	if r.err == nil {
 		r.modTaint = strings.TrimSpace(readFile(t, "/sys/module/"+signMod+"/taint"))
-		if err := unix.DeleteModule(signMod, 0); err != nil {
+		if err := kernel.DeleteModule(signMod, 0); err != nil {
 			t.Fatalf("removing %s (%s): %v", signMod, name, err)
 		}
 	}
