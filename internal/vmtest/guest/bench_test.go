@@ -121,9 +121,20 @@ func benchContenders(b *testing.B, names []string, cs []contender) {
 	}
 	b.StopTimer()
 	for j, c := range cs {
-		b.ReportMetric(float64(total[j].Milliseconds())/float64(b.N), c.name+"-ms/op")
 		b.ReportMetric(float64(cpu[j].Milliseconds())/float64(b.N), c.name+"-cpu-ms/op")
 		b.ReportMetric(float64(vcsw[j])/float64(b.N), c.name+"-vcsw/op")
+	}
+	reportTimes(b, cs, total, ratios)
+	b.ReportMetric(float64(want), "modules")
+}
+
+// reportTimes reports each contender's mean time as NAME-ms/op and, for
+// all but the first, the ratio of its total time to the first's as
+// NAME/FIRST with the median, least and greatest of the iterations'
+// ratios (ratios[j]) as NAME/FIRST-med, -min and -max.
+func reportTimes(b *testing.B, cs []contender, total []time.Duration, ratios [][]float64) {
+	for j, c := range cs {
+		b.ReportMetric(float64(total[j].Milliseconds())/float64(b.N), c.name+"-ms/op")
 		if j > 0 {
 			ratio := c.name + "/" + cs[0].name
 			b.ReportMetric(float64(total[j])/float64(total[0]), ratio)
@@ -133,7 +144,6 @@ func benchContenders(b *testing.B, names []string, cs []contender) {
 			b.ReportMetric(r[len(r)-1], ratio+"-max")
 		}
 	}
-	b.ReportMetric(float64(want), "modules")
 }
 
 // The contenders: kmod's modprobe; gokmod's modprobe (the command's path,
@@ -254,17 +264,7 @@ func BenchmarkColdplug(b *testing.B) {
 				}
 			}
 			b.StopTimer()
-			for j, c := range cs {
-				b.ReportMetric(float64(total[j].Milliseconds())/float64(b.N), c.name+"-ms/op")
-				if j > 0 {
-					ratio := c.name + "/" + cs[0].name
-					b.ReportMetric(float64(total[j])/float64(total[0]), ratio)
-					r := slices.Sorted(slices.Values(ratios[j]))
-					b.ReportMetric((r[(len(r)-1)/2]+r[len(r)/2])/2, ratio+"-med")
-					b.ReportMetric(r[0], ratio+"-min")
-					b.ReportMetric(r[len(r)-1], ratio+"-max")
-				}
-			}
+			reportTimes(b, cs, total, ratios)
 			b.ReportMetric(float64(len(strings.Split(target, ","))), "modules")
 		})
 	})
