@@ -34,13 +34,39 @@ var ErrWatch = errors.New("cannot watch the kernel's uevents")
 // Watch loads the alias of every device the kernel adds, as udev's kmod
 // builtin does, until ctx is done (its error is not returned then), and
 // calls report, if not nil, with each event after its load. Events are
-// handled one at a time, in order.
+// handled one at a time, in order. It is Listen, then Listener.Watch.
 func Watch(ctx context.Context, l *modprobe.Loader, opts Options, report func(Event)) error {
+	ln, err := Listen()
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	return ln.Watch(ctx, l, opts, report)
+}
+
+// Listener is a socket on the kernel's uevents: it keeps the events from
+// its opening on, so that a coldplug (Run) between Listen and Watch
+// misses no device added meanwhile.
+type Listener struct {
+	f *os.File
+}
+
+// Listen opens the kernel's uevent socket (root on Linux).
+func Listen() (*Listener, error) {
 	f, err := kernel.OpenUevents()
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrWatch, err)
+		return nil, fmt.Errorf("%w: %w", ErrWatch, err)
 	}
-	defer f.Close()
+	return &Listener{f: f}, nil
+}
+
+// Close closes the socket.
+func (ln *Listener) Close() error { return ln.f.Close() }
+
+// Watch is the package's Watch on the events ln has kept and those that
+// come, until ctx is done. A Listener is watched by one Watch at a time.
+func (ln *Listener) Watch(ctx context.Context, l *modprobe.Loader, opts Options, report func(Event)) error {
+	f := ln.f
 	stop := context.AfterFunc(ctx, func() { f.SetReadDeadline(time.Now()) })
 	defer stop()
 	buf := make([]byte, 64<<10)

@@ -30,7 +30,8 @@ Options:
 	                      it ends (default 2s; devices that come meanwhile load
 	                      at once)
 	    --watch           Then load for every device the kernel adds, until
-	                      SIGTERM or SIGINT (hotplug, for a system without udev)
+	                      SIGTERM or SIGINT (hotplug, for a system without udev;
+	                      with -v, "watching for devices" says it began)
 	-h, --help            Print this help
 
 GOKMOD_JOBS sets how many aliases load at once (default: the CPUs).
@@ -114,6 +115,16 @@ func runColdplug(e *env, argv0 string, args []string) int {
 		}
 		defer l.Close()
 		ctx := e.Context()
+		var ln *coldplug.Listener
+		if watch && !opts.DryRun {
+			// Listening from before the coldplug, so that a device added
+			// during it is not lost.
+			if ln, err = coldplug.Listen(); err != nil {
+				fmt.Fprintf(e.Stderr, "coldplug: %v\n", err)
+				return 1
+			}
+			defer ln.Close()
+		}
 		rep, err := coldplug.Run(ctx, l, opts)
 		if rep != nil {
 			printColdplug(m, rep, verbose, opts.DryRun)
@@ -123,8 +134,12 @@ func runColdplug(e *env, argv0 string, args []string) int {
 			fmt.Fprintf(e.Stderr, "coldplug: %v\n", err)
 			status = 1
 		}
-		if watch && !opts.DryRun && ctx.Err() == nil {
-			err := coldplug.Watch(ctx, l, opts, func(ev coldplug.Event) {
+		if ln != nil && ctx.Err() == nil {
+			if verbose {
+				fmt.Fprintf(m.out, "watching for devices\n")
+				m.out.Flush()
+			}
+			err := ln.Watch(ctx, l, opts, func(ev coldplug.Event) {
 				if verbose || ev.Err != nil {
 					fmt.Fprintf(m.out, "%s %s: %s\n", ev.Devpath, ev.Modalias, describe(ev.Modules, ev.Unmatched))
 					m.out.Flush()

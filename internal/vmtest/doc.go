@@ -26,7 +26,11 @@
 //     inputs: a module in every format, a second tree in a format the
 //     kernel cannot decompress, a module declaring a weak dependency.
 //   - Run starts qemu-system-x86_64, streams the serial console and reads
-//     the guest's status from the ExitMarker line.
+//     the guest's status from the ExitMarker line. With Machine.Hotplug
+//     it serves qemu's monitor (QMP, Monitor) on a unix socket and adds
+//     a device whenever the guest asks for one on the console
+//     (RequestDevice prints HotplugMarker and the device's name), so a
+//     guest test sees a device arrive while it runs.
 //
 // Environment variables of TestGuest: GOKMOD_VM_RUN selects guest tests
 // (as -run); GOKMOD_VM_BENCH runs guest benchmarks (as -bench), one VM

@@ -87,3 +87,18 @@ func ColdplugDevices(disk string) []string {
 		"-audiodev", "none,id=snd0", "-device", "intel-hda", "-device", "hda-duplex,audiodev=snd0",
 	}
 }
+
+// HotplugDevices are the devices a guest test may have the host add while
+// it runs (Machine.Hotplug, RequestDevice), as QMP device_add arguments:
+// "e1000e", an Intel 82574L network card on the PCI bus (qemu's PC
+// machine announces it to the kernel through ACPI), without a network
+// behind it. Each request adds one more.
+func HotplugDevices() map[string]map[string]any {
+	return map[string]map[string]any{
+		"e1000e": {"driver": "e1000e", "bus": "pci.0"},
+	}
+}
+
+// HotplugDrivers are the modules of HotplugDevices' devices, which the
+// images carry.
+func HotplugDrivers() []string { return []string{"e1000e"} }

@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -63,6 +66,17 @@ type Machine struct {
 	// (ColdplugDevices); the machine has none but the serial port
 	// otherwise.
 	Devices []string
+
+	// Monitor is the path of a unix socket on which qemu serves its
+	// monitor in QMP (DialMonitor); "" means none, unless Hotplug is set
+	// (Run then makes one).
+	Monitor string
+
+	// Hotplug names the devices the guest may ask for while it runs
+	// (RequestDevice): each is the arguments of QMP's device_add
+	// ("driver", "bus", properties), an "id" added unless given. Run adds
+	// one whenever the console shows the request.
+	Hotplug map[string]map[string]any
 }
 
 // Result is what a boot produced.
@@ -95,13 +109,22 @@ func (m *Machine) Args() []string {
 		"-kernel", m.Kernel,
 		"-initrd", m.Initrd,
 		"-append", strings.Join(append(append([]string(nil), baseCmdline...), m.Cmdline...), " "),
-	}, m.Devices...)
+	}, slices.Concat(m.Devices, m.monitorArgs())...)
+}
+
+// monitorArgs returns the arguments of m's QMP socket, if any.
+func (m *Machine) monitorArgs() []string {
+	if m.Monitor == "" {
+		return nil
+	}
+	return []string{"-qmp", "unix:" + m.Monitor + ",server=on,wait=off"}
 }
 
 // Run boots m and waits until the guest powers off or ctx ends (qemu is
 // then killed). It returns the console and the status the guest printed
 // after ExitMarker. A guest that printed no status yields an error
-// wrapping ErrNoStatus; every error but a failure to start qemu comes with
+// wrapping ErrNoStatus, a device of m.Hotplug that could not be added one
+// wrapping ErrHotplug; every error but a failure to start qemu comes with
 // a Result and shows the console's last lines.
 func Run(ctx context.Context, m Machine) (*Result, error) {
 	qemu := m.QEMU
@@ -115,6 +138,22 @@ func Run(ctx context.Context, m Machine) (*Result, error) {
 	out := io.Writer(&console)
 	if m.Console != nil {
 		out = io.MultiWriter(&console, m.Console)
+	}
+	var hot *hotplugger
+	if len(m.Hotplug) > 0 {
+		if m.Monitor == "" {
+			// A short path: a unix socket's is at most 107 bytes.
+			dir, err := os.MkdirTemp("", "vmtest-qmp")
+			if err != nil {
+				return nil, err
+			}
+			defer os.RemoveAll(dir)
+			m.Monitor = filepath.Join(dir, "qmp")
+		}
+		hot = &hotplugger{ctx: ctx, socket: m.Monitor, devices: m.Hotplug}
+		lines := NewLineWriter(hot.line)
+		defer lines.Flush()
+		out = io.MultiWriter(out, lines)
 	}
 	w := &syncWriter{w: out}
 	cmd := exec.CommandContext(ctx, qemu, m.Args()...)
@@ -130,6 +169,10 @@ func Run(ctx context.Context, m Machine) (*Result, error) {
 	if ms := exitLine.FindAllStringSubmatch(res.Output, -1); len(ms) > 0 {
 		res.Status, _ = strconv.Atoi(ms[len(ms)-1][1])
 	}
+	var hotErr error
+	if hot != nil {
+		hotErr = hot.close()
+	}
 	switch {
 	case ctx.Err() != nil:
 		return res, fmt.Errorf("vmtest: qemu stopped after %v: %w; console tail:\n%s",
@@ -138,6 +181,8 @@ func Run(ctx context.Context, m Machine) (*Result, error) {
 		return res, fmt.Errorf("vmtest: qemu: %w; console tail:\n%s", runErr, Tail(res.Output, tailLines))
 	case res.Status < 0:
 		return res, fmt.Errorf("vmtest: %w; console tail:\n%s", ErrNoStatus, Tail(res.Output, tailLines))
+	case hotErr != nil:
+		return res, fmt.Errorf("vmtest: %w; console tail:\n%s", hotErr, Tail(res.Output, tailLines))
 	}
 	return res, nil
 }

@@ -152,7 +152,7 @@ func bootGuest(t *testing.T, ctx context.Context, d distribution, bins guestBina
 		MergedUsr: d.mergedUsr,
 		KmodRoot:  d.kmodRoot,
 		Depmod:    d.depmod,
-		Modules:   append(append(vmtest.Modules(), nls...), vmtest.ColdplugDrivers(d.root, d.release)...),
+		Modules:   append(append(vmtest.Modules(), nls...), append(vmtest.ColdplugDrivers(d.root, d.release), vmtest.HotplugDrivers()...)...),
 		Init:      vmtest.HostFile(bins.test),
 		Files:     guestFiles(t, ctx, d, bins),
 		Args:      guestArgs(timeout - 15*time.Second),
@@ -178,6 +178,7 @@ func bootGuest(t *testing.T, ctx context.Context, d distribution, bins guestBina
 		Initrd:   initrd,
 		Console:  console,
 		Devices:  vmtest.ColdplugDevices(disk),
+		Hotplug:  vmtest.HotplugDevices(),
 		MemoryMB: preflightMemory(d),
 	})
 	console.Flush()
