@@ -6,7 +6,12 @@
 // devices appear (a PCI virtio transport brings virtio devices, a USB host
 // controller its USB devices), so the walk repeats, after the kernel's
 // uevents settle, until it finds no new alias. Each module loads once,
-// independent ones in parallel. Watch is the hotplug half: it loads for
-// each "add" uevent with a MODALIAS until its context ends, a small
-// daemon for a guest without udev.
+// independent ones in parallel. Besides the aliases, the modules udev's
+// own rules name load as udev loads them (80-drivers.rules: tifm_sd,
+// tifm_ms, ms_block, mspro_block, i2o_block, ppdev once parport_pc is
+// loaded, sm_ftl for a SmartMedia card; with Options.LoadSG, Debian's sg
+// for SCSI devices): see Device.Drivers. Watch is the hotplug half: it
+// loads for each "add" uevent until its context ends, a small daemon for
+// a guest without udev; Listen opens its socket ahead, so that a
+// coldplug run in between misses nothing.
 package coldplug

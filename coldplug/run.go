@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -35,6 +36,14 @@ type Options struct {
 	Settle time.Duration
 	// MaxRounds bounds the walks; zero means 16.
 	MaxRounds int
+	// LoadSG also loads sg, the SCSI generic driver, for every SCSI
+	// device while it is not loaded, as Debian's udev does
+	// (80-debian-compat.rules, for old tape drivers); upstream udev
+	// does not.
+	LoadSG bool
+	// DevDir is where the device nodes are; "" means /dev. udev's
+	// mtd_probe reads an MTD's to tell a SmartMedia card.
+	DevDir string
 }
 
 // DefaultSettle is Options.Settle's default: twice usb-storage's delay
@@ -63,7 +72,8 @@ type Report struct {
 }
 
 // Run loads the drivers of the devices sysfs shows, as udev does at
-// boot: every alias of the first walk is queued for a pool of loaders,
+// boot: every alias of the first walk (and every module udev's rules
+// name for a device, see Device.Drivers) is queued for a pool of loaders,
 // and so is the alias of every device the kernel adds meanwhile (its
 // uevent), so that a driver's devices load as soon as they appear; once
 // every load has ended and the uevents have been quiet for Settle, sysfs
@@ -84,7 +94,7 @@ func Run(ctx context.Context, l *modprobe.Loader, opts Options) (*Report, error)
 	if settle <= 0 {
 		settle = DefaultSettle
 	}
-	r := &runner{ctx: ctx, l: l, seenDev: map[string]bool{}, seenAlias: map[string]bool{}, results: map[string][]modulesload.Result{}}
+	r := &runner{ctx: ctx, l: l, rules: newRules(opts), seenDev: map[string]bool{}, seenAlias: map[string]bool{}, results: map[string][]modulesload.Result{}}
 	r.idle = sync.NewCond(&r.mu)
 	if !opts.DryRun && opts.SysfsDir == "" {
 		// Opened before the first walk, so that no device created by a
@@ -94,21 +104,13 @@ func Run(ctx context.Context, l *modprobe.Loader, opts Options) (*Report, error)
 			r.events = f
 		}
 	}
-	devs, err := Scan(ctx, sysfs)
+	devs, err := Scan(ctx, opts)
 	if err != nil {
 		return &Report{}, fmt.Errorf("coldplug: %s: %w", sysfs, err)
 	}
 	if opts.DryRun {
 		rep := &Report{}
-		var entries []modulesload.Entry
-		seen := map[string]bool{}
-		for _, d := range devs {
-			if !seen[d.Modalias] {
-				seen[d.Modalias] = true
-				entries = append(entries, modulesload.Entry{Name: d.Modalias, File: d.Path})
-			}
-		}
-		return rep, dryRun(ctx, l, rep, devs, entries)
+		return rep, dryRun(ctx, l, rep, devs)
 	}
 	jobs := opts.Jobs
 	if jobs <= 0 {
@@ -128,7 +130,7 @@ func Run(ctx context.Context, l *modprobe.Loader, opts Options) (*Report, error)
 	}
 	for round := 1; round < rounds && ctx.Err() == nil; round++ {
 		r.waitQuiet(settle)
-		devs, err := Scan(ctx, sysfs)
+		devs, err := Scan(ctx, opts)
 		if err != nil {
 			break // the context; the device tree itself was there
 		}
@@ -159,6 +161,7 @@ func Run(ctx context.Context, l *modprobe.Loader, opts Options) (*Report, error)
 type runner struct {
 	ctx    context.Context
 	l      *modprobe.Loader
+	rules  rules
 	events *os.File // the uevent socket, or nil
 	queue  chan modulesload.Entry
 
@@ -175,29 +178,62 @@ type runner struct {
 }
 
 // add takes device d, found in walk round (events count as the walk
-// after the current one), queuing its alias if no device had it; it
-// reports whether the device is new.
+// after the current one), queuing its alias and the modules the rules
+// name for it that no device had; it reports whether the device is new.
 func (r *runner) add(d Device, round int) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	key := d.Path + "\x00" + d.Modalias
+	key := d.Path + "\x00" + d.Modalias + "\x00" + strings.Join(d.Drivers, ",")
 	if r.closed || r.seenDev[key] {
 		return false
 	}
 	r.seenDev[key] = true
 	r.devices = append(r.devices, Result{Device: d, Round: round})
-	if !r.seenAlias[d.Modalias] {
-		r.seenAlias[d.Modalias] = true
+	for _, e := range entries(d) {
+		if r.seenAlias[e.Name] {
+			continue
+		}
+		r.seenAlias[e.Name] = true
 		r.pending++
 		select {
-		case r.queue <- modulesload.Entry{Name: d.Modalias, File: d.Path}:
+		case r.queue <- e:
 		default:
 			// The queue is full (tens of thousands of aliases): hand it
 			// over without holding the lock.
-			go func(e modulesload.Entry) { r.queue <- e }(modulesload.Entry{Name: d.Modalias, File: d.Path})
+			go func(e modulesload.Entry) { r.queue <- e }(e)
 		}
 	}
 	return true
+}
+
+// entries returns what loads for device d: its alias, then the modules
+// the rules name.
+func entries(d Device) []modulesload.Entry {
+	var es []modulesload.Entry
+	if d.Modalias != "" {
+		es = append(es, modulesload.Entry{Name: d.Modalias, File: d.Path})
+	}
+	for _, name := range d.Drivers {
+		es = append(es, modulesload.Entry{Name: name, File: d.Path})
+	}
+	return es
+}
+
+// resultsOf returns the results of device d's loads, given the results
+// of each entry by name, and whether its alias matched no module.
+func resultsOf(d Device, results map[string][]modulesload.Result) (mods []modulesload.Result, unmatched bool) {
+	if d.Modalias != "" {
+		rs := results[d.Modalias]
+		if len(rs) == 1 && rs[0].Status == modulesload.NotFound && errors.Is(rs[0].Err, modprobe.ErrNotFound) {
+			unmatched = true
+		} else {
+			mods = append(mods, rs...)
+		}
+	}
+	for _, name := range d.Drivers {
+		mods = append(mods, results[name]...)
+	}
+	return mods, unmatched
 }
 
 // work loads queued aliases until the queue closes.
@@ -227,8 +263,10 @@ func (r *runner) read(sysfs string) {
 		r.mu.Lock()
 		r.lastEvent = time.Now()
 		r.mu.Unlock()
-		if ev, ok := parseUevent(buf[:n]); ok {
-			r.add(Device{Path: filepath.Join(sysfs, ev.Devpath), Modalias: ev.Modalias}, -1)
+		if env, ok := parseUevent(buf[:n]); ok && env["ACTION"] == "add" {
+			if d, ok := r.rules.device(filepath.Join(sysfs, env["DEVPATH"]), env["SUBSYSTEM"], env); ok {
+				r.add(d, -1)
+			}
 		}
 	}
 }
@@ -261,31 +299,36 @@ func (r *runner) waitQuiet(settle time.Duration) {
 func (r *runner) report() *Report {
 	rep := &Report{}
 	for _, d := range r.devices {
-		d.Modules = r.results[d.Modalias]
-		if len(d.Modules) == 1 && d.Modules[0].Status == modulesload.NotFound && errors.Is(d.Modules[0].Err, modprobe.ErrNotFound) {
-			d.Modules, d.Unmatched = nil, true
-		}
+		d.Modules, d.Unmatched = resultsOf(d.Device, r.results)
 		rep.Devices = append(rep.Devices, d)
 	}
 	return rep
 }
 
-// dryRun plans each alias of a walk, loading nothing.
-func dryRun(ctx context.Context, l *modprobe.Loader, rep *Report, devs []Device, entries []modulesload.Entry) error {
+// dryRun plans each alias (and module the rules name) of a walk, once,
+// loading nothing.
+func dryRun(ctx context.Context, l *modprobe.Loader, rep *Report, devs []Device) error {
 	matched := map[string]bool{}
-	for _, e := range entries {
-		plan, err := l.Plan(ctx, e.Name, nil, modprobe.PlanOptions{UseBlacklist: true})
-		switch {
-		case errors.Is(err, modprobe.ErrNotFound):
-			continue
-		case err != nil:
-			return err
+	seen := map[string]bool{}
+	for _, d := range devs {
+		for _, e := range entries(d) {
+			if seen[e.Name] {
+				continue
+			}
+			seen[e.Name] = true
+			plan, err := l.Plan(ctx, e.Name, nil, modprobe.PlanOptions{UseBlacklist: true})
+			switch {
+			case errors.Is(err, modprobe.ErrNotFound):
+				continue
+			case err != nil:
+				return err
+			}
+			matched[e.Name] = true
+			rep.Planned = append(rep.Planned, plan)
 		}
-		matched[e.Name] = true
-		rep.Planned = append(rep.Planned, plan)
 	}
 	for _, d := range devs {
-		rep.Devices = append(rep.Devices, Result{Device: d, Unmatched: !matched[d.Modalias]})
+		rep.Devices = append(rep.Devices, Result{Device: d, Unmatched: d.Modalias != "" && !matched[d.Modalias]})
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -14,13 +15,16 @@ import (
 	"github.com/gokmod/modprobe/modulesload"
 )
 
-// Event is an "add" uevent with a MODALIAS and what became of it.
+// Event is an "add" uevent with a MODALIAS, or one of udev's rules load
+// for (Device.Drivers), and what became of it.
 type Event struct {
 	// Devpath is the device's path below sysfs (DEVPATH), Modalias its
-	// MODALIAS.
+	// MODALIAS ("" for none).
 	Devpath, Modalias string
-	// Modules are the results of the modules the alias resolved to;
-	// Unmatched reports one that resolved to none.
+	// Drivers are the modules the rules name for the device.
+	Drivers []string
+	// Modules are the results of the modules the alias resolved to and
+	// of Drivers; Unmatched reports an alias that resolved to none.
 	Modules   []modulesload.Result
 	Unmatched bool
 	// Err is the load's failure, if any.
@@ -31,10 +35,12 @@ type Event struct {
 // opened or read.
 var ErrWatch = errors.New("cannot watch the kernel's uevents")
 
-// Watch loads the alias of every device the kernel adds, as udev's kmod
-// builtin does, until ctx is done (its error is not returned then), and
+// Watch loads the alias of every device the kernel adds, and the modules
+// udev's rules name for it (Device.Drivers), as udev's kmod builtin does, until ctx is done (its error is not returned then), and
 // calls report, if not nil, with each event after its load. Events are
-// handled one at a time, in order. It is Listen, then Listener.Watch.
+// handled one at a time, in order. Of opts, SysfsDir, DevDir and LoadSG
+// apply (the rules' view of the device). It is Listen, then
+// Listener.Watch.
 func Watch(ctx context.Context, l *modprobe.Loader, opts Options, report func(Event)) error {
 	ln, err := Listen()
 	if err != nil {
@@ -66,7 +72,7 @@ func (ln *Listener) Close() error { return ln.f.Close() }
 // Watch is the package's Watch on the events ln has kept and those that
 // come, until ctx is done. A Listener is watched by one Watch at a time.
 func (ln *Listener) Watch(ctx context.Context, l *modprobe.Loader, opts Options, report func(Event)) error {
-	f := ln.f
+	f, r := ln.f, newRules(opts)
 	stop := context.AfterFunc(ctx, func() { f.SetReadDeadline(time.Now()) })
 	defer stop()
 	buf := make([]byte, 64<<10)
@@ -81,17 +87,21 @@ func (ln *Listener) Watch(ctx context.Context, l *modprobe.Loader, opts Options,
 			}
 			return fmt.Errorf("%w: %w", ErrWatch, err)
 		}
-		ev, ok := parseUevent(buf[:n])
+		env, ok := parseUevent(buf[:n])
+		if !ok || env["ACTION"] != "add" {
+			continue
+		}
+		d, ok := r.device(filepath.Join(r.sysfs, env["DEVPATH"]), env["SUBSYSTEM"], env)
 		if !ok {
 			continue
 		}
-		results, err := modulesload.Load(ctx, l, []modulesload.Entry{{Name: ev.Modalias, File: ev.Devpath}}, modulesload.LoadOptions{Jobs: 1})
-		ev.Err = err
-		if len(results) == 1 && results[0].Status == modulesload.NotFound && errors.Is(results[0].Err, modprobe.ErrNotFound) {
-			ev.Unmatched = true
-		} else {
-			ev.Modules = results
+		results, err := modulesload.Load(ctx, l, entries(d), modulesload.LoadOptions{Jobs: 1})
+		byName := map[string][]modulesload.Result{}
+		for _, res := range results {
+			byName[res.Entry.Name] = append(byName[res.Entry.Name], res)
 		}
+		ev := Event{Devpath: env["DEVPATH"], Modalias: d.Modalias, Drivers: d.Drivers, Err: err}
+		ev.Modules, ev.Unmatched = resultsOf(d, byName)
 		if report != nil {
 			report(ev)
 		}
@@ -99,28 +109,18 @@ func (ln *Listener) Watch(ctx context.Context, l *modprobe.Loader, opts Options,
 }
 
 // parseUevent reads a kernel uevent message ("ACTION@DEVPATH" then
-// NUL-separated KEY=VALUE pairs) and reports whether it adds a device
-// with a MODALIAS.
-func parseUevent(msg []byte) (Event, bool) {
+// NUL-separated KEY=VALUE pairs) into its properties, and reports
+// whether it is the kernel's (udev's own messages start "libudev").
+func parseUevent(msg []byte) (map[string]string, bool) {
 	fields := bytes.Split(msg, []byte{0})
 	if len(fields) < 2 || !bytes.Contains(fields[0], []byte("@")) {
-		return Event{}, false // not the kernel's (udev's messages start "libudev")
+		return nil, false
 	}
-	var ev Event
-	action := ""
+	env := map[string]string{}
 	for _, f := range fields[1:] {
-		k, v, ok := strings.Cut(string(f), "=")
-		if !ok {
-			continue
-		}
-		switch k {
-		case "ACTION":
-			action = v
-		case "DEVPATH":
-			ev.Devpath = v
-		case "MODALIAS":
-			ev.Modalias = v
+		if k, v, ok := strings.Cut(string(f), "="); ok && k != "" {
+			env[k] = v
 		}
 	}
-	return ev, action == "add" && ev.Modalias != ""
+	return env, env["ACTION"] != "" && env["DEVPATH"] != ""
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -10,15 +12,18 @@ import (
 	"github.com/gokmod/modprobe"
 	"github.com/gokmod/modprobe/coldplug"
 	"github.com/gokmod/modprobe/internal/cli"
+	"github.com/gokmod/modprobe/internal/fileio"
 	"github.com/gokmod/modprobe/internal/getopt"
 	"github.com/gokmod/modprobe/modulesload"
 )
 
 const coldplugUsage = `Usage: %s [options]
 Loads the drivers for the devices sysfs shows, as udev does at boot
-(udevadm trigger --action=add): each device's MODALIAS, the blacklist
-applied, a name no module has being no error; walks again after the
-loads until no new device appears.
+(udevadm trigger --action=add): each device's MODALIAS, and the modules
+udev's 80-drivers.rules names (tifm, memstick, i2o, ppdev, sm_ftl) and,
+when this system's udev rules have Debian's line, sg for SCSI devices;
+the blacklist applied, a name no module has being no error; walks again
+after the loads until no new device appears.
 
 Options:
 	-n, --dry-run         Print what would be loaded, load nothing
@@ -104,6 +109,7 @@ func runColdplug(e *env, argv0 string, args []string) int {
 				opts.Jobs = n
 			}
 		}
+		opts.LoadSG = udevLoadsSG(udevRulesDirs)
 		lopts := modprobe.Options{RootDir: root, Compat: compat, Logger: slog.New(slog.DiscardHandler)}
 		if opts.SysfsDir != "" {
 			lopts.SysfsDir = opts.SysfsDir
@@ -141,7 +147,7 @@ func runColdplug(e *env, argv0 string, args []string) int {
 			}
 			err := ln.Watch(ctx, l, opts, func(ev coldplug.Event) {
 				if verbose || ev.Err != nil {
-					fmt.Fprintf(m.out, "%s %s: %s\n", ev.Devpath, ev.Modalias, describe(ev.Modules, ev.Unmatched))
+					fmt.Fprintf(m.out, "%s %s: %s\n", ev.Devpath, label(ev.Modalias, ev.Drivers), describe(ev.Modules, ev.Unmatched))
 					m.out.Flush()
 				}
 			})
@@ -178,9 +184,52 @@ func printColdplug(m *modprobeCmd, rep *coldplug.Report, verbose, dryRun bool) {
 			failed = failed || r.Status == modulesload.Failed
 		}
 		if verbose || failed {
-			fmt.Fprintf(m.out, "%s %s: %s\n", d.Path, d.Modalias, describe(d.Modules, d.Unmatched))
+			fmt.Fprintf(m.out, "%s %s: %s\n", d.Path, label(d.Modalias, d.Drivers), describe(d.Modules, d.Unmatched))
 		}
 	}
+}
+
+// label names what loads for a device: its alias, or the modules udev's
+// rules name for a device without one.
+func label(modalias string, drivers []string) string {
+	if modalias == "" {
+		return "(" + strings.Join(drivers, " ") + ")"
+	}
+	return modalias
+}
+
+// udevRulesDirs are the directories udev reads rules from, the first
+// holding a file name hiding it in the others (a link to /dev/null masks
+// it).
+var udevRulesDirs = []string{"/etc/udev/rules.d", "/run/udev/rules.d", "/usr/local/lib/udev/rules.d", "/usr/lib/udev/rules.d", "/lib/udev/rules.d"}
+
+// udevLoadsSG reports whether this system's udev loads sg for every SCSI
+// device: a rules file that counts in dirs (udevRulesDirs) has Debian's
+// line (80-debian-compat.rules: SUBSYSTEM=="scsi",
+// ENV{DEVTYPE}=="scsi_device", ..., RUN{builtin}+="kmod load sg").
+func udevLoadsSG(dirs []string) bool {
+	seen := map[string]bool{}
+	for _, dir := range dirs {
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			name := e.Name()
+			if !strings.HasSuffix(name, ".rules") || seen[name] {
+				continue
+			}
+			seen[name] = true
+			data, err := fileio.ReadFile(filepath.Join(dir, name), 1<<20)
+			if err != nil {
+				continue
+			}
+			for line := range strings.Lines(string(data)) {
+				line = strings.TrimSpace(line)
+				if !strings.HasPrefix(line, "#") && strings.Contains(line, `"scsi_device"`) && strings.Contains(line, `"kmod load sg"`) {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // describe says what became of a device's modules.

@@ -41,3 +41,38 @@ func TestColdplugTool(t *testing.T) {
 	assert.Equal(t, 1, o.Code, o)
 	assert.Contains(t, o.Stderr, "none")
 }
+
+func TestUdevLoadsSG(t *testing.T) {
+	sgLine := "SUBSYSTEM==\"scsi\", ENV{DEVTYPE}==\"scsi_device\", TEST!=\"[module/sg]\", RUN{builtin}+=\"kmod load sg\"\n"
+	dirs := func(files map[string]string) []string {
+		etc, lib := t.TempDir(), t.TempDir()
+		for name, content := range files {
+			dir, base := filepath.Split(name)
+			target := lib
+			if dir == "etc/" {
+				target = etc
+			}
+			if content == "/dev/null" {
+				require.NoError(t, os.Symlink("/dev/null", filepath.Join(target, base)))
+				continue
+			}
+			require.NoError(t, os.WriteFile(filepath.Join(target, base), []byte(content), 0o644))
+		}
+		return []string{etc, filepath.Join(t.TempDir(), "missing"), lib}
+	}
+	for _, tc := range []struct {
+		name  string
+		files map[string]string
+		want  bool
+	}{
+		{"Debian's", map[string]string{"lib/80-debian-compat.rules": "# compat\n" + sgLine}, true},
+		{"none", map[string]string{"lib/80-drivers.rules": "ENV{MODALIAS}==\"?*\", RUN{builtin}+=\"kmod load\"\n"}, false},
+		{"masked", map[string]string{"lib/80-debian-compat.rules": sgLine, "etc/80-debian-compat.rules": "/dev/null"}, false},
+		{"overridden", map[string]string{"lib/80-debian-compat.rules": sgLine, "etc/80-debian-compat.rules": "# mine\n"}, false},
+		{"commented", map[string]string{"lib/80-debian-compat.rules": "# " + sgLine}, false},
+		{"own file", map[string]string{"etc/90-local.rules": sgLine}, true},
+		{"not a rules file", map[string]string{"lib/80-debian-compat.rules.bak": sgLine}, false},
+	} {
+		assert.Equal(t, tc.want, udevLoadsSG(dirs(tc.files)), tc.name)
+	}
+}

@@ -52,7 +52,8 @@ func NLSModules(root, release string) ([]string, error) {
 }
 
 // ColdplugDrivers are the modules of the devices ColdplugDevices adds
-// (and of the input and platform devices every PC has), which the images
+// (and of the input and platform devices every PC has, and sg, which
+// Debian's udev loads for the USB disk's SCSI device), which the images
 // carry for the coldplug tests: the ones that are modules in the tree at
 // root (a driver built into one kernel, as virtio_pci in Debian 13's, is
 // left out).
@@ -60,7 +61,7 @@ func ColdplugDrivers(root, release string) []string {
 	var names []string
 	for _, n := range []string{
 		"virtio_pci", "virtio_net", "virtio_balloon", "virtio-rng", "virtio_console", "e1000",
-		"xhci-pci", "usb-storage", "uas", "sd_mod", "usbhid", "hid-generic",
+		"xhci-pci", "usb-storage", "uas", "sd_mod", "sg", "usbhid", "hid-generic",
 		"snd-hda-intel", "snd-hda-codec-generic", "evdev", "psmouse", "pcspkr", "i2c-piix4", "serio_raw",
 	} {
 		if _, err := ModuleClosure(root, release, []string{n}); err == nil {

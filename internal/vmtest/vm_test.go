@@ -246,7 +246,12 @@ func guestFiles(t *testing.T, ctx context.Context, d distribution, bins guestBin
 	// with only the rules that load drivers, for TestColdplugMatchUdev.
 	maps.Copy(files, hostProgramFiles(t, d, "/usr/bin/udevadm", "/usr/bin/udevadm"))
 	files["/usr/lib/systemd/systemd-udevd"] = vmtest.Symlink("/usr/bin/udevadm")
-	files["/usr/lib/udev/rules.d/80-drivers.rules"] = vmtest.HostFile("/usr/lib/udev/rules.d/80-drivers.rules")
+	// Debian's rules that load modules: upstream's 80-drivers.rules and
+	// Debian's own 80-debian-compat.rules (sg for every SCSI device),
+	// the same lines in Debian 12's udev and Debian 13's.
+	for _, f := range []string{"80-drivers.rules", "80-debian-compat.rules"} {
+		files["/usr/lib/udev/rules.d/"+f] = vmtest.HostFile("/usr/lib/udev/rules.d/" + f)
+	}
 	files["/bin/udev-coldplug"] = vmtest.DataFile([]byte(udevColdplugScript), 0o755)
 	maps.Copy(files, adapterFiles(t))
 	maps.Copy(files, kmmFiles(t, ctx, d))

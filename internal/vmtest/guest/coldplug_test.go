@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -42,8 +43,20 @@ func modaliases(t *testing.T) map[string]bool {
 // every MODALIAS, again for the aliases of the devices the loads bring,
 // until none appears for a second (what udev's kmod builtin does with
 // the events): the same modules must be live.
+//
+// kmod's loop knows no udev rule, so Debian's sg rule, which gokmod
+// coldplug follows where udev's rules have it, is masked as systemd
+// masks a rules file: a link to /dev/null in /etc/udev/rules.d.
 func TestColdplugMatchKmod(t *testing.T) {
 	freshKernel(t)
+	mask := "/etc/udev/rules.d/80-debian-compat.rules"
+	if err := os.MkdirAll("/etc/udev/rules.d", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/dev/null", mask); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(mask)
 	start := time.Now()
 	cmd := exec.Command("/bin/gokmod", "coldplug", "-v")
 	cmd.Env = toolEnv(t)
@@ -94,7 +107,9 @@ func TestColdplugMatchKmod(t *testing.T) {
 // TestColdplugMatchUdev compares gokmod coldplug with Debian's
 // systemd-udevd doing its boot-time coldplug (udevadm trigger
 // --action=add, then udevadm settle) with the rules that load drivers
-// (80-drivers.rules): the same modules must be live.
+// (80-drivers.rules, and Debian's 80-debian-compat.rules, which loads sg
+// for the USB disk's SCSI device): the same modules must be live, sg
+// among them.
 func TestColdplugMatchUdev(t *testing.T) {
 	freshKernel(t)
 	start := time.Now()
@@ -107,6 +122,9 @@ func TestColdplugMatchUdev(t *testing.T) {
 	t.Logf("gokmod coldplug %v, udev %v: %d modules", ours.Round(time.Millisecond), theirs.Round(time.Millisecond), len(got))
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("gokmod coldplug loaded %v\nudev loaded %v", got, want)
+	}
+	if !slices.Contains(got, "sg") {
+		t.Errorf("gokmod coldplug did not load sg for the USB disk's SCSI device: %v", got)
 	}
 }
 
