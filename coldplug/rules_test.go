@@ -145,6 +145,11 @@ func TestRules(t *testing.T) {
 			opts := coldplug.Options{SysfsDir: k.SysfsDir(), DevDir: dev, LoadSG: tc.sg}
 			rep, err := coldplug.Run(context.Background(), l, opts)
 			require.NoError(t, err)
+			paths := map[string]bool{}
+			for _, d := range rep.Devices {
+				assert.False(t, paths[d.Path], "%s reported twice", d.Path)
+				paths[d.Path] = true
+			}
 			inserted := k.Inserted()
 			slices.Sort(inserted)
 			assert.Equal(t, tc.want, inserted)

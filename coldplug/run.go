@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"sync"
 	"time"
 
@@ -183,7 +182,9 @@ type runner struct {
 func (r *runner) add(d Device, round int) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	key := d.Path + "\x00" + d.Modalias + "\x00" + strings.Join(d.Drivers, ",")
+	// Not the rules' modules: sg's rule no longer holds once sg is
+	// loaded, for the same device.
+	key := d.Path + "\x00" + d.Modalias
 	if r.closed || r.seenDev[key] {
 		return false
 	}
