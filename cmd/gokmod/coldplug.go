@@ -35,7 +35,8 @@ Options:
 	                      it ends (default 2s; devices that come meanwhile load
 	                      at once)
 	    --watch           Then load for every device the kernel adds, until
-	                      SIGTERM or SIGINT (hotplug, for a system without udev;
+	                      SIGTERM or SIGINT, which end it with the coldplug's
+	                      status (hotplug, for a system without udev;
 	                      with -v, "watching for devices" says it began)
 	-h, --help            Print this help
 
@@ -155,6 +156,8 @@ func runColdplug(e *env, argv0 string, args []string) int {
 				fmt.Fprintf(e.Stderr, "coldplug: %v\n", err)
 				status = 1
 			}
+			// SIGTERM or SIGINT is how a watch ends: no failure.
+			return status
 		}
 		if m.env.Interrupted() != nil {
 			return 1
