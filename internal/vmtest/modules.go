@@ -52,8 +52,9 @@ func NLSModules(root, release string) ([]string, error) {
 }
 
 // ColdplugDrivers are the modules of the devices ColdplugDevices adds
-// (and of the input and platform devices every PC has, and sg, which
-// Debian's udev loads for the USB disk's SCSI device), which the images
+// (and of the input and platform devices every PC has; sg, which
+// Debian's udev loads for the USB disk's SCSI device; ppdev, which udev's
+// 80-drivers.rules loads once parport_pc is), which the images
 // carry for the coldplug tests: the ones that are modules in the tree at
 // root (a driver built into one kernel, as virtio_pci in Debian 13's, is
 // left out).
@@ -63,6 +64,7 @@ func ColdplugDrivers(root, release string) []string {
 		"virtio_pci", "virtio_net", "virtio_balloon", "virtio-rng", "virtio_console", "e1000",
 		"xhci-pci", "usb-storage", "uas", "sd_mod", "sg", "usbhid", "hid-generic",
 		"snd-hda-intel", "snd-hda-codec-generic", "evdev", "psmouse", "pcspkr", "i2c-piix4", "serio_raw",
+		"parport_pc", "ppdev",
 	} {
 		if _, err := ModuleClosure(root, release, []string{n}); err == nil {
 			names = append(names, n)
@@ -74,9 +76,10 @@ func ColdplugDrivers(root, release string) []string {
 // ColdplugDevices returns qemu arguments adding the devices of the
 // coldplug tests: virtio network, entropy, balloon and console devices,
 // an e1000 network card, an xHCI USB controller with a storage device
-// (the file disk, which must exist) and a tablet, and an Intel HD Audio
-// controller with a codec. The network cards are on a hub with nothing
-// else; the sound goes nowhere.
+// (the file disk, which must exist) and a tablet, an Intel HD Audio
+// controller with a codec, and a parallel port (ACPI's PNP0400, for
+// parport_pc). The network cards are on a hub with nothing else; the
+// sound and the port go nowhere.
 func ColdplugDevices(disk string) []string {
 	return []string{
 		"-netdev", "hubport,id=n0,hubid=0", "-device", "virtio-net-pci,netdev=n0",
@@ -86,6 +89,7 @@ func ColdplugDevices(disk string) []string {
 		"-drive", "if=none,id=usbdisk,format=raw,file=" + disk,
 		"-device", "usb-storage,bus=xhci.0,drive=usbdisk", "-device", "usb-tablet,bus=xhci.0",
 		"-audiodev", "none,id=snd0", "-device", "intel-hda", "-device", "hda-duplex,audiodev=snd0",
+		"-chardev", "null,id=lpt0", "-device", "isa-parallel,chardev=lpt0",
 	}
 }
 

@@ -42,7 +42,9 @@ func modaliases(t *testing.T) map[string]bool {
 // devices) with gokmod coldplug, and with kmod's modprobe -a -b -q of
 // every MODALIAS, again for the aliases of the devices the loads bring,
 // until none appears for a second (what udev's kmod builtin does with
-// the events): the same modules must be live.
+// the events), then of ppdev if parport_pc is live (the one rule of
+// 80-drivers.rules the guest's devices meet): the same modules must be
+// live.
 //
 // kmod's loop knows no udev rule, so Debian's sg rule, which gokmod
 // coldplug follows where udev's rules have it, is masked as systemd
@@ -93,6 +95,14 @@ func TestColdplugMatchKmod(t *testing.T) {
 		}
 		quietSince = time.Now()
 	}
+	// udev's 80-drivers.rules: ppdev once parport_pc is loaded.
+	if live(t, "parport_pc") {
+		cmd := exec.Command("/sbin/modprobe", "-b", "-q", "ppdev")
+		cmd.Env = toolEnv(t)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Logf("kmod modprobe -b -q ppdev: %v\n%s", err, out)
+		}
+	}
 	theirs := time.Since(start) - time.Second
 	want := stableModules(t)
 	t.Logf("kmod loop: %v, %d modules, %d aliases", theirs.Round(time.Millisecond), len(want), len(seen))
@@ -107,9 +117,9 @@ func TestColdplugMatchKmod(t *testing.T) {
 // TestColdplugMatchUdev compares gokmod coldplug with Debian's
 // systemd-udevd doing its boot-time coldplug (udevadm trigger
 // --action=add, then udevadm settle) with the rules that load drivers
-// (80-drivers.rules, and Debian's 80-debian-compat.rules, which loads sg
-// for the USB disk's SCSI device): the same modules must be live, sg
-// among them.
+// (80-drivers.rules, which loads ppdev once parport_pc is, and Debian's
+// 80-debian-compat.rules, which loads sg for the USB disk's SCSI device):
+// the same modules must be live, ppdev and sg among them.
 func TestColdplugMatchUdev(t *testing.T) {
 	freshKernel(t)
 	start := time.Now()
@@ -123,8 +133,11 @@ func TestColdplugMatchUdev(t *testing.T) {
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("gokmod coldplug loaded %v\nudev loaded %v", got, want)
 	}
-	if !slices.Contains(got, "sg") {
-		t.Errorf("gokmod coldplug did not load sg for the USB disk's SCSI device: %v", got)
+	// The rules beyond MODALIAS the guest's devices meet.
+	for _, m := range []string{"sg", "ppdev"} {
+		if !slices.Contains(got, m) {
+			t.Errorf("gokmod coldplug did not load %s: %v", m, got)
+		}
 	}
 }
 
