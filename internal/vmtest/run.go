@@ -139,7 +139,10 @@ func Run(ctx context.Context, m Machine) (*Result, error) {
 	if m.Console != nil {
 		out = io.MultiWriter(&console, m.Console)
 	}
-	var hot *hotplugger
+	var (
+		hot   *hotplugger
+		lines *LineWriter
+	)
 	if len(m.Hotplug) > 0 {
 		if m.Monitor == "" {
 			// A short path: a unix socket's is at most 107 bytes.
@@ -151,8 +154,7 @@ func Run(ctx context.Context, m Machine) (*Result, error) {
 			m.Monitor = filepath.Join(dir, "qmp")
 		}
 		hot = &hotplugger{ctx: ctx, socket: m.Monitor, devices: m.Hotplug}
-		lines := NewLineWriter(hot.line)
-		defer lines.Flush()
+		lines = NewLineWriter(hot.line)
 		out = io.MultiWriter(out, lines)
 	}
 	w := &syncWriter{w: out}
@@ -171,6 +173,7 @@ func Run(ctx context.Context, m Machine) (*Result, error) {
 	}
 	var hotErr error
 	if hot != nil {
+		lines.Flush() // a request on the console's last line
 		hotErr = hot.close()
 	}
 	switch {
