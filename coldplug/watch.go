@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/gokmod/modprobe"
@@ -81,10 +82,18 @@ func (ln *Listener) Watch(ctx context.Context, l *modprobe.Loader, opts Options,
 		if ctx.Err() != nil {
 			return nil
 		}
-		if err != nil {
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				continue
+		switch {
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			continue
+		case errors.Is(err, syscall.ENOBUFS):
+			// The socket's buffer filled (a long coldplug between
+			// Listen and Watch, a burst): the kernel dropped events.
+			// Their devices are in sysfs.
+			if err := catchUp(ctx, l, opts, report); err != nil {
+				return err
 			}
+			continue
+		case err != nil:
 			return fmt.Errorf("%w: %w", ErrWatch, err)
 		}
 		env, ok := parseUevent(buf[:n])
@@ -95,17 +104,54 @@ func (ln *Listener) Watch(ctx context.Context, l *modprobe.Loader, opts Options,
 		if !ok {
 			continue
 		}
-		results, err := modulesload.Load(ctx, l, entries(d), modulesload.LoadOptions{Jobs: 1})
-		byName := map[string][]modulesload.Result{}
-		for _, res := range results {
-			byName[res.Entry.Name] = append(byName[res.Entry.Name], res)
-		}
-		ev := Event{Devpath: env["DEVPATH"], Modalias: d.Modalias, Drivers: d.Drivers, Err: err}
-		ev.Modules, ev.Unmatched = resultsOf(d, byName)
+		ev := load(ctx, l, d)
+		ev.Devpath = env["DEVPATH"]
 		if report != nil {
 			report(ev)
 		}
 	}
+}
+
+// load loads what device d needs, one module after the other, and
+// returns the event that reports it (Devpath left to the caller).
+func load(ctx context.Context, l *modprobe.Loader, d Device) Event {
+	results, err := modulesload.Load(ctx, l, entries(d), modulesload.LoadOptions{Jobs: 1})
+	byName := map[string][]modulesload.Result{}
+	for _, res := range results {
+		byName[res.Entry.Name] = append(byName[res.Entry.Name], res)
+	}
+	ev := Event{Modalias: d.Modalias, Drivers: d.Drivers, Err: err}
+	ev.Modules, ev.Unmatched = resultsOf(d, byName)
+	return ev
+}
+
+// catchUp loads, after lost events, what the devices sysfs shows need,
+// and reports the devices for which a module was inserted or failed
+// (the others had theirs). Only a walk that cannot start is an error.
+func catchUp(ctx context.Context, l *modprobe.Loader, opts Options, report func(Event)) error {
+	devs, err := Scan(ctx, opts)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("%w: after lost events: %w", ErrWatch, err)
+	}
+	sysfs := newRules(opts).sysfs
+	for _, d := range devs {
+		ev := load(ctx, l, d)
+		if ctx.Err() != nil {
+			return nil
+		}
+		news := ev.Err != nil
+		for _, m := range ev.Modules {
+			news = news || m.Status == modulesload.Inserted
+		}
+		if news && report != nil {
+			ev.Devpath = strings.TrimPrefix(d.Path, sysfs)
+			report(ev)
+		}
+	}
+	return nil
 }
 
 // parseUevent reads a kernel uevent message ("ACTION@DEVPATH" then
