@@ -33,15 +33,17 @@ type Event struct {
 }
 
 // ErrWatch is wrapped by Watch's error when the uevent socket cannot be
-// opened or read.
+// opened or read, or sysfs walked after lost events.
 var ErrWatch = errors.New("cannot watch the kernel's uevents")
 
 // Watch loads the alias of every device the kernel adds, and the modules
-// udev's rules name for it (Device.Drivers), as udev's kmod builtin does, until ctx is done (its error is not returned then), and
-// calls report, if not nil, with each event after its load. Events are
-// handled one at a time, in order. Of opts, SysfsDir, DevDir and LoadSG
-// apply (the rules' view of the device). It is Listen, then
-// Listener.Watch.
+// udev's rules name for it (Device.Drivers), as udev's kmod builtin
+// does, until ctx is done (its error is not returned then), and calls
+// report, if not nil, with each event after its load. Events are handled
+// one at a time, in order; if the kernel drops some (the socket's buffer
+// full), the devices sysfs shows are loaded for instead and those that
+// needed a module reported. Of opts, SysfsDir, DevDir and LoadSG apply
+// (the rules' view of the device). It is Listen, then Listener.Watch.
 func Watch(ctx context.Context, l *modprobe.Loader, opts Options, report func(Event)) error {
 	ln, err := Listen()
 	if err != nil {
