@@ -9,14 +9,13 @@ import (
 	"sync"
 	"syscall"
 
-	"github.com/gokmod/modprobe"
 	"github.com/gokmod/modprobe/internal/elfmod"
 	"github.com/gokmod/modprobe/internal/fileio"
 	"github.com/gokmod/modprobe/internal/modfile"
 )
 
 // maxModuleSize bounds a decompressed module, as a Loader's default does.
-const maxModuleSize = modprobe.DefaultMaxModuleSize
+const maxModuleSize = modfile.DefaultMaxModuleSize
 
 // load reads every module file, in parallel, then adds the exported
 // symbols in the modules' order (depmod_load_modules): a symbol exported
@@ -104,7 +103,7 @@ func readImage(path string, buf []byte, out *modfile.Buffer) (img, scratch []byt
 	defer f.Close()
 	size := f.Size()
 	if size > maxModuleSize {
-		return nil, buf, nil, fmt.Errorf("%s: %w", path, modprobe.ErrTooLarge)
+		return nil, buf, nil, fmt.Errorf("%s: %w", path, modfile.ErrTooLarge)
 	}
 	// libkmod reads a 6-byte magic first: a shorter file is EINVAL.
 	if size < 6 {
