@@ -251,6 +251,8 @@ type Options struct {
 	// fails is. kmod's blacklist, by contrast, only hides aliases. An
 	// install command runs with GOKMOD_DENY set to the list, which a
 	// gokmod modprobe it runs honours (kmod's does not: see SECURITY.md).
+	// gokmod's tools add the host's deny list file (DenyFile); a program
+	// that wants the same policy adds ReadDenyFile's entries.
 	Deny []string
 }
 

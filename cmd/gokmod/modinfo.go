@@ -105,7 +105,7 @@ func runModinfo(e *env, argv0 string, args []string) (status int) {
 	}
 	l, err := e.OpenLoader(opts)
 	if err != nil {
-		if errors.Is(err, cli.ErrLayers) {
+		if cli.OwnError(err) {
 			m.log.printf(logErr, "%v\n", err)
 		}
 		m.log.printf(logErr, "kmod_new() failed!\n")

@@ -241,7 +241,7 @@ func (m *modprobeCmd) main(args []string) int {
 	}
 	l, err := m.openLoader(opts)
 	if err != nil {
-		if errors.Is(err, cli.ErrLayers) {
+		if cli.OwnError(err) {
 			m.log.printf(logErr, "%v\n", err)
 		}
 		m.log.printf(logErr, "kmod_new() failed!\n")

@@ -95,13 +95,41 @@ func (e *Env) LoaderOptions(o modprobe.Options) modprobe.Options {
 // options name (modprobe.Options.LowerDirs), in precedence order.
 const LowerDirsEnv = "GOKMOD_LOWER_DIRS"
 
+// DenyFromFile returns the host's deny list file's entries
+// (modprobe.DenyFile, or the file modprobe.DenyFileEnv names), for every
+// tool that may insert a module. Its error wraps modprobe.ErrDenyFile.
+func (e *Env) DenyFromFile() ([]string, error) {
+	path := modprobe.DenyFile
+	if v, ok := e.Getenv(modprobe.DenyFileEnv); ok {
+		if v == "" {
+			return nil, nil
+		}
+		path = v
+	}
+	return modprobe.ReadDenyFile(path)
+}
+
+// OwnError reports whether err is one of gokmod's own reasons a tool
+// could not open its Loader (a deny list file, a layered tree), which
+// kmod has no message for: the tool prints it before kmod's "kmod_new()
+// failed!".
+func OwnError(err error) bool {
+	return errors.Is(err, ErrLayers) || errors.Is(err, modprobe.ErrDenyFile)
+}
+
 // OpenLoader opens the Loader of a tool that resolves module names
-// (modprobe, modinfo, coldplug, modules-load) with LoaderOptions, over
+// (modprobe, modinfo, coldplug, modules-load) with LoaderOptions and
+// the deny list file's entries (DenyFromFile), over
 // the layered tree LowerDirsEnv names if it is set. Indexing a layered
 // tree reads every module of every layer: the collector runs for it, and
 // a signal stops it.
 func (e *Env) OpenLoader(o modprobe.Options) (*modprobe.Loader, error) {
 	o = e.LoaderOptions(o)
+	deny, err := e.DenyFromFile()
+	if err != nil {
+		return nil, err
+	}
+	o.Deny = append(o.Deny, deny...)
 	if v, ok := e.Getenv(LowerDirsEnv); ok && v != "" {
 		for _, d := range filepath.SplitList(v) {
 			if d != "" {
