@@ -116,7 +116,9 @@ func TestDenyFileKernelRequests(t *testing.T) {
 	t.Cleanup(func() { _ = os.Remove(modprobe.DenyFile) })
 
 	target := t.TempDir()
-	mountMinix := func() error { return syscall.Mount("/dev/gokmod-no-such-device", target, "minix", syscall.MS_RDONLY, "") }
+	mountMinix := func() error {
+		return syscall.Mount("/dev/gokmod-no-such-device", target, "minix", syscall.MS_RDONLY, "")
+	}
 	if err := mountMinix(); !errors.Is(err, syscall.ENODEV) || live(t, "minix") {
 		t.Errorf("with minix denied: mount error %v, live %v; want ENODEV (no such filesystem) and no minix", err, liveModules(t))
 	}
