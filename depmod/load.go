@@ -2,7 +2,6 @@ package depmod
 
 import (
 	"bytes"
-	"debug/elf"
 	"errors"
 	"fmt"
 	"math/bits"
@@ -110,11 +109,11 @@ func readImage(path string, buf []byte, out *modfile.Buffer) (img, scratch []byt
 		return nil, buf, nil, syscall.EINVAL
 	}
 	if size > mapAbove {
-		var head [len(elf.ELFMAG)]byte
+		var head [len(elfmod.ELFMag)]byte
 		if _, err := f.ReadAt(head[:], 0); err != nil {
 			return nil, buf, nil, err
 		}
-		if string(head[:]) == elf.ELFMAG {
+		if string(head[:]) == elfmod.ELFMag {
 			data, unmap, err := f.Map(maxModuleSize)
 			if err == nil && data != nil {
 				return data, buf, func() { _ = unmap() }, nil
@@ -131,7 +130,7 @@ func readImage(path string, buf []byte, out *modfile.Buffer) (img, scratch []byt
 	if err := modfile.ReadAtFull(f, buf, 0); err != nil {
 		return nil, buf, nil, err
 	}
-	if bytes.HasPrefix(buf, []byte(elf.ELFMAG)) {
+	if bytes.HasPrefix(buf, []byte(elfmod.ELFMag)) {
 		return buf, buf, noRelease, nil
 	}
 	img, err = out.DecompressBytes(buf, maxModuleSize)
