@@ -54,7 +54,18 @@ var ErrNoSection = errors.New("section not found")
 
 // ErrNoModinfo is wrapped by Modinfo when the image has no .modinfo
 // section (kmod reports -ENODATA to modinfo users).
-var ErrNoModinfo = fmt.Errorf("no .modinfo: %w", ErrNoSection)
+var ErrNoModinfo error = &wrappedSentinel{msg: "no .modinfo: " + ErrNoSection.Error(), err: ErrNoSection}
+
+// wrappedSentinel is a sentinel error wrapping another, as fmt.Errorf's
+// %w would, made without fmt: a package variable's value is computed at
+// every process's start.
+type wrappedSentinel struct {
+	msg string
+	err error
+}
+
+func (e *wrappedSentinel) Error() string { return e.msg }
+func (e *wrappedSentinel) Unwrap() error { return e.err }
 
 // FormatError describes why an image or one of its sections was rejected.
 // Offset is the byte offset in the image the problem was found at, or -1.

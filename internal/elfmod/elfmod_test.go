@@ -573,3 +573,12 @@ func TestSectionFlagsByte(t *testing.T) {
 		})
 	}
 }
+
+// TestErrNoModinfo: the sentinel reads and wraps as fmt.Errorf's %w made
+// it.
+func TestErrNoModinfo(t *testing.T) {
+	want := fmt.Errorf("no .modinfo: %w", ErrNoSection)
+	assert.Equal(t, want.Error(), ErrNoModinfo.Error())
+	assert.ErrorIs(t, ErrNoModinfo, ErrNoSection)
+	assert.NotErrorIs(t, ErrNoSection, ErrNoModinfo)
+}
