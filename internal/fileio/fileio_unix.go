@@ -5,6 +5,7 @@ package fileio
 import (
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"syscall"
 )
@@ -51,6 +52,12 @@ func ReadFile(path string, limit int) ([]byte, error) {
 			size = int(st.Size) + 1
 		}
 	}
+	return readFD(fd, path, size, limit)
+}
+
+// readFD reads fd to its end or to limit bytes (limit < 0: no limit),
+// into a buffer of size bytes to begin with; path names it in errors.
+func readFD(fd int, path string, size, limit int) ([]byte, error) {
 	if limit >= 0 && size > limit {
 		size = limit
 	}
@@ -133,29 +140,19 @@ func readInput(path string, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	defer syscall.Close(fd)
-	size := int64(512)
+	size := 512
 	if st.Mode&syscall.S_IFMT == syscall.S_IFREG && st.Size > 0 {
-		size = st.Size + 1 // one more: the end of the file is seen at once
+		size = int(min(st.Size, limit)) + 1 // one more: the end of the file is seen at once
 	}
-	buf := make([]byte, 0, min(size, limit+1))
-	for int64(len(buf)) <= limit {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		room := buf[len(buf):min(int64(cap(buf)), limit+1)]
-		n, err := syscall.Read(fd, room)
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, pathErr("read", path, err)
-		}
-		if n == 0 {
-			return buf, nil
-		}
-		buf = buf[:len(buf)+n]
+	// One byte past limit tells a larger input.
+	data, err := readFD(fd, path, size, int(min(limit, math.MaxInt-1))+1)
+	if err != nil {
+		return nil, err
 	}
-	return nil, pathErr("read", path, tooLarge(limit))
+	if int64(len(data)) > limit {
+		return nil, pathErr("read", path, tooLarge(limit))
+	}
+	return data, nil
 }
 
 // openChecked opens path for reading without blocking on a FIFO, and
