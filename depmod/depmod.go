@@ -123,6 +123,10 @@ type Options struct {
 	// type: package depmod does not import package modprobe, whose
 	// layered Loader runs depmod.)
 	Compat config.Dialect
+	// Cache, if set, keeps what is read of each module file for later
+	// runs given the same Cache, and serves this run what an earlier one
+	// read of a file that has not changed since (see ModuleCache).
+	Cache *ModuleCache
 }
 
 // ErrCycles: modules depend on each other in a cycle; no file is written.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
+	"os"
 	"sync"
 	"syscall"
 
@@ -64,12 +65,23 @@ func (r *run) load() error {
 // .modinfo and the symbols it needs. buf is scratch space for a plain
 // file, returned for the next call; out receives a decompressed one.
 func (r *run) read(m *mod, buf []byte, out *modfile.Buffer) []byte {
+	var fi os.FileInfo
+	if c := r.opts.Cache; c != nil {
+		var ok bool
+		if fi, ok = c.load(m); ok {
+			return buf
+		}
+	}
 	img, buf, release, err := readImage(m.path, buf, out)
 	if err != nil {
-		m.exportErr = err
+		m.exportErr = err // not cached: it may not last
 		return buf
 	}
 	defer release()
+	if c := r.opts.Cache; c != nil {
+		// What the image says (a format error too) lasts as long as the file.
+		defer c.store(m, fi)
+	}
 	e, err := elfmod.Parse(img)
 	if err != nil {
 		m.exportErr = syscall.ENOEXEC // libkmod's elf_identify and kmod_elf_new
