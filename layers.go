@@ -13,7 +13,7 @@ import (
 // (Options.LowerDirs) in memory and makes it the Loader's indexes; it
 // returns the files depmod made, for the configuration's modules.softdep
 // and modules.weakdep.
-func (l *Loader) indexLayers(ctx context.Context, lower []string) (map[string][]byte, error) {
+func (l *Loader) indexLayers(ctx context.Context, lower []string, cache *depmod.ModuleCache) (map[string][]byte, error) {
 	layers := []string{l.moduleDir}
 	for _, d := range lower {
 		if d == "" || strings.IndexByte(d, 0) >= 0 {
@@ -28,7 +28,7 @@ func (l *Loader) indexLayers(ctx context.Context, lower []string) (map[string][]
 		}
 		layers = append(layers, d)
 	}
-	files, err := depmod.Indexes(ctx, depmod.Options{Layers: layers, Compat: l.compat})
+	files, err := depmod.Indexes(ctx, depmod.Options{Layers: layers, Compat: l.compat, Cache: cache})
 	if err != nil {
 		return nil, moduleErr(OpOpen, "", strings.Join(layers, ":"), err)
 	}

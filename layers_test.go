@@ -234,9 +234,15 @@ func TestLayersLoadFakeKernel(t *testing.T) {
 	defer alone.Close()
 	assert.Equal(t, []string{"insmod " + base + "/kernel/a.ko", "insmod " + base + "/kernel/b.ko", "insmod " + base + "/kernel/c.ko"}, trimmed(showDepends(t, alone, "c")))
 
-	l, err := modprobe.Open(k.Options(modprobe.Options{ModuleDir: upper, LowerDirs: []string{base}, ConfigPaths: []string{}}))
+	cache := &depmod.ModuleCache{}
+	l, err := modprobe.Open(k.Options(modprobe.Options{ModuleDir: upper, LowerDirs: []string{base}, ConfigPaths: []string{}, LayerCache: cache}))
 	require.NoError(t, err)
 	defer l.Close()
+	// A second Loader with the cache plans the same.
+	again, err := modprobe.Open(k.Options(modprobe.Options{ModuleDir: upper, LowerDirs: []string{base}, ConfigPaths: []string{}, LayerCache: cache}))
+	require.NoError(t, err)
+	defer again.Close()
+	assert.Equal(t, showDepends(t, l, "c"), showDepends(t, again, "c"))
 	assert.Equal(t, []string{"insmod " + upper + "/extra/b.ko.xz", "insmod " + base + "/kernel/c.ko"}, trimmed(showDepends(t, l, "c")))
 	mods, err := l.Lookup(ctx, "pci:v0000ABCDd00001234")
 	require.NoError(t, err)

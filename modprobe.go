@@ -162,6 +162,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/gokmod/modprobe/depmod"
 	"github.com/gokmod/modprobe/internal/config"
 	"github.com/gokmod/modprobe/internal/fileio"
 	"github.com/gokmod/modprobe/internal/index"
@@ -203,6 +204,12 @@ type Options struct {
 	// modules show as usual; the lower layers' modules are named by
 	// their full paths. Relative paths are made absolute.
 	LowerDirs []string
+	// LayerCache, if set, keeps what indexing a layered tree read of
+	// each module file, for the next Loader opened with it: a program
+	// that opens layered Loaders again (a KMM worker after an image
+	// changed) reads again only the files that changed (see
+	// depmod.ModuleCache).
+	LayerCache *depmod.ModuleCache
 	// ConfigPaths are the modprobe.d directories or single files to read,
 	// in precedence order, as repeated modprobe -C options. nil means
 	// DefaultConfigPaths(Compat); an empty non-nil slice reads no
@@ -402,7 +409,7 @@ func OpenContext(ctx context.Context, opts Options) (*Loader, error) {
 	}
 	var moduleFiles map[string][]byte
 	if len(opts.LowerDirs) > 0 {
-		if moduleFiles, err = l.indexLayers(ctx, opts.LowerDirs); err != nil {
+		if moduleFiles, err = l.indexLayers(ctx, opts.LowerDirs, opts.LayerCache); err != nil {
 			return nil, err
 		}
 	}
