@@ -28,6 +28,10 @@ kernel/snd-pcm.ko:
 kernel/cmdmod.ko:
 kernel/runner.ko:
 kernel/ok.ko:
+kernel/sdepdep.ko:
+kernel/sdep.ko: kernel/sdepdep.ko
+kernel/soft2.ko:
+kernel/soft3.ko:
 `,
 	"modules.alias": "alias fd-disk floppy\n",
 }
@@ -45,6 +49,8 @@ func TestDenyEveryPath(t *testing.T) {
 	ctx := context.Background()
 	mark := filepath.Join(t.TempDir(), "ran")
 	conf := "softdep soft pre: floppy base\n" +
+		"softdep soft2 pre: sdep\n" +
+		"softdep soft3 pre: sdep sdepdep\n" +
 		"install cmdmod touch " + mark + "\n" +
 		"install runner echo \"$GOKMOD_DENY\" > " + mark + "\n"
 	type check func(t *testing.T, lt *loadTree, l *modprobe.Loader)
@@ -60,6 +66,8 @@ func TestDenyEveryPath(t *testing.T) {
 		{name: "by alias", deny: []string{"floppy"}, run: load("fd-disk"), denied: true},
 		{name: "by dependency, nothing inserted", deny: []string{"floppy"}, run: load("top"), denied: true},
 		{name: "by softdep: left out", deny: []string{"floppy"}, run: load("soft"), inserted: []string{"base", "soft"}},
+		{name: "by softdep: what it needs left out too", deny: []string{"sdep"}, run: load("soft2"), inserted: []string{"soft2"}},
+		{name: "by softdep: a softdep of its own still loads", deny: []string{"sdep"}, run: load("soft3"), inserted: []string{"sdepdep", "soft3"}},
 		{name: "pattern and dashes", deny: []string{"snd_*"}, run: load("snd-pcm"), denied: true},
 		{name: "dash in the entry", deny: []string{"snd-pcm"}, run: load("snd_pcm"), denied: true},
 		{name: "install command not run", deny: []string{"cmdmod"}, run: load("cmdmod"), denied: true,

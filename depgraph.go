@@ -148,7 +148,7 @@ func (p *pool) fillSoftdep(m *module, b *probeBuild, gate int) int {
 		waits = append(waits, gate)
 	}
 	for _, s := range pre {
-		r := p.probe(s, false, false, b, gate)
+		r := p.softdepProbe(s, b, gate)
 		if b.sched {
 			waits = append(waits, r)
 		}
@@ -160,9 +160,20 @@ func (p *pool) fillSoftdep(m *module, b *probeBuild, gate int) int {
 	}
 	done := []int{idx}
 	for _, s := range post {
-		done = append(done, p.probe(s, false, false, b, idx))
+		done = append(done, p.softdepProbe(s, b, idx))
 	}
 	return b.join(done)
+}
+
+// softdepProbe is probe for a softdep s. A denied one (Options.Deny) is
+// added alone, so that the plan shows it, and the load skips it: nothing
+// it needs is loaded for it.
+func (p *pool) softdepProbe(s *module, b *probeBuild, gate int) int {
+	if p.l.deny != nil && s.visited != p.gen && p.l.denied(s.name) {
+		s.visited = p.gen
+		return b.add(s, gate)
+	}
+	return p.probe(s, false, false, b, gate)
 }
 
 // schedule returns, for each node of a probe list (its entries, then its

@@ -287,3 +287,61 @@ func ExampleDecompressModule() {
 	// "\x7fELF", same image: true
 	// with a 64-byte bound: true
 }
+
+// A layered tree: an image's module directory over the host's. The
+// image's ice needs the host's auxiliary, and hides the host's own ice.
+func ExampleOpenContext_lowerDirs() {
+	host, err := os.MkdirTemp("", "gokmod-example-host")
+	check(err)
+	defer os.RemoveAll(host)
+	image, err := os.MkdirTemp("", "gokmod-example-image")
+	check(err)
+	defer os.RemoveAll(image)
+	hostDir, err := modprobetest.WriteTree(host, "6.1.0",
+		modprobetest.Module{Name: "auxiliary"},
+		modprobetest.Module{Name: "ice", Path: "kernel/drivers/ice.ko"},
+	)
+	check(err)
+	// The image's tree, written with a copy of auxiliary so that its
+	// ice may name it, which is then left out as KMM images leave out
+	// in-tree modules.
+	imageDir, err := modprobetest.WriteTree(image, "6.1.0",
+		modprobetest.Module{Name: "auxiliary"},
+		modprobetest.Module{Name: "ice", Path: "extra/ice.ko.xz", Depends: []string{"auxiliary"}},
+	)
+	check(err)
+	check(os.Remove(filepath.Join(imageDir, "kernel/auxiliary.ko")))
+
+	l, err := modprobe.OpenContext(context.Background(), modprobe.Options{
+		ModuleDir:   imageDir,
+		LowerDirs:   []string{hostDir},
+		ConfigPaths: []string{},
+	})
+	check(err)
+	defer l.Close()
+	plan, err := l.Plan(context.Background(), "ice", nil, modprobe.PlanOptions{IgnoreLoaded: true})
+	check(err)
+	for _, a := range plan.Probes[0].Actions {
+		fmt.Println(strings.Replace(strings.Replace(a.Path, imageDir, "IMAGE", 1), hostDir, "HOST", 1))
+	}
+	// Output:
+	// HOST/kernel/auxiliary.ko
+	// IMAGE/extra/ice.ko.xz
+}
+
+// The host's deny list file, which gokmod's tools read, for a program's
+// own Loader.
+func ExampleReadDenyFile() {
+	f, err := os.CreateTemp("", "deny.conf")
+	check(err)
+	defer os.Remove(f.Name())
+	_, err = f.WriteString("# protocols nobody here uses\nsctp dccp\nsnd_* # no sound\n")
+	check(err)
+	check(f.Close())
+
+	deny, err := modprobe.ReadDenyFile(f.Name())
+	check(err)
+	fmt.Println(deny)
+	// Output:
+	// [sctp dccp snd_*]
+}

@@ -150,6 +150,7 @@
 package modprobe
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -157,11 +158,11 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 
+	"github.com/gokmod/modprobe/depmod"
 	"github.com/gokmod/modprobe/internal/config"
 	"github.com/gokmod/modprobe/internal/fileio"
 	"github.com/gokmod/modprobe/internal/index"
@@ -184,6 +185,31 @@ type Options struct {
 	// ModuleDir, if set, is the module directory itself and overrides
 	// RootDir and KernelRelease. A relative path is made absolute.
 	ModuleDir string
+	// LowerDirs are module directories under the module directory, in
+	// precedence order, making one layered tree of them all: a KMM
+	// image's tree over the host's, system extensions over a base. A
+	// module name found in an upper directory hides every module of
+	// that name in the lower ones, whatever their paths; nothing is
+	// written to any of them. The Loader indexes the union in memory
+	// when it is opened, with package depmod over every layer's module
+	// files (the layers' own .bin indexes are not read: a module of
+	// one layer may need a symbol of another, which only the modules
+	// themselves tell), so Open reads every module of every layer, as
+	// depmod does; a program that opens one Loader pays it once. Its
+	// lookups, plans and loads are then those modprobe makes over a
+	// directory holding each winning module at its path in its layer,
+	// indexed by depmod, with the layers' modules.order files one after
+	// the other, and modules.builtin and modules.builtin.modinfo from
+	// the first layer that has them. Paths of the module directory's
+	// modules show as usual; the lower layers' modules are named by
+	// their full paths. Relative paths are made absolute.
+	LowerDirs []string
+	// LayerCache, if set, keeps what indexing a layered tree read of
+	// each module file, for the next Loader opened with it: a program
+	// that opens layered Loaders again (a KMM worker after an image
+	// changed) reads again only the files that changed (see
+	// depmod.ModuleCache).
+	LayerCache *depmod.ModuleCache
 	// ConfigPaths are the modprobe.d directories or single files to read,
 	// in precedence order, as repeated modprobe -C options. nil means
 	// DefaultConfigPaths(Compat); an empty non-nil slice reads no
@@ -232,6 +258,8 @@ type Options struct {
 	// fails is. kmod's blacklist, by contrast, only hides aliases. An
 	// install command runs with GOKMOD_DENY set to the list, which a
 	// gokmod modprobe it runs honours (kmod's does not: see SECURITY.md).
+	// gokmod's tools add the host's deny list file (DenyFile); a program
+	// that wants the same policy adds ReadDenyFile's entries.
 	Deny []string
 }
 
@@ -246,13 +274,16 @@ type Softdep struct {
 
 // DefaultMaxModuleSize is the largest decompressed module a Loader
 // accepts unless Options.MaxModuleSize says otherwise.
-const DefaultMaxModuleSize = 512 << 20
+const DefaultMaxModuleSize = modfile.DefaultMaxModuleSize
 
 // Compat selects which kmod release a Loader matches where kmod releases
 // behave differently. The zero value, CompatKmod34, follows the newest kmod
 // release gokmod follows; CompatLatest names it too. Only released kmod
-// versions are followed, never a development commit.
-type Compat int
+// versions are followed, never a development commit. Its String method
+// returns the GOKMOD_COMPAT word: "kmod34" or "kmod30". (The type is
+// declared in an internal package so that package depmod, which the
+// Loader uses for layered trees, can name it without importing this one.)
+type Compat = config.Dialect
 
 const (
 	// CompatKmod34 follows kmod 34.2, the release of Debian 13 and the
@@ -260,12 +291,12 @@ const (
 	// directory's modules.weakdep is read, *.alias files in modprobe.d
 	// directories are ignored, a backslash at the very end of a file is
 	// dropped, and /usr/lib/modprobe.d is a default directory.
-	CompatKmod34 Compat = iota
+	CompatKmod34 Compat = config.Latest
 	// CompatKmod30 follows kmod 30, the release of Debian 12: no weakdep
 	// (a weakdep line is a bad line), *.alias files are read, a final
 	// backslash leaves a 0xff byte in the line, and /usr/lib/modprobe.d
 	// is not searched.
-	CompatKmod30
+	CompatKmod30 Compat = config.Kmod30
 )
 
 // CompatLatest is the newest released kmod gokmod follows: kmod 34.2
@@ -273,29 +304,11 @@ const (
 // the zero value); callers that need one release's behaviour name it.
 const CompatLatest = CompatKmod34
 
-// String returns the GOKMOD_COMPAT word for c: "kmod34" or "kmod30".
-func (c Compat) String() string {
-	switch c {
-	case CompatKmod34:
-		return "kmod34"
-	case CompatKmod30:
-		return "kmod30"
-	}
-	return "Compat(" + strconv.Itoa(int(c)) + ")"
-}
-
-func (c Compat) dialect() config.Dialect {
-	if c == CompatKmod30 {
-		return config.Kmod30
-	}
-	return config.Latest
-}
-
 // DefaultConfigPaths returns the modprobe.d directories kmod reads when no
 // configuration path is given, in precedence order, for the given
 // release.
 func DefaultConfigPaths(c Compat) []string {
-	return config.DefaultPaths(c.dialect())
+	return config.DefaultPaths(c)
 }
 
 // Loader resolves module names and plans loads for one module directory and
@@ -310,6 +323,7 @@ func DefaultConfigPaths(c Compat) []string {
 // state changes: see Kernel.
 type Loader struct {
 	moduleDir string
+	layers    []string // the layered tree's directories; nil for one
 	sysfs     string
 	cfg       *config.Config
 	conf      confIndex
@@ -350,8 +364,17 @@ type Loader struct {
 // Open reads the configuration and returns a Loader; indexes are opened on
 // first use. Open fails when the module directory cannot be determined:
 // the kernel release is unknown, or a relative path cannot be made
-// absolute.
+// absolute. It is OpenContext with context.Background().
 func Open(opts Options) (*Loader, error) {
+	return OpenContext(context.Background(), opts)
+}
+
+// OpenContext is Open with a context, which only a layered tree
+// (Options.LowerDirs) uses: indexing it reads every module of every
+// layer, and ends when ctx does. A layered tree that cannot be indexed
+// (a layer that cannot be read, modules that depend on each other in a
+// cycle) fails with a *ModuleError naming the module directory.
+func OpenContext(ctx context.Context, opts Options) (*Loader, error) {
 	dir, err := moduleDir(opts)
 	if err != nil {
 		return nil, err
@@ -384,12 +407,19 @@ func Open(opts Options) (*Loader, error) {
 	if err != nil {
 		return nil, err
 	}
+	var moduleFiles map[string][]byte
+	if len(opts.LowerDirs) > 0 {
+		if moduleFiles, err = l.indexLayers(ctx, opts.LowerDirs, opts.LayerCache); err != nil {
+			return nil, err
+		}
+	}
 	l.cfg = config.Load(config.Source{
-		ModuleDir: dir,
-		Paths:     opts.ConfigPaths,
-		Cmdline:   filepath.Join(or(opts.ProcDir, "/proc"), "cmdline"),
-		Dialect:   opts.Compat.dialect(),
-		Softdeps:  softdeps,
+		ModuleDir:   dir,
+		ModuleFiles: moduleFiles,
+		Paths:       opts.ConfigPaths,
+		Cmdline:     filepath.Join(or(opts.ProcDir, "/proc"), "cmdline"),
+		Dialect:     opts.Compat,
+		Softdeps:    softdeps,
 	}, l.log.configDiag)
 	l.conf = newConfIndex(l.cfg)
 	if l.deny, err = newDenyList(opts.Deny); err != nil {

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/gokmod/modprobe"
 	"github.com/gokmod/modprobe/internal/config"
 	"github.com/gokmod/modprobe/internal/fileio"
 	"github.com/gokmod/modprobe/internal/kmodlog"
@@ -17,8 +16,8 @@ import (
 // DefaultConfigPaths returns the depmod.d directories the depmod of kmod
 // release c reads when no -C option names others, in precedence order:
 // kmod 34 adds /usr/lib/depmod.d.
-func DefaultConfigPaths(c modprobe.Compat) []string {
-	if c == modprobe.CompatKmod30 {
+func DefaultConfigPaths(c config.Dialect) []string {
+	if c == config.Kmod30 {
 		return []string{"/etc/depmod.d", "/run/depmod.d", "/usr/local/lib/depmod.d", "/lib/depmod.d"}
 	}
 	return []string{"/etc/depmod.d", "/run/depmod.d", "/usr/local/lib/depmod.d", "/usr/lib/depmod.d", "/lib/depmod.d"}

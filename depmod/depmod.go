@@ -25,7 +25,7 @@ import (
 	"runtime"
 	"strings"
 
-	"github.com/gokmod/modprobe"
+	"github.com/gokmod/modprobe/internal/config"
 	"github.com/gokmod/modprobe/internal/elfmod"
 	"github.com/gokmod/modprobe/internal/fileio"
 	"github.com/gokmod/modprobe/internal/kernel"
@@ -100,11 +100,33 @@ type Options struct {
 	// Show, if set, receives what depmod -v prints: each dependency as
 	// it is found.
 	Show io.Writer
+	// Layers, if set, are module directories indexed as one tree, in
+	// precedence order: a module name found in an earlier directory
+	// hides every module of that name in the later ones, whatever their
+	// paths (within one directory depmod.d's search and override rules
+	// choose, as usual). Nothing is written into them: Run needs
+	// OutputDir or DryRun, and Indexes returns the files. The union's
+	// modules.order is the layers' files one after the other, and
+	// modules.builtin and modules.builtin.modinfo are the first layer's
+	// that has them, so the result is depmod's over a directory that
+	// holds each winning module at its path in its layer, with those
+	// files. In modules.dep the first layer's modules are named by
+	// their paths relative to it, the others' by their full paths (as
+	// depmod names external modules), so a modprobe of the first layer
+	// finds every file. BaseDir, ModuleDirectory, Release, OutDir,
+	// Modules and Quick do not apply.
+	Layers []string
 	// Compat selects the kmod release whose depmod to match: the zero
 	// value follows kmod 34.2, which also writes modules.weakdep from
 	// the modules' weakdep= entries and reads /usr/lib/depmod.d;
-	// modprobe.CompatKmod30 follows kmod 30.
-	Compat modprobe.Compat
+	// modprobe.CompatKmod30 follows kmod 30. (modprobe.Compat is this
+	// type: package depmod does not import package modprobe, whose
+	// layered Loader runs depmod.)
+	Compat config.Dialect
+	// Cache, if set, keeps what is read of each module file for later
+	// runs given the same Cache, and serves this run what an earlier one
+	// read of a file that has not changed since (see ModuleCache).
+	Cache *ModuleCache
 }
 
 // ErrCycles: modules depend on each other in a cycle; no file is written.
@@ -126,6 +148,9 @@ type run struct {
 	outdir  string // where the files go: dirname unless OutDir is set
 	cfg     cfg
 
+	root  string // the directory being searched: dirname, or a layer
+	layer int    // the index of root in Options.Layers
+
 	byName   map[string]*mod
 	byUncrel map[string]*mod
 	modules  []*mod
@@ -138,7 +163,8 @@ type run struct {
 type mod struct {
 	name       string
 	path       string
-	relpath    string // relative to dirname; "" when outside it
+	relpath    string // relative to dirname (or its layer); "" when outside it
+	layer      int    // the index of its layer in Options.Layers
 	uncrelpath string // relpath ending in .ko
 	baselen    int    // index of the last '/' in path
 	sortIdx    int
@@ -165,9 +191,12 @@ type symbol struct {
 
 // Run indexes the tree Options name and writes the index files.
 func Run(ctx context.Context, opts Options) error {
-	r := &run{ctx: ctx, opts: opts, byName: map[string]*mod{}, byUncrel: map[string]*mod{}, symbols: map[string]*symbol{}}
+	r := newRun(ctx, opts)
 	if err := r.setRelease(); err != nil {
 		return err
+	}
+	if opts.Layers != nil && opts.OutputDir == "" && opts.DryRun == nil {
+		return fmt.Errorf("depmod: %w", ErrLayersOutput)
 	}
 
 	if opts.Quick && r.upToDate() == 1 {
@@ -178,6 +207,10 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	return r.output()
+}
+
+func newRun(ctx context.Context, opts Options) *run {
+	return &run{ctx: ctx, opts: opts, byName: map[string]*mod{}, byUncrel: map[string]*mod{}, symbols: map[string]*symbol{}}
 }
 
 // index reads the kernel's symbols, finds and reads the modules and
@@ -199,7 +232,7 @@ func (r *run) index() error {
 		r.opts.ErrSyms = false
 	}
 
-	if r.opts.Modules == nil {
+	if r.opts.Modules == nil || r.opts.Layers != nil {
 		paths := r.opts.ConfigPaths
 		if paths == nil {
 			paths = DefaultConfigPaths(r.opts.Compat)
@@ -238,6 +271,9 @@ func (r *run) index() error {
 
 // setRelease finds the release and the module directory.
 func (r *run) setRelease() error {
+	if r.opts.Layers != nil {
+		return r.setLayers()
+	}
 	r.release = r.opts.Release
 	if r.release == "" {
 		rel, err := kernel.Release()
@@ -251,6 +287,7 @@ func (r *run) setRelease() error {
 	// depend on it (external modules, messages) show it.
 	r.dirname = ModuleDir(r.opts.BaseDir, r.opts.ModuleDirectory, r.release)
 	r.outdir = r.dirname
+	r.root = r.dirname
 	if r.opts.OutDir != "" {
 		r.outdir = ModuleDir(r.opts.OutDir, r.opts.ModuleDirectory, r.release)
 	}
@@ -281,7 +318,7 @@ func ModuleDir(root, moduleDirectory, release string) string {
 }
 
 // kmod30 reports whether the run follows kmod 30.
-func (r *run) kmod30() bool { return r.opts.Compat == modprobe.CompatKmod30 }
+func (r *run) kmod30() bool { return r.opts.Compat == config.Kmod30 }
 
 func (r *run) jobs() int {
 	if r.opts.Jobs > 0 {

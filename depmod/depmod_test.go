@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gokmod/modprobe"
+	"github.com/gokmod/modprobe/internal/config"
 	"github.com/gokmod/modprobe/internal/index"
 	"github.com/gokmod/modprobe/internal/testmod"
 )
@@ -157,7 +157,7 @@ func TestSearchAndOverride(t *testing.T) {
 func TestDryRunAndOutputDir(t *testing.T) {
 	root := writeTree(t, &testmod.Tree{Modules: []testmod.TreeModule{tmod("kernel/a.ko", []string{"a_fn"}, nil)}, OmitOrder: true})
 	var out bytes.Buffer
-	files, msgs, err := runTree(t, root, Options{DryRun: &out, Compat: modprobe.CompatKmod30})
+	files, msgs, err := runTree(t, root, Options{DryRun: &out, Compat: config.Kmod30})
 	if err != nil || len(files) != 0 {
 		t.Fatalf("dry run wrote %v, %v", files, err)
 	}
@@ -169,7 +169,7 @@ func TestDryRunAndOutputDir(t *testing.T) {
 		t.Errorf("messages: %q", msgs)
 	}
 	dir := t.TempDir()
-	if _, _, err := runTree(t, root, Options{OutputDir: dir, Compat: modprobe.CompatKmod30}); err != nil {
+	if _, _, err := runTree(t, root, Options{OutputDir: dir, Compat: config.Kmod30}); err != nil {
 		t.Fatal(err)
 	}
 	entries, _ := os.ReadDir(dir)
@@ -195,9 +195,9 @@ func TestKernelMatches(t *testing.T) {
 func TestWeakdep(t *testing.T) {
 	root := writeTree(t, &testmod.Tree{Modules: []testmod.TreeModule{tmod("kernel/a.ko", nil, nil, "weakdep=b", "weakdep=c")}})
 	for _, latest := range []bool{false, true} {
-		c := modprobe.CompatKmod30
+		c := config.Kmod30
 		if latest {
-			c = modprobe.CompatLatest
+			c = config.Latest
 		}
 		if _, _, err := runTree(t, root, Options{Compat: c}); err != nil {
 			t.Fatal(err)

@@ -24,3 +24,15 @@ func ExampleRun() {
 		os.Exit(1)
 	}
 }
+
+// Index an extension's module directory over a base's, in memory: the
+// files a depmod over a copy merging them would write, none written.
+func ExampleIndexes() {
+	files, err := depmod.Indexes(context.Background(), depmod.Options{
+		Layers: []string{"/run/extensions/lib/modules/6.1.0-13-amd64", "/lib/modules/6.1.0-13-amd64"},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	os.Stdout.Write(files["modules.dep"])
+}

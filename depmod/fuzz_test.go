@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gokmod/modprobe"
+	"github.com/gokmod/modprobe/internal/config"
 	"github.com/gokmod/modprobe/internal/index"
 )
 
@@ -329,14 +329,14 @@ func FuzzModulesOrder(f *testing.F) {
 	f.Add([]byte("kernel/a.ko\n" + strings.Repeat("x", 4095) + "\n"))
 	f.Add([]byte("d.ko\nkernel/a.ko\nd.ko\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		checkModulesOrder(t, data, modprobe.CompatKmod30)
-		checkModulesOrder(t, data, modprobe.CompatLatest)
+		checkModulesOrder(t, data, config.Kmod30)
+		checkModulesOrder(t, data, config.Latest)
 	})
 }
 
 // checkModulesOrder checks the order r.sort gives orderModules for the
 // modules.order data, following the kmod release compat.
-func checkModulesOrder(t *testing.T, data []byte, compat modprobe.Compat) {
+func checkModulesOrder(t *testing.T, data []byte, compat config.Dialect) {
 	t.Helper()
 	var msgs []logged
 	r := fuzzRun(&msgs, 0)
@@ -376,7 +376,7 @@ func checkModulesOrder(t *testing.T, data []byte, compat modprobe.Compat) {
 	last := map[string]int{}
 	for i, l := range lines {
 		name := cut0(strings.TrimSuffix(l, "\n"))
-		if _, seen := last[name]; seen && compat != modprobe.CompatKmod30 {
+		if _, seen := last[name]; seen && compat != config.Kmod30 {
 			continue // kmod 34: the first line naming a module
 		}
 		last[name] = i

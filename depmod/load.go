@@ -2,21 +2,20 @@ package depmod
 
 import (
 	"bytes"
-	"debug/elf"
 	"errors"
 	"fmt"
 	"math/bits"
+	"os"
 	"sync"
 	"syscall"
 
-	"github.com/gokmod/modprobe"
 	"github.com/gokmod/modprobe/internal/elfmod"
 	"github.com/gokmod/modprobe/internal/fileio"
 	"github.com/gokmod/modprobe/internal/modfile"
 )
 
 // maxModuleSize bounds a decompressed module, as a Loader's default does.
-const maxModuleSize = modprobe.DefaultMaxModuleSize
+const maxModuleSize = modfile.DefaultMaxModuleSize
 
 // load reads every module file, in parallel, then adds the exported
 // symbols in the modules' order (depmod_load_modules): a symbol exported
@@ -66,12 +65,23 @@ func (r *run) load() error {
 // .modinfo and the symbols it needs. buf is scratch space for a plain
 // file, returned for the next call; out receives a decompressed one.
 func (r *run) read(m *mod, buf []byte, out *modfile.Buffer) []byte {
+	var fi os.FileInfo
+	if c := r.opts.Cache; c != nil {
+		var ok bool
+		if fi, ok = c.load(m); ok {
+			return buf
+		}
+	}
 	img, buf, release, err := readImage(m.path, buf, out)
 	if err != nil {
-		m.exportErr = err
+		m.exportErr = err // not cached: it may not last
 		return buf
 	}
 	defer release()
+	if c := r.opts.Cache; c != nil {
+		// What the image says (a format error too) lasts as long as the file.
+		defer c.store(m, fi)
+	}
 	e, err := elfmod.Parse(img)
 	if err != nil {
 		m.exportErr = syscall.ENOEXEC // libkmod's elf_identify and kmod_elf_new
@@ -104,18 +114,18 @@ func readImage(path string, buf []byte, out *modfile.Buffer) (img, scratch []byt
 	defer f.Close()
 	size := f.Size()
 	if size > maxModuleSize {
-		return nil, buf, nil, fmt.Errorf("%s: %w", path, modprobe.ErrTooLarge)
+		return nil, buf, nil, fmt.Errorf("%s: %w", path, modfile.ErrTooLarge)
 	}
 	// libkmod reads a 6-byte magic first: a shorter file is EINVAL.
 	if size < 6 {
 		return nil, buf, nil, syscall.EINVAL
 	}
 	if size > mapAbove {
-		var head [len(elf.ELFMAG)]byte
+		var head [len(elfmod.ELFMag)]byte
 		if _, err := f.ReadAt(head[:], 0); err != nil {
 			return nil, buf, nil, err
 		}
-		if string(head[:]) == elf.ELFMAG {
+		if string(head[:]) == elfmod.ELFMag {
 			data, unmap, err := f.Map(maxModuleSize)
 			if err == nil && data != nil {
 				return data, buf, func() { _ = unmap() }, nil
@@ -132,7 +142,7 @@ func readImage(path string, buf []byte, out *modfile.Buffer) (img, scratch []byt
 	if err := modfile.ReadAtFull(f, buf, 0); err != nil {
 		return nil, buf, nil, err
 	}
-	if bytes.HasPrefix(buf, []byte(elf.ELFMAG)) {
+	if bytes.HasPrefix(buf, []byte(elfmod.ELFMag)) {
 		return buf, buf, noRelease, nil
 	}
 	img, err = out.DecompressBytes(buf, maxModuleSize)

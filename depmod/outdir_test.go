@@ -9,7 +9,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/gokmod/modprobe"
+	"github.com/gokmod/modprobe/internal/config"
 	"github.com/gokmod/modprobe/internal/testmod"
 )
 
@@ -109,7 +109,7 @@ func TestOutDirErrors(t *testing.T) {
 		if err := CheckDirs(o); !errors.Is(err, ErrPathTooLong) {
 			t.Errorf("CheckDirs: %v", err)
 		}
-		o.Compat = modprobe.CompatKmod30
+		o.Compat = config.Kmod30
 		if err := Run(t.Context(), o); errors.Is(err, ErrPathTooLong) {
 			t.Errorf("kmod 30 checks no path length: %v", err)
 		}
@@ -126,7 +126,7 @@ func TestGzipModules(t *testing.T) {
 		tmod("kernel/gz.ko.gz", []string{"gz_fn"}, nil, "alias=gz-alias"),
 		tmod("kernel/user.ko.xz", nil, []string{"gz_fn"}),
 	}})
-	for _, c := range []modprobe.Compat{modprobe.CompatLatest, modprobe.CompatKmod30} {
+	for _, c := range []config.Dialect{config.Latest, config.Kmod30} {
 		files, _, err := runTree(t, root, Options{Compat: c})
 		if err != nil {
 			t.Fatal(err)

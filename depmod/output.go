@@ -138,7 +138,7 @@ func writeNew(path string, data []byte) error {
 // compressedPath is mod_get_compressed_path: the path relative to the
 // module directory, or the full path of a module outside it.
 func (m *mod) compressedPath() string {
-	if m.relpath != "" {
+	if m.relpath != "" && m.layer == 0 {
 		return m.relpath
 	}
 	return m.path
@@ -332,6 +332,9 @@ func (r *run) writeSymbolsBin(w *bytes.Buffer) error {
 // readTreeFile reads a file of the module directory as depmod's dfdopen
 // does, warning when it cannot.
 func (r *run) readTreeFile(name string) ([]byte, bool) {
+	if r.opts.Layers != nil {
+		return r.readLayerFile(name)
+	}
 	if _, err := os.Stat(r.dirname); err != nil {
 		r.warnf("could not open directory %s: %s", r.dirname, strerror(err))
 		return nil, false

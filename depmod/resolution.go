@@ -2,7 +2,8 @@ package depmod
 
 import (
 	"context"
-	"debug/elf"
+
+	"github.com/gokmod/modprobe/internal/elfmod"
 )
 
 // Resolved is one module of a tree as depmod resolves it: the modules it
@@ -85,7 +86,7 @@ func Resolve(ctx context.Context, opts Options) ([]Resolved, error) {
 			res.Deps = append(res.Deps, d.path)
 		}
 		for _, s := range m.imports {
-			imp := Import{Name: s.Name, CRC: s.CRC, Weak: elf.SymBind(s.Bind) == elf.STB_WEAK}
+			imp := Import{Name: s.Name, CRC: s.CRC, Weak: s.Bind == elfmod.STBWeak}
 			if sym := r.findSymbol(s.Name); sym != nil {
 				imp.Found = true
 				imp.OwnerCRC = sym.crc

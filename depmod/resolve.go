@@ -1,10 +1,11 @@
 package depmod
 
 import (
-	"debug/elf"
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/gokmod/modprobe/internal/elfmod"
 )
 
 // resolve is depmod_load_dependencies and depmod_calculate_dependencies:
@@ -53,7 +54,7 @@ func (r *run) resolve() error {
 func (r *run) dependencies(m *mod) {
 	check := r.opts.Symvers != ""
 	for _, s := range m.imports {
-		weak := elf.SymBind(s.Bind) == elf.STB_WEAK
+		weak := s.Bind == elfmod.STBWeak
 		sym := r.findSymbol(s.Name)
 		if sym == nil {
 			if r.opts.ErrSyms && !weak {

@@ -23,7 +23,11 @@ func IsModuleFile(name string) bool {
 // search is depmod_modules_search: the module directory, then the
 // external directories.
 func (r *run) search() error {
-	if err := r.searchPath(r.dirname); err != nil {
+	if r.opts.Layers != nil {
+		if err := r.searchLayers(); err != nil {
+			return err
+		}
+	} else if err := r.searchPath(r.dirname); err != nil {
 		return err
 	}
 	for _, ext := range r.cfg.externals {
@@ -151,6 +155,10 @@ func (r *run) searchFile(base, name, path string) {
 	}
 	mn := modname.Normalize(name)
 	if old := r.byName[mn]; old != nil {
+		if old.layer < r.layer {
+			r.debugf("Ignored lower layer: %s, higher: %s", path, old.path)
+			return
+		}
 		if r.higherPriority(old, len(base), len(mn), path) {
 			r.debugf("Ignored lower priority: %s, higher: %s", path, old.path)
 			return
@@ -166,10 +174,10 @@ func (r *run) searchFile(base, name, path string) {
 // add is depmod_module_add for the module name (modname.FromPath of path);
 // a name or relative path already taken is EEXIST.
 func (r *run) add(path, name string) error {
-	m := &mod{name: name, path: path, sortIdx: 1, depSortIdx: 1<<31 - 1}
+	m := &mod{name: name, path: path, sortIdx: 1, depSortIdx: 1<<31 - 1, layer: r.layer}
 	m.baselen = strings.LastIndexByte(path, '/')
-	if strings.HasPrefix(path, r.dirname) && len(path) > len(r.dirname) && path[len(r.dirname)] == '/' {
-		m.relpath = path[len(r.dirname)+1:]
+	if strings.HasPrefix(path, r.root) && len(path) > len(r.root) && path[len(r.root)] == '/' {
+		m.relpath = path[len(r.root)+1:]
 	}
 	if _, dup := r.byName[m.name]; dup {
 		r.errorf("hash_add_unique %s: %s", m.name, strerror(syscall.EEXIST))
@@ -179,7 +187,7 @@ func (r *run) add(path, name string) error {
 		// kmod copies the relative path's own bytes up to where ".ko"
 		// ends after a name of the module name's length: the file's
 		// spelling ("snd-hda.ko"), not the module name's.
-		n := m.baselen - len(r.dirname) - 1 + 1 + len(m.name) + len(".ko")
+		n := m.baselen - len(r.root) - 1 + 1 + len(m.name) + len(".ko")
 		m.uncrelpath = m.relpath[:min(n, len(m.relpath))]
 		if _, dup := r.byUncrel[m.uncrelpath]; dup {
 			r.errorf("hash_add_unique %s: %s", m.uncrelpath, strerror(syscall.EEXIST))
@@ -202,17 +210,17 @@ func (r *run) del(m *mod) {
 // before, wins over the module at newpath (baselen is the length of its
 // directory with the final '/', namelen of its module name).
 func (r *run) higherPriority(old *mod, baselen, namelen int, newpath string) bool {
-	dn := len(r.dirname)
+	dn := len(r.root)
 	newlen := baselen + namelen
 	oldlen := old.baselen + len(old.name) + 1
 	oldpath := old.path
 	var relnew, relold string
 	relnewlen, reloldlen := 0, 0
-	if strings.HasPrefix(newpath, r.dirname) {
+	if strings.HasPrefix(newpath, r.root) {
 		relnew = tail(newpath, dn+1)
 		relnewlen = newlen - (dn + 1)
 	}
-	if strings.HasPrefix(oldpath, r.dirname) {
+	if strings.HasPrefix(oldpath, r.root) {
 		relold = tail(oldpath, dn+1)
 		reloldlen = oldlen - (dn + 1)
 	}
@@ -294,6 +302,10 @@ const pathMax = 4096
 // sort is depmod_modules_sort: modules named in modules.order come first,
 // in its order; the others keep their order after them.
 func (r *run) sort() {
+	if r.opts.Layers != nil {
+		r.sortLayers()
+		return
+	}
 	data, err := readText(r.dirname + "/modules.order")
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -306,12 +318,26 @@ func (r *run) sort() {
 		return
 	}
 	lines := fgetsLines(data)
+	if !r.orderComplete(r.dirname, lines) {
+		return
+	}
+	r.sortByOrder(lines)
+}
+
+// orderComplete reports whether every line of the modules.order file of
+// dir ends in a newline, as kmod requires before it uses any.
+func (r *run) orderComplete(dir string, lines [][]byte) bool {
 	for i, l := range lines {
 		if len(l) > 0 && l[len(l)-1] != '\n' {
-			r.errorf("%s/%s:%d corrupted line misses '\\n'", r.dirname, "modules.order", i+1)
-			return
+			r.errorf("%s/%s:%d corrupted line misses '\\n'", dir, "modules.order", i+1)
+			return false
 		}
 	}
+	return true
+}
+
+// sortByOrder sorts the modules by the lines of modules.order.
+func (r *run) sortByOrder(lines [][]byte) {
 	total := len(lines) + 1
 	for i, l := range lines {
 		line := string(l[:len(l)-1])

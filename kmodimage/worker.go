@@ -33,7 +33,11 @@ type Worker struct {
 	// sysfs, procfs, kernel log and modprobe.d paths. RootDir is the
 	// host's root for in-tree removal ("" is "/"); the worker sets
 	// RootDir, KernelRelease and Softdeps of the Loader it loads the
-	// image's modules with.
+	// image's modules with. With LowerDirs (the host's module
+	// directory, say) the image's tree is layered over them: its
+	// modules need in-tree modules without copies of them in the image
+	// (KMM's own worker needs the copies); in-tree removal reads the
+	// host's tree alone.
 	Options modprobe.Options
 	// Log, if set, receives one line per action (what modprobe -v
 	// prints) and per warning.
@@ -118,7 +122,7 @@ func (w *Worker) Load(ctx context.Context, cfg *ModuleConfig) error {
 		return err
 	}
 	softdeps := Softdeps(m.ModulesLoadingOrder)
-	l, err := w.open(inv, softdeps, confDir)
+	l, err := w.open(ctx, inv, softdeps, confDir)
 	if err != nil {
 		return err
 	}
@@ -136,7 +140,7 @@ func (w *Worker) Load(ctx context.Context, cfg *ModuleConfig) error {
 				return fmt.Errorf("%w: %s has no modules.dep and could not be indexed: %w", ErrLayout, dir, err)
 			}
 			w.logf("indexed %s", dir)
-			if l, err = w.open(inv, softdeps, confDir); err != nil {
+			if l, err = w.open(ctx, inv, softdeps, confDir); err != nil {
 				return err
 			}
 		}
@@ -191,7 +195,7 @@ func (w *Worker) Unload(ctx context.Context, cfg *ModuleConfig) error {
 	if err != nil {
 		return err
 	}
-	l, err := w.open(inv, nil, confDir)
+	l, err := w.open(ctx, inv, nil, confDir)
 	if err != nil {
 		return err
 	}
@@ -313,7 +317,7 @@ func (w *Worker) invocation(m *ModprobeSpec, unload bool) (Invocation, error) {
 
 // open opens a Loader on the module tree of a modprobe invocation, with
 // the image's modprobe.d directory confDir, if any, read first.
-func (w *Worker) open(inv Invocation, softdeps []modprobe.Softdep, confDir string) (*modprobe.Loader, error) {
+func (w *Worker) open(ctx context.Context, inv Invocation, softdeps []modprobe.Softdep, confDir string) (*modprobe.Loader, error) {
 	opts := w.Options
 	opts.ModuleDir = ""
 	opts.RootDir = inv.Root
@@ -334,7 +338,7 @@ func (w *Worker) open(inv Invocation, softdeps []modprobe.Softdep, confDir strin
 		opts.ConfigPaths = append([]string{confDir}, base...)
 	}
 	opts.Softdeps = append(append([]modprobe.Softdep(nil), opts.Softdeps...), softdeps...)
-	return modprobe.Open(opts)
+	return modprobe.OpenContext(ctx, opts)
 }
 
 // exec runs a modprobe invocation with l.
@@ -377,6 +381,7 @@ func (w *Worker) removeInTree(ctx context.Context, names []string, image *modpro
 	}
 	opts := w.Options
 	opts.KernelRelease = w.KernelRelease
+	opts.LowerDirs = nil // the host's tree alone
 	l, err := modprobe.Open(opts)
 	if err != nil {
 		return fmt.Errorf("could not remove in-tree modules %s: %w", strings.Join(names, " "), err)

@@ -74,7 +74,18 @@ func WriteTree(root, release string, mods ...Module) (string, error) {
 		for _, a := range m.Aliases {
 			fmt.Fprintf(&alias, "alias %s %s\n", a, m.Name)
 		}
+		// Each module exports a symbol its dependents use, and its
+		// aliases are in .modinfo too, so that depmod over the tree
+		// (a layered Loader's, say) finds what modules.dep and
+		// modules.alias say.
 		tm := &testmod.Module{Name: m.Name, ModInfo: testmod.StandardModInfo(m.Name, testmod.DefaultVermagic(release), m.Depends...)}
+		tm.Exports = []string{fakeSymbol(m.Name)}
+		for _, d := range m.Depends {
+			tm.Uses = append(tm.Uses, fakeSymbol(d))
+		}
+		for _, a := range m.Aliases {
+			tm.ModInfo = append(tm.ModInfo, testmod.Alias(a))
+		}
 		for _, p := range m.Params {
 			name, typ, _ := strings.Cut(p, ":")
 			tm.ModInfo = append(tm.ModInfo, testmod.ParmType(name, typ))
@@ -108,6 +119,9 @@ func WriteTree(root, release string, mods ...Module) (string, error) {
 	}
 	return dir, nil
 }
+
+// fakeSymbol is the symbol a WriteTree module exports for its dependents.
+func fakeSymbol(module string) string { return "modprobetest_" + module }
 
 // depClosure returns the modules name needs, each after the ones it
 // needs (load order), without name itself.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 
 	"github.com/gokmod/modprobe"
 	"github.com/gokmod/modprobe/depmod"
@@ -25,8 +26,36 @@ type candidate struct {
 // paths against opts.Target and returns a verdict for each module. An
 // error is returned only when the check cannot be made (an unreadable
 // path or target, two modules of one name, ctx done); a module that will
-// not load is a verdict with problems.
+// not load is a verdict with problems. It is Open and Checker.Check: a
+// program checking several sets of modules against one target opens it
+// once.
 func Check(ctx context.Context, opts Options, paths ...string) (*Report, error) {
+	c, err := Open(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return c.Check(ctx, paths...)
+}
+
+// Checker checks modules against one target, which Open read: its tree's
+// files, what they say of the kernel, its Module.symvers. The target's
+// modules are read by the first Check and kept (in Options.Cache, or a
+// cache of the Checker's own) for the next, each read again only when its
+// file changed; a module added to the tree after Open is not seen. A
+// Checker is safe for concurrent use.
+type Checker struct {
+	opts        Options
+	targetFiles []string
+	targetReal  []string // targetFiles with symlinks resolved
+	facts       kernelFacts
+	exports     map[string]export
+	dopts       depmod.Options // the tree and the kernel's symbols, less the modules
+	missing     []string
+}
+
+// Open reads the target of opts for Checker.Check. The errors are Check's
+// about the target (ErrTarget).
+func Open(ctx context.Context, opts Options) (*Checker, error) {
 	t := opts.Target
 	if t.Release == "" {
 		return nil, fmt.Errorf("%w: no release given", ErrTarget)
@@ -37,6 +66,9 @@ func Check(ctx context.Context, opts Options, paths ...string) (*Report, error) 
 	if opts.Jobs <= 0 {
 		opts.Jobs = runtime.GOMAXPROCS(0)
 	}
+	if opts.Cache == nil {
+		opts.Cache = &depmod.ModuleCache{}
+	}
 	if t.BaseDir != "" {
 		abs, err := filepath.Abs(t.BaseDir)
 		if err != nil {
@@ -44,8 +76,8 @@ func Check(ctx context.Context, opts Options, paths ...string) (*Report, error) 
 		}
 		t.BaseDir = abs
 	}
-	cands, err := expand(paths)
-	if err != nil {
+	opts.Target = t
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	targetFiles, err := targetModules(t.dir())
@@ -53,6 +85,36 @@ func Check(ctx context.Context, opts Options, paths ...string) (*Report, error) 
 		return nil, err
 	}
 	facts, err := t.readFacts(targetFiles, opts.MaxModuleSize)
+	if err != nil {
+		return nil, err
+	}
+	c := &Checker{opts: opts, targetFiles: targetFiles, facts: facts}
+	for _, p := range targetFiles {
+		real, err := filepath.EvalSymlinks(p)
+		if err != nil {
+			real = p
+		}
+		c.targetReal = append(c.targetReal, real)
+	}
+	c.dopts = depmod.Options{BaseDir: t.BaseDir, ModuleDirectory: t.ModuleDirectory, Release: t.Release, Jobs: opts.Jobs, Cache: opts.Cache}
+	if c.missing, err = t.symbolSources(&c.dopts); err != nil {
+		return nil, err
+	}
+	if !facts.configKnown {
+		c.missing = append(c.missing, "no boot/config-"+t.Release+": CONFIG_MODULE_FORCE_LOAD taken as unset")
+	}
+	if t.Symvers != "" {
+		if c.exports, err = readExports(t.Symvers); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// Check is the package's Check against the Checker's target.
+func (ck *Checker) Check(ctx context.Context, paths ...string) (*Report, error) {
+	t, opts := ck.opts.Target, ck.opts
+	cands, err := expand(paths)
 	if err != nil {
 		return nil, err
 	}
@@ -72,14 +134,10 @@ func Check(ctx context.Context, opts Options, paths ...string) (*Report, error) 
 	var files, replaced []string
 	targetNames := map[string]bool{}
 	own := map[string]bool{} // the target's files among the candidates, by path given
-	for _, p := range targetFiles {
+	for i, p := range ck.targetFiles {
 		name := modname.FromPath(p)
 		targetNames[name] = true
-		real, err := filepath.EvalSymlinks(p)
-		if err != nil {
-			real = p
-		}
-		if c := byReal[real]; c != nil {
+		if c := byReal[ck.targetReal[i]]; c != nil {
 			own[c.path] = true
 			continue
 		}
@@ -93,20 +151,8 @@ func Check(ctx context.Context, opts Options, paths ...string) (*Report, error) 
 		files = append(files, c.path)
 	}
 
-	dopts := depmod.Options{BaseDir: t.BaseDir, ModuleDirectory: t.ModuleDirectory, Release: t.Release, Modules: files, Jobs: opts.Jobs}
-	missing, err := t.symbolSources(&dopts)
-	if err != nil {
-		return nil, err
-	}
-	if !facts.configKnown {
-		missing = append(missing, "no boot/config-"+t.Release+": CONFIG_MODULE_FORCE_LOAD taken as unset")
-	}
-	var exports map[string]export
-	if t.Symvers != "" {
-		if exports, err = readExports(t.Symvers); err != nil {
-			return nil, err
-		}
-	}
+	dopts := ck.dopts
+	dopts.Modules = files
 	resolved, err := depmod.Resolve(ctx, dopts)
 	if err != nil {
 		return nil, fmt.Errorf("resolving %s: %w", t.dir(), err)
@@ -121,13 +167,13 @@ func Check(ctx context.Context, opts Options, paths ...string) (*Report, error) 
 		c.res = byPath[c.path]
 	}
 
-	ck := &checker{opts: opts, facts: facts, exports: exports, kernelCRC: kernelCRC, kernelNames: dopts.Symvers != "" || dopts.SystemMap != "", byName: byName, byPath: byPath, targetNames: targetNames}
-	if err := ck.checkAll(ctx, cands); err != nil {
+	mc := &moduleChecker{opts: opts, facts: ck.facts, exports: ck.exports, kernelCRC: kernelCRC, kernelNames: dopts.Symvers != "" || dopts.SystemMap != "", byName: byName, byPath: byPath, targetNames: targetNames}
+	if err := mc.checkAll(ctx, cands); err != nil {
 		return nil, err
 	}
-	ck.dependencies(cands)
+	mc.dependencies(cands)
 
-	rep := &Report{Missing: missing}
+	rep := &Report{Missing: slices.Clone(ck.missing)}
 	for _, c := range cands {
 		rep.Verdicts = append(rep.Verdicts, c.verdict)
 	}

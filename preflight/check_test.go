@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gokmod/modprobe"
+	"github.com/gokmod/modprobe/depmod"
 	"github.com/gokmod/modprobe/internal/modfile"
 	"github.com/gokmod/modprobe/internal/testmod"
 	"github.com/gokmod/modprobe/preflight"
@@ -35,6 +36,18 @@ func debian12(t *testing.T) tree {
 func debian13(t *testing.T) tree {
 	root, release := testmod.Debian13Tree(t)
 	return tree{root, release, testmod.DebianSymvers13(t)}
+}
+
+// moduleCache holds what the tests read of both Debian trees' modules,
+// for every Check of the package's tests: each tree is read and
+// decompressed once, not at every Check (CI's -race run of the package
+// took some 450 s when each of them read the whole tree).
+var moduleCache = &depmod.ModuleCache{}
+
+// options are the Options of a check against the tree, sharing
+// moduleCache.
+func (tr tree) options(symvers bool) preflight.Options {
+	return preflight.Options{Target: tr.target(symvers), Cache: moduleCache}
 }
 
 func (tr tree) target(symvers bool) preflight.Target {
@@ -112,7 +125,9 @@ func TestPreflightCases(t *testing.T) {
 				}
 			}
 			for _, symvers := range []bool{true, false} {
-				rep, err := preflight.Check(t.Context(), preflight.Options{Target: tr.target(symvers)}, paths...)
+				ck, err := preflight.Open(t.Context(), tr.options(symvers))
+				require.NoError(t, err)
+				rep, err := ck.Check(t.Context(), paths...)
 				require.NoError(t, err)
 				require.Len(t, rep.Verdicts, len(paths))
 				unchecked := false
@@ -135,6 +150,15 @@ func TestPreflightCases(t *testing.T) {
 				if !symvers {
 					assert.NotEmpty(t, rep.Missing, "without Module.symvers the report says what it lacks")
 				}
+				// The Checker, having checked the set, checks a case
+				// alone as a Checker opened for it does: nothing of one
+				// check's tree stays for the next.
+				p := paths[len(paths)-1]
+				again, err := ck.Check(t.Context(), p)
+				require.NoError(t, err)
+				fresh, err := preflight.Check(t.Context(), tr.options(symvers), p)
+				require.NoError(t, err)
+				assert.Equal(t, fresh, again, p)
 			}
 		})
 	}
@@ -169,7 +193,7 @@ func TestOwnModulesLoad(t *testing.T) {
 			if !tc.symvers {
 				dir, least = tr.some(), 100
 			}
-			rep, err := preflight.Check(t.Context(), preflight.Options{Target: tr.target(tc.symvers)}, dir)
+			rep, err := preflight.Check(t.Context(), tr.options(tc.symvers), dir)
 			require.NoError(t, err)
 			require.Greater(t, len(rep.Verdicts), least)
 			bad := 0
@@ -196,7 +220,7 @@ func TestOwnModulesLoad(t *testing.T) {
 // module_layout.
 func TestDebian12OnDebian13(t *testing.T) {
 	d12, d13 := debian12(t), debian13(t)
-	rep, err := preflight.Check(t.Context(), preflight.Options{Target: d13.target(true)}, d12.kernelDir())
+	rep, err := preflight.Check(t.Context(), d13.options(true), d12.kernelDir())
 	require.NoError(t, err)
 	require.Greater(t, len(rep.Verdicts), 3000)
 	kinds := map[string]int{}
@@ -221,7 +245,7 @@ func TestDebian12OnDebian13(t *testing.T) {
 // dependency of Debian 13's that is.
 func TestDebian13OnDebian12(t *testing.T) {
 	d12, d13 := debian12(t), debian13(t)
-	rep, err := preflight.Check(t.Context(), preflight.Options{Target: d12.target(true)}, d13.some())
+	rep, err := preflight.Check(t.Context(), d12.options(true), d13.some())
 	require.NoError(t, err)
 	require.Greater(t, len(rep.Verdicts), 100)
 	kinds := map[string]int{}
@@ -254,7 +278,7 @@ func TestSignature(t *testing.T) {
 	}
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "dummy_unsigned.ko"), img, 0o644))
 	want := map[string]error{"dummy_signeda.ko": nil, "dummy_signedb.ko": sign.ErrNoSigner, "dummy_unsigned.ko": sign.ErrNotSigned}
-	rep, err := preflight.Check(t.Context(), preflight.Options{Target: tr.target(true), Certificates: certs[:1]}, dir)
+	rep, err := preflight.Check(t.Context(), preflight.Options{Target: tr.target(true), Certificates: certs[:1], Cache: moduleCache}, dir)
 	require.NoError(t, err)
 	require.Len(t, rep.Verdicts, len(want))
 	for _, v := range rep.Verdicts {
@@ -302,15 +326,15 @@ func TestCheckBadInput(t *testing.T) {
 	_, err = preflight.Check(ctx, preflight.Options{Target: preflight.Target{BaseDir: dir, Release: "nosuch"}}, a)
 	assert.ErrorIs(t, err, preflight.ErrTarget)
 	assert.ErrorContains(t, err, filepath.Join(dir, "lib/modules/nosuch"))
-	_, err = preflight.Check(ctx, preflight.Options{Target: tr.target(true)}, a, b)
+	_, err = preflight.Check(ctx, tr.options(true), a, b)
 	assert.ErrorIs(t, err, preflight.ErrSameName)
-	_, err = preflight.Check(ctx, preflight.Options{Target: tr.target(true)}, filepath.Join(dir, "nosuch.ko"))
+	_, err = preflight.Check(ctx, tr.options(true), filepath.Join(dir, "nosuch.ko"))
 	assert.ErrorContains(t, err, "nosuch.ko")
 	bad := tr.target(true)
 	bad.Symvers = filepath.Join(dir, "nosuch.symvers")
 	_, err = preflight.Check(ctx, preflight.Options{Target: bad}, a)
 	assert.ErrorContains(t, err, "nosuch.symvers")
-	rep, err := preflight.Check(ctx, preflight.Options{Target: tr.target(true)}, garbage)
+	rep, err := preflight.Check(ctx, tr.options(true), garbage)
 	require.NoError(t, err)
 	require.Len(t, rep.Verdicts, 1)
 	require.False(t, rep.Verdicts[0].Loads())

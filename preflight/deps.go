@@ -7,7 +7,7 @@ import (
 
 // dependencies fills each verdict's Deps (insmod order) and adds the
 // problems of dependencies among the candidates that will not load.
-func (ck *checker) dependencies(cands []*candidate) {
+func (ck *moduleChecker) dependencies(cands []*candidate) {
 	own := make(map[*candidate]bool, len(cands))
 	for _, c := range cands {
 		own[c] = len(c.verdict.Problems) > 0

@@ -56,4 +56,11 @@
 // Without certificates the signature is not read: a module whose
 // signature does not verify against a key the kernel holds is refused even
 // by a kernel that does not enforce signatures.
+//
+// Check reads the whole target tree (every module, decompressed) to
+// resolve the candidates' symbols in it. A program that checks several
+// sets of modules against one target opens it once (Open) and checks
+// each set with the Checker, which reads the target's modules at its
+// first Check only; Options.Cache shares that reading between Checkers
+// of one tree (with and without Module.symvers, say).
 package preflight

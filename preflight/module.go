@@ -23,8 +23,8 @@ func readImage(path string, maxSize int64) ([]byte, error) {
 	return modfile.DecompressBytes(data, maxSize)
 }
 
-// checker holds what the checks of every module share.
-type checker struct {
+// moduleChecker holds what the checks of every module share.
+type moduleChecker struct {
 	opts        Options
 	facts       kernelFacts
 	kernelCRC   map[string]uint64
@@ -36,7 +36,7 @@ type checker struct {
 }
 
 // checkAll makes each module's own checks, opts.Jobs at a time.
-func (ck *checker) checkAll(ctx context.Context, cands []*candidate) error {
+func (ck *moduleChecker) checkAll(ctx context.Context, cands []*candidate) error {
 	work := make(chan *candidate)
 	var wg sync.WaitGroup
 	for range min(ck.opts.Jobs, max(len(cands), 1)) {
@@ -58,7 +58,7 @@ func (ck *checker) checkAll(ctx context.Context, cands []*candidate) error {
 }
 
 // check makes one module's own checks, in the kernel's order.
-func (ck *checker) check(c *candidate) {
+func (ck *moduleChecker) check(c *candidate) {
 	v := &c.verdict
 	v.Module, v.Name = c.path, c.name
 	file, err := fileio.ReadInput(c.path, ck.opts.MaxModuleSize)
@@ -157,7 +157,7 @@ type moduleImports struct {
 // symbol checks one import the way simplify_symbols, resolve_symbol,
 // check_version and verify_namespace_is_imported do; it returns nil when
 // the kernel accepts it (or it cannot be told).
-func (ck *checker) symbol(c *candidate, imp depmod.Import, mi *moduleImports) *Problem {
+func (ck *moduleChecker) symbol(c *candidate, imp depmod.Import, mi *moduleImports) *Problem {
 	v := &c.verdict
 	have, known := imp.OwnerCRC, imp.OwnerCRCKnown
 	found := imp.Found
@@ -203,7 +203,7 @@ func (ck *checker) symbol(c *candidate, imp depmod.Import, mi *moduleImports) *P
 }
 
 // namespace is verify_namespace_is_imported.
-func (ck *checker) namespace(c *candidate, imp depmod.Import, exp export, mi *moduleImports) *Problem {
+func (ck *moduleChecker) namespace(c *candidate, imp depmod.Import, exp export, mi *moduleImports) *Problem {
 	if exp.namespace == "" || mi.namespaces[exp.namespace] {
 		return nil
 	}

@@ -2,6 +2,8 @@ package preflight
 
 import (
 	"crypto/x509"
+
+	"github.com/gokmod/modprobe/depmod"
 )
 
 // Options say what to check the modules against.
@@ -18,6 +20,11 @@ type Options struct {
 	// Jobs is how many modules are read at once; 0 is
 	// runtime.GOMAXPROCS(0).
 	Jobs int
+	// Cache, if set, keeps what is read of the target's modules (and the
+	// candidates) for every Check and Checker given it: checks against
+	// one tree, whatever their Symvers or SystemMap, then read each
+	// unchanged file once. Nil gives each Checker a cache of its own.
+	Cache *depmod.ModuleCache
 }
 
 // Report is the answer for every module checked.

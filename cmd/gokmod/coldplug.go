@@ -115,7 +115,7 @@ func runColdplug(e *env, argv0 string, args []string) int {
 		if opts.SysfsDir != "" {
 			lopts.SysfsDir = opts.SysfsDir
 		}
-		l, err := modprobe.Open(e.LoaderOptions(lopts))
+		l, err := e.OpenLoader(lopts)
 		if err != nil {
 			fmt.Fprintf(e.Stderr, "coldplug: %v\n", err)
 			return 1

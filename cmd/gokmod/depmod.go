@@ -184,10 +184,14 @@ func runDepmod(e *env, argv0 string, args []string) (status int) {
 	}
 	log.priority = verbose
 	opts.Log = func(l depmod.Level, msg string) { log.printf(int(l), "%s\n", msg) }
-	if !kmod30 && depmod.CheckDirs(opts) != nil {
+	ok, layered := depmodLayers(e, log, &opts)
+	if !ok {
 		return 1
 	}
-	if maybeAll {
+	if !layered && !kmod30 && depmod.CheckDirs(opts) != nil {
+		return 1
+	}
+	if maybeAll && !layered {
 		if opts.DryRun != nil {
 			return 0
 		}

@@ -67,6 +67,11 @@ func TestImportGraphStartsLean(t *testing.T) {
 		}
 	}
 	assert.Empty(t, found, "cmd/gokmod depends on the standard library's cryptography")
+	// Nor debug/elf (for a dozen constants it brought debug/dwarf,
+	// compress/zlib and their package inits: ~25 page faults more at
+	// every start; internal/elfmod spells the numbers it reads).
+	assert.NotContains(t, gokmod, "debug/elf")
+	assert.NotContains(t, gokmod, "debug/dwarf")
 	// The check sees them where they are: the worker signs modules.
 	assert.Contains(t, goListDeps(t, "../worker"), "crypto/sha256")
 }

@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/gokmod/modprobe"
+	"github.com/gokmod/modprobe/internal/cli"
 	"github.com/gokmod/modprobe/internal/getopt"
 	"github.com/gokmod/modprobe/internal/kmodlog"
 )
@@ -79,13 +80,22 @@ func (t *simpleTool) otherOption(c rune) int {
 }
 
 // open opens a Loader as kmod_new(NULL, &null_config) does: the running
-// kernel's module directory and no configuration files.
-func (t *simpleTool) open(verbose int) (*modprobe.Loader, error) {
-	l, err := modprobe.Open(t.env.LoaderOptions(modprobe.Options{
+// kernel's module directory and no configuration files. A tool that
+// inserts (insmod) also denies what the host's deny list file names.
+func (t *simpleTool) open(verbose int, inserts bool) (*modprobe.Loader, error) {
+	o := t.env.LoaderOptions(modprobe.Options{
 		ConfigPaths: []string{},
 		Logger:      slog.New(slogHandler{t.log}),
 		Compat:      t.compat,
-	}))
+	})
+	if inserts {
+		deny, err := t.env.DenyFromFile()
+		if err != nil {
+			return nil, err
+		}
+		o.Deny = append(o.Deny, deny...)
+	}
+	l, err := modprobe.Open(o)
 	if err == nil {
 		t.log.setupKmodLog(verbose)
 	}
@@ -141,8 +151,11 @@ func runInsmod(e *env, argv0 string, args []string) (status int) {
 		return 1
 	}
 	opts := strings.Join(operands[1:], " ")
-	l, err := t.open(verbose)
+	l, err := t.open(verbose, true)
 	if err != nil {
+		if cli.OwnError(err) {
+			t.log.printf(logErr, "%v\n", err)
+		}
 		t.log.printf(logErr, "kmod_new() failed!\n")
 		return 1
 	}

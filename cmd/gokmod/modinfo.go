@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/gokmod/modprobe"
+	"github.com/gokmod/modprobe/internal/cli"
 	"github.com/gokmod/modprobe/internal/elfmod"
 	"github.com/gokmod/modprobe/internal/fileio"
 	"github.com/gokmod/modprobe/internal/getopt"
@@ -102,8 +103,11 @@ func runModinfo(e *env, argv0 string, args []string) (status int) {
 			opts.ModuleDir = opts.ModuleDir[:4095]
 		}
 	}
-	l, err := modprobe.Open(e.LoaderOptions(opts))
+	l, err := e.OpenLoader(opts)
 	if err != nil {
+		if cli.OwnError(err) {
+			m.log.printf(logErr, "%v\n", err)
+		}
 		m.log.printf(logErr, "kmod_new() failed!\n")
 		return 1
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gokmod/modprobe"
+	"github.com/gokmod/modprobe/internal/cli"
 	"github.com/gokmod/modprobe/internal/elfmod"
 	"github.com/gokmod/modprobe/internal/getopt"
 	"github.com/gokmod/modprobe/internal/kernel"
@@ -240,6 +241,9 @@ func (m *modprobeCmd) main(args []string) int {
 	}
 	l, err := m.openLoader(opts)
 	if err != nil {
+		if cli.OwnError(err) {
+			m.log.printf(logErr, "%v\n", err)
+		}
 		m.log.printf(logErr, "kmod_new() failed!\n")
 		return -1
 	}
@@ -714,7 +718,7 @@ General Options:
 func (m *modprobeCmd) openLoader(o modprobe.Options) (*modprobe.Loader, error) {
 	o.Logger = slog.New(slogHandler{m.log})
 	o.Compat = m.compat
-	l, err := modprobe.Open(m.env.LoaderOptions(o))
+	l, err := m.env.OpenLoader(o)
 	if err != nil {
 		return nil, err
 	}

@@ -74,7 +74,7 @@ func runModulesLoad(e *env, argv0 string, args []string) int {
 			return 1
 		}
 		// systemd logs libkmod's messages at debug level only.
-		l, err := modprobe.Open(e.LoaderOptions(modprobe.Options{Compat: compat, Logger: slog.New(slog.DiscardHandler)}))
+		l, err := e.OpenLoader(modprobe.Options{Compat: compat, Logger: slog.New(slog.DiscardHandler)})
 		if err != nil {
 			fmt.Fprintf(e.Stderr, "Failed to initialize kmod context: %v\n", err)
 			return 1

@@ -55,7 +55,7 @@ func runRmmod(e *env, argv0 string, args []string) (status int) {
 		t.log.printf(logErr, "missing module name.\n")
 		return 1
 	}
-	l, err := t.open(verbose)
+	l, err := t.open(verbose, false)
 	if err != nil {
 		t.log.printf(logErr, "kmod_new() failed!\n")
 		return 1

@@ -5,6 +5,8 @@ package cli
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -87,6 +89,69 @@ func (e *Env) LoaderOptions(o modprobe.Options) modprobe.Options {
 	}
 	return o
 }
+
+// LowerDirsEnv is the environment variable that makes a tool's module
+// tree layered: module directories, separated by ':', under the one its
+// options name (modprobe.Options.LowerDirs), in precedence order.
+const LowerDirsEnv = "GOKMOD_LOWER_DIRS"
+
+// DenyFromFile returns the host's deny list file's entries
+// (modprobe.DenyFile, or the file modprobe.DenyFileEnv names), for every
+// tool that may insert a module. Its error wraps modprobe.ErrDenyFile.
+func (e *Env) DenyFromFile() ([]string, error) {
+	path := modprobe.DenyFile
+	if v, ok := e.Getenv(modprobe.DenyFileEnv); ok {
+		if v == "" {
+			return nil, nil
+		}
+		path = v
+	}
+	return modprobe.ReadDenyFile(path)
+}
+
+// OwnError reports whether err is one of gokmod's own reasons a tool
+// could not open its Loader (a deny list file, a layered tree), which
+// kmod has no message for: the tool prints it before kmod's "kmod_new()
+// failed!".
+func OwnError(err error) bool {
+	return errors.Is(err, ErrLayers) || errors.Is(err, modprobe.ErrDenyFile)
+}
+
+// OpenLoader opens the Loader of a tool that resolves module names
+// (modprobe, modinfo, coldplug, modules-load) with LoaderOptions and
+// the deny list file's entries (DenyFromFile), over
+// the layered tree LowerDirsEnv names if it is set. Indexing a layered
+// tree reads every module of every layer: the collector runs for it, and
+// a signal stops it.
+func (e *Env) OpenLoader(o modprobe.Options) (*modprobe.Loader, error) {
+	o = e.LoaderOptions(o)
+	deny, err := e.DenyFromFile()
+	if err != nil {
+		return nil, err
+	}
+	o.Deny = append(o.Deny, deny...)
+	if v, ok := e.Getenv(LowerDirsEnv); ok && v != "" {
+		for _, d := range filepath.SplitList(v) {
+			if d != "" {
+				o.LowerDirs = append(o.LowerDirs, d)
+			}
+		}
+	}
+	if len(o.LowerDirs) == 0 {
+		return modprobe.Open(o)
+	}
+	e.WorkKeepsTree()
+	l, err := modprobe.OpenContext(e.LookupContext(), o)
+	if err != nil {
+		return nil, fmt.Errorf("%w (%s): %w", ErrLayers, LowerDirsEnv, err)
+	}
+	return l, nil
+}
+
+// ErrLayers: the layered tree of OpenLoader could not be indexed. kmod has
+// no such tree, so its message ("kmod_new() failed!") says nothing of
+// why: a tool prints this error before it.
+var ErrLayers = errors.New("layered module tree")
 
 // UsageName is how a tool is called in its usage: the link's name, or
 // "gokmod TOOL".

@@ -8,6 +8,7 @@ package config
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -26,6 +27,18 @@ const (
 	// libkmod stored), and no /usr/lib/modprobe.d.
 	Kmod30
 )
+
+// String returns the GOKMOD_COMPAT word for d: "kmod34" or "kmod30" (the
+// public name of the type is modprobe.Compat).
+func (d Dialect) String() string {
+	switch d {
+	case Latest:
+		return "kmod34"
+	case Kmod30:
+		return "kmod30"
+	}
+	return "Compat(" + strconv.Itoa(int(d)) + ")"
+}
 
 // DefaultPaths returns the directories kmod searches when no -C is given,
 // in precedence order: for two files with the same name the first

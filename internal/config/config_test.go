@@ -1,11 +1,15 @@
 package config
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 func load(t *testing.T, files map[string]string, paths ...string) (*Config, []Diag) {
@@ -214,5 +218,67 @@ func TestUnstatableEntry(t *testing.T) {
 		if len(c.Aliases) != tc.aliases || named != tc.diag {
 			t.Errorf("dialect %d: %d aliases, message %v (%+v); want %d, %v", tc.dialect, len(c.Aliases), named, diags, tc.aliases, tc.diag)
 		}
+	}
+}
+
+// byteLoopLines is logicalLines as it was written first, one byte at a
+// time: the oracle for the fast path that gives a line without a
+// backslash as it is.
+func byteLoopLines(data []byte, eofByte bool, fn func(line []byte, num int)) {
+	num := 0
+	buf := make([]byte, 0, 256)
+	for i := 0; ; {
+		if i >= len(data) {
+			if len(buf) > 0 {
+				num++
+				fn(cutNUL(buf), num)
+			}
+			return
+		}
+		c := data[i]
+		i++
+		switch c {
+		case '\n':
+			num++
+			fn(cutNUL(buf), num)
+			buf = buf[:0]
+		case '\\':
+			if i >= len(data) {
+				if eofByte {
+					buf = append(buf, 0xff)
+				}
+				continue
+			}
+			c = data[i]
+			i++
+			if c == '\n' {
+				num++
+				continue
+			}
+			buf = append(buf, c)
+		default:
+			buf = append(buf, c)
+		}
+	}
+}
+
+// TestLogicalLinesMatchesByteLoop: on random text of newlines,
+// backslashes, NULs and letters, both dialects, logicalLines gives the
+// lines and numbers the byte loop gives.
+func TestLogicalLinesMatchesByteLoop(t *testing.T) {
+	collect := func(split func([]byte, bool, func([]byte, int)), data []byte, eofByte bool) []string {
+		var out []string
+		split(data, eofByte, func(line []byte, n int) { out = append(out, fmt.Sprintf("%q@%d", line, n)) })
+		return out
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	alphabet := []byte("ab \t\\\n\n\x00#")
+	for i := range 20000 {
+		data := make([]byte, rng.IntN(40))
+		for j := range data {
+			data[j] = alphabet[rng.IntN(len(alphabet))]
+		}
+		eofByte := i%2 == 0
+		require.Equal(t, collect(byteLoopLines, data, eofByte), collect(logicalLines, data, eofByte), "input %q, eofByte %v", data, eofByte)
 	}
 }

@@ -25,6 +25,11 @@ type Source struct {
 	// modules.weakdep are read as configuration files named after
 	// themselves.
 	ModuleDir string
+	// ModuleFiles, if not nil, hold the module directory's files by
+	// name: modules.softdep and modules.weakdep are taken from it rather
+	// than read (a layered tree's, which package depmod made in
+	// memory). A name it lacks is a file that does not exist.
+	ModuleFiles map[string][]byte
 	// Paths are the directories or files to read, in precedence order.
 	// nil means DefaultPaths(); an empty slice means none.
 	Paths []string
@@ -42,6 +47,7 @@ type confFile struct {
 	name   string // sort key: the base name
 	path   string // full path to open
 	single bool   // given directly rather than found in a directory
+	memory bool   // held in Source.ModuleFiles, not read
 }
 
 // Load reads the configuration from src. diag, if not nil, receives every
@@ -71,7 +77,7 @@ func Load(src Source, diag func(Diag)) *Config {
 			pseudo = pseudo[:1]
 		}
 		for _, name := range pseudo {
-			insert(confFile{name: name, path: src.ModuleDir + "/" + name}, src.ModuleDir)
+			insert(confFile{name: name, path: src.ModuleDir + "/" + name, memory: src.ModuleFiles != nil}, src.ModuleDir)
 		}
 	}
 	for _, p := range paths {
@@ -119,7 +125,16 @@ func Load(src Source, diag func(Diag)) *Config {
 			diag(Diag{Code: PathTooLong, Msg: fmt.Sprintf("Error parsing %s/%s: path too long", dir, cf.name)})
 			continue
 		}
-		data, err := readFile(cf.path)
+		var data []byte
+		var err error
+		if cf.memory {
+			var ok bool
+			if data, ok = src.ModuleFiles[cf.name]; !ok {
+				continue
+			}
+		} else {
+			data, err = readFile(cf.path)
+		}
 		if err != nil && data == nil {
 			continue // libkmod skips files it cannot open, silently
 		}

@@ -13,41 +13,63 @@ import (
 // backslash before any other byte keeps only that byte, and a backslash at
 // the end of the file is dropped (kmod 30 stores the EOF it reads as a
 // 0xff byte instead: eofByte). fn gets each line, cut at its first NUL
-// byte as C would see it, and the number of its last physical line.
+// byte as C would see it, and the number of its last physical line; the
+// line is valid during the call only (it is data itself or a buffer
+// reused for the next line).
 func logicalLines(data []byte, eofByte bool, fn func(line []byte, num int)) {
 	num := 0
-	buf := make([]byte, 0, 256)
-	for i := 0; ; {
-		if i >= len(data) {
-			if len(buf) > 0 {
+	var buf []byte
+lines:
+	for len(data) > 0 {
+		end := bytes.IndexByte(data, '\n')
+		line, rest := data, []byte(nil)
+		if end >= 0 {
+			line, rest = data[:end], data[end+1:]
+		}
+		if bytes.IndexByte(line, '\\') < 0 {
+			// Without a backslash the physical line is the logical one:
+			// given as it is, not copied byte by byte.
+			num++
+			fn(cutNUL(line), num)
+			data = rest
+			continue
+		}
+		// A backslash: the line is joined byte by byte, up to the
+		// newline that ends it, however many physical lines it takes.
+		buf = buf[:0]
+		for i := 0; ; {
+			if i >= len(data) {
+				if len(buf) > 0 {
+					num++
+					fn(cutNUL(buf), num)
+				}
+				return
+			}
+			c := data[i]
+			i++
+			switch c {
+			case '\n':
 				num++
 				fn(cutNUL(buf), num)
-			}
-			return
-		}
-		c := data[i]
-		i++
-		switch c {
-		case '\n':
-			num++
-			fn(cutNUL(buf), num)
-			buf = buf[:0]
-		case '\\':
-			if i >= len(data) {
-				if eofByte {
-					buf = append(buf, 0xff)
+				data = data[i:]
+				continue lines
+			case '\\':
+				if i >= len(data) {
+					if eofByte {
+						buf = append(buf, 0xff)
+					}
+					continue
 				}
-				continue
+				c = data[i]
+				i++
+				if c == '\n' {
+					num++
+					continue
+				}
+				buf = append(buf, c)
+			default:
+				buf = append(buf, c)
 			}
-			c = data[i]
-			i++
-			if c == '\n' {
-				num++
-				continue
-			}
-			buf = append(buf, c)
-		default:
-			buf = append(buf, c)
 		}
 	}
 }

@@ -39,7 +39,6 @@ package elfmod
 
 import (
 	"bytes"
-	"debug/elf"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -55,7 +54,18 @@ var ErrNoSection = errors.New("section not found")
 
 // ErrNoModinfo is wrapped by Modinfo when the image has no .modinfo
 // section (kmod reports -ENODATA to modinfo users).
-var ErrNoModinfo = fmt.Errorf("no .modinfo: %w", ErrNoSection)
+var ErrNoModinfo error = &wrappedSentinel{msg: "no .modinfo: " + ErrNoSection.Error(), err: ErrNoSection}
+
+// wrappedSentinel is a sentinel error wrapping another, as fmt.Errorf's
+// %w would, made without fmt: a package variable's value is computed at
+// every process's start.
+type wrappedSentinel struct {
+	msg string
+	err error
+}
+
+func (e *wrappedSentinel) Error() string { return e.msg }
+func (e *wrappedSentinel) Unwrap() error { return e.err }
 
 // FormatError describes why an image or one of its sections was rejected.
 // Offset is the byte offset in the image the problem was found at, or -1.
@@ -116,10 +126,10 @@ type KeyValue struct {
 
 // Symbol is a symbol with its modversions CRC.
 //
-// Bind is the ELF binding (elf.STB_LOCAL, elf.STB_GLOBAL, elf.STB_WEAK or
-// another raw value) for Exports taken from .symtab; elf.STB_GLOBAL for
+// Bind is the ELF binding (STBLocal, STBGlobal, STBWeak or
+// another raw value) for Exports taken from .symtab; STBGlobal for
 // exports read from __ksymtab_strings and for Versions entries; and
-// elf.STB_WEAK or elf.STB_GLOBAL for Undefined symbols.
+// STBWeak or STBGlobal for Undefined symbols.
 type Symbol struct {
 	CRC  uint64
 	Name string
@@ -141,33 +151,33 @@ const (
 // module image the way kmod_elf_new does and returns a Module reading
 // from image. It does not copy image.
 func Parse(image []byte) (*Module, error) {
-	if len(image) <= elf.EI_NIDENT || !bytes.HasPrefix(image, []byte(elf.ELFMAG)) {
+	if len(image) <= eiNIdent || !bytes.HasPrefix(image, []byte(ELFMag)) {
 		return nil, formatErr("", 0, "bad ELF magic")
 	}
 	m := &Module{img: image}
 	var shdrSize uint64
-	switch elf.Class(image[elf.EI_CLASS]) {
-	case elf.ELFCLASS32:
+	switch image[eiClass] {
+	case class32:
 		if len(image) <= ehdr32Size {
 			return nil, formatErr("", 0, "truncated ELF header")
 		}
 		shdrSize = shdr32Size
-	case elf.ELFCLASS64:
+	case class64:
 		if len(image) <= ehdr64Size {
 			return nil, formatErr("", 0, "truncated ELF header")
 		}
 		m.is64 = true
 		shdrSize = shdr64Size
 	default:
-		return nil, formatErr("", elf.EI_CLASS, "unknown ELF class %d", image[elf.EI_CLASS])
+		return nil, formatErr("", eiClass, "unknown ELF class %d", image[eiClass])
 	}
-	switch elf.Data(image[elf.EI_DATA]) {
-	case elf.ELFDATA2LSB:
+	switch image[eiData] {
+	case data2LSB:
 		m.bo = binary.LittleEndian
-	case elf.ELFDATA2MSB:
+	case data2MSB:
 		m.bo = binary.BigEndian
 	default:
-		return nil, formatErr("", elf.EI_DATA, "unknown ELF data encoding %d", image[elf.EI_DATA])
+		return nil, formatErr("", eiData, "unknown ELF data encoding %d", image[eiData])
 	}
 	m.le64 = m.is64 && m.bo == binary.ByteOrder(binary.LittleEndian)
 
@@ -207,18 +217,18 @@ func Parse(image []byte) (*Module, error) {
 }
 
 // Class returns the ELF class of the image.
-func (m *Module) Class() elf.Class {
+func (m *Module) Class() Class {
 	if m.is64 {
-		return elf.ELFCLASS64
+		return Class64
 	}
-	return elf.ELFCLASS32
+	return Class32
 }
 
 // ByteOrder returns the byte order of the image.
 func (m *Module) ByteOrder() binary.ByteOrder { return m.bo }
 
-// Machine returns e_machine.
-func (m *Module) Machine() elf.Machine { return elf.Machine(m.machine) }
+// Machine returns e_machine (debug/elf's Machine numbers).
+func (m *Module) Machine() uint16 { return m.machine }
 
 func add(a, b uint64) (uint64, bool) {
 	s := a + b
@@ -310,16 +320,45 @@ func (m *Module) section(idx uint16) (off, size uint64, nameoff uint32, ok bool)
 // findSection returns the first section named name, skipping invalid
 // section headers as kmod_elf_get_section does.
 func (m *Module) findSection(name string) (off, size uint64, found bool) {
+	_, off, size, found = m.findSectionIndex(name)
+	return off, size, found
+}
+
+// findSectionIndex is findSection with the section's index.
+func (m *Module) findSectionIndex(name string) (idx uint16, off, size uint64, found bool) {
 	for i := uint16(1); i < m.shnum; i++ {
 		o, s, n, ok := m.section(i)
 		if !ok || uint64(n) >= m.strSize {
 			continue
 		}
 		if string(m.nameBytes(m.strOff+uint64(n))) == name {
-			return o, s, true
+			return i, o, s, true
 		}
 	}
-	return 0, 0, false
+	return 0, 0, 0, false
+}
+
+// SectionFlagsByte returns, for the first section named name (found as
+// kmod_elf_find_section finds it, invalid headers skipped), the offset in
+// the image of the byte of its header's sh_flags that holds SHF_ALLOC
+// (the flags word's least significant byte), and the section's file
+// range [start, end). ok is false when there is no such section.
+func (m *Module) SectionFlagsByte(name string) (flags, start, end uint64, ok bool) {
+	idx, off, size, ok := m.findSectionIndex(name)
+	if !ok {
+		return 0, 0, 0, false
+	}
+	// sh_flags follows sh_name and sh_type in both classes: a word of 8
+	// bytes (64-bit) or 4 (32-bit), its low byte first or last.
+	var hsize, width uint64 = shdr32Size, 4
+	if m.is64 {
+		hsize, width = shdr64Size, 8
+	}
+	flags = m.shoff + uint64(idx)*hsize + 8
+	if m.bo != binary.ByteOrder(binary.LittleEndian) {
+		flags += width - 1
+	}
+	return flags, off, off + size, true
 }
 
 // SectionSize returns the size of the first section named name, as
@@ -376,7 +415,7 @@ func (m *Module) crcSize() uint64 {
 // Versions returns the __versions entries as kmod_elf_get_modversions
 // does: a CRC (u32 on 32-bit classes, u64 on 64-bit ones) followed by a
 // name filling the rest of a 64-byte record, in section order, with one
-// leading '.' removed from names. Bind is elf.STB_GLOBAL. A missing
+// leading '.' removed from names. Bind is STBGlobal. A missing
 // section gives an error wrapping ErrNoSection; an empty one gives none.
 func (m *Module) Versions() ([]Symbol, error) {
 	off, size, ok := m.findSection("__versions")
@@ -397,7 +436,7 @@ func (m *Module) Versions() ([]Symbol, error) {
 		if len(name) > 0 && name[0] == '.' {
 			name = name[1:]
 		}
-		out = append(out, Symbol{CRC: crc, Name: name, Bind: byte(elf.STB_GLOBAL)})
+		out = append(out, Symbol{CRC: crc, Name: name, Bind: STBGlobal})
 	}
 	return out, nil
 }
@@ -489,7 +528,7 @@ func (m *Module) Exports() ([]Symbol, error) {
 	strs := stringsOf(m.img[off : off+size])
 	out := make([]Symbol, 0, len(strs))
 	for _, s := range strs {
-		out = append(out, Symbol{Name: s, Bind: byte(elf.STB_GLOBAL)})
+		out = append(out, Symbol{Name: s, Bind: STBGlobal})
 	}
 	return out, nil
 }
@@ -521,7 +560,7 @@ func (m *Module) crcExports() ([]Symbol, bool) {
 
 func (m *Module) resolveCRC(v uint64, shndx uint16) uint64 {
 	const bad = ^uint64(0)
-	if shndx == uint16(elf.SHN_ABS) || shndx == uint16(elf.SHN_UNDEF) {
+	if shndx == shnAbs || shndx == shnUndef {
 		return v
 	}
 	off, size, _, ok := m.section(shndx)
@@ -545,8 +584,8 @@ func (m *Module) resolveCRC(v uint64, shndx uint16) uint64 {
 // Undefined returns the symbols kmod_elf_get_dependency_symbols returns:
 // every undefined (SHN_UNDEF), non-empty-named .symtab symbol in table
 // order (except STT_REGISTER ones on SPARC), with the CRC of the first
-// __versions entry of the same name (0 if none) and Bind elf.STB_WEAK for
-// weak symbols, elf.STB_GLOBAL otherwise; then every __versions entry no
+// __versions entry of the same name (0 if none) and Bind STBWeak for
+// weak symbols, STBGlobal otherwise; then every __versions entry no
 // symbol matched (such as module_layout), with its CRC and STB_GLOBAL.
 // A __versions section of invalid size is ignored, as kmod does.
 func (m *Module) Undefined() ([]Symbol, error) {
@@ -564,12 +603,12 @@ func (m *Module) Undefined() ([]Symbol, error) {
 		first[m.cstring(verOff+(i-1)*versionLen+crcLen)] = i - 1
 	}
 	visited := make([]bool, verCount)
-	sparc := m.machine == uint16(elf.EM_SPARC) || m.machine == uint16(elf.EM_SPARCV9)
+	sparc := m.machine == emSPARC || m.machine == emSPARCV9
 
 	var out []Symbol
 	for i := uint64(1); i < t.count; i++ {
 		s := m.sym(t, i)
-		if s.shndx != uint16(elf.SHN_UNDEF) {
+		if s.shndx != shnUndef {
 			continue
 		}
 		if sparc && s.info&0xf == stRegister {
@@ -587,9 +626,9 @@ func (m *Module) Undefined() ([]Symbol, error) {
 			visited[j] = true
 			crc, _ = m.uint(verOff+j*versionLen, int(crcLen))
 		}
-		bind := byte(elf.STB_GLOBAL)
-		if elf.SymBind(s.info>>4) == elf.STB_WEAK {
-			bind = byte(elf.STB_WEAK)
+		bind := STBGlobal
+		if s.info>>4 == STBWeak {
+			bind = STBWeak
 		}
 		out = append(out, Symbol{CRC: crc, Name: name, Bind: bind})
 	}
@@ -599,7 +638,7 @@ func (m *Module) Undefined() ([]Symbol, error) {
 		}
 		p := verOff + j*versionLen
 		crc, _ := m.uint(p, int(crcLen))
-		out = append(out, Symbol{CRC: crc, Name: m.cstring(p + crcLen), Bind: byte(elf.STB_GLOBAL)})
+		out = append(out, Symbol{CRC: crc, Name: m.cstring(p + crcLen), Bind: STBGlobal})
 	}
 	return out, nil
 }

@@ -7,8 +7,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/gokmod/modprobe/internal/testmod"
 )
@@ -111,7 +115,7 @@ func TestSynthetic(t *testing.T) {
 				if c.Is64() {
 					wantClass = elf.ELFCLASS64
 				}
-				if m.Class() != wantClass || m.ByteOrder() != c.ByteOrder() {
+				if elf.Class(m.Class()) != wantClass || m.ByteOrder() != c.ByteOrder() {
 					t.Errorf("class/order = %v/%v", m.Class(), m.ByteOrder())
 				}
 
@@ -521,4 +525,60 @@ func TestSyntheticAgainstModprobe(t *testing.T) {
 		}
 	}
 	t.Logf("%d identical outputs", n)
+}
+
+// TestConstantsMatchDebugELF: the numbers the package spells itself are
+// debug/elf's.
+func TestConstantsMatchDebugELF(t *testing.T) {
+	assert.Equal(t, elf.ELFMAG, ELFMag)
+	assert.Equal(t, []int{elf.EI_CLASS, elf.EI_DATA, elf.EI_NIDENT}, []int{eiClass, eiData, eiNIdent})
+	assert.Equal(t, []elf.Class{elf.ELFCLASS32, elf.ELFCLASS64}, []elf.Class{elf.Class(Class32), elf.Class(Class64)})
+	assert.Equal(t, []elf.Data{elf.ELFDATA2LSB, elf.ELFDATA2MSB}, []elf.Data{data2LSB, data2MSB})
+	assert.Equal(t, []elf.SectionIndex{elf.SHN_UNDEF, elf.SHN_ABS}, []elf.SectionIndex{shnUndef, shnAbs})
+	assert.Equal(t, []elf.Machine{elf.EM_SPARC, elf.EM_SPARCV9}, []elf.Machine{emSPARC, emSPARCV9})
+	assert.Equal(t, elf.SHF_ALLOC, elf.SectionFlag(SHFAlloc))
+	assert.Equal(t, []elf.SymBind{elf.STB_LOCAL, elf.STB_GLOBAL, elf.STB_WEAK}, []elf.SymBind{elf.SymBind(STBLocal), elf.SymBind(STBGlobal), elf.SymBind(STBWeak)})
+}
+
+// TestSectionFlagsByte: in every class and byte order, the byte
+// SectionFlagsByte names is where debug/elf reads SHF_ALLOC of that
+// section, and the range it gives is the section's.
+func TestSectionFlagsByte(t *testing.T) {
+	for _, c := range allClasses {
+		t.Run(c.String(), func(t *testing.T) {
+			img, err := sampleModule(c, testmod.ExportPlain).ELF()
+			require.NoError(t, err)
+			ref, err := elf.NewFile(bytes.NewReader(img))
+			require.NoError(t, err)
+			m, err := Parse(img)
+			require.NoError(t, err)
+			checked := 0
+			for i, s := range ref.Sections {
+				if i == 0 || s.Type == elf.SHT_NOBITS || slices.ContainsFunc(ref.Sections[:i], func(p *elf.Section) bool { return p.Name == s.Name }) {
+					continue
+				}
+				flags, start, end, ok := m.SectionFlagsByte(s.Name)
+				require.True(t, ok, s.Name)
+				assert.Equal(t, [2]uint64{s.Offset, s.Offset + s.Size}, [2]uint64{start, end}, s.Name)
+				edited := bytes.Clone(img)
+				edited[flags] ^= SHFAlloc
+				got, err := elf.NewFile(bytes.NewReader(edited))
+				require.NoError(t, err)
+				assert.Equal(t, s.Flags^elf.SHF_ALLOC, got.Sections[i].Flags, "%s: the byte at %#x", s.Name, flags)
+				checked++
+			}
+			assert.Greater(t, checked, 3)
+			_, _, _, ok := m.SectionFlagsByte(".no_such_section")
+			assert.False(t, ok)
+		})
+	}
+}
+
+// TestErrNoModinfo: the sentinel reads and wraps as fmt.Errorf's %w made
+// it.
+func TestErrNoModinfo(t *testing.T) {
+	want := fmt.Errorf("no .modinfo: %w", ErrNoSection)
+	assert.Equal(t, want.Error(), ErrNoModinfo.Error())
+	assert.ErrorIs(t, ErrNoModinfo, ErrNoSection)
+	assert.NotErrorIs(t, ErrNoSection, ErrNoModinfo)
 }

@@ -139,7 +139,7 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		if want := elf.Class(b[elf.EI_CLASS]); m.Class() != want {
+		if want := elf.Class(b[elf.EI_CLASS]); elf.Class(m.Class()) != want {
 			t.Fatalf("Class() = %v, the header says %v", m.Class(), want)
 		}
 		if bo := map[elf.Data]binary.ByteOrder{elf.ELFDATA2LSB: binary.LittleEndian, elf.ELFDATA2MSB: binary.BigEndian}[elf.Data(b[elf.EI_DATA])]; m.ByteOrder() != bo {
@@ -183,7 +183,7 @@ func FuzzParse(f *testing.F) {
 		}
 		for _, v := range vers {
 			checkName("Versions", v.Name)
-			if v.Bind != byte(elf.STB_GLOBAL) || m.Class() == elf.ELFCLASS32 && v.CRC > 0xffffffff {
+			if v.Bind != byte(elf.STB_GLOBAL) || m.Class() == Class32 && v.CRC > 0xffffffff {
 				t.Fatalf("Versions: entry %+v", v)
 			}
 		}

@@ -4,6 +4,7 @@ package fileio
 
 import (
 	"io"
+	"io/fs"
 	"os"
 	"syscall"
 )
@@ -109,6 +110,20 @@ func Kind(path string) (isDir bool, err error) {
 
 // FileID is not available here: it reports false.
 func FileID(fi os.FileInfo) (dev, ino uint64, ok bool) { return 0, 0, false }
+
+// readInput is ReadInput, reading through an *os.File.
+func readInput(path string, limit int64) ([]byte, error) {
+	f, err := openInput(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := ReadAllBounded(f, limit)
+	if err != nil {
+		return nil, &fs.PathError{Op: "read", Path: path, Err: err}
+	}
+	return data, nil
+}
 
 // openInput opens path for ReadInput, refusing directories and named
 // pipes.

@@ -5,6 +5,7 @@ package fileio
 import (
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"syscall"
 )
@@ -51,6 +52,12 @@ func ReadFile(path string, limit int) ([]byte, error) {
 			size = int(st.Size) + 1
 		}
 	}
+	return readFD(fd, path, size, limit)
+}
+
+// readFD reads fd to its end or to limit bytes (limit < 0: no limit),
+// into a buffer of size bytes to begin with; path names it in errors.
+func readFD(fd int, path string, size, limit int) ([]byte, error) {
 	if limit >= 0 && size > limit {
 		size = limit
 	}
@@ -122,10 +129,30 @@ func OpenRegular(path string) (*os.File, error) {
 	return openChecked(path, false)
 }
 
-// openInput opens path for ReadInput: FIFOs and sockets are refused
-// without blocking, directories with EISDIR; devices are opened.
-func openInput(path string) (*os.File, error) {
-	return openChecked(path, true)
+// readInput is ReadInput on the descriptor itself: FIFOs and sockets are
+// refused without blocking, directories with EISDIR; devices are read.
+// No *os.File is made: one for a descriptor opened O_NONBLOCK would
+// register it with the runtime's network poller (whose first use creates
+// an epoll instance and an eventfd), for a file read once.
+func readInput(path string, limit int64) ([]byte, error) {
+	fd, st, err := openStat(path, true)
+	if err != nil {
+		return nil, err
+	}
+	defer syscall.Close(fd)
+	size := 512
+	if st.Mode&syscall.S_IFMT == syscall.S_IFREG && st.Size > 0 {
+		size = int(min(st.Size, limit)) + 1 // one more: the end of the file is seen at once
+	}
+	// One byte past limit tells a larger input.
+	data, err := readFD(fd, path, size, int(min(limit, math.MaxInt-1))+1)
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, pathErr("read", path, tooLarge(limit))
+	}
+	return data, nil
 }
 
 // openChecked opens path for reading without blocking on a FIFO, and
@@ -133,9 +160,20 @@ func openInput(path string) (*os.File, error) {
 // set: a directory fails with EISDIR (what reading it would say, as kmod
 // reports), anything else with ErrNotRegular.
 func openChecked(path string, devices bool) (*os.File, error) {
-	fd, _, err := openStat(path, devices)
+	fd, st, err := openStat(path, devices)
 	if err != nil {
 		return nil, err
+	}
+	if st.Mode&syscall.S_IFMT == syscall.S_IFREG {
+		// O_NONBLOCK, which kept the open from waiting on a FIFO, means
+		// nothing to a regular file's reads, but os.NewFile would take
+		// the descriptor to the network poller: its first use creates an
+		// epoll instance and an eventfd, and each file costs a refused
+		// epoll_ctl. (openStat cleared it on a device already.)
+		if err := syscall.SetNonblock(fd, false); err != nil {
+			syscall.Close(fd)
+			return nil, pathErr("open", path, err)
+		}
 	}
 	return os.NewFile(uintptr(fd), path), nil
 }

@@ -3,7 +3,6 @@ package fileio
 import (
 	"fmt"
 	"io"
-	"io/fs"
 )
 
 // ReadInput reads the whole of the input file at path, refusing one of
@@ -18,16 +17,15 @@ import (
 // file or an index: worker configurations, configuration.toml, an OCI
 // bundle's config.json.
 func ReadInput(path string, limit int64) ([]byte, error) {
-	f, err := openInput(path)
-	if err != nil {
-		return nil, err
+	if limit < 0 {
+		limit = 0
 	}
-	defer f.Close()
-	data, err := ReadAllBounded(f, limit)
-	if err != nil {
-		return nil, &fs.PathError{Op: "read", Path: path, Err: err}
-	}
-	return data, nil
+	return readInput(path, limit)
+}
+
+// tooLarge is the error of an input of more than limit bytes.
+func tooLarge(limit int64) error {
+	return fmt.Errorf("%w: more than %d bytes", ErrTooLarge, limit)
 }
 
 // ReadAllBounded reads r to its end, refusing more than limit bytes: it
@@ -43,7 +41,7 @@ func ReadAllBounded(r io.Reader, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, limit)
+		return nil, tooLarge(limit)
 	}
 	return data, nil
 }

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -32,6 +33,16 @@ func TestReadInput(t *testing.T) {
 	}
 	if _, err := ReadInput(dir, 10); !errors.Is(err, syscall.EISDIR) {
 		t.Errorf("directory: %v", err)
+	}
+	// A file whose size stat does not tell is read to its end.
+	if runtime.GOOS == "linux" {
+		got, err := ReadInput("/proc/self/status", 1<<20)
+		if err != nil || !bytes.HasPrefix(got, []byte("Name:")) || !bytes.Contains(got, []byte("\nPid:")) {
+			t.Errorf("/proc/self/status: %q %v", got, err)
+		}
+	}
+	if got, err := ReadInput(p, 0); !errors.Is(err, ErrTooLarge) || got != nil {
+		t.Errorf("limit 0: %q %v", got, err)
 	}
 	if got, err := ReadInput("/dev/null", 10); err != nil || len(got) != 0 {
 		t.Errorf("/dev/null: %q %v", got, err)

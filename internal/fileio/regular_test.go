@@ -84,3 +84,36 @@ func openFIFO(t *testing.T, open func(path string) error) error {
 		return nil
 	}
 }
+
+// TestOpenRegularBlocking: the *os.File OpenRegular gives for a regular
+// file holds a blocking descriptor (the O_NONBLOCK that kept the open from
+// waiting on a FIFO is gone), so os.NewFile left it out of the network
+// poller; its reads still work.
+func TestOpenRegularBlocking(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "m.ko")
+	require.NoError(t, os.WriteFile(p, []byte("\x7fELF module"), 0o644))
+	f, err := OpenRegular(p)
+	require.NoError(t, err)
+	defer f.Close()
+	raw, err := f.SyscallConn()
+	require.NoError(t, err)
+	var flags int
+	var errFlags error
+	require.NoError(t, raw.Control(func(fd uintptr) {
+		flags, errFlags = unixFcntlGetfl(int(fd))
+	}))
+	require.NoError(t, errFlags)
+	assert.Zero(t, flags&syscall.O_NONBLOCK, "O_NONBLOCK still set: flags %#x", flags)
+	got, err := io.ReadAll(f)
+	require.NoError(t, err)
+	assert.Equal(t, "\x7fELF module", string(got))
+}
+
+// unixFcntlGetfl is fcntl(fd, F_GETFL).
+func unixFcntlGetfl(fd int) (int, error) {
+	r, _, e := syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_GETFL, 0)
+	if e != 0 {
+		return 0, e
+	}
+	return int(r), nil
+}

@@ -220,3 +220,36 @@ func (s *Set) Close() error {
 	}
 	return errors.Join(errs...)
 }
+
+// FromData makes a Set of binary indexes held in memory, by file name
+// (Kind.File), as package depmod's Indexes returns them for a layered
+// tree. dir names the module directory the paths in modules.dep are
+// relative to. An index that is absent or empty has no entries and, as
+// in Load, puts every index in ReinsertOrder (depmod writes an empty
+// modules.builtin.bin for a tree without modules.builtin, which libkmod
+// cannot use); one that is not an index is an error.
+func FromData(dir string, files map[string][]byte) (*Set, error) {
+	s := &Set{dir: dir, log: func(error) {}}
+	for k := Kind(0); k < numKinds; k++ {
+		sl := &s.slots[k]
+		sl.once.Do(func() {})
+		data := files[k.File()]
+		if len(data) == 0 {
+			if k != BuiltinAlias {
+				s.order = ReinsertOrder
+			}
+			continue
+		}
+		x, err := New(data)
+		if err != nil {
+			return nil, &PathError{Path: filepath.Join(dir, k.File()), Err: err}
+		}
+		sl.src, sl.idx = FromBin, x
+	}
+	for k := range s.slots {
+		if x := s.slots[k].idx; x != nil {
+			x.SetOrder(s.order)
+		}
+	}
+	return s, nil
+}

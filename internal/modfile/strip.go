@@ -2,66 +2,33 @@ package modfile
 
 import (
 	"bytes"
-	"debug/elf"
-	"encoding/binary"
 	"fmt"
 	"syscall"
+
+	"github.com/gokmod/modprobe/internal/elfmod"
 )
 
 // The forced loads of kmod's init_module path edit a copy of the module
 // image: --force-modversion hides the __versions section from the kernel
 // (its SHF_ALLOC flag is cleared) and --force-vermagic blanks the
-// vermagic= string in .modinfo. A malformed image is reported, never a
-// panic: debug/elf checks the headers and every offset is checked again
-// here against the image.
+// vermagic= string in .modinfo. The image is read as libkmod reads it
+// (package elfmod: kmod_elf_new's checks, kmod_elf_find_section's
+// skipping of invalid section headers); a malformed image is reported,
+// never a panic.
 
 // elfSection finds the named section of a module image and returns the
 // offset of the byte holding SHF_ALLOC in its header's flags, and the
 // section's file range.
 func elfSection(image []byte, name string) (allocByte int, start, end int, err error) {
-	f, err := elf.NewFile(bytes.NewReader(image))
+	m, err := elfmod.Parse(image)
 	if err != nil {
 		return 0, 0, 0, fmt.Errorf("%w: %v", syscall.ENOEXEC, err)
 	}
-	defer f.Close()
-	var shoff uint64
-	var shentsize uint64
-	switch f.Class {
-	case elf.ELFCLASS64:
-		if len(image) < 64 {
-			return 0, 0, 0, syscall.ENOEXEC
-		}
-		shoff = f.ByteOrder.Uint64(image[0x28:])
-		shentsize = uint64(f.ByteOrder.Uint16(image[0x3a:]))
-	case elf.ELFCLASS32:
-		if len(image) < 52 {
-			return 0, 0, 0, syscall.ENOEXEC
-		}
-		shoff = uint64(f.ByteOrder.Uint32(image[0x20:]))
-		shentsize = uint64(f.ByteOrder.Uint16(image[0x2e:]))
-	default:
-		return 0, 0, 0, syscall.ENOEXEC
+	flags, s, e, ok := m.SectionFlagsByte(name)
+	if !ok {
+		return 0, 0, 0, syscall.ENOENT
 	}
-	for i, s := range f.Sections {
-		if s.Name != name {
-			continue
-		}
-		// sh_flags follows sh_name and sh_type in both classes.
-		hdr := shoff + uint64(i)*shentsize + 8
-		if hdr+8 > uint64(len(image)) || s.Offset+s.FileSize > uint64(len(image)) || s.Offset > s.Offset+s.FileSize {
-			return 0, 0, 0, syscall.ENOEXEC
-		}
-		if f.ByteOrder != binary.LittleEndian {
-			// the flags word's lowest byte is its last
-			if f.Class == elf.ELFCLASS64 {
-				hdr += 7
-			} else {
-				hdr += 3
-			}
-		}
-		return int(hdr), int(s.Offset), int(s.Offset + s.FileSize), nil
-	}
-	return 0, 0, 0, syscall.ENOENT
+	return int(flags), int(s), int(e), nil
 }
 
 // stripModversions clears SHF_ALLOC on the __versions section.
@@ -70,7 +37,7 @@ func StripModversions(image []byte) error {
 	if err != nil {
 		return err
 	}
-	image[b] &^= byte(elf.SHF_ALLOC)
+	image[b] &^= elfmod.SHFAlloc
 	return nil
 }
 
@@ -105,7 +72,7 @@ func ThisModuleName(image []byte) (string, error) {
 		return "", err
 	}
 	off, n := 24, 56
-	if image[4] == byte(elf.ELFCLASS32) { // elfSection checked the identification
+	if image[4] == byte(elfmod.Class32) { // elfSection checked the identification
 		off, n = 12, 60
 	}
 	if end-start < off+1 {

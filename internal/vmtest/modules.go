@@ -32,6 +32,10 @@ func Modules() []string {
 		// test loads; the Debian 13 image carries it edited to declare
 		// a weak dependency (WeakdepModule).
 		"nlmon",
+		// A filesystem the kernel asks for itself (request_module of
+		// fs-minix for a mount of that type), for the deny list file's
+		// test.
+		"minix",
 	}
 }
 

@@ -86,3 +86,46 @@ func TestDenyList(t *testing.T) {
 		unloadAll(t)
 	}
 }
+
+// TestDenyFileKernelRequests: the host's deny list file stops the
+// kernel's own module requests, which run /proc/sys/kernel/modprobe with
+// the kernel's environment (no GOKMOD_DENY): with minix in
+// /etc/gokmod/deny.conf, a mount of a minix filesystem, which makes the
+// kernel ask for fs-minix, finds no such filesystem and minix stays out;
+// without the file, the same mount brings minix in (and then fails, there
+// being no device).
+func TestDenyFileKernelRequests(t *testing.T) {
+	freshKernel(t)
+	modulePath(t, "minix") // in the image: a refusal below is the deny list's
+	link := filepath.Join(t.TempDir(), "modprobe")
+	if err := os.Symlink("/bin/gokmod", link); err != nil {
+		t.Fatal(err)
+	}
+	const helper = "/proc/sys/kernel/modprobe"
+	old := readFile(t, helper)
+	if err := os.WriteFile(helper, []byte(link), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.WriteFile(helper, []byte(old), 0o644) })
+	if err := os.MkdirAll(filepath.Dir(modprobe.DenyFile), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(modprobe.DenyFile, []byte("# no old filesystems on this host\nminix\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.Remove(modprobe.DenyFile) })
+
+	target := t.TempDir()
+	mountMinix := func() error {
+		return syscall.Mount("/dev/gokmod-no-such-device", target, "minix", syscall.MS_RDONLY, "")
+	}
+	if err := mountMinix(); !errors.Is(err, syscall.ENODEV) || live(t, "minix") {
+		t.Errorf("with minix denied: mount error %v, live %v; want ENODEV (no such filesystem) and no minix", err, liveModules(t))
+	}
+	if err := os.Remove(modprobe.DenyFile); err != nil {
+		t.Fatal(err)
+	}
+	if err := mountMinix(); errors.Is(err, syscall.ENODEV) || !live(t, "minix") {
+		t.Errorf("without the file: mount error %v, live %v; want minix loaded by the kernel's request", err, liveModules(t))
+	}
+}
