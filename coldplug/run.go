@@ -63,9 +63,10 @@ type Report struct {
 }
 
 // Run loads the drivers of the devices sysfs shows, as udev does at
-// boot: every alias of the first walk is queued for a pool of loaders,
-// and so is the alias of every device the kernel adds meanwhile (its
-// uevent), so that a driver's devices load as soon as they appear; once
+// boot: every alias of the first walk is queued for a pool of loaders as
+// the walk finds it (the loads start while the walk goes on), and so is
+// the alias of every device the kernel adds meanwhile (its uevent), so
+// that a driver's devices load as soon as they appear; once
 // every load has ended and the uevents have been quiet for Settle, sysfs
 // is walked again for anything an event did not bring, until a walk
 // finds nothing new. The error joins the loads that failed (an alias
@@ -94,11 +95,11 @@ func Run(ctx context.Context, l *modprobe.Loader, opts Options) (*Report, error)
 			r.events = f
 		}
 	}
-	devs, err := Scan(ctx, sysfs)
-	if err != nil {
-		return &Report{}, fmt.Errorf("coldplug: %s: %w", sysfs, err)
-	}
 	if opts.DryRun {
+		devs, err := Scan(ctx, sysfs)
+		if err != nil {
+			return &Report{}, fmt.Errorf("coldplug: %s: %w", sysfs, err)
+		}
 		rep := &Report{}
 		var entries []modulesload.Entry
 		seen := map[string]bool{}
@@ -123,8 +124,11 @@ func Run(ctx context.Context, l *modprobe.Loader, opts Options) (*Report, error)
 	if r.events != nil {
 		reader.Go(func() { r.read(sysfs) })
 	}
-	for _, d := range devs {
-		r.add(d, 0)
+	// The first walk's devices load as it finds them: the loads, and the
+	// devices they bring, start while it goes on.
+	if err := walk(ctx, sysfs, func(d Device) { r.add(d, 0) }); err != nil && ctx.Err() == nil {
+		r.finish(&reader, &workers)
+		return &Report{}, fmt.Errorf("coldplug: %s: %w", sysfs, err)
 	}
 	for round := 1; round < rounds && ctx.Err() == nil; round++ {
 		r.waitQuiet(settle)
@@ -142,6 +146,13 @@ func Run(ctx context.Context, l *modprobe.Loader, opts Options) (*Report, error)
 			break
 		}
 	}
+	r.finish(&reader, &workers)
+	return r.report(), errors.Join(append(r.errs, ctx.Err())...)
+}
+
+// finish waits for the loads in progress, stops taking devices and ends
+// the uevent reader and the workers.
+func (r *runner) finish(reader, workers *sync.WaitGroup) {
 	r.waitQuiet(0)
 	r.mu.Lock()
 	r.closed = true
@@ -152,7 +163,6 @@ func Run(ctx context.Context, l *modprobe.Loader, opts Options) (*Report, error)
 	}
 	close(r.queue)
 	workers.Wait()
-	return r.report(), errors.Join(append(r.errs, ctx.Err())...)
 }
 
 // runner is the state of one Run.

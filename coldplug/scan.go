@@ -25,9 +25,17 @@ const maxAttr = 64 << 10
 // in the order of a depth-first walk sorted by name (parents first).
 // Symbolic links are not followed, so each device is seen once.
 func Scan(ctx context.Context, sysfs string) ([]Device, error) {
-	root := filepath.Join(sysfs, "devices")
 	var devs []Device
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+	if err := walk(ctx, sysfs, func(d Device) { devs = append(devs, d) }); err != nil {
+		return nil, err
+	}
+	return devs, nil
+}
+
+// walk calls found with each device Scan returns, as the walk finds it.
+func walk(ctx context.Context, sysfs string, found func(Device)) error {
+	root := filepath.Join(sysfs, "devices")
+	return filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if path == root {
 				return err
@@ -41,14 +49,10 @@ func Scan(ctx context.Context, sysfs string) ([]Device, error) {
 			return nil
 		}
 		if alias := modaliasOf(path); alias != "" {
-			devs = append(devs, Device{Path: path, Modalias: alias})
+			found(Device{Path: path, Modalias: alias})
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return devs, nil
 }
 
 // modaliasOf returns the MODALIAS of the device directory dir, from its
