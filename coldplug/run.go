@@ -72,8 +72,8 @@ type Report struct {
 
 // Run loads the drivers of the devices sysfs shows, as udev does at
 // boot: every alias of the first walk (and every module udev's rules
-// name for a device, see Device.Drivers) is queued for a pool of loaders,
-// and so is the alias of every device the kernel adds meanwhile (its
+// name for a device, see Device.Drivers) is queued for a pool of loaders
+// as the walk finds it (the loads start while the walk goes on), and so is the alias of every device the kernel adds meanwhile (its
 // uevent), so that a driver's devices load as soon as they appear; once
 // every load has ended and the uevents have been quiet for Settle, sysfs
 // is walked again for anything an event did not bring, until a walk
@@ -103,11 +103,11 @@ func Run(ctx context.Context, l *modprobe.Loader, opts Options) (*Report, error)
 			r.events = f
 		}
 	}
-	devs, err := Scan(ctx, opts)
-	if err != nil {
-		return &Report{}, fmt.Errorf("coldplug: %s: %w", sysfs, err)
-	}
 	if opts.DryRun {
+		devs, err := Scan(ctx, opts)
+		if err != nil {
+			return &Report{}, fmt.Errorf("coldplug: %s: %w", sysfs, err)
+		}
 		rep := &Report{}
 		return rep, dryRun(ctx, l, rep, devs)
 	}
@@ -124,8 +124,11 @@ func Run(ctx context.Context, l *modprobe.Loader, opts Options) (*Report, error)
 	if r.events != nil {
 		reader.Go(func() { r.read(sysfs) })
 	}
-	for _, d := range devs {
-		r.add(d, 0)
+	// The first walk's devices load as it finds them: the loads, and the
+	// devices they bring, start while it goes on.
+	if err := r.rules.walk(ctx, func(d Device) { r.add(d, 0) }); err != nil && ctx.Err() == nil {
+		r.finish(&reader, &workers)
+		return &Report{}, fmt.Errorf("coldplug: %s: %w", sysfs, err)
 	}
 	for round := 1; round < rounds && ctx.Err() == nil; round++ {
 		r.waitQuiet(settle)
@@ -143,6 +146,13 @@ func Run(ctx context.Context, l *modprobe.Loader, opts Options) (*Report, error)
 			break
 		}
 	}
+	r.finish(&reader, &workers)
+	return r.report(), errors.Join(append(r.errs, ctx.Err())...)
+}
+
+// finish waits for the loads in progress, stops taking devices and ends
+// the uevent reader and the workers.
+func (r *runner) finish(reader, workers *sync.WaitGroup) {
 	r.waitQuiet(0)
 	r.mu.Lock()
 	r.closed = true
@@ -153,7 +163,6 @@ func Run(ctx context.Context, l *modprobe.Loader, opts Options) (*Report, error)
 	}
 	close(r.queue)
 	workers.Wait()
-	return r.report(), errors.Join(append(r.errs, ctx.Err())...)
 }
 
 // runner is the state of one Run.

@@ -36,9 +36,16 @@ const maxAttr = 64 << 10
 // rule loads for, as "udevadm trigger" sees subsystems and devices.
 // Symbolic links are not followed, so each device is seen once.
 func Scan(ctx context.Context, opts Options) ([]Device, error) {
-	r := newRules(opts)
-	root := filepath.Join(r.sysfs, "devices")
 	var devs []Device
+	if err := newRules(opts).walk(ctx, func(d Device) { devs = append(devs, d) }); err != nil {
+		return nil, err
+	}
+	return devs, nil
+}
+
+// walk calls found with each device Scan returns, as the walk finds it.
+func (r rules) walk(ctx context.Context, found func(Device)) error {
+	root := filepath.Join(r.sysfs, "devices")
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if path == root {
@@ -57,22 +64,22 @@ func Scan(ctx context.Context, opts Options) ([]Device, error) {
 			return nil
 		}
 		if dev, ok := r.device(path, subsystemOf(path), env); ok {
-			devs = append(devs, dev)
+			found(dev)
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	// Modules are devices of subsystem "module" to udev; none has a
 	// MODALIAS.
 	mods, _ := os.ReadDir(filepath.Join(r.sysfs, "module"))
 	for _, m := range mods {
 		if dev, ok := r.device(filepath.Join(r.sysfs, "module", m.Name()), "module", nil); ok {
-			devs = append(devs, dev)
+			found(dev)
 		}
 	}
-	return devs, nil
+	return nil
 }
 
 // ueventOf returns the properties of the device directory dir as its
