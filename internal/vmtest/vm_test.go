@@ -557,9 +557,18 @@ while [ ! -S /run/udev/control ]; do sleep 0.01; done
 udevadm trigger --type=subsystems --action=add
 udevadm trigger --type=devices --action=add
 udevadm settle --timeout=120
-# Devices that drivers create after the queue emptied (a USB disk's
-# SCSI device) are the daemon's too: give them time.
-sleep 2
-udevadm settle --timeout=120
+# Devices that drivers create after the queue emptied (a USB disk's SCSI
+# device, a second after usb-storage binds; later on a busy emulator)
+# are the daemon's too: it runs until the set of modules has not changed
+# for 3 s (at most 2 minutes).
+modules() { n=0; while read -r line; do n=$((n+1)); done </proc/modules; echo $n; }
+last=$(modules); quiet=0; rounds=0
+while [ $quiet -lt 30 ] && [ $rounds -lt 1200 ]; do
+	sleep 0.1
+	udevadm settle --timeout=120
+	now=$(modules)
+	if [ "$now" = "$last" ]; then quiet=$((quiet+1)); else quiet=0; last=$now; fi
+	rounds=$((rounds+1))
+done
 udevadm control --exit
 `
