@@ -54,7 +54,7 @@ func TestKMMHandOver(t *testing.T) {
 		{gokmod, []string{"sign", "sha256", missing, missing, missing}, 1, "", "gokmod sign: open " + missing + ": no such file or directory\n"},
 		// So is gokmod preflight (--cert needs X.509).
 		{gokmod, []string{"preflight"}, 2, "", "Usage: gokmod preflight -b BASEDIR -k RELEASE [-E Module.symvers] [-F System.map] [--cert FILE]... MODULE|DIR...\n"},
-		{gokmod, []string{"preflight", "-b", missing, "-k", "6.1", missing}, 1, "", "gokmod preflight: stat " + missing + ": no such file or directory\n"},
+		{gokmod, []string{"preflight", "-b", missing, "-k", "6.1", missing}, 1, "", "gokmod preflight: " + missing + "/lib/modules/6.1: unusable target kernel tree: stat " + missing + "/lib/modules/6.1: no such file or directory\n"},
 	} {
 		var stdout, stderr strings.Builder
 		cmd := exec.Command(tc.exe, tc.args...)
