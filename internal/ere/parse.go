@@ -1,6 +1,9 @@
 package ere
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // nodeKind is what a node of a parsed pattern is.
 type nodeKind int
@@ -140,31 +143,22 @@ func (p *parser) escape() (*node, error) {
 	c := p.peek()
 	p.pos++
 	switch c {
-	case 'w', 'W':
-		s := classSet("alnum")
-		s.add('_')
-		if c == 'W' {
-			s.negate()
-		}
-		return &node{kind: nSet, set: s}, nil
-	case 's', 'S':
+	case 'w', 'W', 's', 'S':
+		// \w is [[:alnum:]_], \s [[:space:]]; the capitals negate them.
 		s := classSet("space")
-		if c == 'S' {
+		if c == 'w' || c == 'W' {
+			s = classSet("alnum")
+			s.add('_')
+		}
+		if c == 'W' || c == 'S' {
 			s.negate()
 		}
 		return &node{kind: nSet, set: s}, nil
-	case 'b':
-		return &node{kind: nAssert, assert: assertWordBoundary}, nil
-	case 'B':
-		return &node{kind: nAssert, assert: assertNotWordBoundary}, nil
-	case '<':
-		return &node{kind: nAssert, assert: assertWordStart}, nil
-	case '>':
-		return &node{kind: nAssert, assert: assertWordEnd}, nil
-	case '`':
-		return &node{kind: nAssert, assert: assertBegin}, nil
-	case '\'':
-		return &node{kind: nAssert, assert: assertEnd}, nil
+	}
+	// GNU's assertions: \b \B \< \> \` \'.
+	if i := strings.IndexByte("bB<>`'", c); i >= 0 {
+		kinds := [...]assertKind{assertWordBoundary, assertNotWordBoundary, assertWordStart, assertWordEnd, assertBegin, assertEnd}
+		return &node{kind: nAssert, assert: kinds[i]}, nil
 	}
 	if c >= '1' && c <= '9' {
 		return nil, p.errorf("back-reference \\%c", c)
