@@ -254,8 +254,16 @@ func (r *loadRun) probe(ctx context.Context, pr *Probe) error {
 	return nil
 }
 
-// errLoaded is an action's result for a module found in the kernel.
-var errLoaded = fmt.Errorf("already loaded: %w", syscall.EEXIST)
+// errLoaded is an action's result for a module found in the kernel: a
+// value of loadedError, which the compiler lays out as data, where
+// fmt.Errorf would run at every start of a program importing gokmod.
+var errLoaded error = loadedError{}
+
+// loadedError is errLoaded's type: "already loaded", wrapping EEXIST.
+type loadedError struct{}
+
+func (loadedError) Error() string { return "already loaded: " + syscall.EEXIST.Error() }
+func (loadedError) Unwrap() error { return syscall.EEXIST }
 
 func alreadyLoaded(name string) error {
 	return moduleErr(OpInsert, name, "", fmt.Errorf("%w: %w", ErrAlreadyLoaded, syscall.EEXIST))

@@ -4,11 +4,11 @@ import (
 	"errors"
 	"io/fs"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/gokmod/modprobe/internal/config"
+	"github.com/gokmod/modprobe/internal/ere"
 	"github.com/gokmod/modprobe/internal/fileio"
 	"github.com/gokmod/modprobe/internal/kmodlog"
 )
@@ -165,14 +165,14 @@ func (r *run) parseConfig(path string) {
 }
 
 // kernelMatches is cfg_kernel_matches: "*", or a POSIX extended regular
-// expression found anywhere in the release. Go's RE2 stands in for
-// regcomp; a pattern it cannot compile matches nothing, as one regcomp
-// rejects does.
+// expression found anywhere in the release (regcomp with REG_EXTENDED and
+// REG_NOSUB, then regexec); a pattern that does not compile matches
+// nothing, as one regcomp rejects does.
 func kernelMatches(pattern, release string) bool {
 	if pattern == "*" {
 		return true
 	}
-	re, err := regexp.CompilePOSIX(pattern)
+	re, err := ere.Compile(pattern)
 	if err != nil {
 		return false
 	}

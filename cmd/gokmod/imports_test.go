@@ -72,6 +72,11 @@ func TestImportGraphStartsLean(t *testing.T) {
 	// every start; internal/elfmod spells the numbers it reads).
 	assert.NotContains(t, gokmod, "debug/elf")
 	assert.NotContains(t, gokmod, "debug/dwarf")
+	// Nor regexp (depmod.d's kernel patterns, which internal/ere
+	// matches): its syntax package's tables and the unicode maps they
+	// reach were built at every start.
+	assert.NotContains(t, gokmod, "regexp")
+	assert.NotContains(t, gokmod, "regexp/syntax")
 	// The check sees them where they are: the worker signs modules.
 	assert.Contains(t, goListDeps(t, "../worker"), "crypto/sha256")
 }

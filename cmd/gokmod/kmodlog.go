@@ -154,7 +154,7 @@ func (h slogHandler) Handle(_ context.Context, r slog.Record) error {
 		}
 		return true
 	})
-	origin := kmodOrigins[event] // the libkmod 30 place that logs the same message
+	origin := kmodOrigin(event) // the libkmod 30 place that logs the same message
 	r.Message = kmodText(t, event, r)
 	file, fn, _ := strings.Cut(origin, " ")
 	switch {
