@@ -6,16 +6,15 @@ import (
 	"github.com/gokmod/modprobe/internal/kernel"
 )
 
-// kernelLogs keeps the kernel log descriptors a Loader's load runs (the
-// log a run reads for its errors) and offers of compressed files (see
-// offerCompressed) have finished with, so that the next one moves a
-// descriptor to the log's end (one lseek) instead of opening and closing
-// /dev/kmsg again: gokmod's modprobe -a makes a run for every name, and
-// every module of Debian 13 is an offer. Those are system calls between
-// two finit_module calls, where the time outside the kernel is what a
-// load can save. Users that overlap take descriptors of their own, so
-// each reads from its own position. Loader.Close closes them; a Loader
-// that loaded keeps one or a few open until then.
+// kernelLogs keeps the kernel log descriptors a load run's offers of
+// compressed files have finished with (see offerCompressed), so that the
+// next offer moves one to the log's end (one lseek) instead of opening
+// and closing /dev/kmsg around every module (two system calls more
+// between two finit_module calls, where the time outside the kernel is
+// what a load can save). An offer that overlaps another takes a
+// descriptor of its own, so each reads from its own position. The run
+// closes them when it ends. A nil *kernelLogs opens a new descriptor for
+// each offer.
 type kernelLogs struct {
 	mu     sync.Mutex
 	idle   []*kernel.Kmsg
@@ -34,6 +33,9 @@ func (p *kernelLogs) take(path string) (*kernel.Kmsg, error) {
 }
 
 func (p *kernelLogs) pop() *kernel.Kmsg {
+	if p == nil {
+		return nil
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	n := len(p.idle)
@@ -47,6 +49,10 @@ func (p *kernelLogs) pop() *kernel.Kmsg {
 
 // put gives back a descriptor take returned.
 func (p *kernelLogs) put(k *kernel.Kmsg) {
+	if p == nil {
+		k.Close()
+		return
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
@@ -56,7 +62,7 @@ func (p *kernelLogs) put(k *kernel.Kmsg) {
 	p.idle = append(p.idle, k)
 }
 
-// close closes the descriptors kept; put closes any given back later.
+// close closes the descriptors kept.
 func (p *kernelLogs) close() {
 	p.mu.Lock()
 	defer p.mu.Unlock()

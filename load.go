@@ -149,7 +149,7 @@ func (l *Loader) newRun(opts LoadOptions, jobs int) *loadRun {
 	l.runs.Add(1)
 	run := &loadRun{l: l, opts: opts, sem: make(chan struct{}, jobs)}
 	if !opts.DryRun {
-		if k, err := l.logs.take(l.kmsgPath); err == nil {
+		if k, err := kernel.OpenKmsg(l.kmsgPath); err == nil {
 			run.kmsg = k
 		}
 	}
@@ -159,8 +159,9 @@ func (l *Loader) newRun(opts LoadOptions, jobs int) *loadRun {
 func (r *loadRun) close() {
 	r.l.runs.Add(-1)
 	if r.kmsg != nil {
-		r.l.logs.put(r.kmsg)
+		r.kmsg.Close()
 	}
+	r.logs.close()
 }
 
 type loadRequest struct {
@@ -175,6 +176,7 @@ type loadRun struct {
 	opts LoadOptions
 	sem  chan struct{} // bounds the inserts in progress
 	kmsg *kernel.Kmsg  // the kernel log, from before the first insert
+	logs kernelLogs    // kernel log descriptors for offers of compressed files
 	mu   sync.Mutex    // serializes reads of kmsg
 	// showMu serializes the calls of opts.Show.
 	showMu sync.Mutex
@@ -344,7 +346,7 @@ func (r *loadRun) action(ctx context.Context, pr *Probe, a *Action) error {
 		// Shown here, by the one caller that inserts: two probes of a
 		// parallel run that both need the module show it once.
 		r.show(a)
-		return l.insertFile(a.Path, a.Params, insertFlags{vermagic: r.opts.ForceVermagic, modversion: r.opts.ForceModversion})
+		return l.insertFile(a.Path, a.Params, insertFlags{vermagic: r.opts.ForceVermagic, modversion: r.opts.ForceModversion}, &r.logs)
 	})
 	<-r.sem
 	if shared {
@@ -498,7 +500,7 @@ func (l *Loader) InsertFile(ctx context.Context, path, params string, opts LoadO
 	}
 	run := l.newRun(LoadOptions{}, 1)
 	defer run.close()
-	err := l.insertFile(path, params, insertFlags{vermagic: opts.ForceVermagic, modversion: opts.ForceModversion})
+	err := l.insertFile(path, params, insertFlags{vermagic: opts.ForceVermagic, modversion: opts.ForceModversion}, nil)
 	if err == nil {
 		return nil
 	}

@@ -356,7 +356,6 @@ type Loader struct {
 	compOnce sync.Once
 	kernComp modfile.Compression // what /sys/module/compression names
 	offers   compressedOffers    // compressed files offered to the kernel, in flight
-	logs     kernelLogs          // kernel log descriptors between load runs and offers
 
 	flights flights      // inserts in progress, by module name
 	runs    atomic.Int32 // loads in progress
@@ -548,7 +547,6 @@ func (l *Loader) Close() error {
 	if l.closed.Swap(true) {
 		return nil
 	}
-	l.logs.close()
 	l.idxOnce.Do(func() {})
 	if l.idx != nil {
 		l.unmap.Stop()
