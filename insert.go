@@ -123,8 +123,9 @@ func (l *Loader) kernelCompression() modfile.Compression {
 //
 // The error is a syscall.Errno for what the kernel refused, or a
 // descriptive error (wrapping ErrTooLarge, a decompression failure or a
-// read failure) otherwise.
-func (l *Loader) insertFile(path, params string, flags insertFlags) error {
+// read failure) otherwise. logs keeps the kernel log descriptors of the
+// load run the insert belongs to (nil: none).
+func (l *Loader) insertFile(path, params string, flags insertFlags, logs *kernelLogs) error {
 	f, err := fileio.OpenRegular(path)
 	if err != nil {
 		return err
@@ -141,7 +142,7 @@ func (l *Loader) insertFile(path, params string, flags insertFlags) error {
 			return err
 		}
 	case comp == l.kernelCompression() && kernelRefusal(f, comp) == "":
-		if retry, err := l.offerCompressed(f, comp, params, flags); !retry {
+		if retry, err := l.offerCompressed(f, comp, params, flags, logs); !retry {
 			return err
 		}
 	}
@@ -154,14 +155,15 @@ func (l *Loader) insertFile(path, params string, flags insertFlags) error {
 
 // offerCompressed gives the compressed file f to finit_module for the
 // kernel to decompress, and reports whether the answer leaves the module
-// certainly unloaded, so that init_module may follow.
-func (l *Loader) offerCompressed(f *os.File, comp modfile.Compression, params string, flags insertFlags) (retry bool, err error) {
+// certainly unloaded, so that init_module may follow. The kernel log
+// comes from logs, positioned at its end before the offer.
+func (l *Loader) offerCompressed(f *os.File, comp modfile.Compression, params string, flags insertFlags, logs *kernelLogs) (retry bool, err error) {
 	offer := l.offers.begin()
-	klog, lerr := kernel.OpenKmsg(l.kmsgPath)
+	klog, lerr := logs.take(l.kmsgPath)
 	if lerr != nil {
 		klog = nil
 	} else {
-		defer klog.Close()
+		defer logs.put(klog)
 	}
 	err = l.kern.FinitModule(f, params, flags.kernelFlags()|InitCompressedFile)
 	failures := -1 // the decompressor's lines in the log; -1: not read

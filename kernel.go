@@ -103,6 +103,18 @@ func (systemKernel) DeleteModule(name string, flags DeleteFlags) error {
 // loads modules and little else, with the collector off (as gokmod's
 // commands run: debug.SetGCPercent(-1)) or rarely running. init_module(2)
 // and delete_module(2) are made as by the default Kernel.
+//
+// Neither Kernel avoids what follows a call of more than 10 ms (most
+// module loads under an emulator): the runtime has asked the goroutine
+// to yield meanwhile, and it does so when the call returns. With an idle
+// processor the yield wakes another thread, which may take the goroutine
+// over: a thread wake-up across CPUs between two modules, on the load's
+// critical path (in the VM, Debian 12's 35-module stack: 235-261 ms
+// between the calls a stack with either Kernel and GOMAXPROCS 2, 96 ms
+// with GOMAXPROCS 1, 110 ms for kmod's modprobe). A library cannot choose
+// its program's GOMAXPROCS; gokmod's modprobe, loading one module at a
+// time, runs with 1 (internal/cli's LoadsOneAtATime, which says what
+// that costs).
 type RawKernel struct{ systemKernel }
 
 // FinitModule loads the module in file f with a raw finit_module(2).

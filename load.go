@@ -161,6 +161,7 @@ func (r *loadRun) close() {
 	if r.kmsg != nil {
 		r.kmsg.Close()
 	}
+	r.logs.close()
 }
 
 type loadRequest struct {
@@ -175,6 +176,7 @@ type loadRun struct {
 	opts LoadOptions
 	sem  chan struct{} // bounds the inserts in progress
 	kmsg *kernel.Kmsg  // the kernel log, from before the first insert
+	logs kernelLogs    // kernel log descriptors for offers of compressed files
 	mu   sync.Mutex    // serializes reads of kmsg
 	// showMu serializes the calls of opts.Show.
 	showMu sync.Mutex
@@ -352,7 +354,7 @@ func (r *loadRun) action(ctx context.Context, pr *Probe, a *Action) error {
 		// Shown here, by the one caller that inserts: two probes of a
 		// parallel run that both need the module show it once.
 		r.show(a)
-		return l.insertFile(a.Path, a.Params, insertFlags{vermagic: r.opts.ForceVermagic, modversion: r.opts.ForceModversion})
+		return l.insertFile(a.Path, a.Params, insertFlags{vermagic: r.opts.ForceVermagic, modversion: r.opts.ForceModversion}, &r.logs)
 	})
 	<-r.sem
 	if shared {
@@ -506,7 +508,7 @@ func (l *Loader) InsertFile(ctx context.Context, path, params string, opts LoadO
 	}
 	run := l.newRun(LoadOptions{}, 1)
 	defer run.close()
-	err := l.insertFile(path, params, insertFlags{vermagic: opts.ForceVermagic, modversion: opts.ForceModversion})
+	err := l.insertFile(path, params, insertFlags{vermagic: opts.ForceVermagic, modversion: opts.ForceModversion}, nil)
 	if err == nil {
 		return nil
 	}

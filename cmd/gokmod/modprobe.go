@@ -267,6 +267,9 @@ func (m *modprobeCmd) main(args []string) int {
 		if jobs := m.jobs(); jobs > 1 && !m.dryRun && !m.lookupOnly && !slices.ContainsFunc(operands, m.isModulePath) {
 			return m.insmodParallel(l, operands, jobs)
 		}
+		if !m.dryRun {
+			m.env.LoadsOneAtATime()
+		}
 		err := 0
 		for _, name := range operands {
 			if m.env.Interrupted() != nil {
@@ -278,6 +281,9 @@ func (m *modprobeCmd) main(args []string) int {
 		}
 		return err
 	default:
+		if !m.dryRun {
+			m.env.LoadsOneAtATime()
+		}
 		return m.insmod(l, operands[0], operands[1:])
 	}
 }

@@ -104,6 +104,7 @@ func TestOpenRegularBlocking(t *testing.T) {
 	}))
 	require.NoError(t, errFlags)
 	assert.Zero(t, flags&syscall.O_NONBLOCK, "O_NONBLOCK still set: flags %#x", flags)
+	assert.Equal(t, syscall.O_RDONLY, flags&syscall.O_ACCMODE, "access mode changed: flags %#x", flags)
 	got, err := io.ReadAll(f)
 	require.NoError(t, err)
 	assert.Equal(t, "\x7fELF module", string(got))

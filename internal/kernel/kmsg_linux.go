@@ -18,11 +18,19 @@ func OpenKmsg(path string) (*Kmsg, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := unix.Seek(fd, 0, io.SeekEnd); err != nil {
+	k := &Kmsg{fd: fd}
+	if err := k.SeekEnd(); err != nil {
 		unix.Close(fd)
 		return nil, err
 	}
-	return &Kmsg{fd: fd}, nil
+	return k, nil
+}
+
+// SeekEnd positions k after the log's last record, as OpenKmsg does: the
+// next ReadNew returns what is logged from now on.
+func (k *Kmsg) SeekEnd() error {
+	_, err := unix.Seek(k.fd, 0, io.SeekEnd)
+	return err
 }
 
 // ReadNew returns the messages logged since the last call (or since the

@@ -18,5 +18,8 @@ func OpenKmsg(path string) (*Kmsg, error) {
 // ReadNew returns nothing on this system.
 func (k *Kmsg) ReadNew() ([]string, error) { return nil, nil }
 
+// SeekEnd does nothing on this system.
+func (k *Kmsg) SeekEnd() error { return nil }
+
 // Close does nothing on this system.
 func (k *Kmsg) Close() error { return nil }
