@@ -135,24 +135,9 @@ func (p *prefetcher) stop() {
 }
 
 // readModinfo is kmod_module_get_info for a module file: its .modinfo
-// entries and its signature fields. A compressed file is decompressed
-// into out (nil allocates).
+// entries and its signature fields. A plain file is read only in the
+// parts these need, a compressed one decompressed into out (nil
+// allocates).
 func readModinfo(path string, out *modfile.Buffer) ([]elfmod.KeyValue, error) {
-	image, release, err := out.Map(path, modprobe.DefaultMaxModuleSize)
-	if err != nil {
-		return nil, err
-	}
-	defer release()
-	elf, err := elfmod.Parse(image)
-	if err != nil {
-		return nil, err
-	}
-	info, err := elf.Modinfo()
-	if err != nil {
-		return nil, err
-	}
-	if sig, ok := elfmod.ParseSignature(image); ok {
-		info = append(info, sig.Info()...)
-	}
-	return info, nil
+	return out.ReadInfo(path, modprobe.DefaultMaxModuleSize)
 }
