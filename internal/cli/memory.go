@@ -1,6 +1,9 @@
 package cli
 
-import "runtime/debug"
+import (
+	"runtime"
+	"runtime/debug"
+)
 
 // treeGCPercent is the collector's target for a tool whose work grows
 // with a module tree: a new cycle when the heap has grown by half of
@@ -31,5 +34,16 @@ func (e *Env) WorkGrowsWithTree() {
 func (e *Env) WorkKeepsTree() {
 	if e.tuned {
 		debug.SetGCPercent(keptTreeGCPercent)
+	}
+}
+
+// WorkIsSerial tells the process that the tool's work from now on runs
+// on one goroutine, in steps too small to share (modinfo of many plain
+// modules: a few reads each): one processor runs Go code, so that no
+// second one keeps a cache of heap spans of its own, and the collector
+// works on that one.
+func (e *Env) WorkIsSerial() {
+	if e.tuned {
+		runtime.GOMAXPROCS(1)
 	}
 }
