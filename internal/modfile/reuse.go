@@ -22,7 +22,8 @@ import (
 type Buffer struct {
 	b     []byte
 	free  func()
-	parts []byte // ReadInfo's memory for a plain file's parts, on the heap
+	parts []byte    // ReadInfo's memory for a plain file's parts, on the heap
+	xz    *xzWorker // the xz decoder's state and input buffer, reused
 }
 
 // DecompressBytes is the package's DecompressBytes, decoding into b; a
@@ -45,7 +46,7 @@ func (b *Buffer) Release() {
 	if b == nil {
 		return
 	}
-	b.parts = nil
+	b.parts, b.xz = nil, nil
 	if b.free == nil {
 		return
 	}
