@@ -2,7 +2,6 @@ package elfmod
 
 import (
 	"bytes"
-	"encoding/asn1"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -117,9 +116,7 @@ func layouts(t *testing.T, img []byte) map[string][]byte {
 }
 
 func TestReadInfoSynthetic(t *testing.T) {
-	cn, _ := asn1.Marshal("key")
-	der := pkcs7DER(t, []relativeNameSET{{{Type: oidCommonName, Value: asn1.RawValue{FullBytes: cn}}}},
-		[]byte{1, 2}, asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}, bytes.Repeat([]byte{9}, 512))
+	der := keyDER(t, bytes.Repeat([]byte{9}, 512))
 	var buf []byte
 	for _, c := range allClasses {
 		for _, s := range allStyles {
@@ -253,14 +250,7 @@ func FuzzReadInfo(f *testing.F) {
 		}
 		f.Add(img)
 	}
-	cn, _ := asn1.Marshal("key")
-	der := pkcs7DER(f, []relativeNameSET{{{Type: oidCommonName, Value: asn1.RawValue{FullBytes: cn}}}},
-		[]byte{1, 2}, asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}, []byte{9})
-	img, err := (&testmod.Module{Name: "p", Trailer: pkcs7Trailer(der)}).ELF()
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Add(img)
+	f.Add(signedModule(f, keyDER(f, []byte{9})))
 	// A buffer that held another module: what ReadInfo does not read
 	// must not show through.
 	stale := bytes.Repeat([]byte(".modinfo\x00license=stale\x00"), 2*tailWindow/24)

@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/gokmod/modprobe/internal/elfmod"
-	"github.com/gokmod/modprobe/internal/fileio"
 )
 
 // maxPartsBuffer bounds the memory for a plain file's parts that a
@@ -18,15 +17,11 @@ const maxPartsBuffer = 1 << 20
 // the next file; a compressed one is decoded into b (a nil b allocates)
 // and parsed whole. maxSize bounds the ELF image, as for Map.
 func (b *Buffer) ReadInfo(path string, maxSize int64) ([]elfmod.KeyValue, error) {
-	f, err := fileio.OpenRegularFile(path)
+	f, comp, err := openModule(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	comp, err := sniffAt(f, path)
-	if err != nil {
-		return nil, err
-	}
 	if comp == None && f.Size() <= maxSize {
 		var parts []byte
 		if b != nil {

@@ -35,9 +35,7 @@ func TestBufferDecodesDebian13(t *testing.T) {
 // file in the middle of a block decodes the next file right: nothing of
 // the failed decoding carries over.
 func TestBufferXZAfterCorrupt(t *testing.T) {
-	img := moduleLike(3<<20, 3)
-	xz, err := testmod.Compress(img, testmod.Xz)
-	require.NoError(t, err)
+	img, xz := xzLike(t, 3<<20, 3)
 	var b Buffer
 	defer b.Release()
 	for i, off := range []int{len(xz) / 3, len(xz) / 2, 200} {
@@ -54,12 +52,10 @@ func TestBufferXZAfterCorrupt(t *testing.T) {
 // TestBufferXZDecoderReused: decoding with a Buffer allocates no decoder
 // per file (its state and input buffer are near 100 KiB).
 func TestBufferXZDecoderReused(t *testing.T) {
-	img := moduleLike(256<<10, 4)
-	xz, err := testmod.Compress(img, testmod.Xz)
-	require.NoError(t, err)
+	_, xz := xzLike(t, 256<<10, 4)
 	var b Buffer
 	defer b.Release()
-	_, err = b.DecompressBytes(xz, 64<<20)
+	_, err := b.DecompressBytes(xz, 64<<20)
 	require.NoError(t, err)
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
@@ -71,4 +67,13 @@ func TestBufferXZDecoderReused(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	perFile := (after.TotalAlloc - before.TotalAlloc) / n
 	assert.Less(t, perFile, uint64(16<<10), "bytes allocated per decoding into a Buffer")
+}
+
+// xzLike returns moduleLike(n, seed) and its xz compression.
+func xzLike(t *testing.T, n int, seed uint64) (img, xz []byte) {
+	t.Helper()
+	img = moduleLike(n, seed)
+	xz, err := testmod.Compress(img, testmod.Xz)
+	require.NoError(t, err)
+	return img, xz
 }
