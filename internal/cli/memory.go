@@ -37,13 +37,20 @@ func (e *Env) WorkKeepsTree() {
 	}
 }
 
+// serialGCPercent is the collector's target for a tool whose work is
+// serial steps that keep nothing (WorkIsSerial): the heap goal is then
+// its minimum, 1 MiB (modinfo of every Debian 12 module: peak RSS 9.3
+// MiB against 9.6 at treeGCPercent, the same CPU).
+const serialGCPercent = 25
+
 // WorkIsSerial tells the process that the tool's work from now on runs
-// on one goroutine, in steps too small to share (modinfo of many plain
-// modules: a few reads each): one processor runs Go code, so that no
-// second one keeps a cache of heap spans of its own, and the collector
-// works on that one.
+// on one goroutine, in steps too small to share and that keep nothing
+// (modinfo of many plain modules: a few reads each): one processor runs
+// Go code, so that no second one keeps a cache of heap spans of its own,
+// and the collector keeps the heap at its smallest.
 func (e *Env) WorkIsSerial() {
 	if e.tuned {
 		runtime.GOMAXPROCS(1)
+		debug.SetGCPercent(serialGCPercent)
 	}
 }
