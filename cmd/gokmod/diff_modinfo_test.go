@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/binary"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +13,8 @@ import (
 	"github.com/gokmod/modprobe"
 	"github.com/gokmod/modprobe/internal/modname"
 	"github.com/gokmod/modprobe/internal/testmod"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestDifferentialModinfo compares modinfo with kmod's on every module of
@@ -180,5 +184,61 @@ func TestDifferentialMissingSections(t *testing.T) {
 			}
 		}
 		t.Logf("a module without sections, %s: %d/%d invocations identical", ref.name, same, len(cmds))
+	}
+}
+
+// TestDifferentialModinfoCorrupt: modinfo of broken module files, read in
+// parts (modfile.Buffer.ReadInfo), says what kmod says of each, in one
+// process as in several: truncated files, tables outside the end that is
+// read first, a signature longer than the file. Of files whose headers
+// point out of them, where kmod says EINVAL (kmod 34.2 fails an
+// assertion on a name table index out of range) and gokmod, as before
+// these were read in parts, ENOEXEC, only a clear error naming the
+// module is checked.
+func TestDifferentialModinfoCorrupt(t *testing.T) {
+	img, err := (&testmod.Module{Name: "broken", ModInfo: testmod.StandardModInfo("broken", testmod.DefaultVermagic("6.1.0-test"))}).ELF()
+	require.NoError(t, err)
+	le := binary.LittleEndian
+	shoff := int(le.Uint64(img[0x28:]))
+	strHeader := shoff + int(le.Uint16(img[0x3e:]))*64
+	set64 := func(b []byte, off int, v uint64) []byte { le.PutUint64(b[off:], v); return b }
+	padded := append(bytes.Clone(img), make([]byte, 64<<10)...)
+	same := map[string][]byte{
+		"whole":            img,
+		"bad-magic":        append([]byte("\x7fELG"), img[4:]...),
+		"padded":           padded,
+		"padded-cut":       padded[:len(img)+100],
+		"signature-beyond": append(bytes.Clone(img), append([]byte{0, 0, 2, 0, 0, 0, 0, 0, 0x7f, 0, 0, 0}, "~Module signature appended~\n"...)...),
+	}
+	broken := map[string][]byte{
+		"empty":        nil,
+		"header-cut":   img[:40],
+		"table-cut":    img[:shoff+100],
+		"table-beyond": set64(bytes.Clone(img), 0x28, uint64(len(img))),
+		"names-beyond": set64(bytes.Clone(img), strHeader+0x18, uint64(len(img))),
+		"names-index":  append(append(bytes.Clone(img[:0x3e]), 0xff, 0x7f), img[0x40:]...),
+	}
+	dir := t.TempDir()
+	write := func(cases map[string][]byte) (files []string) {
+		for name, b := range cases {
+			p := filepath.Join(dir, name+".ko")
+			require.NoError(t, os.WriteFile(p, b, 0o644))
+			files = append(files, p)
+		}
+		slices.Sort(files)
+		return files
+	}
+	files := write(same)
+	for _, ref := range []kmodRef{ref30(), ref34()} {
+		ref.compare(t, "modinfo", files, nil)
+		for _, p := range files {
+			ref.compare(t, "modinfo", []string{"-F", "license", p}, nil)
+		}
+		for _, p := range write(broken) {
+			got := ref.ours("modinfo", []string{p}, nil)
+			name := modname.FromPath(p)
+			assert.Equal(t, "filename:       "+p+"\n", got.Stdout, name)
+			assert.Equal(t, "modinfo: ERROR: could not get modinfo from '"+name+"': Exec format error\n", got.Stderr, name)
+		}
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/gokmod/modprobe/internal/getopt"
 	"github.com/gokmod/modprobe/internal/kernel"
 	"github.com/gokmod/modprobe/internal/kmodlog"
+	"github.com/gokmod/modprobe/internal/modfile"
 	"github.com/gokmod/modprobe/internal/modname"
 )
 
@@ -27,11 +28,13 @@ type modinfoCmd struct {
 	field     string // print only this key's values; "" prints all
 	separator string // "\n", or "\x00" with -0
 	moddir    string
+	buf       modfile.Buffer // what the files read in place are read into
 }
 
 func runModinfo(e *env, argv0 string, args []string) (status int) {
 	m := &modinfoCmd{simpleTool: newSimpleTool(e, "modinfo"), separator: "\n"}
 	defer m.finish(&status)
+	defer m.buf.Release()
 	if !m.checkCompat() {
 		return 1
 	}
@@ -396,7 +399,7 @@ func (m *modinfoCmd) moduleInfo(o *operand, mod modprobe.Module) ([]elfmod.KeyVa
 	if f := o.take(mod.Path); f != nil {
 		return f.info, f.err
 	}
-	return readModinfo(mod.Path, nil)
+	return readModinfo(mod.Path, &m.buf)
 }
 
 // builtinModinfo is kmod_builtin_get_modinfo: the entries of the first

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/gokmod/modprobe"
@@ -53,7 +55,8 @@ func (o *operand) take(path string) *infoFuture {
 // prefetcher resolves the operands and reads ahead the module files they
 // name, a bounded window ahead of the printing.
 type prefetcher struct {
-	queue  chan *operand // operands in order, resolved
+	first  *operand      // the first operand, resolved, until next returns it
+	queue  chan *operand // operands in order, resolved; nil: no reading ahead
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
@@ -66,14 +69,25 @@ const prefetchWindow = 4
 // run would, so that run resolves nothing a second time), and reads the
 // files of each (paths() gives the files an operand prints, in order) on
 // GOMAXPROCS workers. It returns nil when there is nothing to gain: a
-// single operand, or only file names printed.
+// single operand, or only file names printed. When the first operand's
+// files are plain (uncompressed) modules, it resolves only that one: the
+// tree's are read in a few small reads each (modfile.Buffer.ReadInfo),
+// less work than handing them to other threads and waiting for them
+// (modinfo of every Debian 12 module: 0.2 s of CPU on one thread, 0.3 s
+// with the workers, and 0.7 MiB more memory).
 func (m *modinfoCmd) startPrefetch(ctx context.Context, operands []string, resolve func(string) *operand, paths func(*operand) []string) *prefetcher {
 	if len(operands) < 2 || m.field == "filename" {
 		return nil
 	}
+	first := resolve(operands[0])
+	if files := paths(first); len(files) > 0 && !slices.ContainsFunc(files, isCompressedName) {
+		m.env.WorkIsSerial()
+		return &prefetcher{first: first}
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	workers := runtime.GOMAXPROCS(0)
 	p := &prefetcher{queue: make(chan *operand, workers*prefetchWindow), cancel: cancel}
+	// The producer hands the first operand on with the others.
 	jobs := make(chan *infoFuture)
 	for range workers {
 		p.wg.Go(func() {
@@ -88,8 +102,11 @@ func (m *modinfoCmd) startPrefetch(ctx context.Context, operands []string, resol
 	p.wg.Go(func() {
 		defer close(p.queue)
 		defer close(jobs)
-		for _, arg := range operands {
-			o := resolve(arg)
+		for i, arg := range operands {
+			o := first
+			if i > 0 {
+				o = resolve(arg)
+			}
 			for _, path := range paths(o) {
 				f := &infoFuture{path: path, done: make(chan struct{})}
 				select {
@@ -119,12 +136,19 @@ func (p *prefetcher) next() *operand {
 	if p == nil {
 		return nil
 	}
+	if o := p.first; o != nil {
+		p.first = nil
+		return o
+	}
+	if p.queue == nil {
+		return nil // only the first operand resolved
+	}
 	return <-p.queue
 }
 
 // stop ends the reading ahead and waits for its goroutines.
 func (p *prefetcher) stop() {
-	if p == nil {
+	if p == nil || p.queue == nil {
 		return
 	}
 	p.cancel()
@@ -135,24 +159,14 @@ func (p *prefetcher) stop() {
 }
 
 // readModinfo is kmod_module_get_info for a module file: its .modinfo
-// entries and its signature fields. A compressed file is decompressed
-// into out (nil allocates).
+// entries and its signature fields. A plain file is read only in the
+// parts these need, a compressed one decompressed into out (nil
+// allocates).
 func readModinfo(path string, out *modfile.Buffer) ([]elfmod.KeyValue, error) {
-	image, release, err := out.Map(path, modprobe.DefaultMaxModuleSize)
-	if err != nil {
-		return nil, err
-	}
-	defer release()
-	elf, err := elfmod.Parse(image)
-	if err != nil {
-		return nil, err
-	}
-	info, err := elf.Modinfo()
-	if err != nil {
-		return nil, err
-	}
-	if sig, ok := elfmod.ParseSignature(image); ok {
-		info = append(info, sig.Info()...)
-	}
-	return info, nil
+	return out.ReadInfo(path, modprobe.DefaultMaxModuleSize)
 }
+
+// isCompressedName reports whether a module file's name says it is
+// compressed (the content decides how it is read; the name only whether
+// reading ahead is worth it).
+func isCompressedName(path string) bool { return !strings.HasSuffix(path, ".ko") }

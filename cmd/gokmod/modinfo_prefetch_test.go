@@ -13,12 +13,17 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// prefetchTree returns a resolver of operands to module files in a
-// directory where none exists, counting its calls, and the path of an
-// operand's file.
+// prefetchTree returns a resolver of operands to compressed module files
+// (named with ext) in a directory where none exists, counting its calls,
+// and the path of an operand's file.
 func prefetchTree(t *testing.T) (resolve func(string) *operand, calls *atomic.Int64, path func(string) string) {
+	return prefetchTreeOf(t, ".ko.xz")
+}
+
+// prefetchTreeOf is prefetchTree for files named with ext.
+func prefetchTreeOf(t *testing.T, ext string) (resolve func(string) *operand, calls *atomic.Int64, path func(string) string) {
 	dir := t.TempDir()
-	path = func(arg string) string { return filepath.Join(dir, arg+".ko") }
+	path = func(arg string) string { return filepath.Join(dir, arg+ext) }
 	calls = new(atomic.Int64)
 	resolve = func(arg string) *operand {
 		calls.Add(1)
@@ -80,6 +85,23 @@ func TestPrefetchOnlyWhenUseful(t *testing.T) {
 	resolve, _, _ := prefetchTree(t)
 	assert.Nil(t, (&modinfoCmd{}).startPrefetch(context.Background(), []string{"a"}, resolve, files), "one operand")
 	assert.Nil(t, (&modinfoCmd{field: "filename"}).startPrefetch(context.Background(), []string{"a", "b"}, resolve, files), "-n")
+}
+
+// TestPrefetchNotForPlainFiles: when the first operand's file is a plain
+// module, nothing is read ahead and no other operand resolved: modinfo
+// reads each file in place (a few small reads).
+func TestPrefetchNotForPlainFiles(t *testing.T) {
+	resolve, calls, path := prefetchTreeOf(t, ".ko")
+	m := &modinfoCmd{simpleTool: &simpleTool{env: &env{}}}
+	p := m.startPrefetch(context.Background(), []string{"x", "y", "z"}, resolve, files)
+	require.NotNil(t, p)
+	defer p.stop()
+	o := p.next()
+	require.NotNil(t, o)
+	assert.Equal(t, "x", o.arg, "the first operand, resolved")
+	assert.Nil(t, o.take(path("x")), "its file not read ahead")
+	assert.Nil(t, p.next(), "the others left to the caller")
+	assert.Equal(t, int64(1), calls.Load(), "only the first operand resolved")
 }
 
 // TestOperandFiles: the files read ahead for an operand are those modinfo

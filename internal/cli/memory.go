@@ -1,6 +1,9 @@
 package cli
 
-import "runtime/debug"
+import (
+	"runtime"
+	"runtime/debug"
+)
 
 // treeGCPercent is the collector's target for a tool whose work grows
 // with a module tree: a new cycle when the heap has grown by half of
@@ -31,5 +34,23 @@ func (e *Env) WorkGrowsWithTree() {
 func (e *Env) WorkKeepsTree() {
 	if e.tuned {
 		debug.SetGCPercent(keptTreeGCPercent)
+	}
+}
+
+// serialGCPercent is the collector's target for a tool whose work is
+// serial steps that keep nothing (WorkIsSerial): the heap goal is then
+// its minimum, 1 MiB (modinfo of every Debian 12 module: peak RSS 9.3
+// MiB against 9.6 at treeGCPercent, the same CPU).
+const serialGCPercent = 25
+
+// WorkIsSerial tells the process that the tool's work from now on runs
+// on one goroutine, in steps too small to share and that keep nothing
+// (modinfo of many plain modules: a few reads each): one processor runs
+// Go code, so that no second one keeps a cache of heap spans of its own,
+// and the collector keeps the heap at its smallest.
+func (e *Env) WorkIsSerial() {
+	if e.tuned {
+		runtime.GOMAXPROCS(1)
+		debug.SetGCPercent(serialGCPercent)
 	}
 }

@@ -109,6 +109,7 @@ func missing(section string, sentinel error) error {
 // A Module is safe for concurrent use.
 type Module struct {
 	img     []byte
+	size    uint64 // the file's size, which section data lies within: len(img) but in ReadModinfo
 	is64    bool
 	bo      binary.ByteOrder
 	le64    bool // is64, little-endian: sym's direct path
@@ -151,69 +152,105 @@ const (
 // module image the way kmod_elf_new does and returns a Module reading
 // from image. It does not copy image.
 func Parse(image []byte) (*Module, error) {
-	if len(image) <= eiNIdent || !bytes.HasPrefix(image, []byte(ELFMag)) {
-		return nil, formatErr("", 0, "bad ELF magic")
+	m, shstrndx, err := parseHeader(image, uint64(len(image)))
+	if err != nil {
+		return nil, err
 	}
-	m := &Module{img: image}
+	m.img = image
+	off, size, err := m.nameTable(shstrndx)
+	if err != nil {
+		return nil, err
+	}
+	if image[off+size-1] != 0 {
+		return nil, formatErr("", off, "section name table not NUL-terminated")
+	}
+	m.strOff, m.strSize = off, size
+	return m, nil
+}
+
+// parseHeader checks the ELF header of a file of size bytes whose first
+// bytes (up to the ELF header's size, or all of a shorter file) are head,
+// and that its section header table lies inside the file, the way
+// kmod_elf_new does. It returns the Module without its image, and the
+// index of the section name table.
+func parseHeader(head []byte, size uint64) (m *Module, shstrndx uint16, err error) {
+	if size <= eiNIdent || !bytes.HasPrefix(head, []byte(ELFMag)) {
+		return nil, 0, formatErr("", 0, "bad ELF magic")
+	}
+	m = &Module{img: head, size: size}
 	var shdrSize uint64
-	switch image[eiClass] {
+	switch head[eiClass] {
 	case class32:
-		if len(image) <= ehdr32Size {
-			return nil, formatErr("", 0, "truncated ELF header")
+		if size <= ehdr32Size {
+			return nil, 0, formatErr("", 0, "truncated ELF header")
 		}
 		shdrSize = shdr32Size
 	case class64:
-		if len(image) <= ehdr64Size {
-			return nil, formatErr("", 0, "truncated ELF header")
+		if size <= ehdr64Size {
+			return nil, 0, formatErr("", 0, "truncated ELF header")
 		}
 		m.is64 = true
 		shdrSize = shdr64Size
 	default:
-		return nil, formatErr("", eiClass, "unknown ELF class %d", image[eiClass])
+		return nil, 0, formatErr("", eiClass, "unknown ELF class %d", head[eiClass])
 	}
-	switch image[eiData] {
+	switch head[eiData] {
 	case data2LSB:
 		m.bo = binary.LittleEndian
 	case data2MSB:
 		m.bo = binary.BigEndian
 	default:
-		return nil, formatErr("", eiData, "unknown ELF data encoding %d", image[eiData])
+		return nil, 0, formatErr("", eiData, "unknown ELF data encoding %d", head[eiData])
 	}
 	m.le64 = m.is64 && m.bo == binary.ByteOrder(binary.LittleEndian)
 
-	var shentsize, shstrndx uint64
+	var shentsize, strndx uint64
 	if m.is64 {
 		m.shoff, _ = m.uint(0x28, 8)
 		n, _ := m.uint(0x3c, 2)
 		m.shnum = uint16(n)
 		shentsize, _ = m.uint(0x3a, 2)
-		shstrndx, _ = m.uint(0x3e, 2)
+		strndx, _ = m.uint(0x3e, 2)
 	} else {
 		m.shoff, _ = m.uint(0x20, 4)
 		n, _ := m.uint(0x30, 2)
 		m.shnum = uint16(n)
 		shentsize, _ = m.uint(0x2e, 2)
-		shstrndx, _ = m.uint(0x32, 2)
+		strndx, _ = m.uint(0x32, 2)
 	}
 	mach, _ := m.uint(0x12, 2)
 	m.machine = uint16(mach)
 
 	if shentsize != shdrSize {
-		return nil, formatErr("", 0, "section header size %d, want %d", shentsize, shdrSize)
+		return nil, 0, formatErr("", 0, "section header size %d, want %d", shentsize, shdrSize)
 	}
-	end, ok := add(m.shoff, shdrSize*uint64(m.shnum))
-	if !ok || end > uint64(len(image)) {
-		return nil, formatErr("", m.shoff, "section header table beyond end of file")
+	end, ok := add(m.shoff, m.shdrSize()*uint64(m.shnum))
+	if !ok || end > size {
+		return nil, 0, formatErr("", m.shoff, "section header table beyond end of file")
 	}
-	off, size, _, ok := m.section(uint16(shstrndx))
+	return m, uint16(strndx), nil
+}
+
+// shdrSize is the size of one section header.
+func (m *Module) shdrSize() uint64 {
+	if m.is64 {
+		return shdr64Size
+	}
+	return shdr32Size
+}
+
+// nameTable returns the file range of the section name table, section
+// shstrndx, once its header is readable (Parse's checks but the last:
+// the table's last byte is a NUL).
+func (m *Module) nameTable(shstrndx uint16) (off, size uint64, err error) {
+	off, size, _, ok := m.section(shstrndx)
 	if !ok {
-		return nil, formatErr("", m.shoff, "invalid section name table index %d", shstrndx)
+		return 0, 0, formatErr("", m.shoff, "invalid section name table index %d", shstrndx)
 	}
-	if size == 0 || image[off+size-1] != 0 {
-		return nil, formatErr("", off, "section name table not NUL-terminated")
+	if size == 0 {
+		return 0, 0, formatErr("", off, "section name table not NUL-terminated")
 	}
-	m.strOff, m.strSize = off, size
-	return m, nil
+	return off, size, nil
 }
 
 // Class returns the ELF class of the image.
@@ -311,7 +348,7 @@ func (m *Module) section(idx uint16) (off, size uint64, nameoff uint32, ok bool)
 		size, _ = m.uint(h+0x14, 4)
 	}
 	end, okEnd := add(off, size)
-	if !okEnd || end > uint64(len(m.img)) {
+	if !okEnd || end > m.size {
 		return 0, 0, 0, false
 	}
 	return off, size, uint32(n), true
@@ -396,13 +433,18 @@ func (m *Module) Modinfo() ([]KeyValue, error) {
 	if !ok {
 		return nil, missing(".modinfo", ErrNoModinfo)
 	}
-	strs := stringsOf(m.img[off : off+size])
+	return modinfoEntries(m.img[off : off+size]), nil
+}
+
+// modinfoEntries returns the entries of a .modinfo section's bytes.
+func modinfoEntries(b []byte) []KeyValue {
+	strs := stringsOf(b)
 	kv := make([]KeyValue, 0, len(strs))
 	for _, s := range strs {
 		k, v, _ := strings.Cut(s, "=")
 		kv = append(kv, KeyValue{Key: k, Value: v})
 	}
-	return kv, nil
+	return kv
 }
 
 func (m *Module) crcSize() uint64 {

@@ -56,6 +56,25 @@ func pkcs7DER(t testing.TB, issuer []relativeNameSET, serial []byte, digest asn1
 	}{oidSignedData, asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: sd}}))
 }
 
+// keyDER is a PKCS#7 signature sig of a SHA-256 digest by the key of
+// serial 1:2 whose issuer's commonName is "key".
+func keyDER(tb testing.TB, sig []byte) []byte {
+	tb.Helper()
+	cn, _ := asn1.Marshal("key")
+	return pkcs7DER(tb, []relativeNameSET{{{Type: oidCommonName, Value: asn1.RawValue{FullBytes: cn}}}},
+		[]byte{1, 2}, asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}, sig)
+}
+
+// signedModule returns a module image signed with the PKCS#7 der.
+func signedModule(tb testing.TB, der []byte) []byte {
+	tb.Helper()
+	img, err := (&testmod.Module{Name: "p", Trailer: pkcs7Trailer(der)}).ELF()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return img
+}
+
 func pkcs7Trailer(der []byte) []byte {
 	tr := append([]byte(nil), der...)
 	hdr := []byte{0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0}
@@ -121,14 +140,8 @@ func FuzzParse(f *testing.F) {
 			f.Add(img)
 		}
 	}
-	cn, _ := asn1.Marshal("key")
-	der := pkcs7DER(f, []relativeNameSET{{{Type: oidCommonName, Value: asn1.RawValue{FullBytes: cn}}}},
-		[]byte{1, 2}, asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}, []byte{9})
-	img, err := (&testmod.Module{Name: "p", Trailer: pkcs7Trailer(der)}).ELF()
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Add(img)
+	der := keyDER(f, []byte{9})
+	f.Add(signedModule(f, der))
 	f.Add(pkcs7Trailer(der))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		checkSignature(t, b)

@@ -17,16 +17,27 @@ import (
 // (ErrTooLarge beyond). A file shorter than a module's magic fails with
 // ENOEXEC.
 func ReadFile(path string, maxSize int64) ([]byte, error) {
-	f, err := fileio.OpenRegularFile(path)
+	f, comp, err := openModule(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	return decodeFile(nil, f, f.Size(), path, comp, maxSize)
+}
+
+// openModule opens the module file at path and tells its compression
+// from its magic (see SniffFile).
+func openModule(path string) (*fileio.Regular, Compression, error) {
+	f, err := fileio.OpenRegularFile(path)
+	if err != nil {
+		return nil, None, err
+	}
 	comp, err := sniffAt(f, path)
 	if err != nil {
-		return nil, err
+		f.Close()
+		return nil, None, err
 	}
-	return decodeFile(nil, f, f.Size(), path, comp, maxSize)
+	return f, comp, nil
 }
 
 // DecompressBytes returns the ELF image in data, the bytes of a module
@@ -118,15 +129,11 @@ const readBelow = 256 << 10
 // b. release is never nil. The file is opened once: its magic is
 // read and, for a plain file, the same descriptor mapped.
 func (b *Buffer) Map(path string, maxSize int64) (image []byte, release func(), err error) {
-	f, err := fileio.OpenRegularFile(path)
+	f, comp, err := openModule(path)
 	if err != nil {
 		return nil, noRelease, err
 	}
 	defer f.Close()
-	comp, err := sniffAt(f, path)
-	if err != nil {
-		return nil, noRelease, err
-	}
 	if comp == None && b != nil && f.Size() <= min(readBelow, maxSize) {
 		image = b.take(f.Size())
 		if err := ReadAtFull(f, image, 0); err != nil {

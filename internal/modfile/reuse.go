@@ -20,8 +20,10 @@ import (
 // its index) decode into the buffer, and Map reads a small plain file into
 // it; the other formats allocate as Decompress does.
 type Buffer struct {
-	b    []byte
-	free func()
+	b     []byte
+	free  func()
+	parts []byte    // ReadInfo's memory for a plain file's parts, on the heap
+	xz    *xzWorker // the xz decoder's state and input buffer, reused
 }
 
 // DecompressBytes is the package's DecompressBytes, decoding into b; a
@@ -41,7 +43,11 @@ func (b *Buffer) DecompressBytes(data []byte, maxSize int64) ([]byte, error) {
 // Release returns the buffer's memory; the Buffer is empty again, and
 // images it returned are no longer valid.
 func (b *Buffer) Release() {
-	if b == nil || b.free == nil {
+	if b == nil {
+		return
+	}
+	b.parts, b.xz = nil, nil
+	if b.free == nil {
 		return
 	}
 	b.free()

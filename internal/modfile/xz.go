@@ -345,8 +345,13 @@ func xzDecodeBlocks(buf *Buffer, r io.ReaderAt, streams []xzStream, blocks []xzB
 	for _, b := range blocks {
 		inSize = max(inSize, xzPad4(b.unpadded))
 	}
-	if workers <= 1 {
-		w := newXZWorker(inSize)
+	if workers <= 1 || buf != nil {
+		// One block after the other: a Buffer's owner is one of a
+		// program's workers, which keep the CPUs busy with a file
+		// each, and it decodes with the Buffer's decoder, not a new
+		// one (its state and input buffer, near 100 KiB, zeroed) per
+		// file, nor one per goroutine per file.
+		w := buf.xzWorker(inSize)
 		for _, b := range blocks {
 			if err := w.decodeBlock(r, b, out[b.uoff:b.uoff+b.usize]); err != nil {
 				return nil, err
@@ -415,8 +420,26 @@ type xzWorker struct {
 // whole LZMA2 chunk, or for size bytes of input when that is less (but
 // no less than xzMinInput).
 func newXZWorker(size int64) *xzWorker {
-	n := int(max(min(size, max(inputBufSize, lzma2MaxCompressed)), xzMinInput))
-	return &xzWorker{in: make([]byte, n)}
+	return &xzWorker{in: make([]byte, xzInputSize(size))}
+}
+
+// xzInputSize is the size of newXZWorker's input buffer.
+func xzInputSize(size int64) int {
+	return int(max(min(size, max(inputBufSize, lzma2MaxCompressed)), xzMinInput))
+}
+
+// xzWorker returns b's worker, made once and its input buffer grown to
+// newXZWorker's size for size; a new worker for a nil b.
+func (b *Buffer) xzWorker(size int64) *xzWorker {
+	if b == nil {
+		return newXZWorker(size)
+	}
+	if b.xz == nil {
+		b.xz = newXZWorker(size)
+	} else if n := xzInputSize(size); len(b.xz.in) < n {
+		b.xz.in = make([]byte, n)
+	}
+	return b.xz
 }
 
 // xzMinInput is the smallest input buffer of an xzWorker: more than any
