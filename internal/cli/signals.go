@@ -31,6 +31,14 @@ import (
 //   - A tool that has not stopped StopGrace after the signal (a write to a
 //     pipe nobody reads, a device read that never returns) is ended by the
 //     signal, as kmod would have been at once.
+//   - Except during one module's load by gokmod modprobe or insmod with
+//     one job (Env.LoadsOneAtATime): the process then has one processor,
+//     which the raw finit_module holds, so the goroutine that handles the
+//     signals runs when the module's init returns; the rules above apply
+//     from there (the module went in, nothing after it starts). A
+//     module's init that waits a long time (for firmware, say) is not cut
+//     short by StopGrace or a second signal, where kmod, which has no
+//     handler, may die in a killable wait.
 //
 // The signals are watched from the first Env.Context (or Stopper.Watch)
 // on: watching costs a start-up (two runtime threads, about 0.2 ms),
