@@ -8,8 +8,6 @@ import (
 	"math"
 	"os"
 	"syscall"
-
-	"golang.org/x/sys/unix"
 )
 
 func pathErr(op, path string, err error) error {
@@ -188,8 +186,10 @@ func openChecked(path string, devices bool) (*os.File, error) {
 // kernel's work dominates: a system call less there is time the next
 // load starts sooner.
 func clearStatusFlags(fd int) error {
-	_, err := unix.FcntlInt(uintptr(fd), unix.F_SETFL, 0)
-	return err
+	if _, _, e := syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_SETFL, 0); e != 0 {
+		return e
+	}
+	return nil
 }
 
 // openStat is openChecked's descriptor and the file's status.

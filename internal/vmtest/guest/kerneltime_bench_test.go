@@ -10,8 +10,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
+	"unsafe"
 
 	"github.com/gokmod/modprobe/internal/vmtest"
 )
@@ -124,9 +123,10 @@ func writeTrace(b *testing.B, name, value string) {
 // monotonic returns CLOCK_MONOTONIC, the trace's clock.
 func monotonic(b *testing.B) time.Duration {
 	b.Helper()
-	var ts unix.Timespec
-	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
-		b.Fatal(err)
+	const clockMonotonic = 1 // CLOCK_MONOTONIC
+	var ts syscall.Timespec
+	if _, _, e := syscall.Syscall(syscall.SYS_CLOCK_GETTIME, clockMonotonic, uintptr(unsafe.Pointer(&ts)), 0); e != 0 {
+		b.Fatal(e)
 	}
 	return time.Duration(ts.Nano())
 }
