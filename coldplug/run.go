@@ -95,6 +95,7 @@ func Run(ctx context.Context, l *modprobe.Loader, opts Options) (*Report, error)
 	}
 	r := &runner{ctx: ctx, l: l, rules: newRules(opts), seenDev: map[string]bool{}, seenAlias: map[string]bool{}, results: map[string][]modulesload.Result{}}
 	r.idle = sync.NewCond(&r.mu)
+	r.more = sync.NewCond(&r.mu)
 	if !opts.DryRun && opts.SysfsDir == "" {
 		// Opened before the first walk, so that no device created by a
 		// load goes unseen.
@@ -115,7 +116,6 @@ func Run(ctx context.Context, l *modprobe.Loader, opts Options) (*Report, error)
 	if jobs <= 0 {
 		jobs = runtime.NumCPU()
 	}
-	r.queue = make(chan modulesload.Entry, 1<<16)
 	var workers sync.WaitGroup
 	for range jobs {
 		workers.Go(r.work)
@@ -161,7 +161,7 @@ func (r *runner) finish(reader, workers *sync.WaitGroup) {
 		r.events.SetReadDeadline(time.Now())
 		reader.Wait()
 	}
-	close(r.queue)
+	r.more.Broadcast()
 	workers.Wait()
 }
 
@@ -171,10 +171,11 @@ type runner struct {
 	l      *modprobe.Loader
 	rules  rules
 	events *os.File // the uevent socket, or nil
-	queue  chan modulesload.Entry
 
 	mu        sync.Mutex
 	idle      *sync.Cond // signalled when pending drops to zero
+	more      *sync.Cond // signalled when an entry is queued or closed is set
+	queue     queue      // the entries waiting for a worker
 	pending   int        // aliases queued or loading
 	lastEvent time.Time  // when the last uevent came
 	closed    bool       // no more aliases are taken
@@ -199,19 +200,15 @@ func (r *runner) add(d Device, round int) bool {
 	}
 	r.seenDev[key] = true
 	r.devices = append(r.devices, Result{Device: d, Round: round})
+	rk := rank(d, round)
 	for _, e := range entries(d) {
 		if r.seenAlias[e.Name] {
 			continue
 		}
 		r.seenAlias[e.Name] = true
 		r.pending++
-		select {
-		case r.queue <- e:
-		default:
-			// The queue is full (tens of thousands of aliases): hand it
-			// over without holding the lock.
-			go func(e modulesload.Entry) { r.queue <- e }(e)
-		}
+		r.queue.push(e, rk)
+		r.more.Signal()
 	}
 	return true
 }
@@ -246,9 +243,18 @@ func resultsOf(d Device, results map[string][]modulesload.Result) (mods []module
 	return mods, unmatched
 }
 
-// work loads queued aliases until the queue closes.
+// work loads queued aliases until Run stops taking them.
 func (r *runner) work() {
-	for e := range r.queue {
+	for {
+		r.mu.Lock()
+		for r.queue.empty() && !r.closed {
+			r.more.Wait()
+		}
+		e, ok := r.queue.pop()
+		r.mu.Unlock()
+		if !ok {
+			return
+		}
 		results, err := modulesload.Load(r.ctx, r.l, []modulesload.Entry{e}, modulesload.LoadOptions{Jobs: 1})
 		r.mu.Lock()
 		r.results[e.Name] = results
