@@ -15,23 +15,29 @@ type queue struct {
 	lines [ranks][]modulesload.Entry
 }
 
+// queued is an entry with its rank.
+type queued struct {
+	e    modulesload.Entry
+	rank int
+}
+
 // push appends e to the line of rank r.
 func (q *queue) push(e modulesload.Entry, r int) {
 	q.lines[r] = append(q.lines[r], e)
 }
 
-// pop removes and returns the next entry, and reports whether there was
-// one.
-func (q *queue) pop() (modulesload.Entry, bool) {
+// pop removes and returns the next entry with its rank, and reports
+// whether there was one.
+func (q *queue) pop() (modulesload.Entry, int, bool) {
 	for i := range q.lines {
 		if line := q.lines[i]; len(line) > 0 {
 			e := line[0]
 			line[0] = modulesload.Entry{}
 			q.lines[i] = line[1:]
-			return e, true
+			return e, i, true
 		}
 	}
-	return modulesload.Entry{}, false
+	return modulesload.Entry{}, 0, false
 }
 
 // empty reports whether no entry waits.
