@@ -37,12 +37,7 @@ func BenchmarkColdplugTimeline(b *testing.B) {
 	distro := os.Getenv("GOKMOD_VM_DISTRIBUTION")
 	b.Run("distro="+distro, func(b *testing.B) {
 		b.Run("kernel="+release(b), func(b *testing.B) {
-			unloadAll(b)
-			if out, err := exec.Command("/bin/gokmod", "coldplug").CombinedOutput(); err != nil {
-				b.Fatalf("gokmod coldplug: %v\n%s", err, out)
-			}
-			time.Sleep(2 * time.Second)
-			target := liveModules(b)
+			target := coldplugTarget(b)
 			plan := floorPlan(b, target)
 			cs := []contender{
 				{name: "udev", bin: "/bin/udev-coldplug"},
