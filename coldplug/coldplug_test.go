@@ -2,6 +2,7 @@ package coldplug_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -158,4 +159,43 @@ func TestRunErrors(t *testing.T) {
 	_, err = coldplug.Run(ctx, l, coldplug.Options{SysfsDir: k.SysfsDir(), Settle: time.Millisecond})
 	require.ErrorIs(t, err, context.Canceled)
 	assert.Empty(t, k.Inserted())
+}
+
+// TestRunSharedModules loads a machine whose devices' aliases differ but
+// resolve to the same modules (virtio transports of several device
+// types, drivers sharing a dependency), with more loaders than devices:
+// each module is inserted once, every device reports its modules.
+func TestRunSharedModules(t *testing.T) {
+	root := t.TempDir()
+	_, err := modprobetest.WriteTree(root, "6.12.0",
+		modprobetest.Module{Name: "virtio_ring"},
+		modprobetest.Module{Name: "virtio_pci", Depends: []string{"virtio_ring"}, Aliases: []string{"pci:v00001AF4d*sv*sd*bc*sc*i*"}},
+		modprobetest.Module{Name: "snd"},
+		modprobetest.Module{Name: "snd_a", Depends: []string{"snd"}, Aliases: []string{"pci:v00008086d0000AAAAsv*sd*bc*sc*i*"}},
+		modprobetest.Module{Name: "snd_b", Depends: []string{"snd"}, Aliases: []string{"pci:v00008086d0000BBBBsv*sd*bc*sc*i*"}},
+	)
+	require.NoError(t, err)
+	k := modprobetest.NewKernel(t)
+	sysfs := k.SysfsDir()
+	for i := range 6 {
+		device(t, sysfs, fmt.Sprintf("pci0000:00/0000:00:0%d.0", i+1), fmt.Sprintf("pci:v00001AF4d0000100%dsv00001AF4sd00000001bc02sc00i00", i))
+	}
+	device(t, sysfs, "pci0000:00/0000:00:08.0", "pci:v00008086d0000AAAAsv0sd0bc04sc03i00")
+	device(t, sysfs, "pci0000:00/0000:00:09.0", "pci:v00008086d0000BBBBsv0sd0bc04sc03i00")
+	l := k.Open(t, modprobe.Options{RootDir: root, KernelRelease: "6.12.0", ConfigPaths: []string{}})
+
+	rep, err := coldplug.Run(context.Background(), l, coldplug.Options{SysfsDir: sysfs, Jobs: 16})
+	require.NoError(t, err)
+	inserts := map[string]int{}
+	for _, in := range k.Inserts() {
+		inserts[in.Module]++
+	}
+	assert.Equal(t, map[string]int{"virtio_ring": 1, "virtio_pci": 1, "snd": 1, "snd_a": 1, "snd_b": 1}, inserts, "each module inserted once")
+	require.Len(t, rep.Devices, 8)
+	for _, d := range rep.Devices {
+		require.NotEmpty(t, d.Modules, d.Path)
+		last := d.Modules[len(d.Modules)-1]
+		assert.Contains(t, []modulesload.Status{modulesload.Inserted, modulesload.AlreadyLoaded}, last.Status, d.Path)
+		assert.NoError(t, last.Err, d.Path)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -19,8 +20,9 @@ import (
 type Options struct {
 	// SysfsDir is where sysfs is mounted; "" means /sys.
 	SysfsDir string
-	// Jobs is how many aliases load at once; zero means the number of
-	// CPUs.
+	// Jobs is how many aliases load at once; zero means as many as
+	// systemd-udevd runs workers, 8 and twice the CPUs (probes often
+	// wait, and other devices load meanwhile).
 	Jobs int
 	// DryRun plans the loads and loads nothing (one walk).
 	DryRun bool
@@ -48,6 +50,14 @@ type Options struct {
 // DefaultSettle is Options.Settle's default: twice usb-storage's delay
 // before it scans a disk.
 const DefaultSettle = 2 * time.Second
+
+// defaultJobs returns Options.Jobs's default: as many loads at once as
+// systemd-udevd runs workers (8 and twice the CPUs). A driver's probe
+// often waits (for its device, for a delay, for a work queue), and while
+// it does, the loads of other devices go on: fewer loaders than that
+// leave the devices of the longest chains (a USB disk behind its host
+// controller) waiting behind probes that do not concern them.
+func defaultJobs() int { return 8 + 2*runtime.NumCPU() }
 
 // Result is what became of one device.
 type Result struct {
@@ -93,8 +103,12 @@ func Run(ctx context.Context, l *modprobe.Loader, opts Options) (*Report, error)
 	if settle <= 0 {
 		settle = DefaultSettle
 	}
-	r := &runner{ctx: ctx, l: l, rules: newRules(opts), seenDev: map[string]bool{}, seenAlias: map[string]bool{}, results: map[string][]modulesload.Result{}}
+	r := &runner{
+		ctx: ctx, l: l, rules: newRules(opts), seenDev: map[string]bool{}, seenAlias: map[string]bool{},
+		results: map[string][]modulesload.Result{}, inserting: map[string]bool{}, aside: map[string][]queued{},
+	}
 	r.idle = sync.NewCond(&r.mu)
+	r.more = sync.NewCond(&r.mu)
 	if !opts.DryRun && opts.SysfsDir == "" {
 		// Opened before the first walk, so that no device created by a
 		// load goes unseen.
@@ -113,9 +127,8 @@ func Run(ctx context.Context, l *modprobe.Loader, opts Options) (*Report, error)
 	}
 	jobs := opts.Jobs
 	if jobs <= 0 {
-		jobs = runtime.NumCPU()
+		jobs = defaultJobs()
 	}
-	r.queue = make(chan modulesload.Entry, 1<<16)
 	var workers sync.WaitGroup
 	for range jobs {
 		workers.Go(r.work)
@@ -161,7 +174,7 @@ func (r *runner) finish(reader, workers *sync.WaitGroup) {
 		r.events.SetReadDeadline(time.Now())
 		reader.Wait()
 	}
-	close(r.queue)
+	r.more.Broadcast()
 	workers.Wait()
 }
 
@@ -171,13 +184,16 @@ type runner struct {
 	l      *modprobe.Loader
 	rules  rules
 	events *os.File // the uevent socket, or nil
-	queue  chan modulesload.Entry
 
 	mu        sync.Mutex
-	idle      *sync.Cond // signalled when pending drops to zero
-	pending   int        // aliases queued or loading
-	lastEvent time.Time  // when the last uevent came
-	closed    bool       // no more aliases are taken
+	idle      *sync.Cond          // signalled when pending drops to zero
+	more      *sync.Cond          // signalled when an entry is queued or closed is set
+	queue     queue               // the entries waiting for a worker
+	inserting map[string]bool     // the modules a worker is inserting
+	aside     map[string][]queued // the entries waiting for one of those
+	pending   int                 // aliases queued or loading
+	lastEvent time.Time           // when the last uevent came
+	closed    bool                // no more aliases are taken
 	seenDev   map[string]bool
 	seenAlias map[string]bool
 	devices   []Result
@@ -199,19 +215,15 @@ func (r *runner) add(d Device, round int) bool {
 	}
 	r.seenDev[key] = true
 	r.devices = append(r.devices, Result{Device: d, Round: round})
+	rk := rank(d, round)
 	for _, e := range entries(d) {
 		if r.seenAlias[e.Name] {
 			continue
 		}
 		r.seenAlias[e.Name] = true
 		r.pending++
-		select {
-		case r.queue <- e:
-		default:
-			// The queue is full (tens of thousands of aliases): hand it
-			// over without holding the lock.
-			go func(e modulesload.Entry) { r.queue <- e }(e)
-		}
+		r.queue.push(e, rk)
+		r.more.Signal()
 	}
 	return true
 }
@@ -246,11 +258,30 @@ func resultsOf(d Device, results map[string][]modulesload.Result) (mods []module
 	return mods, unmatched
 }
 
-// work loads queued aliases until the queue closes.
+// work loads queued aliases until Run stops taking them. An alias that
+// would insert a module another loader is inserting waits aside (see
+// claim) and the loader takes the next one, instead of waiting in the
+// kernel for that module (the kernel holds a second insertion of a
+// module until the first ends): several PCI devices of one driver, a
+// dependency two drivers share.
 func (r *runner) work() {
-	for e := range r.queue {
+	for {
+		r.mu.Lock()
+		for r.queue.empty() && !r.closed {
+			r.more.Wait()
+		}
+		e, rk, ok := r.queue.pop()
+		r.mu.Unlock()
+		if !ok {
+			return
+		}
+		mods, ok := r.claim(e, rk)
+		if !ok {
+			continue
+		}
 		results, err := modulesload.Load(r.ctx, r.l, []modulesload.Entry{e}, modulesload.LoadOptions{Jobs: 1})
 		r.mu.Lock()
+		r.release(mods)
 		r.results[e.Name] = results
 		if err != nil {
 			r.errs = append(r.errs, err)
@@ -259,6 +290,52 @@ func (r *runner) work() {
 			r.idle.Broadcast()
 		}
 		r.mu.Unlock()
+	}
+}
+
+// claim returns the modules entry e (of rank rk) would insert, marked as
+// being inserted, and true; or, when another loader is inserting one of
+// them, puts e aside until that one ends (release queues it again) and
+// returns false. An entry whose plan fails claims nothing: its load
+// reports the failure.
+func (r *runner) claim(e modulesload.Entry, rk int) ([]string, bool) {
+	var mods []string
+	if plan, err := r.l.Plan(r.ctx, e.Name, nil, modprobe.PlanOptions{UseBlacklist: true, DeferStateChecks: true}); err == nil {
+		for _, pr := range plan.Probes {
+			if pr.Skip != modprobe.SkipNone {
+				continue
+			}
+			for _, a := range pr.Actions {
+				if !a.Loaded && (a.Kind == modprobe.ActionInsert || a.Kind == modprobe.ActionInstall) && !slices.Contains(mods, a.Module) {
+					mods = append(mods, a.Module)
+				}
+			}
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, m := range mods {
+		if r.inserting[m] {
+			r.aside[m] = append(r.aside[m], queued{e, rk})
+			return nil, false
+		}
+	}
+	for _, m := range mods {
+		r.inserting[m] = true
+	}
+	return mods, true
+}
+
+// release marks mods as no longer being inserted and queues again the
+// entries that waited for them; r.mu is held.
+func (r *runner) release(mods []string) {
+	for _, m := range mods {
+		delete(r.inserting, m)
+		for _, q := range r.aside[m] {
+			r.queue.push(q.e, q.rank)
+			r.more.Signal()
+		}
+		delete(r.aside, m)
 	}
 }
 

@@ -40,7 +40,8 @@ Options:
 	                      with -v, "watching for devices" says it began)
 	-h, --help            Print this help
 
-GOKMOD_JOBS sets how many aliases load at once (default: the CPUs).
+GOKMOD_JOBS sets how many aliases load at once (default: 8 and twice
+the CPUs, as systemd-udevd's workers).
 `
 
 const (

@@ -213,6 +213,13 @@ func guestFiles(t *testing.T, ctx context.Context, d distribution, bins guestBin
 	for _, tool := range []string{"modprobe", "insmod", "rmmod", "lsmod"} {
 		files["/gokmod/"+tool] = vmtest.Symlink("/bin/gokmod")
 	}
+	// GOKMOD_VM_GOKMOD_B names another gokmod binary (a static linux/amd64
+	// build of another commit), /bin/gokmod-b in the guest, which
+	// BenchmarkColdplugTimeline runs alongside /bin/gokmod: an A/B in one
+	// boot.
+	if other := os.Getenv("GOKMOD_VM_GOKMOD_B"); other != "" {
+		files["/bin/gokmod-b"] = vmtest.HostFile(other)
+	}
 	modPath := func(name string) string {
 		rels, err := vmtest.ModuleClosure(d.root, d.release, []string{name})
 		if err != nil || len(rels) != 1 {
@@ -502,6 +509,11 @@ func guestEnv(d distribution) []string {
 	env := []string{"GOKMOD_VM_DISTRIBUTION=" + d.name, "GOKMOD_COMPAT=" + d.compat}
 	if os.Getenv("GOKMOD_VM_STRACE") != "" {
 		env = append(env, "GOKMOD_VM_STRACE=1")
+	}
+	// BenchmarkColdplugTimeline's extra contenders: gokmod coldplug with
+	// each of these GOKMOD_JOBS (comma-separated).
+	if jobs := os.Getenv("GOKMOD_VM_COLDPLUG_JOBS"); jobs != "" {
+		env = append(env, "GOKMOD_VM_COLDPLUG_JOBS="+jobs)
 	}
 	if ci, ok := os.LookupEnv("CI"); ok {
 		env = append(env, "CI="+ci)

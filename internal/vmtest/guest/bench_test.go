@@ -204,6 +204,19 @@ func BenchmarkModulesLoad(b *testing.B) {
 		contender{name: "gokmod-jobs1", bin: "/bin/gokmod", args: []string{"modules-load"}, env: []string{"GOKMOD_JOBS=1"}})
 }
 
+// coldplugTarget returns the modules a first gokmod coldplug from an
+// empty kernel leaves live after a quiet while: the set the coldplug
+// benchmarks wait for.
+func coldplugTarget(b *testing.B) []string {
+	b.Helper()
+	unloadAll(b)
+	if out, err := exec.Command("/bin/gokmod", "coldplug").CombinedOutput(); err != nil {
+		b.Fatalf("gokmod coldplug: %v\n%s", err, out)
+	}
+	time.Sleep(2 * time.Second)
+	return liveModules(b)
+}
+
 // BenchmarkColdplug times a boot's coldplug of the guest's devices, from
 // the start to the moment the last module is live (the set a first
 // gokmod coldplug left after a quiet while; /proc/modules polled every
@@ -215,12 +228,7 @@ func BenchmarkColdplug(b *testing.B) {
 	distro := os.Getenv("GOKMOD_VM_DISTRIBUTION")
 	b.Run("distro="+distro, func(b *testing.B) {
 		b.Run("kernel="+release(b), func(b *testing.B) {
-			unloadAll(b)
-			if out, err := exec.Command("/bin/gokmod", "coldplug").CombinedOutput(); err != nil {
-				b.Fatalf("gokmod coldplug: %v\n%s", err, out)
-			}
-			time.Sleep(2 * time.Second)
-			target := strings.Join(liveModules(b), ",")
+			target := strings.Join(coldplugTarget(b), ",")
 			cs := []contender{
 				{name: "udev", bin: "/bin/udev-coldplug"},
 				{name: "gokmod", bin: "/bin/gokmod", args: []string{"coldplug"}},
