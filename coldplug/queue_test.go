@@ -58,3 +58,20 @@ func TestQueueRanks(t *testing.T) {
 	assert.Equal(t, 0, rank(Device{Drivers: []string{"sg"}}, -1))
 	assert.Equal(t, 3, rank(Device{Drivers: []string{"ppdev"}}, 0))
 }
+
+func TestUdevWorkers(t *testing.T) {
+	for _, tc := range []struct {
+		cpus int
+		mem  uint64
+		want int
+	}{
+		{2, 1 << 30, 10},   // a 1 GiB guest: the memory bound, at least 10
+		{2, 512 << 20, 10}, // less memory still gets 10
+		{2, 4 << 30, 20},   // 2 CPUs: 2*2+16
+		{64, 64 << 30, 144},
+		{2, 0, 20}, // memory unknown
+		{2000, 1 << 50, 2048},
+	} {
+		assert.Equal(t, tc.want, udevWorkers(tc.cpus, tc.mem), "%d CPUs, %d bytes", tc.cpus, tc.mem)
+	}
+}

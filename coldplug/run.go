@@ -52,12 +52,24 @@ type Options struct {
 const DefaultSettle = 2 * time.Second
 
 // defaultJobs returns Options.Jobs's default: as many loads at once as
-// systemd-udevd runs workers (8 and twice the CPUs). A driver's probe
-// often waits (for its device, for a delay, for a work queue), and while
-// it does, the loads of other devices go on: fewer loaders than that
-// leave the devices of the longest chains (a USB disk behind its host
-// controller) waiting behind probes that do not concern them.
-func defaultJobs() int { return 8 + 2*runtime.NumCPU() }
+// systemd-udevd runs workers by default (its children_max: twice the
+// CPUs and 16, but no more than one a 128 MiB of memory, and at least
+// 10 of those: 10 in a guest of 1 GiB). A driver's probe often waits
+// (for its device, for a delay, for a work queue), and while it does,
+// the loads of other devices go on: fewer loaders than that leave the
+// devices of the longest chains (a USB disk behind its host controller)
+// waiting behind probes that do not concern them.
+func defaultJobs() int { return udevWorkers(runtime.NumCPU(), physicalMemory()) }
+
+// udevWorkers is systemd-udevd's default children_max for cpus CPUs and
+// mem bytes of memory (0: unknown, no memory bound).
+func udevWorkers(cpus int, mem uint64) int {
+	n := 2*cpus + 16
+	if mem > 0 {
+		n = min(n, int(max(mem/(128<<20), 10)))
+	}
+	return min(n, 2048)
+}
 
 // Result is what became of one device.
 type Result struct {

@@ -40,8 +40,9 @@ Options:
 	                      with -v, "watching for devices" says it began)
 	-h, --help            Print this help
 
-GOKMOD_JOBS sets how many aliases load at once (default: 8 and twice
-the CPUs, as systemd-udevd's workers).
+GOKMOD_JOBS sets how many aliases load at once (default: as many as
+systemd-udevd's workers: twice the CPUs and 16, at most one a 128 MiB
+of memory but at least 10).
 `
 
 const (
