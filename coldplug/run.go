@@ -21,8 +21,9 @@ type Options struct {
 	// SysfsDir is where sysfs is mounted; "" means /sys.
 	SysfsDir string
 	// Jobs is how many aliases load at once; zero means as many as
-	// systemd-udevd runs workers, 8 and twice the CPUs (probes often
-	// wait, and other devices load meanwhile).
+	// systemd-udevd runs workers by default (twice the CPUs and 16, at
+	// most one a 128 MiB of memory but at least 10): probes often wait,
+	// and other devices load meanwhile.
 	Jobs int
 	// DryRun plans the loads and loads nothing (one walk).
 	DryRun bool
