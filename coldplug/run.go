@@ -60,7 +60,7 @@ const DefaultSettle = 2 * time.Second
 // the loads of other devices go on: fewer loaders than that leave the
 // devices of the longest chains (a USB disk behind its host controller)
 // waiting behind probes that do not concern them.
-func defaultJobs() int { return udevWorkers(runtime.NumCPU(), physicalMemory()) }
+func defaultJobs() int { return udevWorkers(runtime.NumCPU(), kernel.PhysicalMemory()) }
 
 // udevWorkers is systemd-udevd's default children_max for cpus CPUs and
 // mem bytes of memory (0: unknown, no memory bound).
