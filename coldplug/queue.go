@@ -1,7 +1,6 @@
 package coldplug
 
 import (
-	"slices"
 	"strings"
 
 	"github.com/gokmod/modprobe/modulesload"
@@ -53,21 +52,34 @@ func (q *queue) empty() bool {
 // ranks is how many lines a queue has.
 const ranks = 4
 
-// busPrefixes are the MODALIAS buses whose drivers may bring further
-// devices: a virtio driver a network, block or console device; a USB
+// busDevice reports whether modalias a is on one of the buses whose
+// drivers may bring further devices: a virtio driver a network, block or console device; a USB
 // interface driver a SCSI host (usb-storage) or HID devices (usbhid); an
 // HD-audio codec driver its sound card; a SCSI or HID driver disks and
 // input devices. The rest (acpi, platform, pnp, cpu, input, serio, dmi)
 // are mostly leaves.
-var busPrefixes = []string{"pci:", "virtio:", "usb:", "hdaudio:", "scsi:", "hid:"}
+func busDevice(a string) bool {
+	bus, _, _ := strings.Cut(a, ":")
+	switch bus {
+	case "pci", "virtio", "usb", "hdaudio", "scsi", "hid":
+		return true
+	}
+	return false
+}
 
-// hostClasses are the PCI base classes (the MODALIAS's "bc" field) of
-// the controllers behind which the longest chains of devices wait: mass
+// hostClass reports whether bc, a PCI base class (the MODALIAS's "bc"
+// field), is one of the controllers behind which the longest chains of devices wait: mass
 // storage (SCSI, SATA, NVMe hosts: disks, then their block drivers),
 // multimedia (HD audio: codecs), serial bus controllers (USB host
 // controllers: hubs, then interfaces, then what their drivers make, a
 // USB disk's SCSI device a second after it binds).
-var hostClasses = []string{"bc01", "bc04", "bc0C"}
+func hostClass(bc string) bool {
+	switch bc {
+	case "01", "04", "0C":
+		return true
+	}
+	return false
+}
 
 // virtioVendor is the PCI vendor of virtio devices ("v00001AF4"), whose
 // transport driver, virtio_pci, brings the virtio devices.
@@ -77,9 +89,9 @@ const virtioVendor = "pci:v00001AF4"
 // devices that drivers bring start first (only the order changes, never
 // what loads): 0 for a device the kernel announced while the loads ran
 // (round -1: a driver just brought it, so it is on its way to the last
-// device), 1 for a PCI host controller (hostClasses) or virtio
+// device), 1 for a PCI host controller (hostClass) or virtio
 // transport, 2 for another device on a bus whose drivers bring devices
-// (busPrefixes), 3 for the rest.
+// (busDevice), 3 for the rest.
 func rank(d Device, round int) int {
 	switch a := d.Modalias; {
 	case round < 0:
@@ -87,15 +99,13 @@ func rank(d Device, round int) int {
 	case strings.HasPrefix(a, virtioVendor):
 		return 1
 	case strings.HasPrefix(a, "pci:"):
-		if _, rest, ok := strings.Cut(a, "bc"); ok && len(rest) >= 2 && slices.Contains(hostClasses, "bc"+rest[:2]) {
+		if _, rest, ok := strings.Cut(a, "bc"); ok && len(rest) >= 2 && hostClass(rest[:2]) {
 			return 1
 		}
 		return 2
 	}
-	for _, p := range busPrefixes {
-		if strings.HasPrefix(d.Modalias, p) {
-			return 2
-		}
+	if busDevice(d.Modalias) {
+		return 2
 	}
 	return 3
 }
